@@ -1,0 +1,302 @@
+"""The exceptions the SDK raises. Every one derives from `TelnyxError`::
+
+    TelnyxError                      configuration and usage mistakes found before any request
+    └── APIError                     anything that went wrong talking to the API
+        ├── APIConnectionError       no usable HTTP response: refused, reset, cut mid-stream
+        │   └── APITimeoutError      a connect or read limit ran out
+        ├── APIResponseValidationError   a 2xx body that does not decode into its type
+        ├── APIStreamError           the server sent an ``error`` event inside a stream
+        └── APIStatusError           a 4xx/5xx response
+            ├── BadRequestError            400
+            ├── AuthenticationError        401
+            ├── PermissionDeniedError      403
+            ├── NotFoundError              404
+            ├── ConflictError              409
+            ├── UnprocessableEntityError   422
+            ├── RateLimitError             429
+            └── InternalServerError        >= 500
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import msgspec
+
+if TYPE_CHECKING:
+    from aiohttp import ClientResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APIStreamError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TelnyxError",
+    "UnprocessableEntityError",
+    "error_message_from_body",
+    "status_error",
+]
+
+_REQUEST_ID_HEADERS = ("x-request-id", "x-telnyx-request-id", "request-id")
+_MAX_MESSAGE_CHARS = 500
+
+
+class TelnyxError(Exception):
+    """Base of every exception raised by telnyx_ai."""
+
+
+class APIError(TelnyxError):
+    """Something went wrong while talking to the API.
+
+    ``method`` and ``url`` name the request; ``body`` is the decoded error body when there is one.
+    """
+
+    message: str
+    method: str | None
+    url: str | None
+    body: object | None
+
+    def __init__(
+        self, message: str, *, method: str | None = None, url: str | None = None, body: object | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.body = body
+
+
+class APIConnectionError(APIError):
+    """The request did not get a complete HTTP response (refused, reset, DNS, cut mid-body)."""
+
+    def __init__(
+        self, message: str = "Connection error.", *, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect or read limit ran out before the server answered."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+
+
+class APIResponseValidationError(APIError):
+    """A successful response whose body does not match the type it must decode into."""
+
+    status_code: int
+
+    def __init__(
+        self, message: str, *, status_code: int, method: str | None = None, url: str | None = None, body: object | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url, body=body)
+        self.status_code = status_code
+
+
+class APIStreamError(APIError):
+    """The server reported an error inside an event stream after it had started."""
+
+
+class APIStatusError(APIError):
+    """The API answered with a 4xx or 5xx status.
+
+    ``message`` is built from the Telnyx error body (``errors[].title/detail``) or, for a
+    non-JSON body such as a proxy's HTML page, from its text.
+    """
+
+    status_code: int
+    response: ClientResponse | None
+    request_id: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object | None = None,
+        response: ClientResponse | None = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, body=body)
+        self.status_code = status_code
+        self.response = response
+        self.request_id = request_id
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well formed but failed validation."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; retried automatically, honouring Retry-After."""
+
+
+class InternalServerError(APIStatusError):
+    """500 or above: the server failed; retried automatically."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _as_dict(value: object) -> dict[str, Any] | None:
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
+def _as_list(value: object) -> list[object] | None:
+    return cast("list[object]", value) if isinstance(value, list) else None
+
+
+def _describe_validation_item(raw_item: object) -> str | None:
+    item = _as_dict(raw_item)
+    if item is None:
+        return None
+    msg = item.get("msg") or item.get("message")
+    if not isinstance(msg, str):
+        return None
+    loc = _as_list(item.get("loc"))
+    if loc:
+        return f"{'.'.join(str(part) for part in loc)}: {msg}"
+    return msg
+
+
+def _describe_telnyx_error(raw_item: object) -> str | None:
+    item = _as_dict(raw_item)
+    if item is None:
+        return None
+    title, detail = item.get("title"), item.get("detail")
+    parts = [p for p in (title, detail) if isinstance(p, str) and p]
+    if not parts:
+        return None
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]
+    text = ": ".join(parts)
+    source = _as_dict(item.get("source"))
+    pointer = source.get("pointer") if source else None
+    return f"{text} ({pointer})" if isinstance(pointer, str) else text
+
+
+def error_message_from_body(raw: bytes, decoded_body: object | None) -> str | None:
+    """Say what went wrong from an error body: Telnyx ``errors``, FastAPI ``detail``, or plain text."""
+    decoded = _as_dict(decoded_body)
+    if decoded is not None:
+        errors = _as_list(decoded.get("errors"))
+        if errors is not None:
+            found = [d for d in map(_describe_telnyx_error, errors) if d]
+            if found:
+                return _clip("; ".join(found))
+        detail = decoded.get("detail")
+        if isinstance(detail, str) and detail:
+            return _clip(detail)
+        details = _as_list(detail)
+        if details:
+            found = [d for d in map(_describe_validation_item, details) if d]
+            if found:
+                return _clip("; ".join(found))
+        for key in ("message", "error", "title"):
+            value = decoded.get(key)
+            if isinstance(value, str) and value:
+                return _clip(value)
+            if _as_dict(value) is not None:
+                nested = error_message_from_body(b"", value)
+                if nested:
+                    return nested
+        return None
+    if decoded_body is not None:
+        return None
+    text = raw.decode("utf-8", "replace")
+    if "<" in text and ">" in text:
+        # An HTML page from a proxy or load balancer: keep its title or headline.
+        for tag in ("title", "h1"):
+            start = text.lower().find(f"<{tag}")
+            if start != -1:
+                start = text.find(">", start) + 1
+                end = text.lower().find(f"</{tag}>", start)
+                if start > 0 and end > start and text[start:end].strip():
+                    return _clip(text[start:end])
+        return None
+    return _clip(text) if text.strip() else None
+
+
+def _decode_error_body(raw: bytes) -> object | None:
+    if not raw:
+        return None
+    try:
+        decoded: object = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return decoded
+
+
+def status_error(
+    status: int,
+    raw: bytes,
+    *,
+    reason: str | None,
+    headers: Any,
+    response: ClientResponse | None,
+    method: str,
+    url: str,
+) -> APIStatusError:
+    """Build the exception for an error response, picking its class by status code."""
+    decoded = _decode_error_body(raw)
+    detail = error_message_from_body(raw, decoded)
+    headline = f"{status} {reason}" if reason else str(status)
+    message = f"{headline}: {detail}" if detail else f"{headline} from {method} {url}"
+    request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None) if headers else None
+    cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    return cls(
+        message,
+        status_code=status,
+        body=decoded if decoded is not None else raw.decode("utf-8", "replace"),
+        response=response,
+        request_id=request_id,
+        method=method,
+        url=url,
+    )

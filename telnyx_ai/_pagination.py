@@ -1,0 +1,118 @@
+"""`AsyncPaginator`: await it for the first page, iterate it for every item of every page.
+
+Pages are requested with ``page[number]`` / ``page[size]`` until the server says there are
+no more. Iteration also stops on an empty or short page, on a page whose number is not the
+one asked for, and on a page identical to the one before: a server that misreports its
+totals (or ignores the page parameter) can never make it loop forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import Any, Generic, TypeVar
+
+from ._models import BaseModel
+from ._transport import Transport
+from ._types import NotGiven, RequestOptions
+
+__all__ = ["AsyncPage", "AsyncPaginator", "PageMeta", "paginate"]
+
+T = TypeVar("T")
+
+
+class PageMeta(BaseModel):
+    """Where a page sits in the whole list."""
+
+    page_number: int | None = None
+    page_size: int | None = None
+    total_pages: int | None = None
+    total_results: int | None = None
+
+
+class AsyncPage(BaseModel, Generic[T]):
+    """One page of a list: its items and, when the endpoint gives it, its position."""
+
+    data: list[T] = []
+    meta: PageMeta | None = None
+
+
+FetchPage = Callable[[int], Awaitable[AsyncPage[T]]]
+
+
+class AsyncPaginator(Generic[T]):
+    """A lazily fetched list. ``await`` it for the first page; ``async for`` walks every item."""
+
+    __slots__ = ("_fetch", "_first_number", "_page_size")
+
+    def __init__(self, fetch: FetchPage[T], *, first_page: int = 1, page_size: int | None = None) -> None:
+        if first_page < 1:
+            raise ValueError(f"page_number must be 1 or more, got {first_page}.")
+        self._fetch = fetch
+        self._first_number = first_page
+        self._page_size = page_size
+
+    def __await__(self) -> Generator[Any, None, AsyncPage[T]]:
+        return self._fetch(self._first_number).__await__()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.data:
+                yield item
+
+    async def pages(self) -> AsyncIterator[AsyncPage[T]]:
+        """Every page in turn, from the first one asked for."""
+        number = self._first_number
+        previous: list[T] | None = None
+        while True:
+            page = await self._fetch(number)
+            if not page.data or page.data == previous:
+                return
+            yield page
+            if is_last_page(page, number, self._page_size):
+                return
+            previous = page.data
+            number += 1
+
+
+def is_last_page(page: AsyncPage[Any], number: int, requested_size: int | None) -> bool:
+    """Whether no page should be asked for after ``page`` (page ``number``)."""
+    meta = page.meta
+    size = requested_size
+    if meta is not None:
+        if meta.page_number is not None and meta.page_number != number:
+            return True  # the server did not serve the page we asked for
+        if meta.total_pages is not None and number >= meta.total_pages:
+            return True
+        size = size or meta.page_size
+    return size is not None and len(page.data) < size
+
+
+def paginate(
+    transport: Transport,
+    path: str,
+    item_type: type[T],
+    *,
+    query: Mapping[str, object],
+    page_number: int | NotGiven,
+    page_size: int | NotGiven,
+    options: RequestOptions,
+    number_param: str = "page[number]",
+    size_param: str = "page[size]",
+    bare_array: bool = False,
+) -> AsyncPaginator[T]:
+    """A paginator over a ``GET`` list. ``bare_array`` is for endpoints that return a JSON array, not a page."""
+    size = None if isinstance(page_size, NotGiven) else page_size
+    first = 1 if isinstance(page_number, NotGiven) else page_number
+    page_type: Any = list[item_type] if bare_array else AsyncPage[item_type]  # type: ignore[valid-type]
+
+    async def fetch(number: int) -> AsyncPage[T]:
+        page_query = {**query, size_param: page_size}
+        if number != 1 or not isinstance(page_number, NotGiven):
+            page_query[number_param] = number
+        result = await transport.request("GET", path, cast_to=page_type, query=page_query, options=options)
+        return AsyncPage(data=result) if bare_array else result  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+
+    return AsyncPaginator(fetch, first_page=first, page_size=size)

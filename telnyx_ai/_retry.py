@@ -1,0 +1,123 @@
+"""When and how long to wait before trying a request again (tenacity drives the loop).
+
+Retried: connection errors and timeouts, and statuses 408, 409, 429 and 5xx. The wait is
+the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date) when it gives
+one of at most 60 s, else exponential backoff from 0.5 s doubling to 8 s, with jitter.
+
+The first attempt runs outside tenacity: building a retrying controller costs more than
+the rest of a request's client-side work, and almost every request succeeds first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from ._errors import APIConnectionError, APIError, APIStatusError
+from ._logging import logger
+
+__all__ = ["INITIAL_DELAY", "MAX_DELAY", "MAX_RETRY_AFTER", "backoff_delay", "retry_after_seconds", "send_with_retries", "should_retry"]
+
+T = TypeVar("T")
+
+INITIAL_DELAY = 0.5
+MAX_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+_RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def should_retry(exc: BaseException) -> bool:
+    """True for failures another attempt may cure; never for 400/401/403/404/422."""
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
+    return isinstance(exc, APIConnectionError)
+
+
+def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> float | None:
+    """The wait the server asked for, if it asked for one within `MAX_RETRY_AFTER` seconds."""
+    response = exc.response if isinstance(exc, APIStatusError) else None
+    if response is None:
+        return None
+    headers = response.headers
+    seconds: float | None = None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            seconds = float(raw_ms) / 1000.0
+        except ValueError:
+            seconds = None
+    if seconds is None:
+        raw = headers.get("retry-after")
+        if raw is not None:
+            try:
+                seconds = float(raw)
+            except ValueError:
+                parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
+                if parsed is not None:
+                    seconds = parsed.timestamp() - (time.time() if now is None else now)
+    if seconds is None or seconds != seconds or not 0 <= seconds <= MAX_RETRY_AFTER:
+        return None
+    return seconds
+
+
+def backoff_delay(retry_number: int) -> float:
+    """Exponential backoff for the n-th retry (1-based), shortened by up to a quarter at random."""
+    base = min(INITIAL_DELAY * 2.0 ** (retry_number - 1), MAX_DELAY)
+    return base * (1.0 - 0.25 * random.random())
+
+
+def _delay_before(retry_number: int, failure: BaseException) -> float:
+    asked = retry_after_seconds(failure)
+    return asked if asked is not None else backoff_delay(retry_number)
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{exc.status_code}" if isinstance(exc, APIStatusError) else type(exc).__name__
+
+
+async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: int) -> T:
+    """Await ``send()``; on a retryable `APIError`, wait and call it again, at most ``max_retries`` more times."""
+    try:
+        return await send()
+    except APIError as exc:
+        if max_retries <= 0 or not should_retry(exc):
+            raise
+        first_failure = exc
+
+    delay = _delay_before(1, first_failure)
+    logger.info("Retrying %s %s in %.2fs after %s (retry 1 of %d)", first_failure.method, first_failure.url, delay, _describe(first_failure), max_retries)
+    await _sleep(delay)
+
+    def wait(state: RetryCallState) -> float:
+        # Tenacity's attempt n is retry n; the wait precedes retry n + 1.
+        failure = state.outcome.exception() if state.outcome else None
+        assert failure is not None
+        return _delay_before(state.attempt_number + 1, failure)
+
+    def log_retry(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "Retrying %s %s in %.2fs after %s (retry %d of %d)",
+            getattr(failure, "method", None), getattr(failure, "url", None),
+            state.upcoming_sleep, _describe(failure) if failure else "?", state.attempt_number + 1, max_retries,
+        )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max_retries),
+        wait=wait,
+        retry=retry_if_exception(should_retry),
+        sleep=_sleep,
+        before_sleep=log_retry,
+        reraise=True,
+    )
+    return await retrying(send)

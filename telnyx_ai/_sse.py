@@ -1,0 +1,111 @@
+"""Incremental Server-Sent Events framing: bytes in, whole events out.
+
+Events may be split anywhere across network reads. Lines end in ``\\n``, ``\\r\\n`` or a lone
+``\\r`` (a ``\\r\\n`` pair may itself straddle two reads). ``data`` stays as bytes, so a JSON
+payload goes straight into msgspec without a str round trip; UTF-8 is only decoded on whole
+lines, so a multi-byte character split across reads is never cut.
+See https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ._errors import APIError
+
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
+
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
+    """One dispatched event. ``data`` is the event's data lines joined by ``\\n``."""
+
+    data: bytes
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Turns a byte stream into `ServerSentEvent` objects, one ``feed`` per network read."""
+
+    __slots__ = ("_data", "_event", "_id", "_max_line", "_partial", "_retry", "_skip_lf", "_started")
+
+    def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._max_line = max_line_bytes
+        self._partial: bytes = b""  # an unfinished line carried to the next read
+        self._skip_lf = False  # the last read ended in "\r": a leading "\n" finishes that line ending
+        self._started = False
+        self._data: list[bytes] = []
+        self._event: str | None = None
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Consume one read; return the events it completed (often none, sometimes many)."""
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if self._partial:
+            chunk = self._partial + chunk
+            self._partial = b""
+        if not chunk:
+            return []
+        if not self._started:
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._partial = chunk
+                return []
+            self._started = True
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        lines = chunk.splitlines()
+        last = chunk[-1]
+        if last == 13:  # b"\r"
+            self._skip_lf = True
+        elif last != 10 and lines:  # no line ending: the last line is unfinished
+            self._partial = lines.pop()
+            if len(self._partial) > self._max_line:
+                raise APIError(
+                    f"A server-sent event line exceeded {self._max_line} bytes; raise the client's "
+                    "max_line_bytes if such large events are expected."
+                )
+        events: list[ServerSentEvent] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(self._dispatch())
+                    data = self._data
+                else:
+                    self._event = None
+                continue
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line[0] != 58:  # b":" starts a comment
+                self._field(line)
+        return events
+
+    def _field(self, line: bytes) -> None:
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif name == b"data":  # "data" with no colon: an empty data line
+            self._data.append(value)
+        elif name == b"id":
+            if b"\0" not in value:
+                self._id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value.isdigit():
+            self._retry = int(value)
+
+    def _dispatch(self) -> ServerSentEvent:
+        data = self._data
+        payload = data[0] if len(data) == 1 else b"\n".join(data)
+        event = ServerSentEvent(payload, self._event or "message", self._id, self._retry)
+        self._data = []
+        self._event = None
+        return event

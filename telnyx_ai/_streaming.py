@@ -1,0 +1,176 @@
+"""`AsyncStream`: a chat completion (or any SSE) response read incrementally as typed chunks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import aiohttp
+import msgspec
+
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStreamError,
+    APITimeoutError,
+    error_message_from_body,
+)
+from ._sse import ServerSentEvent, SSEDecoder
+
+if TYPE_CHECKING:
+    from aiohttp import ClientResponse
+
+__all__ = ["AsyncStream"]
+
+T = TypeVar("T")
+
+_DONE = b"[DONE]"
+
+
+class AsyncStream(Generic[T]):
+    """The chunks of a streamed response, in order, as they arrive.
+
+    Use it as ``async with stream:`` (or call `close`) so that leaving early drops the
+    connection at once. The stream ends at ``data: [DONE]``; a connection cut before that
+    raises `APIConnectionError` instead of ending quietly, and an ``error`` event raises
+    `APIStreamError`.
+    """
+
+    def __init__(
+        self,
+        response: ClientResponse,
+        decoder: msgspec.json.Decoder[T],
+        *,
+        method: str,
+        url: str,
+        max_line_bytes: int,
+    ) -> None:
+        self.response = response
+        self._decoder = decoder
+        self._sse = SSEDecoder(max_line_bytes=max_line_bytes)
+        self._method = method
+        self._url = url
+        self._finished = False
+        self._closed = False
+        self._primed: list[T] | None = None
+        self._iterator = self._iterate()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterator
+
+    async def __anext__(self) -> T:
+        return await self._iterator.__anext__()
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "finished" if self._finished else "open"
+        return f"<AsyncStream {self._method} {self._url} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream was closed or read to its end."""
+        return self._closed
+
+    async def close(self) -> None:
+        """Stop reading; an unfinished response's connection is dropped so the server sees it."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._finished and self.response.content.at_eof():
+            self.response.release()
+        else:
+            self.response.close()
+
+    async def _iterate(self) -> AsyncIterator[T]:
+        while (batch := await self._read_batch()) is not None:
+            for item in batch:
+                yield item
+
+    async def _prime(self) -> None:
+        """Read up to the first chunk now, so a failure before it can still be retried."""
+        self._primed = await self._read_batch()
+
+    async def _read_batch(self) -> list[T] | None:
+        """The chunks completed by the next network read (never empty), or None at the end."""
+        if self._primed is not None:
+            batch, self._primed = self._primed, None
+            return batch
+        while not self._finished and not self._closed:
+            try:
+                chunk = await self.response.content.readany()
+            except TimeoutError as exc:
+                await self.close()
+                raise APITimeoutError("Timed out waiting for the next stream event.", method=self._method, url=self._url) from exc
+            except aiohttp.ClientError as exc:
+                await self.close()
+                raise APIConnectionError(f"The stream was cut before it finished: {exc}", method=self._method, url=self._url) from exc
+            if not chunk:
+                await self.close()
+                raise APIConnectionError(
+                    "The connection closed before the stream finished (no [DONE] event).",
+                    method=self._method,
+                    url=self._url,
+                )
+            try:
+                events = self._sse.feed(chunk)
+            except Exception:
+                await self.close()
+                raise
+            if events:
+                batch = self._decode(events)
+                if batch:
+                    return batch
+        if not self._closed:
+            await self.close()
+        return None
+
+    def _decode(self, events: list[ServerSentEvent]) -> list[T]:
+        items: list[T] = []
+        decode = self._decoder.decode
+        for event in events:
+            data = event.data
+            if data == _DONE:
+                self._finished = True
+                break
+            if event.event == "error":
+                raise self._stream_error(data)
+            try:
+                items.append(decode(data))
+            except msgspec.DecodeError as exc:
+                raise self._invalid_chunk(data, exc) from exc
+        return items
+
+    def _stream_error(self, data: bytes) -> APIStreamError:
+        body = _loads(data)
+        message = error_message_from_body(data, body) or "The server reported an error during the stream."
+        self._closed_after_error()
+        return APIStreamError(message, method=self._method, url=self._url, body=body)
+
+    def _invalid_chunk(self, data: bytes, exc: Exception) -> Exception:
+        body = _loads(data)
+        self._closed_after_error()
+        if error_message_from_body(data, body) is not None and b'"error"' in data:
+            message = error_message_from_body(data, body) or "The server reported an error during the stream."
+            return APIStreamError(message, method=self._method, url=self._url, body=body)
+        return APIResponseValidationError(
+            f"A stream chunk did not match its type: {exc}", status_code=self.response.status, method=self._method, url=self._url, body=body
+        )
+
+    def _closed_after_error(self) -> None:
+        self._closed = True
+        self.response.close()
+
+
+def _loads(data: bytes) -> object:
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return data.decode("utf-8", "replace")

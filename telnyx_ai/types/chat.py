@@ -1,0 +1,134 @@
+"""Chat completion types, in the OpenAI shapes the endpoint follows (the spec leaves them free-form)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Required, TypedDict
+
+from .._models import BaseModel
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionToolParam",
+    "ChatMessageParam",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChunkChoice",
+    "CompletionUsage",
+    "FunctionCall",
+    "ResponseFormatParam",
+]
+
+# -- what you send ------------------------------------------------------------------------
+
+
+class ChatMessageParam(TypedDict, total=False):
+    """One message of the conversation so far."""
+
+    role: Required[Literal["system", "user", "assistant", "tool"] | str]
+    content: Required[str | list[dict[str, Any]] | None]
+    name: str
+    tool_calls: list[dict[str, Any]]
+    tool_call_id: str
+
+
+class _FunctionParam(TypedDict, total=False):
+    name: Required[str]
+    description: str
+    parameters: dict[str, Any]
+
+
+class ChatCompletionToolParam(TypedDict, total=False):
+    """A function the model may call (``{"type": "function", "function": {...}}``)."""
+
+    type: Required[Literal["function"] | str]
+    function: _FunctionParam
+    retrieval: dict[str, Any]
+
+
+class ResponseFormatParam(TypedDict, total=False):
+    """Constrain the reply: ``{"type": "json_object", "schema": {...}}``."""
+
+    type: Required[Literal["text", "json_object"] | str]
+    schema: dict[str, Any]
+
+
+# -- what you get back ------------------------------------------------------------------------
+
+
+class FunctionCall(BaseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChatCompletionMessageToolCall(BaseModel):
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCall | None = None
+
+
+class ChatCompletionMessage(BaseModel):
+    role: str = "assistant"
+    content: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall] | None = None
+    reasoning_content: str | None = None
+
+
+class Choice(BaseModel):
+    message: ChatCompletionMessage
+    index: int = 0
+    # A str, not an enum: the server may add reasons and old clients must still decode them.
+    finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletion(BaseModel):
+    """A whole reply: ``completion.choices[0].message.content``."""
+
+    id: str | None = None
+    object: str = "chat.completion"
+    created: int | None = None
+    model: str | None = None
+    choices: list[Choice] = []
+    usage: CompletionUsage | None = None
+
+
+class ChoiceDeltaToolCall(BaseModel):
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCall | None = None
+
+
+class ChoiceDelta(BaseModel):
+    role: str | None = None
+    content: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+    reasoning_content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    delta: ChoiceDelta
+    index: int = 0
+    finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One piece of a streamed reply: ``chunk.choices[0].delta.content``."""
+
+    choices: list[ChunkChoice]
+    id: str | None = None
+    object: str = "chat.completion.chunk"
+    created: int | None = None
+    model: str | None = None
+    usage: CompletionUsage | None = None
