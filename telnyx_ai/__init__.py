@@ -1,12 +1,12 @@
 """telnyx_ai: an asyncio-first client for the Telnyx AI API.
 
-    from telnyx_ai import AsyncTelnyx
+from telnyx_ai import AsyncTelnyx
 
-    async with AsyncTelnyx() as client:
-        stream = await client.ai.chat.create_completion(messages=[...], stream=True)
-        async with stream:
-            async for chunk in stream:
-                print(chunk.choices[0].delta.content or "", end="")
+async with AsyncTelnyx() as client:
+    stream = await client.ai.chat.create_completion(messages=[...], stream=True)
+    async with stream:
+        async for chunk in stream:
+            print(chunk.choices[0].delta.content or "", end="")
 """
 
 from ._client import DEFAULT_BASE_URL, AsyncTelnyx

@@ -35,8 +35,8 @@ def _resolve_api_key(api_key: str | None) -> str:
 class AsyncTelnyx:
     """The asyncio client. Use one per event loop, ideally for the life of the program::
 
-        async with AsyncTelnyx() as client:
-            reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
+    async with AsyncTelnyx() as client:
+        reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
     """
 
     _transport: Transport
@@ -74,7 +74,9 @@ class AsyncTelnyx:
         client._transport = transport
         return client
 
-    def with_options(self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN) -> AsyncTelnyx:
+    def with_options(
+        self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
+    ) -> AsyncTelnyx:
         """A copy with other defaults, sharing this client's connection pool (close either to close both)."""
         return self._from_transport(self._transport.copy(timeout=timeout, max_retries=max_retries))
 

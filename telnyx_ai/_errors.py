@@ -1,20 +1,20 @@
 """The exceptions the SDK raises. Every one derives from `TelnyxError`::
 
-    TelnyxError                      configuration and usage mistakes found before any request
-    └── APIError                     anything that went wrong talking to the API
-        ├── APIConnectionError       no usable HTTP response: refused, reset, cut mid-stream
-        │   └── APITimeoutError      a connect or read limit ran out
-        ├── APIResponseValidationError   a 2xx body that does not decode into its type
-        ├── APIStreamError           the server sent an ``error`` event inside a stream
-        └── APIStatusError           a 4xx/5xx response
-            ├── BadRequestError            400
-            ├── AuthenticationError        401
-            ├── PermissionDeniedError      403
-            ├── NotFoundError              404
-            ├── ConflictError              409
-            ├── UnprocessableEntityError   422
-            ├── RateLimitError             429
-            └── InternalServerError        >= 500
+TelnyxError                      configuration and usage mistakes found before any request
+└── APIError                     anything that went wrong talking to the API
+    ├── APIConnectionError       no usable HTTP response: refused, reset, cut mid-stream
+    │   └── APITimeoutError      a connect or read limit ran out
+    ├── APIResponseValidationError   a 2xx body that does not decode into its type
+    ├── APIStreamError           the server sent an ``error`` event inside a stream
+    └── APIStatusError           a 4xx/5xx response
+        ├── BadRequestError            400
+        ├── AuthenticationError        401
+        ├── PermissionDeniedError      403
+        ├── NotFoundError              404
+        ├── ConflictError              409
+        ├── UnprocessableEntityError   422
+        ├── RateLimitError             429
+        └── InternalServerError        >= 500
 """
 
 from __future__ import annotations
@@ -99,7 +99,13 @@ class APIResponseValidationError(APIError):
     status_code: int
 
     def __init__(
-        self, message: str, *, status_code: int, method: str | None = None, url: str | None = None, body: object | None = None
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str | None = None,
+        url: str | None = None,
+        body: object | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url, body=body)
         self.status_code = status_code

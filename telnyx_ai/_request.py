@@ -54,7 +54,9 @@ def _query_value(name: str, value: object) -> str | list[str]:
                 raise TypeError(f"Query parameter {name!r} cannot hold nested lists.")
             items.append(text)
         return items
-    raise TypeError(f"Query parameter {name!r} must be a str, int, float, bool or a list of them, got {type(value).__name__}.")
+    raise TypeError(
+        f"Query parameter {name!r} must be a str, int, float, bool or a list of them, got {type(value).__name__}."
+    )
 
 
 def query_params(query: Query | None, extra: Query | None) -> dict[str, Any] | None:
@@ -110,4 +112,3 @@ def encode_body(body: Body | None, extra: Body | None) -> bytes | None:
         return _encoder.encode(fields)
     except TypeError as exc:
         raise TelnyxError(f"Could not encode the request body: {exc}") from exc
-

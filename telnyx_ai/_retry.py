@@ -22,7 +22,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from ._errors import APIConnectionError, APIError, APIStatusError
 from ._logging import logger
 
-__all__ = ["INITIAL_DELAY", "MAX_DELAY", "MAX_RETRY_AFTER", "backoff_delay", "retry_after_seconds", "send_with_retries", "should_retry"]
+__all__ = [
+    "INITIAL_DELAY",
+    "MAX_DELAY",
+    "MAX_RETRY_AFTER",
+    "backoff_delay",
+    "retry_after_seconds",
+    "send_with_retries",
+    "should_retry",
+]
 
 T = TypeVar("T")
 
@@ -95,7 +103,14 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: in
         first_failure = exc
 
     delay = _delay_before(1, first_failure)
-    logger.info("Retrying %s %s in %.2fs after %s (retry 1 of %d)", first_failure.method, first_failure.url, delay, _describe(first_failure), max_retries)
+    logger.info(
+        "Retrying %s %s in %.2fs after %s (retry 1 of %d)",
+        first_failure.method,
+        first_failure.url,
+        delay,
+        _describe(first_failure),
+        max_retries,
+    )
     await _sleep(delay)
 
     def wait(state: RetryCallState) -> float:
@@ -108,8 +123,12 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: in
         failure = state.outcome.exception() if state.outcome else None
         logger.info(
             "Retrying %s %s in %.2fs after %s (retry %d of %d)",
-            getattr(failure, "method", None), getattr(failure, "url", None),
-            state.upcoming_sleep, _describe(failure) if failure else "?", state.attempt_number + 1, max_retries,
+            getattr(failure, "method", None),
+            getattr(failure, "url", None),
+            state.upcoming_sleep,
+            _describe(failure) if failure else "?",
+            state.attempt_number + 1,
+            max_retries,
         )
 
     retrying = AsyncRetrying(

@@ -108,10 +108,14 @@ class AsyncStream(Generic[T]):
                 chunk = await self.response.content.readany()
             except TimeoutError as exc:
                 await self.close()
-                raise APITimeoutError("Timed out waiting for the next stream event.", method=self._method, url=self._url) from exc
+                raise APITimeoutError(
+                    "Timed out waiting for the next stream event.", method=self._method, url=self._url
+                ) from exc
             except aiohttp.ClientError as exc:
                 await self.close()
-                raise APIConnectionError(f"The stream was cut before it finished: {exc}", method=self._method, url=self._url) from exc
+                raise APIConnectionError(
+                    f"The stream was cut before it finished: {exc}", method=self._method, url=self._url
+                ) from exc
             if not chunk:
                 await self.close()
                 raise APIConnectionError(
@@ -161,7 +165,11 @@ class AsyncStream(Generic[T]):
             message = error_message_from_body(data, body) or "The server reported an error during the stream."
             return APIStreamError(message, method=self._method, url=self._url, body=body)
         return APIResponseValidationError(
-            f"A stream chunk did not match its type: {exc}", status_code=self.response.status, method=self._method, url=self._url, body=body
+            f"A stream chunk did not match its type: {exc}",
+            status_code=self.response.status,
+            method=self._method,
+            url=self._url,
+            body=body,
         )
 
     def _closed_after_error(self) -> None:

@@ -161,7 +161,9 @@ class Transport:
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL such as https://api.telnyx.com/v2, got {base_url!r}.")
         if url.scheme == "http" and not _is_loopback(url.host):
-            logger.warning("base_url %s uses plain http to a non-loopback host: the API key would travel unencrypted.", base_url)
+            logger.warning(
+                "base_url %s uses plain http to a non-loopback host: the API key would travel unencrypted.", base_url
+            )
         check_header_value("Authorization", api_key)
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
@@ -197,7 +199,9 @@ class Transport:
         """The headers sent with every request, with the Authorization value redacted."""
         return redact_headers(self._headers)
 
-    def copy(self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN) -> Transport:
+    def copy(
+        self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
+    ) -> Transport:
         """The same settings with some replaced, sharing this transport's connection pool."""
         extra = {k: v for k, v in self._headers.items() if k not in ("Accept", "User-Agent", "Authorization")}
         return Transport(
@@ -215,11 +219,25 @@ class Transport:
 
     @overload
     async def request(
-        self, method: str, path: str, *, cast_to: type[T], body: Body | None = ..., query: Query | None = ..., options: RequestOptions
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Body | None = ...,
+        query: Query | None = ...,
+        options: RequestOptions,
     ) -> T: ...
     @overload
     async def request(
-        self, method: str, path: str, *, cast_to: None, body: Body | None = ..., query: Query | None = ..., options: RequestOptions
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: None,
+        body: Body | None = ...,
+        query: Query | None = ...,
+        options: RequestOptions,
     ) -> None: ...
     async def request(
         self,
@@ -297,17 +315,31 @@ class Transport:
         return url, params, headers, payload, client_timeout
 
     async def _open(
-        self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str], payload: Any, timeout: aiohttp.ClientTimeout
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+        payload: Any,
+        timeout: aiohttp.ClientTimeout,
     ) -> aiohttp.ClientResponse:
         session = self.pool.session()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("Request %s %s params=%s headers=%s", method, url, params, redact_headers(headers))
         try:
             return await session.request(
-                method, URL(url, encoded=True), params=params, headers=headers, data=payload, timeout=timeout, allow_redirects=False
+                method,
+                URL(url, encoded=True),
+                params=params,
+                headers=headers,
+                data=payload,
+                timeout=timeout,
+                allow_redirects=False,
             )
         except TimeoutError as exc:
-            raise APITimeoutError(f"{method} {url} timed out before the server answered.", method=method, url=url) from exc
+            raise APITimeoutError(
+                f"{method} {url} timed out before the server answered.", method=method, url=url
+            ) from exc
         except aiohttp.ClientError as exc:
             raise APIConnectionError(f"Could not reach {url}: {exc}", method=method, url=url) from exc
 
@@ -317,7 +349,10 @@ class Transport:
             length = response.content_length
             if length is not None and length > limit:
                 raise APIResponseValidationError(
-                    f"The response body is {length} bytes, over the client's limit of {limit}.", status_code=response.status, method=method, url=url
+                    f"The response body is {length} bytes, over the client's limit of {limit}.",
+                    status_code=response.status,
+                    method=method,
+                    url=url,
                 )
             if length is not None:
                 return await response.read()
@@ -327,14 +362,21 @@ class Transport:
                 size += len(part)
                 if size > limit:
                     raise APIResponseValidationError(
-                        f"The response body exceeded the client's limit of {limit} bytes.", status_code=response.status, method=method, url=url
+                        f"The response body exceeded the client's limit of {limit} bytes.",
+                        status_code=response.status,
+                        method=method,
+                        url=url,
                     )
                 parts.append(part)
             return b"".join(parts)
         except TimeoutError as exc:
-            raise APITimeoutError(f"{method} {url} timed out while reading the response.", method=method, url=url) from exc
+            raise APITimeoutError(
+                f"{method} {url} timed out while reading the response.", method=method, url=url
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"The connection broke while reading the response from {url}: {exc}", method=method, url=url) from exc
+            raise APIConnectionError(
+                f"The connection broke while reading the response from {url}: {exc}", method=method, url=url
+            ) from exc
         finally:
             response.release()
 
@@ -342,10 +384,24 @@ class Transport:
         if response.status < 300:
             return
         raw = await self._read_body(response, method, url)
-        raise status_error(response.status, raw, reason=response.reason, headers=response.headers, response=response, method=method, url=url)
+        raise status_error(
+            response.status,
+            raw,
+            reason=response.reason,
+            headers=response.headers,
+            response=response,
+            method=method,
+            url=url,
+        )
 
     async def _send_once(
-        self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str], payload: Any, timeout: aiohttp.ClientTimeout
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+        payload: Any,
+        timeout: aiohttp.ClientTimeout,
     ) -> tuple[bytes, int]:
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         response = await self._open(method, url, params, headers, payload, timeout)
@@ -354,7 +410,9 @@ class Transport:
         if started:
             logger.debug("Response %s %s -> %d in %.1f ms", method, url, status, (time.perf_counter() - started) * 1000)
         if status >= 300:
-            raise status_error(status, raw, reason=response.reason, headers=response.headers, response=response, method=method, url=url)
+            raise status_error(
+                status, raw, reason=response.reason, headers=response.headers, response=response, method=method, url=url
+            )
         return raw, status
 
     def _decode(self, raw: bytes, status: int, cast_to: type[T] | None, method: str, url: str) -> T | None:

@@ -137,5 +137,9 @@ class AsyncChat(AsyncResource):
             "use_beam_search": use_beam_search,
         }
         if stream:
-            return await self._transport.stream("POST", "/ai/chat/completions", cast_to=ChatCompletionChunk, body=body, options=options)
-        return await self._transport.request("POST", "/ai/chat/completions", cast_to=ChatCompletion, body=body, options=options)
+            return await self._transport.stream(
+                "POST", "/ai/chat/completions", cast_to=ChatCompletionChunk, body=body, options=options
+            )
+        return await self._transport.request(
+            "POST", "/ai/chat/completions", cast_to=ChatCompletion, body=body, options=options
+        )

@@ -13,7 +13,9 @@ __all__ = ["AsyncConversations"]
 
 
 class AsyncConversations(AsyncResource):
-    async def retrieve(self, conversation_id: str, /, **options: Unpack[RequestOptions]) -> ConversationRetrieveResponse:
+    async def retrieve(
+        self, conversation_id: str, /, **options: Unpack[RequestOptions]
+    ) -> ConversationRetrieveResponse:
         """One conversation by id."""
         path = build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id)
         return await self._transport.request("GET", path, cast_to=ConversationRetrieveResponse, options=options)

@@ -25,12 +25,22 @@ class AsyncOpenAIEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> OpenAIEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i].embedding`` belongs to ``input[i]``."""
-        body = {"input": input, "model": model, "dimensions": dimensions, "encoding_format": encoding_format, "user": user}
-        return await self._transport.request("POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options)
+        body = {
+            "input": input,
+            "model": model,
+            "dimensions": dimensions,
+            "encoding_format": encoding_format,
+            "user": user,
+        }
+        return await self._transport.request(
+            "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options
+        )
 
     async def list_embedding_models(self, **options: Unpack[RequestOptions]) -> OpenAIEmbeddingModelsResponse:
         """The models ``create_embeddings`` accepts."""
-        return await self._transport.request("GET", "/ai/openai/embeddings/models", cast_to=OpenAIEmbeddingModelsResponse, options=options)
+        return await self._transport.request(
+            "GET", "/ai/openai/embeddings/models", cast_to=OpenAIEmbeddingModelsResponse, options=options
+        )
 
 
 class AsyncOpenAI(AsyncResource):

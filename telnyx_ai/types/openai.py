@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from .._models import BaseModel
 
-__all__ = ["OpenAIEmbeddingData", "OpenAIEmbeddingModelMetadata", "OpenAIEmbeddingModelsResponse", "OpenAIEmbeddingResponse", "OpenAIEmbeddingUsage"]
+__all__ = [
+    "OpenAIEmbeddingData",
+    "OpenAIEmbeddingModelMetadata",
+    "OpenAIEmbeddingModelsResponse",
+    "OpenAIEmbeddingResponse",
+    "OpenAIEmbeddingUsage",
+]
 
 
 class OpenAIEmbeddingData(BaseModel):

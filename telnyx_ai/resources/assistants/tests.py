@@ -24,5 +24,17 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[AssistantTestResponse]:
         """Every test, page by page: ``await`` for the first page, ``async for`` for all."""
-        query = {"destination": destination, "telnyx_conversation_channel": telnyx_conversation_channel, "test_suite": test_suite}
-        return paginate(self._transport, "/ai/assistants/tests", AssistantTestResponse, query=query, page_number=page_number, page_size=page_size, options=options)
+        query = {
+            "destination": destination,
+            "telnyx_conversation_channel": telnyx_conversation_channel,
+            "test_suite": test_suite,
+        }
+        return paginate(
+            self._transport,
+            "/ai/assistants/tests",
+            AssistantTestResponse,
+            query=query,
+            page_number=page_number,
+            page_size=page_size,
+            options=options,
+        )
