@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 import aiohttp
@@ -248,14 +249,19 @@ class Transport:
         body: Body | None = None,
         query: Query | None = None,
         options: RequestOptions,
-        data: Any = None,
+        data: Callable[[], Any] | None = None,
     ) -> T | None:
-        """Send a request (retrying as the policy allows) and decode its body into ``cast_to``."""
+        """Send a request (retrying as the policy allows) and decode its body into ``cast_to``.
+
+        ``data`` replaces the JSON body with a non-JSON payload (multipart form, raw bytes): a
+        function returning a fresh aiohttp payload, called once per attempt so retries can resend it.
+        """
         url, params, headers, payload, timeout = self._build(method, path, body, query, options, data)
         max_retries = self.max_retries
 
         async def send() -> T | None:
-            raw, status = await self._send_once(method, url, params, headers, payload, timeout)
+            attempt_payload = payload() if data is not None else payload
+            raw, status = await self._send_once(method, url, params, headers, attempt_payload, timeout)
             return self._decode(raw, status, cast_to, method, url)
 
         return await send_with_retries(send, max_retries=max_retries)
@@ -300,7 +306,13 @@ class Transport:
     # -- the steps --------------------------------------------------------------------
 
     def _build(
-        self, method: str, path: str, body: Body | None, query: Query | None, options: RequestOptions, data: Any
+        self,
+        method: str,
+        path: str,
+        body: Body | None,
+        query: Query | None,
+        options: RequestOptions,
+        data: Callable[[], Any] | None,
     ) -> tuple[str, dict[str, Any] | None, dict[str, str], Any, aiohttp.ClientTimeout]:
         url = self._base_url + path
         params = query_params(query, options.get("extra_query"))
