@@ -66,7 +66,10 @@ def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> floa
             try:
                 seconds = float(raw)
             except ValueError:
-                parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
+                try:
+                    parsed = email.utils.parsedate_to_datetime(raw)
+                except (TypeError, ValueError, IndexError):
+                    parsed = None
                 if parsed is not None:
                     seconds = parsed.timestamp() - (time.time() if now is None else now)
     if seconds is None or seconds != seconds or not 0 <= seconds <= MAX_RETRY_AFTER:

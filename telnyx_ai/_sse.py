@@ -61,6 +61,8 @@ class SSEDecoder:
             self._started = True
             if chunk.startswith(_BOM):
                 chunk = chunk[3:]
+                if not chunk:
+                    return []
         lines = chunk.splitlines()
         last = chunk[-1]
         if last == 13:  # b"\r"

@@ -1,0 +1,49 @@
+"""Shared fixtures: a client with a fake key, and aioresponses for request-building tests."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+from aioresponses import core as aioresponses_core
+import pytest
+from aiohttp import ClientResponse
+from aioresponses import aioresponses
+
+from telnyx_ai import AsyncTelnyx
+
+BASE_URL = "https://api.telnyx.test/v2"
+API_KEY = "KEY-super-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class _ResponseWithStreamWriter(ClientResponse):
+    """aioresponses 0.7.9 predates aiohttp 3.14's required ``stream_writer``; supply a stand-in.
+
+    See https://github.com/pnuckowski/aioresponses/issues/289.
+    """
+
+    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+@pytest.fixture
+def mocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
+    if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
+        monkeypatch.setattr(aioresponses_core, "ClientResponse", _ResponseWithStreamWriter)
+    with aioresponses() as m:
+        yield m
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncTelnyx]:
+    async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL, max_retries=0) as c:
+        yield c

@@ -1,0 +1,125 @@
+"""The SSE framer: events split anywhere, every line ending, comments, multi-line data, UTF-8."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telnyx_ai import APIError
+from telnyx_ai._sse import SSEDecoder, ServerSentEvent
+
+
+def feed_all(pieces: list[bytes], **kwargs: int) -> list[ServerSentEvent]:
+    decoder = SSEDecoder(**kwargs)
+    events: list[ServerSentEvent] = []
+    for piece in pieces:
+        events.extend(decoder.feed(piece))
+    return events
+
+
+def split_every(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+STREAM = (
+    ": keep-alive comment\n"
+    "event: message\n"
+    'data: {"text": "héllo — 世界 🚀"}\n'
+    "id: 1\n"
+    "\n"
+    "data: line one\n"
+    "data: line two\n"
+    "\n"
+    "data:no-space\n"
+    "\n"
+    "event: error\n"
+    'data: {"error": {"message": "boom"}}\n'
+    "\n"
+    "data: [DONE]\n"
+    "\n"
+).encode()
+
+EXPECTED = [
+    ServerSentEvent('{"text": "héllo — 世界 🚀"}'.encode(), "message", "1"),
+    ServerSentEvent(b"line one\nline two", "message", "1"),
+    ServerSentEvent(b"no-space", "message", "1"),
+    ServerSentEvent(b'{"error": {"message": "boom"}}', "error", "1"),
+    ServerSentEvent(b"[DONE]", "message", "1"),
+]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_every_line_ending_and_every_split_point(ending: bytes) -> None:
+    data = STREAM.replace(b"\n", ending)
+    assert feed_all([data]) == EXPECTED
+    for cut in range(1, len(data)):
+        assert feed_all([data[:cut], data[cut:]]) == EXPECTED, f"split at byte {cut}"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_byte_by_byte_including_multibyte_characters(size: int) -> None:
+    assert feed_all(split_every(STREAM.replace(b"\n", b"\r\n"), size)) == EXPECTED
+
+
+def test_crlf_pair_split_across_reads_is_one_line_ending() -> None:
+    events = feed_all([b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"])
+    assert events == [ServerSentEvent(b"a\nb")]
+
+
+def test_leading_byte_order_mark_is_ignored_even_when_split() -> None:
+    assert feed_all([b"\xef", b"\xbb", b"\xbfdata: x\n\n"]) == [ServerSentEvent(b"x")]
+
+
+def test_event_without_data_is_not_dispatched_and_its_type_is_forgotten() -> None:
+    assert feed_all([b"event: ping\n\ndata: x\n\n"]) == [ServerSentEvent(b"x", "message")]
+
+
+def test_unfinished_event_at_end_is_not_dispatched() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: complete\n\ndata: partial") == [ServerSentEvent(b"complete")]
+    assert decoder.feed(b"") == []
+
+
+def test_retry_and_empty_data_field() -> None:
+    events = feed_all([b"retry: 3000\ndata\ndata: x\n\n"])
+    assert events == [ServerSentEvent(b"\nx", retry=3000)]
+
+
+def test_a_line_longer_than_the_limit_raises_a_clear_error() -> None:
+    decoder = SSEDecoder(max_line_bytes=1024)
+    with pytest.raises(APIError, match="exceeded 1024 bytes"):
+        for _ in range(10):
+            decoder.feed(b"x" * 200)
+
+
+def test_many_events_in_one_read() -> None:
+    data = b"".join(b"data: %d\n\n" % i for i in range(1000))
+    assert [e.data for e in feed_all([data])] == [str(i).encode() for i in range(1000)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=512), st.lists(st.integers(min_value=1, max_value=64), max_size=20))
+def test_arbitrary_bytes_never_raise_anything_but_sdk_errors(data: bytes, sizes: list[int]) -> None:
+    decoder = SSEDecoder(max_line_bytes=4096)
+    offset = 0
+    for size in [*sizes, len(data)]:
+        try:
+            decoder.feed(data[offset : offset + size])
+        except APIError:
+            return
+        offset += size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))), min_size=1, max_size=8),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.integers(min_value=1, max_value=9),
+)
+def test_any_payload_survives_any_split(payloads: list[str], ending: str, size: int) -> None:
+    wire = "".join(f"data: {p}{ending}{ending}" for p in payloads).encode()
+    events = feed_all(split_every(wire, size))
+    expected = [p.encode() for p in payloads]
+    # A payload that is empty after "data: " still dispatches (one empty data line).
+    assert [e.data for e in events] == expected
