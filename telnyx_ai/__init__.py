@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
+from ._raw_response import RawResponse
 from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from ._version import __version__
@@ -56,6 +57,7 @@ __all__ = [
     "PageMeta",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestOptions",
     "TelnyxError",
     "Timeout",

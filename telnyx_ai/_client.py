@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import aiohttp
 
 from ._errors import TelnyxError
 from ._logging import setup_logging
+from ._raw_response import RawResponse, with_raw_response
 from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, ConnectionPool, Transport
 from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
 
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BASE_URL", "AsyncTelnyx"]
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _resolve_api_key(api_key: str | None) -> str:
@@ -101,6 +106,16 @@ class AsyncTelnyx:
         from .resources.ai import AsyncAI
 
         return AsyncAI(self._transport)
+
+    async def with_raw_response(
+        self, operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> RawResponse[T]:
+        """Call ``operation`` and return its parsed result with the HTTP status and headers::
+
+        raw = await client.with_raw_response(client.ai.retrieve_models)
+        print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
+        """
+        return await with_raw_response(operation, *args, **kwargs)
 
     async def close(self) -> None:
         """Close the connection pool. Safe to call twice."""

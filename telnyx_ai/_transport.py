@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 import aiohttp
@@ -35,7 +36,7 @@ from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions, Timeout, TimeoutTypes
 from ._version import __version__
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "ConnectionPool", "Transport"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "ConnectionPool", "Transport", "captured_responses"]
 
 T = TypeVar("T")
 
@@ -43,6 +44,11 @@ DEFAULT_TIMEOUT = Timeout(read=60.0, connect=5.0)
 DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"telnyx-ai-python/{__version__}"
+
+captured_responses: ContextVar[list[aiohttp.ClientResponse] | None] = ContextVar(
+    "telnyx_ai_captured_responses", default=None
+)
+"""While set (by `with_raw_response`), every HTTP response received in this context is appended to it."""
 
 
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
@@ -339,7 +345,7 @@ class Transport:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("Request %s %s params=%s headers=%s", method, url, params, redact_headers(headers))
         try:
-            return await session.request(
+            response = await session.request(
                 method,
                 URL(url, encoded=True),
                 params=params,
@@ -354,6 +360,10 @@ class Transport:
             ) from exc
         except aiohttp.ClientError as exc:
             raise APIConnectionError(f"Could not reach {url}: {exc}", method=method, url=url) from exc
+        captured = captured_responses.get()
+        if captured is not None:
+            captured.append(response)
+        return response
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
         limit = self._max_response_bytes

@@ -182,3 +182,28 @@ async def test_with_options_shares_the_pool_and_changes_only_what_is_asked(mocke
         assert calls[1].kwargs["headers"]["X-App"] == "a"
         assert calls[1].kwargs["timeout"].sock_read == 1.0
     assert fast.is_closed
+
+
+async def test_with_raw_response_gives_status_headers_and_parsed_body(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []}, headers={"x-request-id": "abc"})
+    raw = await client.with_raw_response(client.ai.retrieve_models)
+    assert raw.status_code == 200
+    assert raw.headers["x-request-id"] == "abc"
+    assert raw.parse().data == []
+    assert raw.retries_taken == 0
+    assert "/ai/models" in repr(raw)
+
+
+async def test_with_raw_response_counts_retries(mocked: aioresponses, monkeypatch: pytest.MonkeyPatch) -> None:
+    import telnyx_ai._retry as retry_module
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(retry_module, "_sleep", no_sleep)
+    mocked.post(f"{BASE_URL}/ai/openai/embeddings", status=503, body="")
+    mocked.post(f"{BASE_URL}/ai/openai/embeddings", payload=EMBEDDINGS, headers={"x-request-id": "second"})
+    async with AsyncTelnyx(api_key="k", base_url=BASE_URL) as c:
+        raw = await c.with_raw_response(c.ai.openai.embeddings.create_embeddings, input="a", model="m")
+    assert (raw.status_code, raw.retries_taken, raw.headers["x-request-id"]) == (200, 1, "second")
+    assert raw.parsed.data[0].embedding == [0.5, 0.25]

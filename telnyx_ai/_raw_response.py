@@ -1,0 +1,61 @@
+"""`with_raw_response`: call any operation and get the HTTP status and headers with the parsed body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, ParamSpec, TypeVar
+
+from aiohttp import ClientResponse
+from multidict import CIMultiDictProxy
+
+from ._errors import TelnyxError
+from ._transport import captured_responses
+
+__all__ = ["RawResponse", "with_raw_response"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class RawResponse(Generic[T]):
+    """The final HTTP response of a call (after any retries) and the value it decoded into."""
+
+    __slots__ = ("headers", "parsed", "retries_taken", "status_code", "url")
+
+    def __init__(
+        self, *, status_code: int, headers: CIMultiDictProxy[str], url: str, parsed: T, retries_taken: int
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.url = url
+        self.parsed = parsed
+        self.retries_taken = retries_taken
+
+    def parse(self) -> T:
+        """The decoded body (the value the operation returns when called directly)."""
+        return self.parsed
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}] {self.url}>"
+
+
+async def with_raw_response(
+    operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+) -> RawResponse[T]:
+    """Await ``operation(*args, **kwargs)`` and return its result with the response's status and headers::
+
+    raw = await client.with_raw_response(client.ai.retrieve_models)
+    raw.headers["x-request-id"], raw.parsed.data
+    """
+    captured: list[ClientResponse] = []
+    token = captured_responses.set(captured)
+    try:
+        parsed = await operation(*args, **kwargs)
+    finally:
+        captured_responses.reset(token)
+    if not captured:
+        raise TelnyxError("with_raw_response needs an operation of this client, which sends an HTTP request.")
+    last = captured[-1]
+    return RawResponse(
+        status_code=last.status, headers=last.headers, url=str(last.url), parsed=parsed, retries_taken=len(captured) - 1
+    )
