@@ -54,6 +54,7 @@ class AsyncStream(Generic[T]):
         self._finished = False
         self._closed = False
         self._primed: list[T] | None = None
+        self._pending_error: Exception | None = None
         self._iterator = self._iterate()
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -103,6 +104,9 @@ class AsyncStream(Generic[T]):
         if self._primed is not None:
             batch, self._primed = self._primed, None
             return batch
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            raise error
         while not self._finished and not self._closed:
             try:
                 chunk = await self.response.content.readany()
@@ -144,12 +148,21 @@ class AsyncStream(Generic[T]):
             if data == _DONE:
                 self._finished = True
                 break
+            error: Exception | None = None
             if event.event == "error":
-                raise self._stream_error(data)
-            try:
-                items.append(decode(data))
-            except msgspec.DecodeError as exc:
-                raise self._invalid_chunk(data, exc) from exc
+                error = self._stream_error(data)
+            else:
+                try:
+                    items.append(decode(data))
+                except msgspec.DecodeError as exc:
+                    error = self._invalid_chunk(data, exc)
+                    error.__cause__ = exc
+            if error is not None:
+                if not items:
+                    raise error
+                # Hand over the chunks that came before the error first; raise it on the next read.
+                self._pending_error = error
+                break
         return items
 
     def _stream_error(self, data: bytes) -> APIStreamError:

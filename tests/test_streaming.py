@@ -1,0 +1,275 @@
+"""The typed chat stream over a real socket: scripted byte writes from a local server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import msgspec
+import pytest
+from aiohttp import web
+
+import telnyx_ai._retry as retry_module
+from telnyx_ai import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStreamError,
+    APITimeoutError,
+    AsyncStream,
+    AsyncTelnyx,
+    InternalServerError,
+    Timeout,
+)
+from telnyx_ai.types.chat import ChatCompletionChunk
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def chunk_event(text: str, *, ending: str = "\n") -> bytes:
+    body = msgspec.json.encode(
+        {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": text}}]}
+    )
+    return b"data: " + body + (ending * 2).encode()
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass
+class Script:
+    """What the server writes for each request: a list of byte pieces (or delays in seconds)."""
+
+    responses: list[list[bytes | float]] = field(default_factory=list)
+    status: list[int] = field(default_factory=list)
+    content_type: str = "text/event-stream"
+    linger: bool = False  # keep the response open after the script, to notice a client leaving
+    requests: int = 0
+    disconnects: int = 0
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[Script, str]]:
+    script = Script()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        index = script.requests
+        script.requests += 1
+        status = script.status[index] if index < len(script.status) else 200
+        if status != 200:
+            return web.json_response({"errors": [{"title": "unavailable"}]}, status=status)
+        response = web.StreamResponse(headers={"Content-Type": script.content_type})
+        await response.prepare(request)
+        try:
+            for piece in script.responses[min(index, len(script.responses) - 1)]:
+                if isinstance(piece, float):
+                    await asyncio.sleep(piece)
+                else:
+                    await response.write(piece)
+            # Linger so a client that closes early is noticed while we keep writing.
+            for _ in range(100 if script.linger else 0):
+                if request.transport is None or request.transport.is_closing():
+                    script.disconnects += 1
+                    break
+                await asyncio.sleep(0.01)
+        except (ConnectionResetError, ConnectionError):
+            script.disconnects += 1
+        finally:
+            script.finished.set()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/ai/chat/completions", handler)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield script, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def open_stream(base_url: str, **kwargs: object) -> tuple[AsyncTelnyx, AsyncStream[ChatCompletionChunk]]:
+    client = AsyncTelnyx(api_key="k", base_url=base_url, max_retries=int(kwargs.pop("max_retries", 0)), **kwargs)  # type: ignore[arg-type]
+    stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    return client, stream
+
+
+async def collect(stream: AsyncStream[ChatCompletionChunk]) -> str:
+    return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+
+async def test_fragmented_unicode_stream_over_the_wire(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    words = ["Hé", "llo ", "世界", " 🚀", "!"]
+    wire = b"".join(chunk_event(w, ending="\r\n") for w in words) + b": comment\r\n\r\n" + DONE
+    # Split every 5 bytes, with pauses so the client really gets separate reads.
+    script.responses = [[p for i in range(0, len(wire), 5) for p in (wire[i : i + 5], 0.001)]]
+    client, stream = await open_stream(url)
+    async with client, stream:
+        assert await collect(stream) == "".join(words)
+    assert stream.closed
+
+
+async def test_stream_ends_at_done_and_returns_the_connection(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), chunk_event("b"), DONE]]
+    client, stream = await open_stream(url)
+    async with client:
+        chunks = [c async for c in stream]
+        assert [c.choices[0].delta.content for c in chunks] == ["a", "b"]
+        assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
+        assert stream.closed
+        connector = client._transport.pool.session().connector
+        assert connector is not None
+        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+
+
+async def test_breaking_out_early_drops_the_connection_and_the_server_sees_it(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.linger = True
+    script.responses = [[chunk_event("first"), *[p for _ in range(200) for p in (chunk_event("more"), 0.005)], DONE]]
+    client, stream = await open_stream(url)
+    async with client:
+        async with stream:
+            async for chunk in stream:
+                assert chunk.choices[0].delta.content == "first"
+                break
+        connector = client._transport.pool.session().connector
+        assert connector is not None
+        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        await asyncio.wait_for(script.finished.wait(), 5)
+    assert script.disconnects == 1
+
+
+async def test_close_is_idempotent_and_iteration_after_close_ends(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), 0.05, chunk_event("b"), DONE]]
+    client, stream = await open_stream(url)
+    async with client:
+        first = await stream.__anext__()
+        assert first.choices[0].delta.content == "a"
+        await stream.close()
+        await stream.close()
+        assert [c async for c in stream] == []
+
+
+async def test_connection_cut_before_done_raises_after_delivering_what_arrived(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), chunk_event("b")]]
+    client, stream = await open_stream(url)
+    received: list[str] = []
+    async with client:
+        with pytest.raises(APIConnectionError, match=r"\[DONE\]"):
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+    assert received == ["a", "b"]
+
+
+async def test_error_event_raises_stream_error(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    error = b'event: error\ndata: {"errors": [{"title": "Model overloaded", "detail": "try later"}]}\n\n'
+    script.responses = [[chunk_event("a"), error, chunk_event("never")]]
+    client, stream = await open_stream(url)
+    received: list[str] = []
+    async with client:
+        with pytest.raises(APIStreamError, match="Model overloaded: try later") as info:
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+    assert received == ["a"], "chunks before the error are delivered, not lost"
+    assert info.value.body == {"errors": [{"title": "Model overloaded", "detail": "try later"}]}
+
+
+async def test_error_object_in_a_data_event_raises_stream_error(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), b'data: {"error": {"message": "context too long"}}\n\n']]
+    client, stream = await open_stream(url)
+    received: list[str] = []
+    async with client:
+        with pytest.raises(APIStreamError, match="context too long"):
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+    assert received == ["a"]
+
+
+async def test_chunk_of_the_wrong_shape_raises_validation_error(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[b'data: {"choices": "nope"}\n\n']]
+    client = AsyncTelnyx(api_key="k", base_url=url, max_retries=0)
+    async with client:
+        with pytest.raises(APIResponseValidationError):
+            await client.ai.chat.create_completion(messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+
+
+async def test_a_non_sse_answer_to_a_stream_request_is_reported(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.content_type = "application/json"
+    script.responses = [[b"{}"]]
+    client = AsyncTelnyx(api_key="k", base_url=url, max_retries=0)
+    async with client:
+        with pytest.raises(APIResponseValidationError, match="text/event-stream"):
+            await client.ai.chat.create_completion(messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+
+
+async def test_failures_before_the_first_event_are_retried(
+    scripted: tuple[Script, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(retry_module, "_sleep", no_sleep)
+    script, url = scripted
+    script.status = [503, 200, 200]
+    script.responses = [[], [], [chunk_event("ok"), DONE]]  # the second attempt ends before any event
+    client, stream = await open_stream(url, max_retries=2)
+    async with client, stream:
+        assert await collect(stream) == "ok"
+    assert script.requests == 3
+
+
+async def test_no_retry_once_a_stream_has_delivered_an_event(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("partial")]]
+    client, stream = await open_stream(url, max_retries=2)
+    async with client:
+        with pytest.raises(APIConnectionError):
+            await collect(stream)
+    assert script.requests == 1
+
+
+async def test_retries_give_up_with_the_status_error(
+    scripted: tuple[Script, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(retry_module, "_sleep", no_sleep)
+    script, url = scripted
+    script.status = [503, 503, 503]
+    with pytest.raises(InternalServerError, match="unavailable"):
+        await open_stream(url, max_retries=2)
+    assert script.requests == 3
+
+
+async def test_a_slow_stream_is_never_cut_while_bytes_keep_arriving(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    pieces: list[bytes | float] = []
+    for i in range(8):
+        pieces += [chunk_event(str(i)), 0.1]
+    script.responses = [[*pieces, DONE]]
+    # Total time (~0.8 s) is well past the read limit (0.4 s); no single gap is.
+    client, stream = await open_stream(url, timeout=Timeout(read=0.4, connect=1))
+    async with client, stream:
+        assert await collect(stream) == "01234567"
+
+
+async def test_a_stalled_stream_times_out(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), 0.8, DONE]]
+    client, stream = await open_stream(url, timeout=Timeout(read=0.2, connect=1))
+    async with client:
+        with pytest.raises(APITimeoutError):
+            await collect(stream)
