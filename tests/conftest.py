@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from aioresponses import core as aioresponses_core
 import pytest
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
+from aioresponses import core as aioresponses_core
 
 from telnyx_ai import AsyncTelnyx
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import time
@@ -66,7 +65,9 @@ def calls_to(mocked: aioresponses) -> int:
         (418, APIStatusError),
     ],
 )
-async def test_each_status_maps_to_its_exception(client: AsyncTelnyx, mocked: aioresponses, status: int, cls: type[APIStatusError]) -> None:
+async def test_each_status_maps_to_its_exception(
+    client: AsyncTelnyx, mocked: aioresponses, status: int, cls: type[APIStatusError]
+) -> None:
     body = {"errors": [{"code": "10001", "title": "Something failed", "detail": f"detail for {status}"}]}
     mocked.get(MODELS_URL, status=status, payload=body, headers={"x-request-id": "req-123"})
     with pytest.raises(cls) as info:
@@ -104,7 +105,9 @@ async def test_empty_error_body_names_the_request(client: AsyncTelnyx, mocked: a
         await client.ai.retrieve_models()
 
 
-async def test_successful_body_of_the_wrong_shape_raises_validation_error(client: AsyncTelnyx, mocked: aioresponses) -> None:
+async def test_successful_body_of_the_wrong_shape_raises_validation_error(
+    client: AsyncTelnyx, mocked: aioresponses
+) -> None:
     mocked.get(MODELS_URL, payload={"data": "not a list"})
     with pytest.raises(APIResponseValidationError, match="ModelsResponse") as info:
         await client.ai.retrieve_models()
@@ -135,7 +138,7 @@ async def test_connection_failure_raises_connection_error(client: AsyncTelnyx, m
 
 
 async def test_timeout_raises_timeout_error(client: AsyncTelnyx, mocked: aioresponses) -> None:
-    mocked.get(MODELS_URL, exception=asyncio.TimeoutError())
+    mocked.get(MODELS_URL, exception=TimeoutError())
     with pytest.raises(APITimeoutError):
         await client.ai.retrieve_models()
 
@@ -148,7 +151,9 @@ async def retrying_client() -> AsyncTelnyx:
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
-async def test_retryable_statuses_are_retried_until_success(mocked: aioresponses, waits: list[float], status: int) -> None:
+async def test_retryable_statuses_are_retried_until_success(
+    mocked: aioresponses, waits: list[float], status: int
+) -> None:
     mocked.get(MODELS_URL, status=status, payload={})
     mocked.get(MODELS_URL, status=status, payload={})
     mocked.get(MODELS_URL, payload=OK)
@@ -159,7 +164,9 @@ async def test_retryable_statuses_are_retried_until_success(mocked: aioresponses
     assert len(waits) == 2
 
 
-async def test_retries_stop_after_max_retries_and_raise_the_last_error(mocked: aioresponses, waits: list[float]) -> None:
+async def test_retries_stop_after_max_retries_and_raise_the_last_error(
+    mocked: aioresponses, waits: list[float]
+) -> None:
     for _ in range(5):
         mocked.get(MODELS_URL, status=429, payload={"errors": [{"title": "Too many requests"}]})
     async with await retrying_client() as c:
@@ -181,7 +188,7 @@ async def test_client_errors_are_never_retried(mocked: aioresponses, waits: list
 
 async def test_connection_errors_and_timeouts_are_retried(mocked: aioresponses, waits: list[float]) -> None:
     mocked.get(MODELS_URL, exception=aiohttp.ServerDisconnectedError())
-    mocked.get(MODELS_URL, exception=asyncio.TimeoutError())
+    mocked.get(MODELS_URL, exception=TimeoutError())
     mocked.get(MODELS_URL, payload=OK)
     async with await retrying_client() as c:
         await c.ai.retrieve_models()
@@ -225,7 +232,9 @@ async def test_exponential_backoff_with_jitter_capped_at_8s(mocked: aioresponses
         ({"Retry-After": "0"}, 0.0),
     ],
 )
-async def test_server_requested_wait_is_honoured(mocked: aioresponses, waits: list[float], headers: dict[str, str], expected: float) -> None:
+async def test_server_requested_wait_is_honoured(
+    mocked: aioresponses, waits: list[float], headers: dict[str, str], expected: float
+) -> None:
     mocked.get(MODELS_URL, status=429, payload={}, headers=headers)
     mocked.get(MODELS_URL, payload=OK)
     async with await retrying_client() as c:
@@ -243,7 +252,9 @@ async def test_retry_after_as_http_date(mocked: aioresponses, waits: list[float]
 
 
 @pytest.mark.parametrize("value", ["120", "-1", "soon", ""])
-async def test_unreasonable_retry_after_falls_back_to_backoff(mocked: aioresponses, waits: list[float], value: str) -> None:
+async def test_unreasonable_retry_after_falls_back_to_backoff(
+    mocked: aioresponses, waits: list[float], value: str
+) -> None:
     mocked.get(MODELS_URL, status=429, payload={}, headers={"Retry-After": value})
     mocked.get(MODELS_URL, payload=OK)
     async with await retrying_client() as c:

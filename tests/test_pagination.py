@@ -71,7 +71,9 @@ async def test_stops_on_an_empty_page(client: AsyncTelnyx, mocked: aioresponses)
     assert len(sent_queries(mocked)) == 2
 
 
-async def test_server_that_ignores_the_page_number_cannot_cause_a_loop(client: AsyncTelnyx, mocked: aioresponses) -> None:
+async def test_server_that_ignores_the_page_number_cannot_cause_a_loop(
+    client: AsyncTelnyx, mocked: aioresponses
+) -> None:
     mocked.get(TESTS_URL, payload=page([1, 2], page_number=1, total_pages=10_000_000), repeat=True)
     items = [t.test_id async for t in client.ai.assistants.tests.list()]
     assert items == ["t-1", "t-2"]

@@ -14,7 +14,12 @@ from telnyx_ai import AsyncTelnyx, TelnyxError, Timeout
 
 from .conftest import API_KEY, BASE_URL
 
-EMBEDDINGS = {"data": [{"embedding": [0.5, 0.25], "index": 0, "object": "embedding"}], "model": "m", "object": "list", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+EMBEDDINGS = {
+    "data": [{"embedding": [0.5, 0.25], "index": 0, "object": "embedding"}],
+    "model": "m",
+    "object": "list",
+    "usage": {"prompt_tokens": 1, "total_tokens": 1},
+}
 
 
 def only_call(mocked: aioresponses) -> tuple[str, URL, RequestCall]:
@@ -109,7 +114,9 @@ async def test_missing_required_argument_fails_before_any_request(client: AsyncT
 
 
 @pytest.mark.parametrize("value", ["a\r\nInjected: 1", "a\nb", "a\0b"])
-async def test_header_values_with_line_breaks_are_rejected(client: AsyncTelnyx, mocked: aioresponses, value: str) -> None:
+async def test_header_values_with_line_breaks_are_rejected(
+    client: AsyncTelnyx, mocked: aioresponses, value: str
+) -> None:
     with pytest.raises(ValueError, match="CR, LF or NUL"):
         await client.ai.retrieve_models(extra_headers={"X-Bad": value})
     with pytest.raises(ValueError, match="CR, LF or NUL"):
@@ -184,7 +191,9 @@ async def test_with_options_shares_the_pool_and_changes_only_what_is_asked(mocke
     assert fast.is_closed
 
 
-async def test_with_raw_response_gives_status_headers_and_parsed_body(client: AsyncTelnyx, mocked: aioresponses) -> None:
+async def test_with_raw_response_gives_status_headers_and_parsed_body(
+    client: AsyncTelnyx, mocked: aioresponses
+) -> None:
     mocked.get(f"{BASE_URL}/ai/models", payload={"data": []}, headers={"x-request-id": "abc"})
     raw = await client.with_raw_response(client.ai.retrieve_models)
     assert raw.status_code == 200

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telnyx_ai import APIError
-from telnyx_ai._sse import SSEDecoder, ServerSentEvent
+from telnyx_ai._sse import ServerSentEvent, SSEDecoder
 
 
 def feed_all(pieces: list[bytes], **kwargs: int) -> list[ServerSentEvent]:
@@ -113,7 +113,11 @@ def test_arbitrary_bytes_never_raise_anything_but_sdk_errors(data: bytes, sizes:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))), min_size=1, max_size=8),
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))),
+        min_size=1,
+        max_size=8,
+    ),
     st.sampled_from(["\n", "\r\n", "\r"]),
     st.integers(min_value=1, max_value=9),
 )
