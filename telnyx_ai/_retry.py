@@ -5,7 +5,8 @@ the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date) whe
 one of at most 60 s, else exponential backoff from 0.5 s doubling to 8 s, with jitter.
 
 The first attempt runs outside tenacity: building a retrying controller costs more than
-the rest of a request's client-side work, and almost every request succeeds first time.
+the rest of a request's client-side work, and almost every request succeeds first time
+(tenacity is even imported only when a first attempt has failed).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ._errors import APIConnectionError, APIError, APIStatusError
 from ._logging import logger
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = [
     "INITIAL_DELAY",
@@ -133,6 +136,9 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: in
             state.attempt_number + 1,
             max_retries,
         )
+
+    # Imported here: only requests that failed once pay for loading tenacity.
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_retries),
