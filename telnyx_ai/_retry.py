@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-
 from ._errors import APIConnectionError, APIError, APIStatusError
 from ._logging import logger
 
