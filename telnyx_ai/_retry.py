@@ -98,8 +98,16 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.status_code}" if isinstance(exc, APIStatusError) else type(exc).__name__
 
 
-async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: int) -> T:
-    """Await ``send()``; on a retryable `APIError`, wait and call it again, at most ``max_retries`` more times."""
+async def send_with_retries(
+    send: Callable[[], Awaitable[T]],
+    *,
+    max_retries: int,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Await ``send()``; on a retryable `APIError`, wait and call it again, at most ``max_retries`` more times.
+
+    ``on_retry`` sees each failure that is about to be retried (the batch helper slows down on 429s).
+    """
     try:
         return await send()
     except APIError as exc:
@@ -107,15 +115,21 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: in
             raise
         first_failure = exc
 
+    def before_retry(failure: BaseException, retry_number: int, delay: float) -> None:
+        logger.info(
+            "Retrying %s %s in %.2fs after %s (retry %d of %d)",
+            getattr(failure, "method", None),
+            getattr(failure, "url", None),
+            delay,
+            _describe(failure),
+            retry_number,
+            max_retries,
+        )
+        if on_retry is not None:
+            on_retry(failure)
+
     delay = _delay_before(1, first_failure)
-    logger.info(
-        "Retrying %s %s in %.2fs after %s (retry 1 of %d)",
-        first_failure.method,
-        first_failure.url,
-        delay,
-        _describe(first_failure),
-        max_retries,
-    )
+    before_retry(first_failure, 1, delay)
     await _sleep(delay)
 
     def wait(state: RetryCallState) -> float:
@@ -126,15 +140,8 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], *, max_retries: in
 
     def log_retry(state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome else None
-        logger.info(
-            "Retrying %s %s in %.2fs after %s (retry %d of %d)",
-            getattr(failure, "method", None),
-            getattr(failure, "url", None),
-            state.upcoming_sleep,
-            _describe(failure) if failure else "?",
-            state.attempt_number + 1,
-            max_retries,
-        )
+        assert failure is not None
+        before_retry(failure, state.attempt_number + 1, state.upcoming_sleep)
 
     # Imported here: only requests that failed once pay for loading tenacity.
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt

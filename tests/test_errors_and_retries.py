@@ -264,7 +264,12 @@ async def test_unreasonable_retry_after_falls_back_to_backoff(
 
 async def test_retried_post_resends_the_same_body(mocked: aioresponses, waits: list[float]) -> None:
     url = f"{BASE_URL}/ai/openai/embeddings"
-    ok = {"data": [{"embedding": [1.0], "index": 0, "object": "embedding"}], "model": "m", "object": "list"}
+    ok = {
+        "data": [{"embedding": [1.0], "index": 0, "object": "embedding"}],
+        "model": "m",
+        "object": "list",
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
     mocked.post(url, status=502, body="bad gateway")
     mocked.post(url, payload=ok)
     async with await retrying_client() as c:
