@@ -6,6 +6,7 @@ TelnyxError                      configuration and usage mistakes found before a
     │   └── APITimeoutError      a connect or read limit ran out
     ├── APIResponseValidationError   a 2xx body that does not decode into its type
     ├── APIStreamError           the server sent an ``error`` event inside a stream
+    ├── EmbedManyError           a batch embedding job ended with some inputs failed
     └── APIStatusError           a 4xx/5xx response
         ├── BadRequestError            400
         ├── AuthenticationError        401
@@ -36,6 +37,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "EmbedManyError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -306,3 +308,26 @@ def status_error(
         method=method,
         url=url,
     )
+
+
+class EmbedManyError(APIError):
+    """Some inputs of a batch embedding job still failed after retries.
+
+    Nothing that succeeded is thrown away: ``results[i]`` is input ``i``'s vector, or ``None``
+    where it failed (``embed_many_iter`` keeps no results, so there it is ``None``), and
+    ``failed`` maps each failed input index to its cause. Resubmit just those to finish the job.
+    """
+
+    results: list[list[float] | None] | None
+    failed: dict[int, BaseException]
+
+    def __init__(
+        self, *, results: list[list[float] | None] | None, failed: dict[int, BaseException], total: int
+    ) -> None:
+        first = failed[min(failed)]
+        super().__init__(
+            f"{len(failed)} of {total} inputs could not be embedded (first failure, input {min(failed)}: {first}). "
+            "The error's .failed maps indices to causes; .results keeps what succeeded."
+        )
+        self.results = results
+        self.failed = failed

@@ -154,4 +154,9 @@ async def send_with_retries(
         before_sleep=log_retry,
         reraise=True,
     )
-    return await retrying(send)
+
+    async def attempt() -> T:
+        # tenacity awaits only coroutine functions; ``send`` may be any callable returning an awaitable.
+        return await send()
+
+    return await retrying(attempt)

@@ -1,0 +1,312 @@
+"""Embedding a large corpus: batches sent at bounded, adaptive concurrency; every input once, in order.
+
+Inputs are read lazily (a list, any iterable, or an async iterable), so memory holds at most
+about ``2 * concurrency`` batches of text, never the whole corpus. Each batch is retried with
+the client's policy (`_retry`); a 429 also halves the number of batches in flight, and each
+success grows it back slowly (additive increase, multiplicative decrease, as in TCP). Inputs
+that still fail are collected, never dropped, and reported together in `EmbedManyError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
+from dataclasses import dataclass
+from typing import Protocol
+
+from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError, TelnyxError
+from ._retry import send_with_retries
+
+__all__ = ["AdaptiveLimit", "EmbedProgress", "ProgressCallback", "Texts", "embed_all", "embed_as_completed"]
+
+Texts = Iterable[str] | AsyncIterable[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedProgress:
+    """How far a job is: inputs embedded, inputs given up on, and the total when it is known."""
+
+    done: int
+    failed: int
+    total: int | None
+
+
+ProgressCallback = Callable[[EmbedProgress], None]
+
+
+class _Embedding(Protocol):
+    @property
+    def embedding(self) -> list[float] | str: ...
+    @property
+    def index(self) -> int: ...
+
+
+class _EmbeddingResponse(Protocol):
+    @property
+    def data(self) -> list[_Embedding]: ...
+
+
+SendBatch = Callable[[list[str]], Awaitable[_EmbeddingResponse]]
+
+
+class AdaptiveLimit:
+    """How many batches may be in flight: halved on a 429, grown by about one per window of successes."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.in_flight = 0
+        self.peak = 0
+        self._epoch = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns the epoch the batch starts in."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return self._epoch
+
+    async def release(self) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+    def throttled(self, epoch: int) -> None:
+        # Only the first 429 of an epoch halves the limit: the others were sent before we slowed down.
+        if epoch == self._epoch:
+            self.limit = max(1.0, self.limit / 2)
+            self._epoch += 1
+
+    def succeeded(self) -> None:
+        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    start: int
+    size: int
+    vectors: list[list[float]] | None = None
+    error: BaseException | None = None
+
+
+async def _batches(texts: Texts, batch_size: int) -> AsyncIterator[list[str]]:
+    batch: list[str] = []
+    index = 0
+
+    def checked(text: object) -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"embed_many takes strings; input {index} is a {type(text).__name__}.")
+        return text
+
+    if isinstance(texts, AsyncIterable):
+        async for text in texts:
+            batch.append(checked(text))
+            index += 1
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+    else:
+        for text in texts:
+            batch.append(checked(text))
+            index += 1
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _vectors(response: _EmbeddingResponse, size: int) -> list[list[float]]:
+    items = sorted(response.data, key=lambda item: item.index)
+    if [item.index for item in items] != list(range(size)):
+        raise APIResponseValidationError(
+            f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
+        )
+    vectors: list[list[float]] = []
+    for item in items:
+        if isinstance(item.embedding, str):
+            raise APIResponseValidationError("Got a base64 embedding where floats were asked for.", status_code=200)
+        vectors.append(item.embedding)
+    return vectors
+
+
+def _check_settings(texts: Texts, batch_size: int, concurrency: int, max_retries: int) -> None:
+    if isinstance(texts, str):
+        raise TypeError("embed_many takes a collection of strings, not one string; wrap it in a list.")
+    if isinstance(texts, list | tuple):
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+                raise TypeError(f"embed_many takes strings; input {index} is a {type(text).__name__}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}.")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, got {max_retries}.")
+
+
+async def _outcomes(
+    send: SendBatch, texts: Texts, *, batch_size: int, concurrency: int, max_retries: int, limit: AdaptiveLimit
+) -> AsyncIterator[_Outcome]:
+    """Each batch's outcome as it finishes. Leaving early cancels every request still in flight."""
+    work: asyncio.Queue[tuple[int, list[str]] | None] = asyncio.Queue(maxsize=concurrency)
+    finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue(maxsize=concurrency)
+
+    # The end-of-work markers are not sent from ``finally``: once cancelled, nobody reads them.
+    async def read_inputs() -> None:
+        start = 0
+        try:
+            async for batch in _batches(texts, batch_size):
+                await work.put((start, batch))
+                start += len(batch)
+        except Exception as exc:
+            await finished.put(exc)
+            return
+        for _ in range(concurrency):
+            await work.put(None)
+
+    async def run(start: int, batch: list[str]) -> _Outcome:
+        epoch = await limit.acquire()
+
+        def on_retry(failure: BaseException) -> None:
+            if isinstance(failure, RateLimitError):
+                limit.throttled(epoch)
+
+        try:
+            response = await send_with_retries(lambda: send(batch), max_retries=max_retries, on_retry=on_retry)
+            vectors = _vectors(response, len(batch))
+        except APIError as exc:
+            return _Outcome(start, len(batch), error=exc)
+        finally:
+            await limit.release()
+        limit.succeeded()
+        return _Outcome(start, len(batch), vectors=vectors)
+
+    async def worker() -> None:
+        try:
+            while (item := await work.get()) is not None:
+                await finished.put(await run(*item))
+        except Exception as exc:
+            await finished.put(exc)
+            return
+        await finished.put(None)
+
+    tasks = [asyncio.create_task(read_inputs()), *(asyncio.create_task(worker()) for _ in range(concurrency))]
+    try:
+        running = concurrency
+        while running:
+            outcome = await finished.get()
+            if outcome is None:
+                running -= 1
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                yield outcome
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def embed_all(
+    send: SendBatch,
+    texts: Texts,
+    *,
+    batch_size: int,
+    concurrency: int,
+    max_retries: int,
+    on_progress: ProgressCallback | None = None,
+    limit: AdaptiveLimit | None = None,
+) -> list[list[float]]:
+    """One vector per input, in input order; raises `EmbedManyError` (keeping what succeeded) if any failed."""
+    _check_settings(texts, batch_size, concurrency, max_retries)
+    total = len(texts) if isinstance(texts, Sized) else None
+    results: list[list[float] | None] = [None] * total if total is not None else []
+    failed: dict[int, BaseException] = {}
+    done = 0
+    async for outcome in _outcomes(
+        send,
+        texts,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        max_retries=max_retries,
+        limit=limit or AdaptiveLimit(concurrency),
+    ):
+        end = outcome.start + outcome.size
+        if len(results) < end:
+            results.extend([None] * (end - len(results)))
+        if outcome.vectors is not None:
+            results[outcome.start : end] = outcome.vectors
+            done += outcome.size
+        else:
+            assert outcome.error is not None
+            failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
+        if on_progress is not None:
+            on_progress(EmbedProgress(done, len(failed), total))
+    if failed:
+        raise EmbedManyError(results=results, failed=failed, total=len(results))
+    complete: list[list[float]] = results  # type: ignore[assignment]  # no None left when nothing failed
+    return complete
+
+
+async def embed_as_completed(
+    send: SendBatch,
+    texts: Texts,
+    *,
+    batch_size: int,
+    concurrency: int,
+    max_retries: int,
+    on_progress: ProgressCallback | None = None,
+    limit: AdaptiveLimit | None = None,
+) -> AsyncIterator[tuple[int, list[float]]]:
+    """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
+    _check_settings(texts, batch_size, concurrency, max_retries)
+    total = len(texts) if isinstance(texts, Sized) else None
+    failed: dict[int, BaseException] = {}
+    done = seen = 0
+    async for outcome in _outcomes(
+        send,
+        texts,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        max_retries=max_retries,
+        limit=limit or AdaptiveLimit(concurrency),
+    ):
+        seen = max(seen, outcome.start + outcome.size)
+        if outcome.vectors is None:
+            assert outcome.error is not None
+            failed.update(dict.fromkeys(range(outcome.start, outcome.start + outcome.size), outcome.error))
+        else:
+            done += outcome.size
+            for offset, vector in enumerate(outcome.vectors):
+                yield outcome.start + offset, vector
+        if on_progress is not None:
+            on_progress(EmbedProgress(done, len(failed), total))
+    if failed:
+        raise EmbedManyError(results=None, failed=failed, total=seen)
+
+
+def progress_bar(total_hint: int | None, description: str = "Embedding") -> tuple[ProgressCallback, Callable[[], None]]:
+    """A rich progress bar on stderr as a progress callback, and the function that closes it."""
+    try:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError as exc:
+        raise TelnyxError(
+            "progress=True needs rich: pip install 'telnyx-ai[cli]', or pass a callback instead."
+        ) from exc
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeRemainingColumn(),
+    )
+    task = bar.add_task(description, total=total_hint, failed=0)
+    bar.start()
+
+    def update(progress: EmbedProgress) -> None:
+        bar.update(task, completed=progress.done + progress.failed, total=progress.total, failed=progress.failed)
+
+    return update, bar.stop
