@@ -13,11 +13,14 @@ import aiohttp
 from ._errors import TelnyxError
 from ._logging import setup_logging
 from ._raw_response import RawResponse, with_raw_response
-from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, ConnectionPool, Transport
+from ._sse import DEFAULT_MAX_LINE_BYTES
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ConnectionPool, Transport
 from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
 
 if TYPE_CHECKING:
     from .resources.ai import AsyncAI
+    from .resources.legacy import AsyncLegacy
+    from .resources.text_to_speech import AsyncTextToSpeech
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncTelnyx"]
 
@@ -56,12 +59,16 @@ class AsyncTelnyx:
         default_headers: Headers | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         """Configure a client; nothing connects until the first request.
 
         ``timeout`` is seconds (float) or a `Timeout` with separate connect and read limits.
         ``session`` shares a caller's aiohttp session (the client then leaves it open on close);
         otherwise the client opens its own with up to ``max_connections`` connections.
+        A response body over ``max_response_bytes``, or a stream line over ``max_event_bytes``,
+        raises an error instead of filling memory.
         """
         setup_logging()
         self._transport = Transport(
@@ -71,6 +78,8 @@ class AsyncTelnyx:
             max_retries=max_retries,
             default_headers=default_headers,
             pool=ConnectionPool(session=session, max_connections=max_connections),
+            max_line_bytes=max_event_bytes,
+            max_response_bytes=max_response_bytes,
         )
 
     @classmethod
@@ -106,6 +115,18 @@ class AsyncTelnyx:
         from .resources.ai import AsyncAI
 
         return AsyncAI(self._transport)
+
+    @cached_property
+    def legacy(self) -> AsyncLegacy:
+        from .resources.legacy import AsyncLegacy
+
+        return AsyncLegacy(self._transport)
+
+    @cached_property
+    def text_to_speech(self) -> AsyncTextToSpeech:
+        from .resources.text_to_speech import AsyncTextToSpeech
+
+        return AsyncTextToSpeech(self._transport)
 
     async def with_raw_response(
         self, operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs

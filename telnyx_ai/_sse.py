@@ -31,13 +31,14 @@ class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
 class SSEDecoder:
     """Turns a byte stream into `ServerSentEvent` objects, one ``feed`` per network read."""
 
-    __slots__ = ("_data", "_event", "_id", "_max_line", "_partial", "_retry", "_skip_lf", "_started")
+    __slots__ = ("_data", "_event", "_id", "_max_line", "_overflowed", "_partial", "_retry", "_skip_lf", "_started")
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._max_line = max_line_bytes
         self._partial: bytes = b""  # an unfinished line carried to the next read
         self._skip_lf = False  # the last read ended in "\r": a leading "\n" finishes that line ending
         self._started = False
+        self._overflowed = False
         self._data: list[bytes] = []
         self._event: str | None = None
         self._id: str | None = None
@@ -45,6 +46,8 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Consume one read; return the events it completed (often none, sometimes many)."""
+        if self._overflowed:
+            raise self._overflow_error()
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -69,11 +72,6 @@ class SSEDecoder:
             self._skip_lf = True
         elif last != 10 and lines:  # no line ending: the last line is unfinished
             self._partial = lines.pop()
-            if len(self._partial) > self._max_line:
-                raise APIError(
-                    f"A server-sent event line exceeded {self._max_line} bytes; raise the client's "
-                    "max_line_bytes if such large events are expected."
-                )
         events: list[ServerSentEvent] = []
         data = self._data
         for line in lines:
@@ -88,7 +86,18 @@ class SSEDecoder:
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line[0] != 58:  # b":" starts a comment
                 self._field(line)
+        if len(self._partial) > self._max_line:
+            # Events completed before the oversized line are still delivered; the next read raises.
+            self._overflowed = True
+            if not events:
+                raise self._overflow_error()
         return events
+
+    def _overflow_error(self) -> APIError:
+        return APIError(
+            f"A server-sent event line exceeded {self._max_line} bytes; raise the client's "
+            "max_event_bytes if such large events are expected."
+        )
 
     def _field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")

@@ -36,7 +36,14 @@ from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions, Timeout, TimeoutTypes
 from ._version import __version__
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "ConnectionPool", "Transport", "captured_responses"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "ConnectionPool",
+    "Transport",
+    "captured_responses",
+]
 
 T = TypeVar("T")
 
@@ -234,6 +241,7 @@ class Transport:
         body: Body | None = ...,
         query: Query | None = ...,
         options: RequestOptions,
+        data: Callable[[], Any] | None = ...,
     ) -> T: ...
     @overload
     async def request(
@@ -245,6 +253,7 @@ class Transport:
         body: Body | None = ...,
         query: Query | None = ...,
         options: RequestOptions,
+        data: Callable[[], Any] | None = ...,
     ) -> None: ...
     async def request(
         self,
@@ -322,6 +331,7 @@ class Transport:
     ) -> tuple[str, dict[str, Any] | None, dict[str, str], Any, aiohttp.ClientTimeout]:
         url = self._base_url + path
         params = query_params(query, options.get("extra_query"))
+        payload: Any
         if data is not None:
             payload, base_headers = data, self._headers
         else:
