@@ -109,6 +109,10 @@ class ConnectionPool:
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
             )
+            # aiohttp silently resends a GET/PUT/DELETE once when a pooled connection drops; turn that
+            # off so `max_retries` is the one retry policy and every attempt is counted and logged.
+            if hasattr(self._session, "_retry_connection"):
+                setattr(self._session, "_retry_connection", False)  # noqa: B010 - private aiohttp switch
         self._loop = loop
         return self._session
 

@@ -93,3 +93,16 @@ async def test_cancelling_a_request_leaves_the_client_usable() -> None:
             await task
         models = await client.ai.retrieve_models()
         assert models.data
+
+
+async def test_a_dropped_connection_is_retried_only_by_the_retry_policy() -> None:
+    from telnyx_ai import APIConnectionError
+    from telnyx_ai.testing import Fault
+
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url, max_retries=0) as client:
+        await client.ai.retrieve_models()  # leaves a pooled keep-alive connection
+        server.inject(Fault.reset_before_headers(), path="/ai/models")
+        with pytest.raises(APIConnectionError):
+            await client.ai.retrieve_models()
+        # aiohttp's own silent resend of idempotent requests is off: one call, one attempt.
+        assert len(server.requests_to("/ai/models")) == 2
