@@ -110,7 +110,7 @@ def expected_embedding(text: str, model: str, dimensions: int | None = None) -> 
         size = dimensions
     seed = model.encode() + b"\0" + text.encode()
     raw = hashlib.shake_256(seed).digest(2 * size)
-    return [value / _SCALE for value in struct.unpack(f"<{size}h", raw)]
+    return [(value >> 5) / _SCALE for value in struct.unpack(f"<{size}h", raw)]
 
 
 def assistant_test(index: int) -> dict[str, Any]:

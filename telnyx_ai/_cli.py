@@ -1,0 +1,320 @@
+"""The ``telnyx-ai`` command: chat, list models and embed files from a terminal.
+
+Every command runs the async client under `asyncio.run`. ``--local`` starts the built-in
+emulator (`telnyx_ai.testing.MockServer`) in-process, so the commands work without an API key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from typing import IO, Any
+
+from ._client import AsyncTelnyx
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APIStreamError,
+    APITimeoutError,
+    TelnyxError,
+)
+from ._types import NOT_GIVEN, NotGiven
+from ._version import __version__
+
+__all__ = ["embed_texts", "main"]
+
+DEFAULT_EMBEDDING_MODEL = "thenlper/gte-large"
+_EXIT_ERROR = 1
+_EXIT_USAGE = 2
+_EXIT_INTERRUPTED = 130
+_NO_KEY = (
+    "error: TELNYX_API_KEY is not set. Export your API key, or add --local to run against the "
+    "built-in emulator (no key needed)."
+)
+
+
+class _UsageError(Exception):
+    """A mistake in how the command was called; reported in one line with exit code 2."""
+
+
+# -- argument parsing ------------------------------------------------------------------------
+
+
+_COMMON_DEFAULTS: dict[str, Any] = {"local": False, "base_url": None, "max_retries": 2}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options accepted before or after the command name (SUPPRESS: a later parser never resets an earlier value)."""
+    parser.add_argument(
+        "--local", action="store_true", default=argparse.SUPPRESS, help="use the built-in emulator; no API key needed"
+    )
+    parser.add_argument(
+        "--base-url", default=argparse.SUPPRESS, help="API base URL (default: $TELNYX_BASE_URL or Telnyx's)"
+    )
+    parser.add_argument(
+        "--max-retries", type=int, default=argparse.SUPPRESS, help="retries per request on 429/5xx/network errors"
+    )
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    def common() -> list[argparse.ArgumentParser]:
+        return [_add_common(argparse.ArgumentParser(add_help=False))]
+
+    parser = argparse.ArgumentParser(prog="telnyx-ai", description="Talk to the Telnyx AI API.", parents=common())
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", parents=common(), help="stream a chat reply to stdout")
+    chat.add_argument("prompt", nargs="+", help="the message to send (several words are joined by spaces)")
+    chat.add_argument("--model", help="chat model (see `telnyx-ai models`)")
+    chat.add_argument("--system", help="a system prompt sent before the message")
+    chat.add_argument("--json", action="store_true", help="print the whole response as one JSON object instead")
+
+    models = commands.add_parser("models", parents=common(), help="list the available models")
+    models.add_argument("--embedding", action="store_true", help="list embedding models instead of chat models")
+
+    embed = commands.add_parser("embed", parents=common(), help="embed each line of a file, writing JSONL")
+    embed.add_argument("file", help="text file, one input per line ('-' for stdin); blank lines are skipped")
+    embed.add_argument(
+        "--model", default=DEFAULT_EMBEDDING_MODEL, help=f"embedding model (default: {DEFAULT_EMBEDDING_MODEL})"
+    )
+    embed.add_argument("--concurrency", type=_positive, default=4, help="requests in flight at once (default: 4)")
+    embed.add_argument("--batch-size", type=_positive, default=64, help="lines per request (default: 64)")
+    embed.add_argument("-o", "--output", help="write JSONL here instead of stdout")
+    embed.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# -- running a command -----------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncGenerator[AsyncTelnyx, None]:
+    """A client for the real API, or for an emulator started just for this command with ``--local``."""
+    retries: int = args.max_retries
+    if not args.local:
+        if not os.environ.get("TELNYX_API_KEY"):
+            raise _UsageError(_NO_KEY)
+        async with AsyncTelnyx(base_url=args.base_url, max_retries=retries) as client:
+            yield client
+        return
+    from .testing import MockServer
+
+    async with (
+        MockServer() as server,
+        AsyncTelnyx(api_key="local", base_url=server.url, max_retries=retries) as client,
+    ):
+        yield client
+
+
+async def _chat(args: argparse.Namespace, out: IO[str]) -> None:
+    messages: list[Any] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": " ".join(args.prompt)})
+    model: str | NotGiven = args.model or NOT_GIVEN
+    async with _client(args) as client:
+        stream = await client.ai.chat.create_completion(messages=messages, stream=True, model=model)
+        parts: list[str] = []
+        last: Any = None
+        finish: str | None = None
+        async with stream:
+            async for chunk in stream:
+                last = chunk
+                for choice in chunk.choices:
+                    finish = choice.finish_reason or finish
+                    text = choice.delta.content
+                    if text:
+                        parts.append(text)
+                        if not args.json:
+                            out.write(text)
+                            out.flush()
+    if not args.json:
+        out.write("\n")
+        return
+    usage = getattr(last, "usage", None)
+    result = {
+        "id": getattr(last, "id", None),
+        "object": "chat.completion",
+        "created": getattr(last, "created", None),
+        "model": getattr(last, "model", None) or args.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(parts)}, "finish_reason": finish}],
+        "usage": usage.to_dict() if usage is not None else None,
+    }
+    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+
+async def _models(args: argparse.Namespace, out: IO[str]) -> None:
+    async with _client(args) as client:
+        if args.embedding:
+            ids = [m.id for m in (await client.ai.openai.embeddings.list_embedding_models()).data]
+        else:
+            ids = [m.id for m in (await client.ai.retrieve_models()).data]
+    out.write("".join(f"{model_id}\n" for model_id in ids))
+
+
+async def embed_texts(
+    client: AsyncTelnyx,
+    texts: Sequence[str],
+    *,
+    model: str,
+    batch_size: int,
+    concurrency: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[list[float]]:
+    """Embed ``texts`` in batches, at most ``concurrency`` requests at once; vectors come back in input order.
+
+    ``on_progress(n)`` is called as each batch of ``n`` texts completes. (Kept small and
+    self-contained so the CLI can switch to the SDK's own bulk helper.)
+    """
+    semaphore = asyncio.Semaphore(concurrency)
+    vectors: list[list[float]] = [[] for _ in texts]
+
+    async def run(start: int) -> None:
+        batch = list(texts[start : start + batch_size])
+        async with semaphore:
+            response = await client.ai.openai.embeddings.create_embeddings(input=batch, model=model)
+        for item in response.data:
+            embedding: Any = item.embedding
+            if not isinstance(embedding, list):
+                raise APIError(
+                    f"Expected a list of floats for input {start + item.index}, got {type(embedding).__name__}."
+                )
+            vectors[start + item.index] = embedding
+        if on_progress is not None:
+            on_progress(len(batch))
+
+    tasks = [asyncio.create_task(run(start)) for start in range(0, len(texts), batch_size)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return vectors
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, enabled: bool) -> Generator[Callable[[int], None], None, None]:
+    """A rich progress bar on stderr, or a no-op when disabled or rich is not installed."""
+    try:
+        if not enabled:
+            raise ImportError
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError:
+        yield lambda _n: None
+        return
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("embed", total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _read_lines(path: str) -> list[tuple[int, str]]:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"error: cannot read {path}: {exc}") from exc
+    return [(number, line) for number, line in enumerate(text.splitlines()) if line.strip()]
+
+
+async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
+    lines = _read_lines(args.file)
+    async with _client(args) as client:
+        with _progress_bar(len(lines), not args.no_progress) as advance:
+            vectors = await embed_texts(
+                client,
+                [text for _, text in lines],
+                model=args.model,
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+                on_progress=advance,
+            )
+    _write_jsonl(args.output, out, lines, vectors)
+
+
+def _write_jsonl(path: str | None, out: IO[str], lines: list[tuple[int, str]], vectors: list[list[float]]) -> None:
+    with open(path, "w", encoding="utf-8") if path else contextlib.nullcontext(out) as sink:
+        for (number, text), vector in zip(lines, vectors, strict=True):
+            sink.write(json.dumps({"index": number, "text": text, "embedding": vector}, ensure_ascii=False) + "\n")
+
+
+_COMMANDS = {"chat": _chat, "models": _models, "embed": _embed}
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def _advice(exc: BaseException) -> str:
+    if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        if status == 401:
+            return "check TELNYX_API_KEY"
+        if status == 403:
+            return "this key may not do that; check its permissions in the portal"
+        if status == 404:
+            return "check the model name or id"
+        if status in (400, 422):
+            return "check the arguments"
+        if status == 429:
+            return "rate limited: wait a little and retry, or lower --concurrency"
+        if status >= 500:
+            return "the API had a problem; try again shortly"
+        return "see the message above"
+    if isinstance(exc, APITimeoutError):
+        return "the API did not answer in time; try again"
+    if isinstance(exc, APIConnectionError):
+        return "check your network connection and --base-url"
+    if isinstance(exc, APIStreamError):
+        return "the reply was interrupted; try again"
+    return "see the message above"
+
+
+def _describe(exc: TelnyxError) -> str:
+    message = exc.message if isinstance(exc, APIError) else str(exc)
+    return f"error: {message} — {_advice(exc)}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: the process's arguments); return the exit code."""
+    args = _parser().parse_args(argv)
+    for name, default in _COMMON_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    command = _COMMANDS[args.command]
+    try:
+        asyncio.run(command(args, sys.stdout))
+    except KeyboardInterrupt:
+        return _EXIT_INTERRUPTED
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return _EXIT_USAGE
+    except TelnyxError as exc:
+        print(_describe(exc), file=sys.stderr)
+        return _EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (e.g. piped into `head`): not an error worth a traceback.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return _EXIT_ERROR
+    return 0

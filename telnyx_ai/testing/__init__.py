@@ -1,0 +1,51 @@
+"""A local emulator of the Telnyx AI API, for tests and for trying the SDK without an API key.
+
+    from telnyx_ai import AsyncTelnyx
+    from telnyx_ai.testing import MockServer, expected_reply
+
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        messages = [{"role": "user", "content": "Hi"}]
+        reply = await client.ai.chat.create_completion(messages=messages)
+        assert reply.choices[0].message.content == expected_reply(messages)
+
+It serves chat completions (plain and streamed), OpenAI-compatible embeddings and their
+models, the models list, conversations and paginated assistant tests, over real HTTP on
+127.0.0.1. It records every request and can be told to fail in realistic ways
+(`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`) or to shape its event
+streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end.
+"""
+
+from ._faults import Fault, FaultKind, Injection
+from ._fixtures import (
+    CHAT_MODELS,
+    DEFAULT_CHAT_MODEL,
+    EMBEDDING_MODELS,
+    SEEDED_CONVERSATION_IDS,
+    expected_embedding,
+    expected_reply,
+    reply_pieces,
+)
+from ._records import Call, Handler, RecordedRequest, json_response, telnyx_error, validation_error
+from ._server import MockServer
+from ._stream import StreamConfig
+
+__all__ = [
+    "CHAT_MODELS",
+    "DEFAULT_CHAT_MODEL",
+    "EMBEDDING_MODELS",
+    "SEEDED_CONVERSATION_IDS",
+    "Call",
+    "Fault",
+    "FaultKind",
+    "Handler",
+    "Injection",
+    "MockServer",
+    "RecordedRequest",
+    "StreamConfig",
+    "expected_embedding",
+    "expected_reply",
+    "json_response",
+    "reply_pieces",
+    "telnyx_error",
+    "validation_error",
+]

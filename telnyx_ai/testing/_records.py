@@ -1,0 +1,105 @@
+"""What the emulator records about each request, what a handler receives, and response helpers."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from ._faults import Fault
+
+if TYPE_CHECKING:
+    from ._server import MockServer
+
+__all__ = [
+    "Call",
+    "Handler",
+    "RecordedRequest",
+    "json_response",
+    "telnyx_error",
+    "validation_error",
+]
+
+
+@dataclass(slots=True, eq=False)
+class RecordedRequest:
+    """One request as the emulator received it, and how it was answered.
+
+    ``query`` keeps the last value of a repeated parameter; ``query_all`` keeps every value.
+    ``headers`` is case-insensitive. ``status`` is None while the response is being
+    produced, and stays None for a connection the emulator reset on purpose.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    query_all: dict[str, list[str]]
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    status: int | None = None
+    fault: Fault | None = None
+    disconnected: bool = False
+    """True when the client went away before the whole response was sent."""
+
+    def json(self) -> Any:
+        """The body decoded as JSON (raises `msgspec.DecodeError` if it is not JSON)."""
+        return msgspec.json.decode(self.body)
+
+    def __repr__(self) -> str:
+        return f"<RecordedRequest {self.method} {self.path} status={self.status} fault={self.fault}>"
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """What a route handler gets: the request, its recording, path parameters and the fault to act out."""
+
+    server: MockServer
+    request: web.Request
+    record: RecordedRequest
+    params: dict[str, str]
+    fault: Fault | None
+    streaming: bool
+    _json: Any = field(default=None)
+
+    def json(self) -> Any:
+        """The request body as JSON, decoded once (None for an empty body)."""
+        if self._json is None and self.record.body:
+            self._json = msgspec.json.decode(self.record.body)
+        return self._json
+
+    def client_left(self) -> None:
+        """Note that the client went away mid-response (the server counts it once)."""
+        self.server._note_disconnect(self.record)  # pyright: ignore[reportPrivateUsage]
+
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+"""A route handler: return a `web.Response` (the emulator may then apply a body fault) or a
+`web.StreamResponse` it already prepared and wrote (it then handles stream faults itself)."""
+
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(data: object, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response encoded with msgspec."""
+    return web.Response(body=_encoder.encode(data), status=status, headers=headers, content_type="application/json")
+
+
+def telnyx_error(
+    status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An error in Telnyx's shape: ``{"errors": [{"code", "title", "detail"}]}``."""
+    codes = {401: "10009", 404: "10005", 405: "10005", 429: "10011"}
+    titles = {401: "Authentication failed", 404: "Resource not found", 429: "Too many requests"}
+    title = titles.get(status) or http.HTTPStatus(status).phrase
+    body = {"errors": [{"code": code or codes.get(status, "10007"), "title": title, "detail": detail}]}
+    return json_response(body, status=status, headers=headers)
+
+
+def validation_error(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> web.Response:
+    """A 422 in the spec's HTTPValidationError shape: ``{"detail": [{"loc", "msg", "type"}]}``."""
+    return json_response({"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}, status=422)

@@ -1,0 +1,429 @@
+"""`MockServer`: the emulator's lifecycle, request recording, routing and fault dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import http
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import unquote
+
+import msgspec
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from . import _handlers
+from ._faults import Fault, FaultKind, FaultPlan, Injection
+from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
+from ._records import Call, Handler, RecordedRequest, telnyx_error
+from ._stream import StreamConfig, abort_connection, write_slowly
+
+__all__ = ["MockServer"]
+
+_BODY_FAULTS = frozenset({"reset_after_headers", "truncated_json", "trickle"})
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts))
+    return re.compile(f"^{pattern}$")
+
+
+def _wants_stream(body: bytes) -> bool:
+    if b'"stream"' not in body:
+        return False
+    try:
+        decoded: object = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return False
+    return isinstance(decoded, dict) and cast("dict[str, object]", decoded).get("stream") is True
+
+
+def _authorized(request: web.Request) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+def _status_response(fault: Fault) -> web.Response:
+    code = fault.status_code
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = str(fault.retry_after)
+    if fault.retry_after_ms is not None:
+        headers["retry-after-ms"] = str(fault.retry_after_ms)
+    if not fault.html:
+        return telnyx_error(code, f"The emulator injected a {code} response.", headers=headers)
+    title = html.escape(f"{code} {http.HTTPStatus(code).phrase}")
+    page = (
+        f"<html><head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return web.Response(text=page, status=code, headers=headers, content_type="text/html")
+
+
+class MockServer:
+    """A local emulator of the Telnyx AI API, served over real HTTP on 127.0.0.1.
+
+    ``async with MockServer() as server:`` inside an event loop, or
+    ``with MockServer.in_thread() as server:`` from synchronous code. Point a client at
+    ``server.url``; the server records every request and can be told to misbehave
+    (`inject`, `set_fault_rates`) or to shape its event streams (`stream`).
+    """
+
+    stream: StreamConfig
+    """How event streams are written; replace it or change its fields at any time."""
+    requests: list[RecordedRequest]
+    """Every request received, in arrival order."""
+    conversations: dict[str, dict[str, Any]]
+    """Stored conversations by id (two are seeded, see ``SEEDED_CONVERSATION_IDS``)."""
+    assistant_tests: list[dict[str, Any]]
+    """What ``GET /ai/assistants/tests`` pages through (see `seed_tests`)."""
+    in_flight: int
+    """Requests being answered right now."""
+    peak_concurrency: int
+    """The most requests ever in flight at once."""
+    disconnects: int
+    """Clients that went away before their response was complete (a stream closed early, a timeout)."""
+    served: int
+    """Requests answered without a fault (errors such as 401 and 404 included)."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stream: StreamConfig | None = None,
+        tests: int = 5,
+        require_auth: bool = True,
+    ) -> None:
+        """Configure the emulator; nothing listens until it is started.
+
+        ``port=0`` picks a free port. ``tests`` is how many assistant tests are seeded.
+        ``require_auth=False`` accepts requests without a bearer token.
+        """
+        self.host = host
+        self.port = port
+        self.require_auth = require_auth
+        self.stream = stream or StreamConfig()
+        self._routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
+        for method, path, handler in _handlers.ROUTES:
+            self.add_route(method, path, handler)
+        self._plan = FaultPlan()
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._completions = 0
+        self.conversations = {}
+        self.assistant_tests = []
+        self.requests = []
+        self._reset_counters()
+        self._seed_conversations()
+        self.seed_tests(tests)
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        """Serve ``method path`` (``{name}`` marks a path parameter) with ``handler``; the newest route wins."""
+        self._routes.insert(0, (method.upper(), path, _compile(path), handler))
+
+    def seed_tests(self, count: int) -> None:
+        """Replace the assistant tests with ``count`` generated ones."""
+        self.assistant_tests = [assistant_test(i) for i in range(count)]
+
+    def _seed_conversations(self) -> None:
+        for number, conversation_id in enumerate(SEEDED_CONVERSATION_IDS, 1):
+            self.conversations[conversation_id] = {
+                "id": conversation_id,
+                "name": f"Seeded conversation {number}",
+                "created_at": "2025-04-15T13:07:28.764Z",
+                "last_message_at": "2025-04-15T13:09:02.120Z",
+                "metadata": {"telnyx_conversation_channel": "web_chat", "assistant_id": "assistant-emulator"},
+            }
+
+    # -- faults --------------------------------------------------------------------------
+
+    def inject(self, fault: Fault, *, times: int = 1, path: str | None = None, method: str | None = None) -> Injection:
+        """Act out ``fault`` on the next ``times`` requests matching ``path`` and ``method``.
+
+        ``path`` is a concrete path or a route template such as ``/ai/conversations/{conversation_id}``.
+        Stream-only faults wait for a streaming request. Queued faults apply before random ones.
+        """
+        return self._plan.inject(fault, times=times, path=path, method=method)
+
+    def set_fault_rates(
+        self,
+        rates: Mapping[Any, float],
+        *,
+        seed: int | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Give each request the chance ``rate`` of each fault; rates sum to at most 1.
+
+        Keys are `Fault` values or kind names (``"status"`` means a 503, see `Fault.of_kind`).
+
+        ``seed`` makes the sequence of faults repeatable; an empty mapping turns random faults off.
+        """
+        self._plan.set_rates(rates, seed=seed, path=path, method=method)
+
+    def clear_faults(self) -> None:
+        """Drop queued faults and random rates, and zero `fault_counts`."""
+        self._plan.clear()
+
+    @property
+    def fault_counts(self) -> Counter[FaultKind]:
+        """How many requests got each kind of fault."""
+        return self._plan.counts
+
+    @property
+    def pending_faults(self) -> list[Injection]:
+        """Queued faults not yet used up."""
+        return list(self._plan.injections)
+
+    # -- recordings ------------------------------------------------------------------------
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        """The recorded requests for one path (and method)."""
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method.upper())]
+
+    def reset(self) -> None:
+        """Forget recorded requests and counters, and drop all faults; data and `stream` stay."""
+        self.requests = []
+        self._plan.clear()
+        self._reset_counters()
+
+    def _reset_counters(self) -> None:
+        self.in_flight = 0 if not self._tasks else self.in_flight
+        self.peak_concurrency = self.in_flight
+        self.disconnects = 0
+        self.served = 0
+
+    def _note_disconnect(self, record: RecordedRequest) -> None:
+        if not record.disconnected and not self._closing:
+            record.disconnected = True
+            self.disconnects += 1
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, e.g. ``http://127.0.0.1:54321``."""
+        if self._runner is None:
+            raise RuntimeError("The MockServer is not running: use `async with MockServer()` or call start().")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Start listening in the running event loop."""
+        if self._runner is not None:
+            raise RuntimeError("The MockServer is already running.")
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        server = cast("asyncio.Server", site._server)  # pyright: ignore[reportPrivateUsage]
+        self.port = server.sockets[0].getsockname()[1]
+        self._closing = False
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop listening and end every open response (stalled ones included)."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @classmethod
+    def in_thread(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stream: StreamConfig | None = None,
+        tests: int = 5,
+        require_auth: bool = True,
+    ) -> Self:
+        """A server for synchronous code: ``with MockServer.in_thread() as server:`` runs it in a daemon thread.
+
+        (Any `MockServer` can be used that way; this spelling says so at the call site.)
+        """
+        return cls(host=host, port=port, stream=stream, tests=tests, require_auth=require_auth)
+
+    def start_in_thread(self) -> None:
+        """Run the server on its own event loop in a daemon thread; returns once it listens."""
+        if self._thread is not None:
+            raise RuntimeError("The MockServer is already running in a thread.")
+        started = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self.close())
+                loop.close()
+
+        self._thread_loop = loop
+        self._thread = threading.Thread(target=run, name="telnyx-ai-mock-server", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            self._thread = self._thread_loop = None
+            raise failure[0]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop a server started with `start_in_thread` and join its thread."""
+        thread, loop = self._thread, self._thread_loop
+        if thread is None or loop is None:
+            return
+        self._thread = self._thread_loop = None
+        if not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self.close(), loop).result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+
+    def __enter__(self) -> Self:
+        self.start_in_thread()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = f"at {self.url}" if self._runner is not None else "(stopped)"
+        return f"<MockServer {where}, {len(self.requests)} requests>"
+
+    # -- answering -------------------------------------------------------------------------
+
+    def _match(self, method: str, raw_path: str) -> tuple[str, Handler, dict[str, str]] | list[str] | None:
+        allowed: list[str] = []
+        for route_method, template, pattern, handler in self._routes:
+            found = pattern.match(raw_path)
+            if found is None:
+                continue
+            if route_method != method:
+                allowed.append(route_method)
+                continue
+            return template, handler, {k: unquote(v) for k, v in found.groupdict().items()}
+        return allowed or None
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            query_all={key: request.query.getall(key) for key in request.query},
+            headers=CIMultiDictProxy(request.headers.copy()),
+            body=body,
+        )
+        self.requests.append(record)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self.in_flight += 1
+        self.peak_concurrency = max(self.peak_concurrency, self.in_flight)
+        try:
+            response = await self._answer(request, record)
+            if record.status is None and not (record.fault and record.fault.kind == "reset_before_headers"):
+                record.status = response.status
+            return response
+        except asyncio.CancelledError:
+            self._note_disconnect(record)
+            raise
+        except ConnectionError:
+            self._note_disconnect(record)
+            return web.Response(status=499)
+        finally:
+            self.in_flight -= 1
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _answer(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
+        if self.require_auth and not _authorized(request):
+            self.served += 1
+            return telnyx_error(
+                401,
+                "Send your API key as `Authorization: Bearer <key>`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        found = self._match(request.method, request.rel_url.raw_path)
+        if not isinstance(found, tuple):
+            self.served += 1
+            if found:
+                return telnyx_error(405, f"{request.method} is not allowed here; use {', '.join(found)}.")
+            return telnyx_error(404, f"The emulator has no route for {request.method} {request.path}.")
+        template, handler, params = found
+        streaming = _wants_stream(record.body)
+        fault = self._plan.take(request.method, request.path, template, streaming=streaming)
+        record.fault = fault
+        if fault is None:
+            self.served += 1
+        elif fault.kind == "status":
+            return _status_response(fault)
+        elif fault.kind == "reset_before_headers":
+            abort_connection(request, rst=True)
+            return web.Response()
+        elif fault.kind == "stall" and not fault.after_events:
+            await asyncio.sleep(fault.seconds)
+        response = await handler(Call(self, request, record, params, fault, streaming))
+        if fault is not None and fault.kind in _BODY_FAULTS and not response.prepared:
+            return await self._body_fault(request, record, cast("web.Response", response), fault)
+        return response
+
+    async def _body_fault(
+        self, request: web.Request, record: RecordedRequest, response: web.Response, fault: Fault
+    ) -> web.StreamResponse:
+        body = cast("bytes", response.body or b"")
+        record.status = response.status
+        if fault.kind == "truncated_json":
+            cut = body[: len(body) // 2]
+            return web.Response(body=cut, status=response.status, content_type=response.content_type)
+        out = web.StreamResponse(status=response.status)
+        out.content_type = response.content_type
+        out.content_length = len(body)
+        await out.prepare(request)
+        if fault.kind == "trickle":
+            await write_slowly(out, body, fault.chunk_size, fault.seconds)
+            return out
+        await out.write(body[: max(1, len(body) // 2)])  # reset_after_headers: headers and half the body
+        abort_connection(request, rst=False)
+        return out

@@ -1,0 +1,198 @@
+"""The ``telnyx-ai`` command, run in-process through `main(argv)` (and once as a real process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telnyx_ai import AsyncTelnyx, UnprocessableEntityError, _cli
+from telnyx_ai._cli import embed_texts, main
+from telnyx_ai.testing import EMBEDDING_MODELS, Fault, MockServer, expected_embedding, expected_reply, reply_pieces
+
+
+@pytest.fixture(autouse=True)
+def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELNYX_API_KEY", raising=False)
+    monkeypatch.delenv("TELNYX_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
+    """An emulator standing in for the real API: the CLI reaches it with a key and --base-url."""
+    monkeypatch.setenv("TELNYX_API_KEY", "cli-key")
+    with MockServer.in_thread() as server:
+        yield server
+
+
+class _Terminal(io.StringIO):
+    """stdout that remembers what each flush pushed out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+        self._mark = 0
+
+    def flush(self) -> None:
+        self.flushed.append(self.getvalue()[self._mark :])
+        self._mark = len(self.getvalue())
+
+
+def test_chat_streams_the_reply_token_by_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+
+    assert main(["chat", "--local", "Hello", "there"]) == 0
+
+    reply = expected_reply([{"role": "user", "content": "Hello there"}])
+    assert terminal.getvalue() == reply + "\n"
+    assert terminal.flushed[: len(reply_pieces(reply))] == reply_pieces(reply)
+
+
+def test_chat_json_prints_the_accumulated_completion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--local", "chat", "--json", "--system", "Be brief.", "--model", "m/x", "Hi"]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert result["choices"][0]["message"] == {"role": "assistant", "content": expected_reply(messages)}
+    assert result["choices"][0]["finish_reason"] == "stop"
+    assert result["model"] == "m/x" and result["usage"]["total_tokens"] > 0
+
+
+def test_chat_sends_system_model_and_key(remote: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "--base-url", remote.url, "--model", "m/y", "--system", "S", "Q"]) == 0
+
+    [request] = remote.requests
+    assert request.headers["Authorization"] == "Bearer cli-key"
+    assert request.json() == {
+        "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
+        "model": "m/y",
+        "stream": True,
+    }
+
+
+def test_models_lists_chat_and_embedding_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "--local"]) == 0
+    assert "meta-llama/Meta-Llama-3.1-8B-Instruct\n" in capsys.readouterr().out
+
+    assert main(["models", "--local", "--embedding"]) == 0
+    assert capsys.readouterr().out.splitlines() == list(EMBEDDING_MODELS)
+
+
+def test_embed_writes_jsonl_in_input_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [f"line {i} ü" for i in range(11)]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines[:5]) + "\n\n" + "\n".join(lines[5:]) + "\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    model = "sentence-transformers/all-MiniLM-L6-v2"
+
+    argv = ["embed", str(source), "--local", "--model", model, "--batch-size", "2", "--concurrency", "3"]
+    assert main([*argv, "-o", str(target)]) == 0
+
+    rows = [json.loads(row) for row in target.read_text(encoding="utf-8").splitlines()]
+    assert [row["text"] for row in rows] == lines
+    assert [row["index"] for row in rows] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # line numbers; blank skipped
+    assert all(row["embedding"] == expected_embedding(row["text"], model) for row in rows)
+    assert "11/11" in capsys.readouterr().err  # the progress bar, on stderr
+
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(row) for row in captured.out.splitlines()] == rows
+    assert captured.err == ""
+
+
+async def test_embed_texts_batches_concurrently_and_keeps_order() -> None:
+    texts = [f"t{i}" for i in range(23)]
+    done: list[int] = []
+    async with MockServer() as server, AsyncTelnyx(api_key="k", base_url=server.url) as client:
+        server.inject(Fault.stall(0.02), times=6)
+        vectors = await embed_texts(
+            client, texts, model="thenlper/gte-large", batch_size=4, concurrency=3, on_progress=done.append
+        )
+        assert len(server.requests) == 6 and server.peak_concurrency == 3
+        with pytest.raises(UnprocessableEntityError):
+            await embed_texts(client, texts, model="nope", batch_size=4, concurrency=2)
+    assert vectors == [expected_embedding(t, "thenlper/gte-large") for t in texts]
+    assert sorted(done) == [3, 4, 4, 4, 4, 4]
+
+
+def test_missing_key_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "Hello"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "TELNYX_API_KEY" in err and "--local" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault.status(429), "error: 429 Too Many Requests: Too many requests: The emulator injected a 429"),
+        (Fault.status(502, html=True), "error: 502 Bad Gateway: 502 Bad Gateway — the API had a problem"),
+    ],
+)
+def test_api_errors_are_one_clear_line(
+    remote: MockServer, capsys: pytest.CaptureFixture[str], fault: Fault, expected: str
+) -> None:
+    remote.inject(fault)
+    assert main(["models", "--base-url", remote.url, "--max-retries", "0"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and err.count("\n") == 1
+
+
+def test_rate_limit_advice_and_bad_model(
+    remote: MockServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("a\n", encoding="utf-8")
+    remote.inject(Fault.status(429))
+    assert main(["embed", str(source), "--base-url", remote.url, "--max-retries", "0", "--no-progress"]) == 1
+    assert "lower --concurrency" in capsys.readouterr().err
+
+    assert main(["embed", str(source), "--local", "--model", "nope", "--no-progress"]) == 1
+    assert "error: 422 Unprocessable Entity: body.model: Unknown embedding model 'nope'" in capsys.readouterr().err
+
+
+def test_unreachable_api_and_unreadable_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELNYX_API_KEY", "k")
+    with MockServer.in_thread() as server:
+        url = server.url
+    assert main(["models", "--base-url", url, "--max-retries", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Could not reach") and "check your network connection" in err
+
+    assert main(["embed", "/nonexistent/input.txt", "--local"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read /nonexistent/input.txt")
+
+
+def test_ctrl_c_exits_130_quietly(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    async def interrupted(args: Any, out: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(_cli._COMMANDS, "chat", interrupted)  # pyright: ignore[reportPrivateUsage]
+    assert main(["chat", "--local", "Hi"]) == 130
+    assert capsys.readouterr() == ("", "")
+
+
+def test_python_m_telnyx_ai_runs_as_a_process() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELNYX_API_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "telnyx_ai", "chat", "--local", "Hello"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == expected_reply([{"role": "user", "content": "Hello"}]) + "\n"
