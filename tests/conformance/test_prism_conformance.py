@@ -9,7 +9,7 @@ import pytest
 
 from telnyx_ai import AsyncPaginator, AsyncTelnyx
 
-from ._arguments import Operation, call_arguments, operations, resolve_call
+from ._arguments import KEYWORD_NAMES, Operation, call_arguments, operations, resolve_call
 
 OPERATIONS = operations()
 IDS = [op.sdk_call.removeprefix("client.") for op in OPERATIONS]
@@ -79,13 +79,13 @@ async def test_missing_required_argument_fails_before_the_network(op: Operation)
     async with AsyncTelnyx(api_key="k", base_url="http://127.0.0.1:9", max_retries=0) as client:
         method = resolve_call(client, op.sdk_call)
         args, kwargs = call_arguments(op, method)
-        if kwargs:
-            name = next(reversed(kwargs))
-            del kwargs[name]
-        else:
-            name = "argument"
+        required = [KEYWORD_NAMES.get(name, name) for name in op.required]
+        dropped = next((name for name in reversed(required) if name in kwargs), None)
+        if dropped is not None:
+            del kwargs[dropped]
+        else:  # only positional path parameters are required
             args.pop()
-        with pytest.raises(TypeError, match=name if name != "argument" else "argument"):
+        with pytest.raises(TypeError, match=dropped or "argument"):
             result = method(*args, **kwargs)
             if not isinstance(result, AsyncPaginator):
                 await result

@@ -1,0 +1,184 @@
+"""Uploading and saving files: multipart bodies rebuilt per attempt, audio written to disk.
+
+A file to upload may be a path, bytes, a binary file object or an async iterable of bytes
+(optionally as a ``(filename, file)`` pair). Paths are streamed from disk in chunks on a worker
+thread, never read whole into memory, and reopened for each retry. Seekable file objects are
+rewound for a retry; a non-seekable file object or an async iterable can be sent once only, so
+a retry of such a request fails with a clear error instead of sending a truncated file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import mimetypes
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import IO, Protocol, TypeAlias
+
+import aiohttp
+import msgspec
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import AsyncIterablePayload, Payload
+
+from ._errors import TelnyxError
+from ._types import NOT_GIVEN, Body, RequestOptions
+
+__all__ = ["FileContent", "FileInput", "multipart_form", "with_accept", "write_audio"]
+
+CHUNK_SIZE = 256 * 1024
+
+FileContent: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
+"""A file to upload: a path, bytes, a binary file object or an async iterable of bytes."""
+FileInput: TypeAlias = FileContent | tuple[str, FileContent]
+"""A `FileContent`, or a ``(filename, content)`` pair to name it (useful for bytes and streams)."""
+
+
+class _HasBase64(Protocol):
+    @property
+    def base64_audio(self) -> str | None: ...
+
+
+class _PathPayload(Payload):
+    """A file on disk, streamed in chunks on a worker thread and closed after sending."""
+
+    def __init__(self, path: Path, *, filename: str, content_type: str) -> None:
+        super().__init__(path, content_type=content_type, filename=filename)
+        self._path = path
+        self._size = path.stat().st_size
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return f"<file {self._path}>"
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        handle = await asyncio.to_thread(self._path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+                await writer.write(chunk)
+        finally:
+            handle.close()
+
+
+async def _read_file_object(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+        yield chunk
+
+
+def _guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
+    """A function making a fresh payload for each attempt, after checking ``value`` once up front."""
+    filename: str | None = None
+    if isinstance(value, tuple):
+        filename, value = value
+    if isinstance(value, str | os.PathLike):
+        path = Path(value)
+        if not path.is_file():
+            raise FileNotFoundError(f"{name}: no file at {path}")
+        fname = filename or path.name
+        return lambda: _PathPayload(path, filename=fname, content_type=_guess_type(fname))
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        fname = filename or name
+        return lambda: aiohttp.BytesPayload(data, content_type=_guess_type(fname), filename=fname)
+    if isinstance(value, io.IOBase) or hasattr(value, "read"):
+        handle: IO[bytes] = value  # type: ignore[assignment]
+        fname = filename or os.path.basename(str(getattr(handle, "name", "") or name))
+        start: int | None = None
+        try:
+            if handle.seekable():
+                start = handle.tell()
+        except (OSError, ValueError):
+            start = None
+        used = False
+
+        def from_handle() -> Payload:
+            nonlocal used
+            if used:
+                if start is None:
+                    raise TelnyxError(
+                        f"{name}: the file object cannot be rewound, so the request cannot be retried; "
+                        "pass a path or a seekable file."
+                    )
+                handle.seek(start)
+            used = True
+            return AsyncIterablePayload(_read_file_object(handle), content_type=_guess_type(fname), filename=fname)
+
+        return from_handle
+    if isinstance(value, AsyncIterable):
+        stream: AsyncIterable[bytes] = value  # pyright: ignore[reportUnknownVariableType]
+        fname = filename or name
+        sent = False
+
+        def from_stream() -> Payload:
+            nonlocal sent
+            if sent:
+                raise TelnyxError(f"{name}: an async iterable can be sent once only, so the request cannot be retried.")
+            sent = True
+            return AsyncIterablePayload(stream, content_type=_guess_type(fname), filename=fname)
+
+        return from_stream
+    raise TypeError(
+        f"{name} must be a path, bytes, a binary file object or an async iterable of bytes, got {type(value).__name__}."
+    )
+
+
+def _form_value(value: object) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    # objects and lists travel as JSON text in a form field
+    return msgspec.json.encode(value).decode()
+
+
+def multipart_form(
+    fields: Mapping[str, object], *, files: Mapping[str, object], extra: Body | None = None
+) -> Callable[[], aiohttp.FormData]:
+    """A factory for the ``multipart/form-data`` body: a new form, with fresh file payloads, per attempt.
+
+    Unset fields (``NOT_GIVEN`` or ``None``) are left out; ``extra`` (``extra_body``) adds fields.
+    """
+    values = {k: _form_value(v) for k, v in {**fields, **(extra or {})}.items() if v is not NOT_GIVEN and v is not None}
+    parts = {k: _file_part(k, v) for k, v in files.items() if v is not NOT_GIVEN and v is not None}  # type: ignore[arg-type]
+
+    def build() -> aiohttp.FormData:
+        form = aiohttp.FormData()
+        for key, text in values.items():
+            form.add_field(key, text)
+        for key, make in parts.items():
+            payload = make()
+            form.add_field(key, payload, filename=payload.filename, content_type=payload.content_type)
+        return form
+
+    return build
+
+
+def with_accept(options: RequestOptions, accept: str) -> RequestOptions:
+    """``options`` with an ``Accept`` header added (a caller's own ``Accept`` in ``extra_headers`` wins)."""
+    merged = RequestOptions(**options)
+    merged["extra_headers"] = {"Accept": accept, **(options.get("extra_headers") or {})}
+    return merged
+
+
+async def write_audio(path: str | os.PathLike[str], audio: bytes | _HasBase64) -> Path:
+    """Write speech from ``client.text_to_speech.generate`` to ``path``: raw bytes, or a base64 response decoded.
+
+    Returns the path written. The write runs on a worker thread, so the event loop keeps running.
+    """
+    if isinstance(audio, bytes):
+        data = audio
+    else:
+        encoded = audio.base64_audio
+        if encoded is None:
+            raise TelnyxError("The response holds no audio (base64_audio is missing).")
+        data = base64.b64decode(encoded)
+    target = Path(path)
+    await asyncio.to_thread(target.write_bytes, data)
+    return target

@@ -1,0 +1,107 @@
+"""``embed_many`` and ``embed_many_iter``: the batch helpers of ``client.ai.openai.embeddings``.
+
+Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching engine is
+`telnyx_ai._embed_many`; this class only binds it to the embeddings endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sized
+from typing import Unpack
+
+from .._embed_many import ProgressCallback, Texts, embed_all, embed_as_completed, progress_bar
+from .._resource import AsyncResource
+from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from ..types.openai import OpenAIEmbeddingResponse
+
+__all__ = ["AsyncBatchEmbeddings"]
+
+
+class AsyncBatchEmbeddings(AsyncResource):
+    def _sender(
+        self, model: str, dimensions: int | NotGiven, options: RequestOptions
+    ) -> Callable[[list[str]], Awaitable[OpenAIEmbeddingResponse]]:
+        # Batches retry in the engine (which also slows down on 429s), so requests themselves do not.
+        transport = self._transport.copy(max_retries=0)
+
+        async def send(batch: list[str]) -> OpenAIEmbeddingResponse:
+            body = {"input": batch, "model": model, "dimensions": dimensions}
+            return await transport.request(
+                "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options
+            )
+
+        return send
+
+    def _progress(
+        self, texts: Texts, progress: bool | ProgressCallback
+    ) -> tuple[ProgressCallback | None, Callable[[], None] | None]:
+        if progress is True:
+            return progress_bar(len(texts) if isinstance(texts, Sized) else None)
+        return (progress or None), None
+
+    async def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = 64,
+        concurrency: int = 16,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        **options: Unpack[RequestOptions],
+    ) -> list[list[float]]:
+        """Embed every text, ``batch_size`` per request with up to ``concurrency`` requests in flight.
+
+        Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
+        async iterable; it is read lazily. Failed batches are retried (``max_retries``, default the
+        client's) and a 429 halves the requests in flight. If inputs still fail, `EmbedManyError`
+        carries the vectors that succeeded and the failed indices with their causes.
+        ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
+        """
+        on_progress, close = self._progress(texts, progress)
+        try:
+            return await embed_all(
+                self._sender(model, dimensions, options),
+                texts,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                max_retries=self._transport.max_retries if max_retries is None else max_retries,
+                on_progress=on_progress,
+            )
+        finally:
+            if close is not None:
+                close()
+
+    async def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = 64,
+        concurrency: int = 16,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncIterator[tuple[int, list[float]]]:
+        """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
+
+        For corpora that do not fit in memory. Failures are raised as `EmbedManyError` once every
+        other input has been yielded. Use it with ``async for``; to stop early, wrap it in
+        ``contextlib.aclosing`` so in-flight requests are cancelled at once.
+        """
+        on_progress, close = self._progress(texts, progress)
+        try:
+            async for pair in embed_as_completed(
+                self._sender(model, dimensions, options),
+                texts,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                max_retries=self._transport.max_retries if max_retries is None else max_retries,
+                on_progress=on_progress,
+            ):
+                yield pair
+        finally:
+            if close is not None:
+                close()
