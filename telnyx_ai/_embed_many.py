@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol
 
 from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError, TelnyxError
-from ._retry import send_with_retries
+from ._retry import send_with_retries, should_retry
 
 __all__ = ["AdaptiveLimit", "EmbedProgress", "ProgressCallback", "Texts", "embed_all", "embed_as_completed"]
 
@@ -132,6 +133,11 @@ def _vectors(response: _EmbeddingResponse, size: int) -> list[list[float]]:
     return vectors
 
 
+def _retryable(exc: BaseException) -> bool:
+    # Embedding the same texts twice is harmless, so a body cut short in transit is worth another try.
+    return should_retry(exc) or (isinstance(exc, APIResponseValidationError) and exc.malformed)
+
+
 def _check_settings(texts: Texts, batch_size: int, concurrency: int, max_retries: int) -> None:
     if isinstance(texts, str):
         raise TypeError("embed_many takes a collection of strings, not one string; wrap it in a list.")
@@ -175,7 +181,9 @@ async def _outcomes(
                 limit.throttled(epoch)
 
         try:
-            response = await send_with_retries(lambda: send(batch), max_retries=max_retries, on_retry=on_retry)
+            response = await send_with_retries(
+                lambda: send(batch), max_retries=max_retries, on_retry=on_retry, retry_if=_retryable
+            )
             vectors = _vectors(response, len(batch))
         except APIError as exc:
             return _Outcome(start, len(batch), error=exc)
@@ -266,24 +274,27 @@ async def embed_as_completed(
     total = len(texts) if isinstance(texts, Sized) else None
     failed: dict[int, BaseException] = {}
     done = seen = 0
-    async for outcome in _outcomes(
+    outcomes = _outcomes(
         send,
         texts,
         batch_size=batch_size,
         concurrency=concurrency,
         max_retries=max_retries,
         limit=limit or AdaptiveLimit(concurrency),
-    ):
-        seen = max(seen, outcome.start + outcome.size)
-        if outcome.vectors is None:
-            assert outcome.error is not None
-            failed.update(dict.fromkeys(range(outcome.start, outcome.start + outcome.size), outcome.error))
-        else:
-            done += outcome.size
-            for offset, vector in enumerate(outcome.vectors):
-                yield outcome.start + offset, vector
-        if on_progress is not None:
-            on_progress(EmbedProgress(done, len(failed), total))
+    )
+    # aclosing: a consumer that stops early closes us, and so, at once, the batches in flight.
+    async with aclosing(outcomes):
+        async for outcome in outcomes:
+            seen = max(seen, outcome.start + outcome.size)
+            if outcome.vectors is None:
+                assert outcome.error is not None
+                failed.update(dict.fromkeys(range(outcome.start, outcome.start + outcome.size), outcome.error))
+            else:
+                done += outcome.size
+                for offset, vector in enumerate(outcome.vectors):
+                    yield outcome.start + offset, vector
+            if on_progress is not None:
+                on_progress(EmbedProgress(done, len(failed), total))
     if failed:
         raise EmbedManyError(results=None, failed=failed, total=seen)
 

@@ -96,9 +96,14 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A successful response whose body does not match the type it must decode into."""
+    """A successful response whose body does not match the type it must decode into.
+
+    ``malformed`` is True when the body is not JSON at all (typically cut short in transit),
+    as opposed to well-formed JSON of an unexpected shape.
+    """
 
     status_code: int
+    malformed: bool
 
     def __init__(
         self,
@@ -108,9 +113,11 @@ class APIResponseValidationError(APIError):
         method: str | None = None,
         url: str | None = None,
         body: object | None = None,
+        malformed: bool = False,
     ) -> None:
         super().__init__(message, method=method, url=url, body=body)
         self.status_code = status_code
+        self.malformed = malformed
 
 
 class APIStreamError(APIError):

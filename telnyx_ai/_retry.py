@@ -103,15 +103,17 @@ async def send_with_retries(
     *,
     max_retries: int,
     on_retry: Callable[[BaseException], None] | None = None,
+    retry_if: Callable[[BaseException], bool] = should_retry,
 ) -> T:
     """Await ``send()``; on a retryable `APIError`, wait and call it again, at most ``max_retries`` more times.
 
-    ``on_retry`` sees each failure that is about to be retried (the batch helper slows down on 429s).
+    ``on_retry`` sees each failure that is about to be retried (the batch helper slows down on 429s);
+    ``retry_if`` replaces the default policy for callers that know more (idempotent batches).
     """
     try:
         return await send()
     except APIError as exc:
-        if max_retries <= 0 or not should_retry(exc):
+        if max_retries <= 0 or not retry_if(exc):
             raise
         first_failure = exc
 
@@ -149,7 +151,7 @@ async def send_with_retries(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_retries),
         wait=wait,
-        retry=retry_if_exception(should_retry),
+        retry=retry_if_exception(retry_if),
         sleep=_sleep,
         before_sleep=log_retry,
         reraise=True,

@@ -465,4 +465,6 @@ class Transport:
                 method=method,
                 url=url,
                 body=raw[:2000].decode("utf-8", "replace"),
+                # msgspec.ValidationError (a subclass) means valid JSON of the wrong shape.
+                malformed=not isinstance(exc, msgspec.ValidationError),
             ) from exc

@@ -7,6 +7,7 @@ Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sized
+from contextlib import aclosing
 from typing import Unpack
 
 from .._embed_many import ProgressCallback, Texts, embed_all, embed_as_completed, progress_bar
@@ -92,16 +93,18 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``contextlib.aclosing`` so in-flight requests are cancelled at once.
         """
         on_progress, close = self._progress(texts, progress)
+        pairs = embed_as_completed(
+            self._sender(model, dimensions, options),
+            texts,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            max_retries=self._transport.max_retries if max_retries is None else max_retries,
+            on_progress=on_progress,
+        )
         try:
-            async for pair in embed_as_completed(
-                self._sender(model, dimensions, options),
-                texts,
-                batch_size=batch_size,
-                concurrency=concurrency,
-                max_retries=self._transport.max_retries if max_retries is None else max_retries,
-                on_progress=on_progress,
-            ):
-                yield pair
+            async with aclosing(pairs):
+                async for pair in pairs:
+                    yield pair
         finally:
             if close is not None:
                 close()
