@@ -10,7 +10,7 @@ that still fail are collected, never dropped, and reported together in `EmbedMan
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol
@@ -44,7 +44,7 @@ class _Embedding(Protocol):
 
 class _EmbeddingResponse(Protocol):
     @property
-    def data(self) -> list[_Embedding]: ...
+    def data(self) -> Sequence[_Embedding]: ...
 
 
 SendBatch = Callable[[list[str]], Awaitable[_EmbeddingResponse]]
@@ -155,7 +155,7 @@ def _check_settings(texts: Texts, batch_size: int, concurrency: int, max_retries
 
 async def _outcomes(
     send: SendBatch, texts: Texts, *, batch_size: int, concurrency: int, max_retries: int, limit: AdaptiveLimit
-) -> AsyncIterator[_Outcome]:
+) -> AsyncGenerator[_Outcome, None]:
     """Each batch's outcome as it finishes. Leaving early cancels every request still in flight."""
     work: asyncio.Queue[tuple[int, list[str]] | None] = asyncio.Queue(maxsize=concurrency)
     finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue(maxsize=concurrency)
@@ -268,7 +268,7 @@ async def embed_as_completed(
     max_retries: int,
     on_progress: ProgressCallback | None = None,
     limit: AdaptiveLimit | None = None,
-) -> AsyncIterator[tuple[int, list[float]]]:
+) -> AsyncGenerator[tuple[int, list[float]], None]:
     """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
     _check_settings(texts, batch_size, concurrency, max_retries)
     total = len(texts) if isinstance(texts, Sized) else None

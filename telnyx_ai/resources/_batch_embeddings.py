@@ -6,7 +6,7 @@ Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from contextlib import aclosing
 from typing import Unpack
 
@@ -85,7 +85,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
         **options: Unpack[RequestOptions],
-    ) -> AsyncIterator[tuple[int, list[float]]]:
+    ) -> AsyncGenerator[tuple[int, list[float]], None]:
         """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
 
         For corpora that do not fit in memory. Failures are raised as `EmbedManyError` once every
