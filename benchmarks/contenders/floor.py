@@ -1,0 +1,156 @@
+"""The floor: what a careful hand-written client costs, with no SDK in between.
+
+Async: one aiohttp ``ClientSession``, the body encoded by msgspec per call, the response
+decoded by msgspec into small structs; SSE split on blank lines with each ``data:`` payload
+decoded. Sync: one keep-alive ``http.client.HTTPConnection`` and the same msgspec work.
+Minimal but correct: statuses and content types are checked, nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+import msgspec
+
+from ..fixtures import CHAT_MODEL, EMBED_MODEL
+from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, vectors_sum
+
+__all__ = ["Floor", "SyncFloor"]
+
+
+class _EmbeddingData(msgspec.Struct):
+    embedding: list[float]
+    index: int
+
+
+class _EmbeddingResponse(msgspec.Struct):
+    data: list[_EmbeddingData]
+    model: str
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+    role: str = "assistant"
+
+
+class _Choice(msgspec.Struct):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class _Completion(msgspec.Struct):
+    choices: list[_Choice]
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _ChunkChoice(msgspec.Struct):
+    delta: _Delta
+    finish_reason: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_ChunkChoice]
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_embeddings = msgspec.json.Decoder(_EmbeddingResponse).decode
+_decode_completion = msgspec.json.Decoder(_Completion).decode
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+
+_HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json", "Accept": "application/json"}
+_SSE_HEADERS = {**_HEADERS, "Accept": "text/event-stream"}
+
+
+def _completion_len(raw: bytes) -> int:
+    content = _decode_completion(raw).choices[0].message.content
+    return len(content or "")
+
+
+class Floor:
+    cold_start = (
+        "import asyncio, aiohttp, msgspec\n"
+        "async def _make():\n"
+        "    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))\n"
+        "client = asyncio.run(_make())\n"
+    )
+
+    async def open(self, root: str, variant: str, concurrency: int) -> None:
+        import aiohttp  # here, not at the top: the sync floor's process should not load it
+
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+        base = f"{root}{variant}/v2"
+        self._embed_url = f"{base}/ai/openai/embeddings"
+        self._chat_url = f"{base}/ai/chat/completions"
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def _post(self, url: str, body: bytes) -> bytes:
+        async with self._session.post(url, data=body, headers=_HEADERS) as response:
+            raw = await response.read()
+            if response.status != 200:
+                raise CheckError(f"HTTP {response.status} from {url}")
+            return raw
+
+    async def embed(self) -> float:
+        raw = await self._post(self._embed_url, _encode({"input": EMBED_INPUT, "model": EMBED_MODEL}))
+        return vectors_sum(item.embedding for item in _decode_embeddings(raw).data)
+
+    async def chat(self) -> int:
+        raw = await self._post(self._chat_url, _encode({"messages": MESSAGES, "model": CHAT_MODEL}))
+        return _completion_len(raw)
+
+    async def stream(self) -> tuple[int, int]:
+        body = _encode({"messages": MESSAGES, "model": CHAT_MODEL, "stream": True})
+        chunks = 0
+        parts: list[str] = []
+        done = False
+        async with self._session.post(self._chat_url, data=body, headers=_SSE_HEADERS) as response:
+            if response.status != 200 or not response.content_type.startswith("text/event-stream"):
+                raise CheckError(f"HTTP {response.status} {response.content_type} from {self._chat_url}")
+            pending = b""
+            async for piece in response.content.iter_any():
+                events = (pending + piece).split(b"\n\n")
+                pending = events.pop()
+                for event in events:
+                    for line in event.split(b"\n"):
+                        if not line.startswith(b"data:"):
+                            continue
+                        payload = line[5:].lstrip(b" ")
+                        if payload == b"[DONE]":
+                            done = True
+                            break
+                        chunks += 1
+                        for choice in _decode_chunk(payload).choices:
+                            if choice.delta.content:
+                                parts.append(choice.delta.content)
+                if done:
+                    break
+        if not done:
+            raise CheckError("the stream ended without [DONE]")
+        return chunks, len("".join(parts))
+
+
+class SyncFloor:
+    cold_start = "import http.client, msgspec\nclient = http.client.HTTPConnection('127.0.0.1', 80)\n"
+
+    def open(self, root: str, variant: str, concurrency: int) -> None:
+        parts = urlsplit(root)
+        self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=60)
+        self._embed_path = f"{parts.path}{variant}/v2/ai/openai/embeddings"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def embed(self) -> float:
+        body = _encode({"input": EMBED_INPUT, "model": EMBED_MODEL})
+        self._conn.request("POST", self._embed_path, body=body, headers=_HEADERS)
+        response = self._conn.getresponse()
+        raw = response.read()
+        if response.status != 200:
+            raise CheckError(f"HTTP {response.status} from {self._embed_path}")
+        return vectors_sum(item.embedding for item in _decode_embeddings(raw).data)

@@ -1,0 +1,67 @@
+"""This project's SDK: ``telnyx_ai.AsyncTelnyx``, and the sync ``telnyx_ai.Telnyx`` once it exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..fixtures import CHAT_MODEL, EMBED_MODEL
+from . import API_KEY, EMBED_INPUT, MESSAGES, vectors_sum
+
+__all__ = ["AsyncTelnyxAI", "SyncTelnyxAI"]
+
+
+class AsyncTelnyxAI:
+    cold_start = (
+        "import asyncio, telnyx_ai\n"
+        "async def _make():\n"
+        "    return telnyx_ai.AsyncTelnyx(api_key='k', base_url='http://127.0.0.1:80/v2', max_connections=256)\n"
+        "client = asyncio.run(_make())\n"
+    )
+
+    async def open(self, root: str, variant: str, concurrency: int) -> None:
+        from telnyx_ai import AsyncTelnyx
+
+        self._client = AsyncTelnyx(api_key=API_KEY, base_url=f"{root}{variant}/v2", max_connections=concurrency)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def embed(self) -> float:
+        response = await self._client.ai.openai.embeddings.create_embeddings(input=EMBED_INPUT, model=EMBED_MODEL)
+        return vectors_sum(item.embedding for item in response.data)  # type: ignore[misc]
+
+    async def chat(self) -> int:
+        completion = await self._client.ai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL)  # type: ignore[arg-type]
+        return len(completion.choices[0].message.content or "")
+
+    async def stream(self) -> tuple[int, int]:
+        stream = await self._client.ai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
+        chunks = 0
+        parts: list[str] = []
+        async with stream:
+            async for chunk in stream:
+                chunks += 1
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+        return chunks, len("".join(parts))
+
+
+class SyncTelnyxAI:
+    """The sync bridge. Imported lazily: `telnyx_ai.Telnyx` may not exist in this checkout yet."""
+
+    cold_start = "import telnyx_ai\nclient = telnyx_ai.Telnyx(api_key='k', base_url='http://127.0.0.1:80/v2')\n"
+
+    def open(self, root: str, variant: str, concurrency: int) -> None:
+        import telnyx_ai
+
+        self._client: Any = telnyx_ai.Telnyx(api_key=API_KEY, base_url=f"{root}{variant}/v2")  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+    def embed(self) -> float:
+        response = self._client.ai.openai.embeddings.create_embeddings(input=EMBED_INPUT, model=EMBED_MODEL)
+        return vectors_sum(item.embedding for item in response.data)

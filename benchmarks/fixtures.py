@@ -1,0 +1,160 @@
+"""The canned responses every benchmark server returns, and the figures that prove a client read them.
+
+One set of bodies is served under several URL prefixes so each SDK finds it where it looks:
+
+* ``/v2/...`` the Telnyx layout (``telnyx_ai``, the official ``telnyx`` SDK, the floor);
+* ``/openai/v1/...`` the OpenAI layout (``openai`` pointed at ``base_url=.../openai/v1``);
+* a variant prefix in front of either picks another body: ``/e16`` answers embeddings with
+  16 vectors instead of 1, ``/sse`` answers chat completions with the SSE stream.
+
+A contender reaches a variant by putting its prefix into its ``base_url``, so no server has to
+look at the request body to decide what to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CHAT_MODEL", "DIM", "EMBED_MODEL", "Fixtures", "Route", "build", "write_tree"]
+
+DIM = 1024
+EMBED_MODEL = "thenlper/gte-large"
+CHAT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+JSON = "application/json"
+SSE = "text/event-stream"
+
+# Varied lengths, and one non-ASCII word so a decoder that splits UTF-8 wrongly is caught.
+_WORDS = ("The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog, ", "café ", "and ", "then ")
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    """The routes to serve and what a client must have read back from them."""
+
+    routes: dict[str, Route]
+    embed_sums: dict[int, float]  # vectors per response -> sum of every float in the response
+    chat_text_len: int  # characters in the completion's message content
+    stream_chunks: int  # chat.completion.chunk events before [DONE]
+    stream_text_len: int  # characters of content across all chunks
+
+    def expected(self) -> dict[str, float | int]:
+        """The figures as a flat dict (JSON-friendly, handed to worker processes)."""
+        return {
+            "embed1_sum": self.embed_sums[1],
+            "embed16_sum": self.embed_sums[16],
+            "chat_text_len": self.chat_text_len,
+            "stream_chunks": self.stream_chunks,
+            "stream_text_len": self.stream_text_len,
+        }
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _embedding_body(rng: random.Random, vectors: int) -> tuple[bytes, float]:
+    data = []
+    total = 0.0
+    for index in range(vectors):
+        vector = [round(rng.gauss(0.0, 0.05), 9) for _ in range(DIM)]
+        total += sum(vector)
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    body = {"object": "list", "data": data, "model": EMBED_MODEL, "usage": {"prompt_tokens": 8, "total_tokens": 8}}
+    return _dumps(body), total
+
+
+def _completion_body() -> tuple[bytes, int]:
+    content = "".join(_WORDS[i % len(_WORDS)] for i in range(96))
+    body = {
+        "id": "chatcmpl-bench-0001",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": CHAT_MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 24, "completion_tokens": 96, "total_tokens": 120},
+    }
+    return _dumps(body), len(content)
+
+
+def _stream_body(chunks: int) -> tuple[bytes, int]:
+    """``chunks`` chat.completion.chunk events (role first, finish_reason last), then ``[DONE]``."""
+    parts: list[bytes] = []
+    text_len = 0
+    for i in range(chunks):
+        delta: dict[str, str] = {}
+        finish = None
+        if i == 0:
+            delta = {"role": "assistant", "content": ""}
+        elif i == chunks - 1:
+            finish = "stop"
+        else:
+            delta = {"content": _WORDS[i % len(_WORDS)]}
+        text_len += len(delta.get("content", ""))
+        event = {
+            "id": "chatcmpl-bench-0002",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": CHAT_MODEL,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        parts.append(b"data: " + _dumps(event) + b"\n\n")
+    parts.append(b"data: [DONE]\n\n")
+    return b"".join(parts), text_len
+
+
+def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
+    """Every route and its expected figures; deterministic for a given seed."""
+    if stream_chunks < 2:
+        raise ValueError("a stream needs at least 2 chunks (role, then finish_reason)")
+    rng = random.Random(seed)
+    embed1, sum1 = _embedding_body(rng, 1)
+    embed16, sum16 = _embedding_body(rng, 16)
+    completion, chat_len = _completion_body()
+    stream, stream_len = _stream_body(stream_chunks)
+
+    routes: dict[str, Route] = {}
+
+    def add(path: str, body: bytes, content_type: str) -> None:
+        routes[path] = Route(path, body, content_type)
+
+    for prefix, embed_path, chat_paths in (
+        ("", "/v2/ai/openai/embeddings", ("/v2/ai/chat/completions", "/v2/ai/openai/chat/completions")),
+        ("", "/openai/v1/embeddings", ("/openai/v1/chat/completions",)),
+    ):
+        add(prefix + embed_path, embed1, JSON)
+        add("/e16" + embed_path, embed16, JSON)
+        for chat_path in chat_paths:
+            add(chat_path, completion, JSON)
+            add("/sse" + chat_path, stream, SSE)
+    return Fixtures(
+        routes=routes,
+        embed_sums={1: sum1, 16: sum16},
+        chat_text_len=chat_len,
+        stream_chunks=stream_chunks,
+        stream_text_len=stream_len,
+    )
+
+
+def write_tree(fixtures: Fixtures, root: Path) -> None:
+    """Write each route's body to ``root/<path>`` for a static file server (nginx)."""
+    for route in fixtures.routes.values():
+        target = root / route.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(route.body)

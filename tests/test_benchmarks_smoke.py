@@ -1,0 +1,142 @@
+"""The benchmark harness at toy size: every scenario once, for the contenders this venv has.
+
+The canned fixtures come from an aiohttp server in a thread (no nginx needed); only the floor
+and telnyx_ai contenders run, so neither openai, the official telnyx SDK nor matplotlib is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from aiohttp import web
+
+import telnyx_ai
+from benchmarks.contenders import vectors_sum
+from benchmarks.fixtures import DIM, Fixtures, build
+from benchmarks.report import format_markdown, summarize, write_reports
+from benchmarks.runner import Config, Sizes, run, select
+from benchmarks.scenarios import SCENARIOS, run_job, scenario
+from benchmarks.server import aiohttp_app, nginx_config
+
+STREAM_CHUNKS = 50
+REQUESTS = 5
+CONTENDERS = ["floor", "telnyx_ai", "floor_sync"] + (["telnyx_ai_sync"] if hasattr(telnyx_ai, "Telnyx") else [])
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> Fixtures:
+    return build(stream_chunks=STREAM_CHUNKS)
+
+
+@pytest.fixture(scope="module")
+def root(fixtures: Fixtures) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of an aiohttp server, on its own loop in a thread, serving the fixtures."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(aiohttp_app(fixtures), handle_signals=False)
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="bench-fixture-server", daemon=True)
+    thread.start()
+    assert started.wait(10), "the fixture server did not start"
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+def _config(root: str) -> Config:
+    counts = {sc.key: REQUESTS for sc in SCENARIOS} | {"stream": STREAM_CHUNKS}
+    return Config(
+        root=root,
+        sizes=Sizes(counts=counts, stream_chunks=STREAM_CHUNKS),
+        repeats=1,
+        time_limit=30.0,
+        contenders=CONTENDERS,
+        isolate=False,
+        cold_warmup=False,
+        log=lambda line: None,
+    )
+
+
+def test_fixture_sums_match_the_bodies(fixtures: Fixtures) -> None:
+    for prefix, vectors in (("", 1), ("/e16", 16)):
+        body = msgspec.json.decode(fixtures.routes[f"{prefix}/v2/ai/openai/embeddings"].body)
+        assert len(body["data"]) == vectors
+        assert all(len(item["embedding"]) == DIM for item in body["data"])
+        assert vectors_sum(item["embedding"] for item in body["data"]) == fixtures.embed_sums[vectors]
+    stream = fixtures.routes["/sse/v2/ai/chat/completions"]
+    assert stream.content_type == "text/event-stream"
+    assert stream.body.count(b"\n\n") == STREAM_CHUNKS + 1
+    assert stream.body.endswith(b"data: [DONE]\n\n")
+
+
+def test_every_scenario_runs_with_checks_passing(root: str, tmp_path: Path) -> None:
+    raw = run(_config(root))
+    measured = [sc for sc in SCENARIOS if sc.kind != "derived"]
+    assert set(raw["samples"]) == {sc.key for sc in measured}
+    for sc in measured:
+        results = raw["samples"][sc.key]
+        assert "floor" in results or "floor_sync" in results
+        for name, runs in results.items():
+            assert len(runs) == 1, (sc.key, name)
+            result = runs[0]
+            assert "error" not in result, (sc.key, name, result)
+            want = STREAM_CHUNKS if sc.key == "stream" else (1 if sc.kind == "cold" else REQUESTS)
+            assert result["units"] == result["target"] == want, (sc.key, name, result)
+            assert result["cpu_s"] > 0 and result["wall_s"] > 0 and result["maxrss_kb"] > 0
+
+    summary = summarize(raw, list(SCENARIOS))
+    assert summary["errors"] == []
+    table = format_markdown(summary)
+    assert "| # | Scenario | Contender |" in table
+    for sc in SCENARIOS:
+        assert f"\n| {sc.number} | " in table, sc.key
+    assert "**telnyx_ai AsyncTelnyx**" in table
+    assert "1.00\u00d7" in table  # the floor against itself
+
+    written = write_reports(summary, tmp_path, chart=False)
+    assert [p.name for p in written] == ["results.md", "results.json"]
+    loaded = json.loads((tmp_path / "results.json").read_text())
+    rss_row = next(sc for sc in loaded["scenarios"] if sc["key"] == "rss_conc")["rows"][0]
+    assert rss_row["rss_mib"] > 0 and rss_row["cpu_s"] is None
+
+
+def test_a_wrong_answer_fails_the_job(root: str) -> None:
+    expected = build(stream_chunks=STREAM_CHUNKS).expected()
+    job = {"contender": "telnyx_ai", "root": root, "count": 2, "time_limit": 10.0}
+    wrong = expected | {"embed1_sum": expected["embed1_sum"] + 1.0, "stream_text_len": 1}
+    for key in ("embed_seq", "stream"):
+        result = run_job(job | {"scenario": key, "expected": wrong, "concurrency": 1})
+        assert "AssertionError" in result.get("error", ""), (key, result)
+    assert scenario("2").key == "embed_conc"
+
+
+def test_only_selects_scenarios_and_keeps_the_floors() -> None:
+    scenarios, contenders = select(["rss_conc,telnyx_ai"])
+    assert [s.key for s in scenarios] == ["embed_conc", "rss_conc"]
+    assert sorted(contenders) == ["floor", "floor_sync", "telnyx_ai"]
+    with pytest.raises(SystemExit):
+        select(["no-such-thing"])
+
+
+def test_nginx_config_answers_post_from_static_files(tmp_path: Path) -> None:
+    text = nginx_config(root=tmp_path / "fixtures", work=tmp_path, port=12345)
+    assert "listen 127.0.0.1:12345" in text
+    assert "error_page 405 =200 $uri;" in text
+    assert "access_log off;" in text
+    assert "default_type text/event-stream;" in text
