@@ -9,6 +9,9 @@ async with AsyncTelnyx() as client:
             print(chunk.choices[0].delta.content or "", end="")
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._client import DEFAULT_BASE_URL, AsyncTelnyx
 from ._errors import (
     APIConnectionError,
@@ -20,6 +23,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    EmbedManyError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -33,6 +37,29 @@ from ._raw_response import RawResponse
 from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._sync_client import Telnyx
+    from ._sync_pagination import SyncPage, SyncPaginator
+    from ._sync_streaming import Stream
+
+# The sync client loads on first use: async-only programs never import it.
+_LAZY = {
+    "Telnyx": "._sync_client",
+    "Stream": "._sync_streaming",
+    "SyncPage": "._sync_pagination",
+    "SyncPaginator": "._sync_pagination",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -51,6 +78,7 @@ __all__ = [
     "BadRequestError",
     "BaseModel",
     "ConflictError",
+    "EmbedManyError",
     "InternalServerError",
     "NotFoundError",
     "NotGiven",
@@ -59,6 +87,10 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RequestOptions",
+    "Stream",
+    "SyncPage",
+    "SyncPaginator",
+    "Telnyx",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import IO, Any
 
 from ._client import AsyncTelnyx
@@ -22,12 +22,13 @@ from ._errors import (
     APIStatusError,
     APIStreamError,
     APITimeoutError,
+    EmbedManyError,
     TelnyxError,
 )
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
-__all__ = ["embed_texts", "main"]
+__all__ = ["main"]
 
 DEFAULT_EMBEDDING_MODEL = "thenlper/gte-large"
 _EXIT_ERROR = 1
@@ -167,65 +168,6 @@ async def _models(args: argparse.Namespace, out: IO[str]) -> None:
     out.write("".join(f"{model_id}\n" for model_id in ids))
 
 
-async def embed_texts(
-    client: AsyncTelnyx,
-    texts: Sequence[str],
-    *,
-    model: str,
-    batch_size: int,
-    concurrency: int,
-    on_progress: Callable[[int], None] | None = None,
-) -> list[list[float]]:
-    """Embed ``texts`` in batches, at most ``concurrency`` requests at once; vectors come back in input order.
-
-    ``on_progress(n)`` is called as each batch of ``n`` texts completes. (Kept small and
-    self-contained so the CLI can switch to the SDK's own bulk helper.)
-    """
-    semaphore = asyncio.Semaphore(concurrency)
-    vectors: list[list[float]] = [[] for _ in texts]
-
-    async def run(start: int) -> None:
-        batch = list(texts[start : start + batch_size])
-        async with semaphore:
-            response = await client.ai.openai.embeddings.create_embeddings(input=batch, model=model)
-        for item in response.data:
-            embedding: Any = item.embedding
-            if not isinstance(embedding, list):
-                raise APIError(
-                    f"Expected a list of floats for input {start + item.index}, got {type(embedding).__name__}."
-                )
-            vectors[start + item.index] = embedding
-        if on_progress is not None:
-            on_progress(len(batch))
-
-    tasks = [asyncio.create_task(run(start)) for start in range(0, len(texts), batch_size)]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    return vectors
-
-
-@contextlib.contextmanager
-def _progress_bar(total: int, enabled: bool) -> Generator[Callable[[int], None], None, None]:
-    """A rich progress bar on stderr, or a no-op when disabled or rich is not installed."""
-    try:
-        if not enabled:
-            raise ImportError
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    except ImportError:
-        yield lambda _n: None
-        return
-    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task("embed", total=total)
-        yield lambda n: progress.advance(task, n)
-
-
 def _read_lines(path: str) -> list[tuple[int, str]]:
     try:
         if path == "-":
@@ -241,22 +183,29 @@ def _read_lines(path: str) -> list[tuple[int, str]]:
 async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
     lines = _read_lines(args.file)
     async with _client(args) as client:
-        with _progress_bar(len(lines), not args.no_progress) as advance:
-            vectors = await embed_texts(
-                client,
+        try:
+            vectors: Sequence[list[float] | None] = await client.ai.openai.embeddings.embed_many(
                 [text for _, text in lines],
                 model=args.model,
                 batch_size=args.batch_size,
                 concurrency=args.concurrency,
-                on_progress=advance,
+                progress=not args.no_progress,
             )
+        except EmbedManyError as exc:
+            # Keep every line that did succeed; the error then says which ones to run again.
+            _write_jsonl(args.output, out, lines, exc.results or [None] * len(lines))
+            raise
     _write_jsonl(args.output, out, lines, vectors)
 
 
-def _write_jsonl(path: str | None, out: IO[str], lines: list[tuple[int, str]], vectors: list[list[float]]) -> None:
+def _write_jsonl(
+    path: str | None, out: IO[str], lines: list[tuple[int, str]], vectors: Sequence[list[float] | None]
+) -> None:
     with open(path, "w", encoding="utf-8") if path else contextlib.nullcontext(out) as sink:
         for (number, text), vector in zip(lines, vectors, strict=True):
-            sink.write(json.dumps({"index": number, "text": text, "embedding": vector}, ensure_ascii=False) + "\n")
+            if vector is not None:
+                row = {"index": number, "text": text, "embedding": vector}
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 _COMMANDS = {"chat": _chat, "models": _models, "embed": _embed}
@@ -266,6 +215,9 @@ _COMMANDS = {"chat": _chat, "models": _models, "embed": _embed}
 
 
 def _advice(exc: BaseException) -> str:
+    if isinstance(exc, EmbedManyError):
+        failed = exc.failed
+        return f"{_advice(failed[min(failed)])}; only the failed lines are missing from the output"
     if isinstance(exc, APIStatusError):
         status = exc.status_code
         if status == 401:
@@ -291,7 +243,13 @@ def _advice(exc: BaseException) -> str:
 
 
 def _describe(exc: TelnyxError) -> str:
-    message = exc.message if isinstance(exc, APIError) else str(exc)
+    if isinstance(exc, EmbedManyError):
+        first = min(exc.failed)
+        cause = exc.failed[first]
+        reason = cause.message if isinstance(cause, APIError) else str(cause)
+        message = f"{len(exc.failed)} of {len(exc.results or exc.failed)} inputs could not be embedded (line {first}: {reason})"
+    else:
+        message = exc.message if isinstance(exc, APIError) else str(exc)
     return f"error: {message} — {_advice(exc)}"
 
 

@@ -302,6 +302,7 @@ async def embed_as_completed(
 def progress_bar(total_hint: int | None, description: str = "Embedding") -> tuple[ProgressCallback, Callable[[], None]]:
     """A rich progress bar on stderr as a progress callback, and the function that closes it."""
     try:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     except ImportError as exc:
         raise TelnyxError(
@@ -313,6 +314,7 @@ def progress_bar(total_hint: int | None, description: str = "Embedding") -> tupl
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
         TimeRemainingColumn(),
+        console=Console(stderr=True),
     )
     task = bar.add_task(description, total=total_hint, failed=0)
     bar.start()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from telnyx_ai import AsyncTelnyx, UnprocessableEntityError, _cli
-from telnyx_ai._cli import embed_texts, main
+from telnyx_ai import _cli
+from telnyx_ai._cli import main
 from telnyx_ai.testing import EMBEDDING_MODELS, Fault, MockServer, expected_embedding, expected_reply, reply_pieces
 
 
@@ -108,19 +108,70 @@ def test_embed_writes_jsonl_in_input_order(tmp_path: Path, capsys: pytest.Captur
     assert captured.err == ""
 
 
-async def test_embed_texts_batches_concurrently_and_keeps_order() -> None:
-    texts = [f"t{i}" for i in range(23)]
-    done: list[int] = []
-    async with MockServer() as server, AsyncTelnyx(api_key="k", base_url=server.url) as client:
-        server.inject(Fault.stall(0.02), times=6)
-        vectors = await embed_texts(
-            client, texts, model="thenlper/gte-large", batch_size=4, concurrency=3, on_progress=done.append
-        )
-        assert len(server.requests) == 6 and server.peak_concurrency == 3
-        with pytest.raises(UnprocessableEntityError):
-            await embed_texts(client, texts, model="nope", batch_size=4, concurrency=2)
-    assert vectors == [expected_embedding(t, "thenlper/gte-large") for t in texts]
-    assert sorted(done) == [3, 4, 4, 4, 4, 4]
+def test_embed_against_a_faulty_server_writes_every_line_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import telnyx_ai._retry as retry_module
+
+    monkeypatch.setattr(retry_module, "INITIAL_DELAY", 0.01)
+    monkeypatch.setattr(retry_module, "MAX_DELAY", 0.05)
+    texts = [f"line {i}" for i in range(1000)]
+    source = tmp_path / "corpus.txt"
+    source.write_text("\n".join(texts) + "\n")
+    output = tmp_path / "out.jsonl"
+    with MockServer.in_thread() as server:
+        server.set_fault_rates({Fault.status(503, html=True): 0.1, Fault.status(429, retry_after=0): 0.1}, seed=7)
+        monkeypatch.setenv("TELNYX_API_KEY", "test")
+        argv = [
+            "--base-url",
+            server.url,
+            "--max-retries",
+            "10",
+            "embed",
+            str(source),
+            "--batch-size",
+            "10",
+            "--concurrency",
+            "16",
+            "-o",
+            str(output),
+        ]
+        assert main(argv) == 0
+        assert sum(server.fault_counts.values()) > 0
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["index"] for row in rows] == list(range(1000))
+    assert all(row["embedding"] == expected_embedding(row["text"], "thenlper/gte-large") for row in rows)
+    assert "1000/1000" in capsys.readouterr().err
+
+
+def test_embed_keeps_what_succeeded_when_some_lines_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "corpus.txt"
+    source.write_text("\n".join(f"line {i}" for i in range(30)) + "\n")
+    output = tmp_path / "out.jsonl"
+    with MockServer.in_thread() as server:
+        server.inject(Fault.status(400), times=1, path="/ai/openai/embeddings")
+        monkeypatch.setenv("TELNYX_API_KEY", "test")
+        argv = [
+            "--base-url",
+            server.url,
+            "embed",
+            str(source),
+            "--batch-size",
+            "10",
+            "--concurrency",
+            "1",
+            "--no-progress",
+            "-o",
+            str(output),
+        ]
+        assert main(argv) == 1
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["index"] for row in rows] == list(range(10, 30))
+    err = capsys.readouterr().err
+    assert "10 of 30 inputs could not be embedded" in err
+    assert err.count("\n") == 1
 
 
 def test_missing_key_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -158,7 +209,7 @@ def test_rate_limit_advice_and_bad_model(
     assert "lower --concurrency" in capsys.readouterr().err
 
     assert main(["embed", str(source), "--local", "--model", "nope", "--no-progress"]) == 1
-    assert "error: 422 Unprocessable Entity: body.model: Unknown embedding model 'nope'" in capsys.readouterr().err
+    assert "422 Unprocessable Entity: body.model: Unknown embedding model 'nope'" in capsys.readouterr().err
 
 
 def test_unreachable_api_and_unreadable_file(

@@ -47,14 +47,19 @@ def assert_exact(vectors: list[list[float]], texts: list[str]) -> None:
         assert vector == expected_embedding(text, MODEL), f"input {i} got the wrong vector"
 
 
-def embedded_once(server: MockServer, texts: list[str]) -> None:
-    """Each input was answered successfully exactly once (failed attempts do not count)."""
+def answered_at_least_once(server: MockServer, texts: list[str]) -> None:
+    """The server answered every input, and was asked about no other text.
+
+    At least once, not exactly once: a request the server answered but whose answer the client
+    never read in time (read timeout under load) is sent again. Embedding is idempotent, and the
+    client-side results are checked to be exactly once.
+    """
     answered: Counter[str] = Counter()
     for record in server.requests_to(PATH):
         # A trickled body arrives whole, just slowly: it counts as an answer.
         if record.status == 200 and (record.fault is None or record.fault.kind == "trickle"):
             answered.update(record.json()["input"])
-    assert answered == Counter(texts)
+    assert set(answered) == set(texts)
 
 
 async def test_ten_thousand_inputs_at_concurrency_256_with_20_percent_faults() -> None:
@@ -77,7 +82,7 @@ async def test_ten_thousand_inputs_at_concurrency_256_with_20_percent_faults() -
             assert connector is not None
             assert len(connector._acquired) == 0  # type: ignore[attr-defined]
         assert client._transport.pool.open_connections() == 0
-    embedded_once(server, texts)
+    answered_at_least_once(server, texts)
 
 
 async def test_inputs_that_keep_failing_are_reported_and_the_rest_kept() -> None:

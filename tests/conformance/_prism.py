@@ -16,7 +16,11 @@ ENDPOINTS = REPO / "scripts" / "openapi" / "endpoints.tsv"
 
 def prism_binary() -> str:
     """Where Prism is: $TELNYX_AI_PRISM, the copy ./scripts/test installs, or PATH."""
-    candidates = [os.environ.get("TELNYX_AI_PRISM"), str(REPO / ".prism" / "node_modules" / ".bin" / "prism"), shutil.which("prism")]
+    candidates = [
+        os.environ.get("TELNYX_AI_PRISM"),
+        str(REPO / ".prism" / "node_modules" / ".bin" / "prism"),
+        shutil.which("prism"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate

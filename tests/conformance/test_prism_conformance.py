@@ -73,7 +73,11 @@ def test_sync_client(prism_url: str, op: Operation) -> None:
         check_result(op, method, result)
 
 
-@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.required], ids=[i for i, op in zip(IDS, OPERATIONS, strict=True) if op.required])
+@pytest.mark.parametrize(
+    "op",
+    [op for op in OPERATIONS if op.required],
+    ids=[i for i, op in zip(IDS, OPERATIONS, strict=True) if op.required],
+)
 async def test_missing_required_argument_fails_before_the_network(op: Operation) -> None:
     # An unroutable base URL: if any request were sent, the error would be a connection error instead.
     async with AsyncTelnyx(api_key="k", base_url="http://127.0.0.1:9", max_retries=0) as client:

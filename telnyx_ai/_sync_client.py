@@ -1,0 +1,104 @@
+"""`Telnyx`: the blocking client, a thin shell around an `AsyncTelnyx` run on a private loop thread."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, NoReturn
+
+from ._bridge import Bridge
+from ._client import AsyncTelnyx
+from ._sync._root import TelnyxResources
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT
+from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
+
+__all__ = ["Telnyx"]
+
+
+class Telnyx(TelnyxResources):
+    """The blocking client: the same call paths and return types as `AsyncTelnyx`::
+
+    with Telnyx() as client:
+        reply = client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
+
+    One client serves any number of threads through one connection pool; its requests run on
+    an event loop in a background thread, so it also works from code that already runs a loop
+    (that thread just blocks). Streams are `Stream` and lists are `SyncPaginator`. Errors are
+    the async client's. Ctrl-C during a call cancels the request.
+
+    `close` (or leaving ``with``) closes the pool and stops the thread; a client that is just
+    dropped does the same when collected. After ``os.fork()`` the child must make a new client:
+    using the parent's raises `TelnyxError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        default_headers: Headers | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        """Configure a client; the loop thread starts now, connections open on first use.
+
+        The keywords are `AsyncTelnyx`'s, less ``session``: an aiohttp session belongs to the
+        caller's event loop and cannot be used from the client's own.
+        """
+        client = AsyncTelnyx(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            max_connections=max_connections,
+        )
+        super().__init__(Bridge(client.close), client)
+
+    def with_options(
+        self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
+    ) -> Telnyx:
+        """A copy with other defaults, sharing this client's pool and thread (close either to close both)."""
+        copy = Telnyx.__new__(Telnyx)
+        TelnyxResources.__init__(copy, self._bridge, self._async.with_options(timeout=timeout, max_retries=max_retries))
+        return copy
+
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
+
+    @property
+    def timeout(self) -> TimeoutTypes:
+        return self._async.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._async.max_retries
+
+    @property
+    def is_closed(self) -> bool:
+        return self._bridge.closed or self._async.is_closed
+
+    def close(self) -> None:
+        """Close the connection pool and stop the loop thread. Safe to call twice."""
+        self._bridge.close()
+
+    def __enter__(self) -> Telnyx:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Telnyx(base_url={self.base_url!r}, max_retries={self.max_retries})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "A Telnyx client cannot be pickled: it owns a thread and sockets. "
+            "Pass the API key (or rely on TELNYX_API_KEY) and build a client in each process or worker."
+        )
+
+    def __getstate__(self) -> Any:
+        self.__reduce__()

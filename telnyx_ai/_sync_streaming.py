@@ -1,0 +1,114 @@
+"""`Stream`, the blocking form of `AsyncStream`, and `iterate` for any other async iterator."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Generator, Iterator
+from types import AsyncGeneratorType, TracebackType
+from typing import Final, Generic, TypeVar, cast
+
+from ._bridge import Bridge
+from ._errors import TelnyxError
+from ._streaming import AsyncStream
+
+__all__ = ["Stream", "iterate", "stream_or_value"]
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]:
+    # One trip to the loop thread per network read, however many chunks it completed.
+    read = stream._read_batch  # pyright: ignore[reportPrivateUsage]
+    call = bridge.call
+    while (batch := call(read)) is not None:
+        yield from batch
+
+
+class Stream(Generic[T]):
+    """The chunks of a streamed response, as a plain iterator::
+
+    with client.ai.chat.create_completion(messages=[...], stream=True) as stream:
+        for chunk in stream:
+            print(chunk.choices[0].delta.content or "", end="")
+
+    Leaving the ``with`` block (or calling `close`) early drops the connection. A stream that
+    is simply abandoned has its connection dropped when it is garbage collected. Errors are
+    the same as `AsyncStream`'s.
+    """
+
+    __slots__ = ("__weakref__", "_async", "_bridge", "_finalizer", "_iterator")
+
+    def __init__(self, bridge: Bridge, stream: AsyncStream[T]) -> None:
+        self._bridge = bridge
+        self._async = stream
+        self._iterator = _iterate(bridge, stream)
+        self._finalizer = weakref.finalize(self, bridge.call_soon, stream.close)
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        return next(self._iterator)
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("<AsyncStream", "<Stream", 1)
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream was closed or read to its end."""
+        return self._async.closed
+
+    def close(self) -> None:
+        """Stop reading; an unfinished response's connection is dropped. Safe to call twice."""
+        self._finalizer.detach()
+        self._iterator.close()
+        if not self._async.closed and not self._bridge.closed:
+            self._bridge.call(self._async.close)
+
+
+def stream_or_value(bridge: Bridge, value: AsyncStream[T] | V) -> Stream[T] | V:
+    """``value`` with an `AsyncStream` wrapped as a `Stream` (for operations that may stream)."""
+    if isinstance(value, AsyncStream):
+        return Stream(bridge, value)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    return value
+
+
+class _End:
+    pass
+
+
+_END: Final = _End()
+
+
+async def _next(iterator: AsyncIterator[T]) -> T | _End:
+    return await anext(iterator, _END)
+
+
+async def _aclose(iterator: AsyncIterator[object]) -> None:
+    if isinstance(iterator, AsyncGeneratorType):
+        await cast("AsyncGeneratorType[object, None]", iterator).aclose()
+
+
+def iterate(bridge: Bridge, iterator: AsyncIterator[T]) -> Generator[T, None, None]:
+    """The items of an async iterator, one trip to the loop thread each.
+
+    Closing the generator (``close()``, ``contextlib.closing``, or leaving a ``for`` loop early
+    and dropping it) closes the async iterator on the loop, cancelling its pending work.
+    """
+    try:
+        while not isinstance(item := bridge.call(_next, iterator), _End):
+            yield item
+    finally:
+        try:
+            bridge.call(_aclose, iterator)
+        except TelnyxError:  # closed client, forked child, or collected on the loop thread itself
+            bridge.call_soon(lambda: _aclose(iterator))

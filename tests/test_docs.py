@@ -1,0 +1,235 @@
+"""The documentation builds, and every Python example in it runs.
+
+Examples are the ```python blocks of README.md and docs/pages/**/*.md. Each one runs as a
+script (``__name__ == "__main__"``) in its own process with ``TELNYX_API_KEY=test`` and
+``TELNYX_BASE_URL`` pointing at one `MockServer` shared by this module, so an example written
+for the real API (``AsyncTelnyx()`` with no arguments) runs unchanged against the emulator.
+Examples that inject faults start their own `MockServer`, so they never disturb the others.
+
+The processes are forked from a multiprocessing fork server that has already imported the SDK
+(a fresh interpreter would spend most of its time importing aiohttp), and they run a few at a
+time while mkdocs builds the site; each test then checks its own result.
+
+A block is not run when its fence has a title (```python title="app.py") or when the line
+before it is ``<!-- no-run -->``. A block preceded by ``<!-- pytest -->`` is a test module: it
+is written to a file and run with pytest. An example must exit with status 0 and either print
+something or contain an ``assert``. Tracebacks point at the Markdown file and line.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+
+import pytest
+
+from telnyx_ai.testing import MockServer
+
+ROOT = Path(__file__).resolve().parent.parent
+MKDOCS_CONFIG = ROOT / "docs" / "mkdocs.yml"
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs" / "pages").rglob("*.md"))]
+
+EXAMPLE_TIMEOUT = 20.0
+BUILD_TIMEOUT = 120.0
+NO_RUN = "<!-- no-run -->"
+PYTEST = "<!-- pytest -->"
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    path: Path
+    line: int
+    """1-based line of the opening fence."""
+    code: str
+    runner: str
+    """``"python"``, ``"pytest"`` or ``"skip"``."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(ROOT).as_posix()}:{self.line}"
+
+
+def _runner(info: str, previous: str) -> str:
+    if "title=" in info or previous == NO_RUN:
+        return "skip"
+    return "pytest" if previous == PYTEST else "python"
+
+
+def extract_examples(path: Path) -> list[Example]:
+    """The fenced ```python blocks of one Markdown file (also those indented inside admonitions)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    examples: list[Example] = []
+    previous = ""
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None:
+            if lines[index].strip():
+                previous = lines[index].strip()
+            index += 1
+            continue
+        indent, fence, info = opening["indent"], opening["fence"], opening["info"].strip()
+        body: list[str] = []
+        index += 1
+        while index < len(lines):
+            closing = _FENCE.match(lines[index])
+            if closing is not None and closing["fence"].startswith(fence) and not closing["info"].strip():
+                break
+            body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index].lstrip())
+            index += 1
+        start = index - len(body)  # 1-based line number of the opening fence
+        language = info.split()[0].lower() if info else ""
+        if language in ("python", "py"):
+            examples.append(Example(path, start, "\n".join(body) + "\n", _runner(info, previous)))
+        previous = ""
+        index += 1
+    return examples
+
+
+EXAMPLES = [example for path in DOC_FILES for example in extract_examples(path)]
+RUNNABLE = [example for example in EXAMPLES if example.runner != "skip"]
+
+
+def _example_env(base_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELNYX_", "PYTEST_")) and key != "PYTHONPATH"
+    }
+    env.update(TELNYX_API_KEY="test", TELNYX_BASE_URL=base_url, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
+    return env
+
+
+def _execute(example: Example, env: dict[str, str], workdir: str) -> None:
+    """Run one example in a forked child: a clean namespace, its own environment, output to files."""
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(env)
+    for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
+        os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    status = 1
+    try:
+        if example.runner == "pytest":
+            Path("test_example.py").write_text(example.code, encoding="utf-8")
+            status = int(pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", workdir, "test_example.py"]))
+        else:
+            # Leading newlines make traceback line numbers those of the Markdown file.
+            source = "\n" * example.line + example.code
+            exec(compile(source, str(example.path.relative_to(ROOT)), "exec"), {"__name__": "__main__"})
+            status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)  # skip the parent's atexit handlers, inherited through the fork
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+
+def _run(context: BaseContext, example: Example, env: dict[str, str], workdir: Path) -> Outcome:
+    process = context.Process(target=_execute, args=(example, env, str(workdir)), daemon=True)
+    process.start()
+    process.join(EXAMPLE_TIMEOUT)
+    timed_out = process.is_alive()
+    if timed_out:
+        process.kill()
+        process.join()
+    out, err = ((workdir / name).read_text("utf-8", "replace") for name in ("stdout.txt", "stderr.txt"))
+    if timed_out:
+        err += f"\n[killed after {EXAMPLE_TIMEOUT} s]"
+    return Outcome(None if timed_out else process.exitcode, out, err)
+
+
+def _mkdocs_build(site_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(MKDOCS_CONFIG), "-d", str(site_dir)],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[MockServer]:
+    with MockServer.in_thread() as server:
+        yield server
+
+
+@dataclass(slots=True)
+class Background:
+    site_dir: Path
+    build: Future[subprocess.CompletedProcess[str]]
+    examples: dict[str, Future[Outcome]]
+
+
+@pytest.fixture(scope="module")
+def background(emulator: MockServer) -> Iterator[Background]:
+    """The docs build and every runnable example, all started on first use; each test waits for its own.
+
+    Examples run in children of a fork server that has already imported the SDK, so each one
+    starts in milliseconds with a fresh interpreter state.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["telnyx_ai", "telnyx_ai.testing", "telnyx_ai._sync_client", "pytest", __name__])
+    else:  # Windows: slower, same isolation
+        context = multiprocessing.get_context("spawn")
+    env = _example_env(emulator.url)
+    with tempfile.TemporaryDirectory(prefix="telnyx-ai-docs-") as tmp, ThreadPoolExecutor(max_workers=4) as pool:
+        build = pool.submit(_mkdocs_build, Path(tmp) / "site")
+        examples: dict[str, Future[Outcome]] = {}
+        for number, example in enumerate(RUNNABLE):
+            workdir = Path(tmp) / f"example-{number}"
+            workdir.mkdir()
+            examples[example.id] = pool.submit(_run, context, example, env, workdir)
+        yield Background(Path(tmp) / "site", build, examples)
+        for future in examples.values():
+            future.cancel()
+
+
+def test_docs_have_examples() -> None:
+    assert len(RUNNABLE) >= 10, [example.id for example in EXAMPLES]
+    skipped = [example.id for example in EXAMPLES if example.runner == "skip"]
+    assert len(skipped) <= 3, f"too many examples are not run: {skipped}"
+
+
+@pytest.mark.parametrize("example", RUNNABLE, ids=[example.id for example in RUNNABLE])
+def test_example_runs(example: Example, background: Background) -> None:
+    outcome = background.examples[example.id].result()
+    report = (
+        f"{example.id} exited with {outcome.returncode}\n--- stdout\n{outcome.stdout}\n--- stderr\n{outcome.stderr}"
+    )
+    assert outcome.returncode == 0, report
+    assert outcome.stdout.strip() or "assert " in example.code, f"{example.id} neither prints nor asserts anything"
+
+
+def test_mkdocs_build_strict(background: Background) -> None:
+    proc = background.build.result()
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    assert (background.site_dir / "index.html").is_file()
+    assert (background.site_dir / "reference" / "client" / "index.html").is_file()
