@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
 from typing import Generic, ParamSpec, TypeVar
 
 from aiohttp import ClientResponse
@@ -11,7 +12,7 @@ from multidict import CIMultiDictProxy
 from ._errors import TelnyxError
 from ._transport import captured_responses
 
-__all__ = ["RawResponse", "with_raw_response"]
+__all__ = ["RawResponse", "with_raw_response", "with_raw_response_sync"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -39,23 +40,37 @@ class RawResponse(Generic[T]):
         return f"<RawResponse [{self.status_code}] {self.url}>"
 
 
-async def with_raw_response(
-    operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
-) -> RawResponse[T]:
-    """Await ``operation(*args, **kwargs)`` and return its result with the response's status and headers::
-
-    raw = await client.with_raw_response(client.ai.retrieve_models)
-    raw.headers["x-request-id"], raw.parsed.data
-    """
+@contextmanager
+def _capturing() -> Generator[list[ClientResponse], None, None]:
+    # Responses received in this context (and in tasks started from it, on any thread) land here.
     captured: list[ClientResponse] = []
     token = captured_responses.set(captured)
     try:
-        parsed = await operation(*args, **kwargs)
+        yield captured
     finally:
         captured_responses.reset(token)
+
+
+def _raw(captured: list[ClientResponse], parsed: T) -> RawResponse[T]:
     if not captured:
         raise TelnyxError("with_raw_response needs an operation of this client, which sends an HTTP request.")
     last = captured[-1]
     return RawResponse(
         status_code=last.status, headers=last.headers, url=str(last.url), parsed=parsed, retries_taken=len(captured) - 1
     )
+
+
+async def with_raw_response(
+    operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+) -> RawResponse[T]:
+    """Await ``operation(*args, **kwargs)``; return its result with the final response's status and headers."""
+    with _capturing() as captured:
+        parsed = await operation(*args, **kwargs)
+    return _raw(captured, parsed)
+
+
+def with_raw_response_sync(operation: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+    """The blocking form: the sync client hands its calls to its loop thread with this context."""
+    with _capturing() as captured:
+        parsed = operation(*args, **kwargs)
+    return _raw(captured, parsed)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from ._bridge import Bridge
 from ._client import AsyncTelnyx
+from ._raw_response import RawResponse, with_raw_response_sync
+from ._sse import DEFAULT_MAX_LINE_BYTES
 from ._sync._root import TelnyxResources
-from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
 
 __all__ = ["Telnyx"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Telnyx(TelnyxResources):
@@ -39,6 +45,8 @@ class Telnyx(TelnyxResources):
         max_retries: int = 2,
         default_headers: Headers | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         """Configure a client; the loop thread starts now, connections open on first use.
 
@@ -52,6 +60,8 @@ class Telnyx(TelnyxResources):
             max_retries=max_retries,
             default_headers=default_headers,
             max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
         )
         super().__init__(Bridge(client.close), client)
 
@@ -62,6 +72,14 @@ class Telnyx(TelnyxResources):
         copy = Telnyx.__new__(Telnyx)
         TelnyxResources.__init__(copy, self._bridge, self._async.with_options(timeout=timeout, max_retries=max_retries))
         return copy
+
+    def with_raw_response(self, operation: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        """Call ``operation`` and return its parsed result with the HTTP status and headers:
+
+        raw = client.with_raw_response(client.ai.retrieve_models)
+        print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
+        """
+        return with_raw_response_sync(operation, *args, **kwargs)
 
     @property
     def base_url(self) -> str:

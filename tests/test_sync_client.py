@@ -371,3 +371,19 @@ def test_stream_type_is_not_async(client: Telnyx) -> None:
     with stream:
         assert not isinstance(stream, AsyncStream)
         assert repr(stream).startswith("<Stream POST")
+
+
+def test_sync_with_raw_response_and_size_limits() -> None:
+    from telnyx_ai import APIResponseValidationError
+    from telnyx_ai.testing import Fault
+
+    with MockServer.in_thread() as server:
+        with Telnyx(api_key="test", base_url=server.url) as client:
+            server.inject(Fault.status(503), path="/ai/models")
+            raw = client.with_raw_response(client.ai.retrieve_models)
+            assert raw.status_code == 200
+            assert raw.retries_taken == 1
+            assert raw.parsed.data
+        with Telnyx(api_key="test", base_url=server.url, max_response_bytes=10) as small:
+            with pytest.raises(APIResponseValidationError, match="limit of 10"):
+                small.ai.retrieve_models()
