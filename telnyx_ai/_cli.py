@@ -47,7 +47,7 @@ class _UsageError(Exception):
 # -- argument parsing ------------------------------------------------------------------------
 
 
-_COMMON_DEFAULTS: dict[str, Any] = {"local": False, "base_url": None, "max_retries": 2}
+_COMMON_DEFAULTS: dict[str, Any] = {"local": False, "local_faults": 0.0, "base_url": None, "max_retries": None}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -56,10 +56,20 @@ def _add_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--local", action="store_true", default=argparse.SUPPRESS, help="use the built-in emulator; no API key needed"
     )
     parser.add_argument(
+        "--local-faults",
+        type=float,
+        default=argparse.SUPPRESS,
+        metavar="RATE",
+        help="with --local: fail this share of requests (0-1) in mixed ways, to watch the retries work",
+    )
+    parser.add_argument(
         "--base-url", default=argparse.SUPPRESS, help="API base URL (default: $TELNYX_BASE_URL or Telnyx's)"
     )
     parser.add_argument(
-        "--max-retries", type=int, default=argparse.SUPPRESS, help="retries per request on 429/5xx/network errors"
+        "--max-retries",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="retries on 429/5xx/network errors (default: 2 per request, 8 per embed batch)",
     )
     return parser
 
@@ -106,20 +116,31 @@ def _positive(text: str) -> int:
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncGenerator[AsyncTelnyx, None]:
     """A client for the real API, or for an emulator started just for this command with ``--local``."""
-    retries: int = args.max_retries
+    retries: int = 2 if args.max_retries is None else args.max_retries
+    if args.local_faults and not args.local:
+        raise _UsageError("error: --local-faults only applies with --local (the built-in emulator).")
+    if not 0 <= args.local_faults <= 1:
+        raise _UsageError("error: --local-faults takes a share of requests between 0 and 1, e.g. 0.2.")
     if not args.local:
         if not os.environ.get("TELNYX_API_KEY"):
             raise _UsageError(_NO_KEY)
         async with AsyncTelnyx(base_url=args.base_url, max_retries=retries) as client:
             yield client
         return
-    from .testing import MockServer
+    from .testing import MockServer, mixed_faults
 
     async with (
         MockServer() as server,
         AsyncTelnyx(api_key="local", base_url=server.url, max_retries=retries) as client,
     ):
+        if args.local_faults:
+            server.set_fault_rates(mixed_faults(args.local_faults))
         yield client
+        if args.local_faults:
+            faults = ", ".join(f"{count} {kind}" for kind, count in sorted(server.fault_counts.items()))
+            print(
+                f"local emulator: {len(server.requests)} requests, faults injected: {faults or 'none'}", file=sys.stderr
+            )
 
 
 async def _chat(args: argparse.Namespace, out: IO[str]) -> None:
@@ -189,6 +210,7 @@ async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
                 model=args.model,
                 batch_size=args.batch_size,
                 concurrency=args.concurrency,
+                max_retries=args.max_retries,  # None: the batch default, which retries harder
                 progress=not args.no_progress,
             )
         except EmbedManyError as exc:

@@ -247,3 +247,32 @@ def test_python_m_telnyx_ai_runs_as_a_process() -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == expected_reply([{"role": "user", "content": "Hello"}]) + "\n"
+
+
+def test_local_faults_report_what_was_injected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "corpus.txt"
+    source.write_text("\n".join(f"line {i}" for i in range(300)) + "\n")
+    output = tmp_path / "out.jsonl"
+    assert (
+        main(
+            [
+                "embed",
+                "--local",
+                "--local-faults",
+                "0.3",
+                str(source),
+                "--batch-size",
+                "5",
+                "--no-progress",
+                "-o",
+                str(output),
+            ]
+        )
+        == 0
+    )
+    assert len(output.read_text().splitlines()) == 300
+    err = capsys.readouterr().err
+    assert "faults injected:" in err
+    assert "none" not in err
+    assert main(["embed", "--local-faults", "0.3", str(source)]) == 2
+    assert "only applies with --local" in capsys.readouterr().err

@@ -10,24 +10,13 @@ import pytest
 
 import telnyx_ai._retry as retry_module
 from telnyx_ai import AsyncTelnyx, EmbedManyError, Timeout
-from telnyx_ai.testing import Fault, MockServer, expected_embedding
+from telnyx_ai.testing import Fault, MockServer, expected_embedding, mixed_faults
 
 MODEL = "thenlper/gte-large"
 PATH = "/ai/openai/embeddings"
 
-# 20% of requests fail, in every way the emulator knows.
-MIXED_FAULTS = {
-    Fault.status(429, retry_after_ms=5): 0.04,
-    Fault.status(429, retry_after=0): 0.02,
-    Fault.status(500, html=True): 0.02,
-    Fault.status(502, html=True): 0.02,
-    Fault.status(503): 0.02,
-    Fault.reset_before_headers(): 0.02,
-    Fault.reset_after_headers(): 0.02,
-    Fault.truncated_json(): 0.02,
-    Fault.stall(0.6): 0.01,
-    Fault.trickle(0.0005, chunk_size=4096): 0.01,
-}
+# 20% of requests fail, in every way the emulator knows (plus stalls past the read timeout).
+MIXED_FAULTS = {**mixed_faults(0.19), Fault.stall(1.0): 0.01}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +56,7 @@ async def test_ten_thousand_inputs_at_concurrency_256_with_20_percent_faults() -
     async with MockServer() as server:
         server.set_fault_rates(MIXED_FAULTS, seed=1234, path=PATH)
         async with AsyncTelnyx(
-            api_key="test", base_url=server.url, timeout=Timeout(read=0.3, connect=2), max_connections=256
+            api_key="test", base_url=server.url, timeout=Timeout(read=0.5, connect=2), max_connections=256
         ) as client:
             vectors = await client.ai.openai.embeddings.embed_many(
                 texts, model=MODEL, batch_size=8, concurrency=256, max_retries=12
@@ -122,7 +111,7 @@ async def test_streaming_form_yields_each_index_once_under_faults() -> None:
     texts = corpus(2000)
     async with MockServer() as server:
         server.set_fault_rates(MIXED_FAULTS, seed=99, path=PATH)
-        async with AsyncTelnyx(api_key="test", base_url=server.url, timeout=Timeout(read=0.3, connect=2)) as client:
+        async with AsyncTelnyx(api_key="test", base_url=server.url, timeout=Timeout(read=0.5, connect=2)) as client:
             seen: dict[int, list[float]] = {}
             async for index, vector in client.ai.openai.embeddings.embed_many_iter(
                 iter(texts), model=MODEL, batch_size=16, concurrency=64, max_retries=12

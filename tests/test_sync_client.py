@@ -384,6 +384,8 @@ def test_sync_with_raw_response_and_size_limits() -> None:
             assert raw.status_code == 200
             assert raw.retries_taken == 1
             assert raw.parsed.data
-        with Telnyx(api_key="test", base_url=server.url, max_response_bytes=10) as small:
-            with pytest.raises(APIResponseValidationError, match="limit of 10"):
-                small.ai.retrieve_models()
+        with (
+            Telnyx(api_key="test", base_url=server.url, max_response_bytes=10) as small,
+            pytest.raises(APIResponseValidationError, match="limit of 10"),
+        ):
+            small.ai.retrieve_models()

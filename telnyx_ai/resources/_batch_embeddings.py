@@ -15,7 +15,9 @@ from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingResponse
 
-__all__ = ["AsyncBatchEmbeddings"]
+__all__ = ["BATCH_RETRIES", "AsyncBatchEmbeddings"]
+
+BATCH_RETRIES = 8
 
 
 class AsyncBatchEmbeddings(AsyncResource):
@@ -32,6 +34,10 @@ class AsyncBatchEmbeddings(AsyncResource):
             )
 
         return send
+
+    def _batch_retries(self, max_retries: int | None) -> int:
+        # A long job should ride out a bad minute: batches retry harder than single calls by default.
+        return max(BATCH_RETRIES, self._transport.max_retries) if max_retries is None else max_retries
 
     def _progress(
         self, texts: Texts, progress: bool | ProgressCallback
@@ -55,8 +61,8 @@ class AsyncBatchEmbeddings(AsyncResource):
         """Embed every text, ``batch_size`` per request with up to ``concurrency`` requests in flight.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
-        async iterable; it is read lazily. Failed batches are retried (``max_retries``, default the
-        client's) and a 429 halves the requests in flight. If inputs still fail, `EmbedManyError`
+        async iterable; it is read lazily. Failed batches are retried (``max_retries``, by default
+        8 or the client's setting if higher) and a 429 halves the requests in flight. If inputs still fail, `EmbedManyError`
         carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         """
@@ -67,7 +73,7 @@ class AsyncBatchEmbeddings(AsyncResource):
                 texts,
                 batch_size=batch_size,
                 concurrency=concurrency,
-                max_retries=self._transport.max_retries if max_retries is None else max_retries,
+                max_retries=self._batch_retries(max_retries),
                 on_progress=on_progress,
             )
         finally:
@@ -98,7 +104,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             texts,
             batch_size=batch_size,
             concurrency=concurrency,
-            max_retries=self._transport.max_retries if max_retries is None else max_retries,
+            max_retries=self._batch_retries(max_retries),
             on_progress=on_progress,
         )
         try:

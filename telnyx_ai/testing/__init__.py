@@ -15,7 +15,7 @@ models, the models list, conversations and paginated assistant tests, over real 
 streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end.
 """
 
-from ._faults import Fault, FaultKind, Injection
+from ._faults import Fault, FaultKind, Injection, mixed_faults
 from ._fixtures import (
     CHAT_MODELS,
     DEFAULT_CHAT_MODEL,
@@ -45,6 +45,7 @@ __all__ = [
     "expected_embedding",
     "expected_reply",
     "json_response",
+    "mixed_faults",
     "reply_pieces",
     "telnyx_error",
     "validation_error",

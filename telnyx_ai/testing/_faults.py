@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
-__all__ = ["Fault", "FaultKind", "FaultPlan", "Injection"]
+__all__ = ["Fault", "FaultKind", "FaultPlan", "Injection", "mixed_faults"]
 
 FaultKind = Literal[
     "status",
@@ -132,6 +132,30 @@ class Fault:
 
     def applies_to(self, *, streaming: bool) -> bool:
         return streaming or not self.stream_only
+
+
+def mixed_faults(rate: float) -> dict[Fault, float]:
+    """Rates for `MockServer.set_fault_rates` that fail ``rate`` of requests, in every recoverable way.
+
+    Rate limits (with ``retry-after-ms`` or ``Retry-After: 0``), 500/502/503 (some as HTML proxy
+    pages), connections reset before and after the headers, JSON cut short, and slow trickles.
+    Stalls are left out: how long one should be depends on the client's read timeout.
+    """
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be between 0 and 1, got {rate}.")
+    shares = {
+        Fault.status(429, retry_after_ms=5): 3,
+        Fault.status(429, retry_after=0): 1,
+        Fault.status(500, html=True): 1,
+        Fault.status(502, html=True): 1,
+        Fault.status(503): 1,
+        Fault.reset_before_headers(): 1,
+        Fault.reset_after_headers(): 1,
+        Fault.truncated_json(): 1,
+        Fault.trickle(0.0005, chunk_size=4096): 1,
+    }
+    total = sum(shares.values())
+    return {fault: rate * share / total for fault, share in shares.items()}
 
 
 @dataclass(slots=True, eq=False)
