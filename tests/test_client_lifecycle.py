@@ -106,3 +106,30 @@ async def test_a_dropped_connection_is_retried_only_by_the_retry_policy() -> Non
             await client.ai.retrieve_models()
         # aiohttp's own silent resend of idempotent requests is off: one call, one attempt.
         assert len(server.requests_to("/ai/models")) == 2
+
+
+async def test_cancelling_a_task_reading_a_stream_drops_the_connection() -> None:
+    from telnyx_ai.testing import StreamConfig
+
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        server.stream = StreamConfig(reply="word " * 500, delay=0.01)
+        first_chunk = asyncio.Event()
+
+        async def consume() -> None:
+            stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}], stream=True)
+            async with stream:
+                async for _ in stream:
+                    first_chunk.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(first_chunk.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(200):
+            if server.disconnects:
+                break
+            await asyncio.sleep(0.01)
+        assert server.disconnects == 1
+        assert client._transport.pool.open_connections() == 0
+        assert (await client.ai.retrieve_models()).data
