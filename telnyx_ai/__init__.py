@@ -31,6 +31,7 @@ from ._errors import (
     TelnyxError,
     UnprocessableEntityError,
 )
+from ._embed_many import EmbedProgress, ProgressCallback
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
@@ -79,11 +80,13 @@ __all__ = [
     "BaseModel",
     "ConflictError",
     "EmbedManyError",
+    "EmbedProgress",
     "InternalServerError",
     "NotFoundError",
     "NotGiven",
     "PageMeta",
     "PermissionDeniedError",
+    "ProgressCallback",
     "RateLimitError",
     "RawResponse",
     "RequestOptions",

@@ -41,7 +41,7 @@ def _resolve_api_key(api_key: str | None) -> str:
 
 
 class AsyncTelnyx:
-    """The asyncio client. Use one per event loop, ideally for the life of the program::
+    """The asyncio client. Use one per event loop, ideally for the life of the program:
 
     async with AsyncTelnyx() as client:
         reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
@@ -131,7 +131,7 @@ class AsyncTelnyx:
     async def with_raw_response(
         self, operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]:
-        """Call ``operation`` and return its parsed result with the HTTP status and headers::
+        """Call ``operation`` and return its parsed result with the HTTP status and headers:
 
         raw = await client.with_raw_response(client.ai.retrieve_models)
         print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)

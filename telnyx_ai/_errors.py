@@ -1,4 +1,4 @@
-"""The exceptions the SDK raises. Every one derives from `TelnyxError`::
+"""The exceptions the SDK raises. Every one derives from `TelnyxError`:
 
 TelnyxError                      configuration and usage mistakes found before any request
 └── APIError                     anything that went wrong talking to the API

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 class Telnyx(TelnyxResources):
-    """The blocking client: the same call paths and return types as `AsyncTelnyx`::
+    """The blocking client: the same call paths and return types as `AsyncTelnyx`:
 
     with Telnyx() as client:
         reply = client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])

@@ -26,7 +26,7 @@ def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]
 
 
 class Stream(Generic[T]):
-    """The chunks of a streamed response, as a plain iterator::
+    """The chunks of a streamed response, as a plain iterator:
 
     with client.ai.chat.create_completion(messages=[...], stream=True) as stream:
         for chunk in stream:

@@ -2,7 +2,7 @@
 
 Install with ``pip install 'telnyx-ai[ray]'``. Pass the class (not an instance) to
 ``Dataset.map_batches``; Ray builds one per worker process, and each builds its own client
-from ``api_key`` / ``base_url`` or the ``TELNYX_*`` environment variables::
+from ``api_key`` / ``base_url`` or the ``TELNYX_*`` environment variables:
 
     import ray.data
     from telnyx_ai.ray_data import TelnyxEmbedder

@@ -1,0 +1,78 @@
+"""The public surface: the exact names `telnyx_ai` exports, and what importing it costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import telnyx_ai
+
+EXPORTED = [
+    "DEFAULT_BASE_URL",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APIStreamError",
+    "APITimeoutError",
+    "AsyncPage",
+    "AsyncPaginator",
+    "AsyncStream",
+    "AsyncTelnyx",
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseModel",
+    "ConflictError",
+    "EmbedManyError",
+    "EmbedProgress",
+    "InternalServerError",
+    "NotFoundError",
+    "NotGiven",
+    "PageMeta",
+    "PermissionDeniedError",
+    "ProgressCallback",
+    "RateLimitError",
+    "RawResponse",
+    "RequestOptions",
+    "Stream",
+    "SyncPage",
+    "SyncPaginator",
+    "Telnyx",
+    "TelnyxError",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__version__",
+]
+
+
+def test_the_exported_names_are_pinned() -> None:
+    assert telnyx_ai.__all__ == EXPORTED
+
+
+def test_every_exported_name_resolves() -> None:
+    for name in EXPORTED:
+        assert getattr(telnyx_ai, name) is not None
+
+
+def test_importing_the_package_loads_nothing_it_does_not_need() -> None:
+    code = (
+        "import sys, telnyx_ai\n"
+        "telnyx_ai.AsyncTelnyx(api_key='k')\n"
+        "heavy = ['tenacity', 'anyio', 'rich', 'telnyx_ai._sync_client', 'telnyx_ai._sync', 'telnyx_ai.testing',"
+        " 'telnyx_ai.resources.ai', 'telnyx_ai.resources.assistants']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_resources_load_on_first_use() -> None:
+    code = (
+        "import sys, telnyx_ai\n"
+        "client = telnyx_ai.AsyncTelnyx(api_key='k')\n"
+        "client.ai.chat\n"
+        "print('telnyx_ai.resources.chat' in sys.modules, 'telnyx_ai.resources.assistants' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True False"
