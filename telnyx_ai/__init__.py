@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._client import DEFAULT_BASE_URL, AsyncTelnyx
+from ._embed_many import EmbedProgress, ProgressCallback
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -31,7 +32,6 @@ from ._errors import (
     TelnyxError,
     UnprocessableEntityError,
 )
-from ._embed_many import EmbedProgress, ProgressCallback
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
