@@ -6,29 +6,25 @@ script (``__name__ == "__main__"``) in its own process with ``TELNYX_API_KEY=tes
 for the real API (``AsyncTelnyx()`` with no arguments) runs unchanged against the emulator.
 Examples that inject faults start their own `MockServer`, so they never disturb the others.
 
-The processes are forked from a multiprocessing fork server that has already imported the SDK
-(a fresh interpreter would spend most of its time importing aiohttp), and they run a few at a
-time while mkdocs builds the site; each test then checks its own result.
+Each runs in a fresh interpreter (a few at a time, while mkdocs builds the site); each test
+then checks its own result.
 
 A block is not run when its fence has a title (```python title="app.py") or when the line
 before it is ``<!-- no-run -->``. A block preceded by ``<!-- pytest -->`` is a test module: it
 is written to a file and run with pytest. An example must exit with status 0 and either print
-something or contain an ``assert``. Tracebacks point at the Markdown file and line.
+something or contain an ``assert``. Traceback line numbers are those of the Markdown file.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import pytest
@@ -112,35 +108,6 @@ def _example_env(base_url: str) -> dict[str, str]:
     return env
 
 
-def _execute(example: Example, env: dict[str, str], workdir: str) -> None:
-    """Run one example in a forked child: a clean namespace, its own environment, output to files."""
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update(env)
-    for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
-        os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
-    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    status = 1
-    try:
-        if example.runner == "pytest":
-            Path("test_example.py").write_text(example.code, encoding="utf-8")
-            status = int(pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", workdir, "test_example.py"]))
-        else:
-            # Leading newlines make traceback line numbers those of the Markdown file.
-            source = "\n" * example.line + example.code
-            exec(compile(source, str(example.path.relative_to(ROOT)), "exec"), {"__name__": "__main__"})
-            status = 0
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)  # skip the parent's atexit handlers, inherited through the fork
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     returncode: int | None
@@ -148,18 +115,33 @@ class Outcome:
     stderr: str
 
 
-def _run(context: BaseContext, example: Example, env: dict[str, str], workdir: Path) -> Outcome:
-    process = context.Process(target=_execute, args=(example, env, str(workdir)), daemon=True)
-    process.start()
-    process.join(EXAMPLE_TIMEOUT)
-    timed_out = process.is_alive()
-    if timed_out:
-        process.kill()
-        process.join()
-    out, err = ((workdir / name).read_text("utf-8", "replace") for name in ("stdout.txt", "stderr.txt"))
-    if timed_out:
-        err += f"\n[killed after {EXAMPLE_TIMEOUT} s]"
-    return Outcome(None if timed_out else process.exitcode, out, err)
+def _run(example: Example, env: dict[str, str], workdir: Path) -> Outcome:
+    """Run one example in a fresh interpreter, in its own directory and environment."""
+    if example.runner == "pytest":
+        (workdir / "test_example.py").write_text(example.code, encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(workdir),
+            "test_example.py",
+        ]
+    else:
+        # Leading newlines make traceback line numbers those of the Markdown file.
+        (workdir / "example.py").write_text("\n" * example.line + example.code, encoding="utf-8")
+        command = [sys.executable, "example.py"]
+    try:
+        proc = subprocess.run(
+            command, cwd=workdir, env=env, capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        return Outcome(None, out, f"[killed after {EXAMPLE_TIMEOUT} s]")
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
 
 def _mkdocs_build(site_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -189,16 +171,7 @@ class Background:
 
 @pytest.fixture(scope="module")
 def background(emulator: MockServer) -> Iterator[Background]:
-    """The docs build and every runnable example, all started on first use; each test waits for its own.
-
-    Examples run in children of a fork server that has already imported the SDK, so each one
-    starts in milliseconds with a fresh interpreter state.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["telnyx_ai", "telnyx_ai.testing", "telnyx_ai._sync_client", "pytest", __name__])
-    else:  # Windows: slower, same isolation
-        context = multiprocessing.get_context("spawn")
+    """The docs build and every runnable example, all started on first use; each test waits for its own."""
     env = _example_env(emulator.url)
     with tempfile.TemporaryDirectory(prefix="telnyx-ai-docs-") as tmp, ThreadPoolExecutor(max_workers=4) as pool:
         build = pool.submit(_mkdocs_build, Path(tmp) / "site")
@@ -206,7 +179,7 @@ def background(emulator: MockServer) -> Iterator[Background]:
         for number, example in enumerate(RUNNABLE):
             workdir = Path(tmp) / f"example-{number}"
             workdir.mkdir()
-            examples[example.id] = pool.submit(_run, context, example, env, workdir)
+            examples[example.id] = pool.submit(_run, example, env, workdir)
         yield Background(Path(tmp) / "site", build, examples)
         for future in examples.values():
             future.cancel()

@@ -60,9 +60,10 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         """Embed every text, ``batch_size`` per request with up to ``concurrency`` requests in flight.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
-        async iterable; it is read lazily. Failed batches are retried (``max_retries``, default the
-        client's) and a 429 halves the requests in flight. If inputs still fail, `EmbedManyError`
-        carries the vectors that succeeded and the failed indices with their causes.
+        async iterable; it is read lazily. Failed batches are retried (``max_retries``: by default
+        8, or the client's setting if higher) and a 429 halves the requests in flight. If inputs
+        still fail, `EmbedManyError` carries the vectors that succeeded and the failed indices
+        with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         """
         return self._bridge.call(

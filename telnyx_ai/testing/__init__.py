@@ -27,7 +27,7 @@ from ._fixtures import (
 )
 from ._records import Call, Handler, RecordedRequest, json_response, telnyx_error, validation_error
 from ._server import MockServer
-from ._stream import StreamConfig
+from ._state import EmulatorState, StreamConfig
 
 __all__ = [
     "CHAT_MODELS",
@@ -35,6 +35,7 @@ __all__ = [
     "EMBEDDING_MODELS",
     "SEEDED_CONVERSATION_IDS",
     "Call",
+    "EmulatorState",
     "Fault",
     "FaultKind",
     "Handler",

@@ -98,11 +98,10 @@ async def chat_completions(call: Call) -> web.StreamResponse:
         return validation_error(["body", "messages"], "Each message must be an object.", "model_type")
     typed = cast("list[dict[str, Any]]", messages)
     model = body.get("model") or DEFAULT_CHAT_MODEL
-    config = call.server.stream
+    config = call.state.stream
     reply = config.reply if config.reply is not None else expected_reply(typed)
     prompt_tokens = sum(_words(str(m.get("content") or "")) for m in typed)
-    call.server._completions += 1  # pyright: ignore[reportPrivateUsage]
-    completion_id = f"chatcmpl-emulator-{call.server._completions:06d}"  # pyright: ignore[reportPrivateUsage]
+    completion_id = call.state.next_completion_id()
     if not call.streaming:
         return json_response(
             {
@@ -215,10 +214,8 @@ async def create_conversation(call: Call) -> web.StreamResponse:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         return validation_error(["body", "name"], "name must be a string.", "string_type")
-    server = call.server
-    conversation_id = str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"telnyx-ai-emulator/conversations/{len(server.conversations)}")
-    )
+    conversations = call.state.conversations
+    conversation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"telnyx-ai-emulator/conversations/{len(conversations)}"))
     conversation: dict[str, Any] = {
         "id": conversation_id,
         "name": name or "",
@@ -226,7 +223,7 @@ async def create_conversation(call: Call) -> web.StreamResponse:
         "last_message_at": "2025-04-15T13:07:28.764Z",
         "metadata": dict(cast("dict[str, str]", metadata)),
     }
-    server.conversations[conversation_id] = conversation
+    conversations[conversation_id] = conversation
     return json_response(conversation)
 
 
@@ -234,7 +231,7 @@ async def create_conversation(call: Call) -> web.StreamResponse:
 async def retrieve_conversation(call: Call) -> web.StreamResponse:
     """``{"data": Conversation}``, or a 404 for an unknown id."""
     conversation_id = call.params["conversation_id"]
-    conversation = call.server.conversations.get(conversation_id)
+    conversation = call.state.conversations.get(conversation_id)
     if conversation is None:
         return telnyx_error(404, f"No conversation with id {conversation_id!r}.")
     return json_response({"data": conversation})
@@ -270,7 +267,7 @@ async def list_assistant_tests(call: Call) -> web.StreamResponse:
     query = call.request.query
     tests = [
         t
-        for t in call.server.assistant_tests
+        for t in call.state.assistant_tests
         if all(query.get(key) in (None, t[key]) for key in ("test_suite", "telnyx_conversation_channel", "destination"))
     ]
     page = tests[(number - 1) * size : number * size]

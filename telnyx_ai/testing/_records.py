@@ -5,22 +5,21 @@ from __future__ import annotations
 import http
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from ._faults import Fault
-
-if TYPE_CHECKING:
-    from ._server import MockServer
+from ._state import EmulatorState
 
 __all__ = [
     "Call",
     "Handler",
     "RecordedRequest",
     "json_response",
+    "note_disconnect",
     "telnyx_error",
     "validation_error",
 ]
@@ -56,9 +55,12 @@ class RecordedRequest:
 
 @dataclass(slots=True, eq=False)
 class Call:
-    """What a route handler gets: the request, its recording, path parameters and the fault to act out."""
+    """What a route handler gets: the request, its recording, path parameters and the fault to act out.
 
-    server: MockServer
+    ``state`` is the server's shared data (stream shape, stored conversations, counters).
+    """
+
+    state: EmulatorState
     request: web.Request
     record: RecordedRequest
     params: dict[str, str]
@@ -74,7 +76,13 @@ class Call:
 
     def client_left(self) -> None:
         """Note that the client went away mid-response (the server counts it once)."""
-        self.server._note_disconnect(self.record)  # pyright: ignore[reportPrivateUsage]
+        note_disconnect(self.state, self.record)
+
+
+def note_disconnect(state: EmulatorState, record: RecordedRequest) -> None:
+    """Mark ``record`` as cut short and count it in ``state``, once per request."""
+    if not record.disconnected and state.count_disconnect():
+        record.disconnected = True
 
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]

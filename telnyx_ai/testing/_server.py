@@ -20,8 +20,9 @@ from multidict import CIMultiDictProxy
 from . import _handlers
 from ._faults import Fault, FaultKind, FaultPlan, Injection
 from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
-from ._records import Call, Handler, RecordedRequest, telnyx_error
-from ._stream import StreamConfig, abort_connection, write_slowly
+from ._records import Call, Handler, RecordedRequest, note_disconnect, telnyx_error
+from ._state import EmulatorState, StreamConfig
+from ._stream import abort_connection, write_slowly
 
 __all__ = ["MockServer"]
 
@@ -75,20 +76,12 @@ class MockServer:
     (`inject`, `set_fault_rates`) or to shape its event streams (`stream`).
     """
 
-    stream: StreamConfig
-    """How event streams are written; replace it or change its fields at any time."""
     requests: list[RecordedRequest]
     """Every request received, in arrival order."""
-    conversations: dict[str, dict[str, Any]]
-    """Stored conversations by id (two are seeded, see ``SEEDED_CONVERSATION_IDS``)."""
-    assistant_tests: list[dict[str, Any]]
-    """What ``GET /ai/assistants/tests`` pages through (see `seed_tests`)."""
     in_flight: int
     """Requests being answered right now."""
     peak_concurrency: int
     """The most requests ever in flight at once."""
-    disconnects: int
-    """Clients that went away before their response was complete (a stream closed early, a timeout)."""
     served: int
     """Requests answered without a fault (errors such as 401 and 404 included)."""
 
@@ -109,23 +102,62 @@ class MockServer:
         self.host = host
         self.port = port
         self.require_auth = require_auth
-        self.stream = stream or StreamConfig()
+        self._state = EmulatorState(stream=stream or StreamConfig())
         self._routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         for method, path, handler in _handlers.ROUTES:
             self.add_route(method, path, handler)
         self._plan = FaultPlan()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._closing = False
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
-        self._completions = 0
-        self.conversations = {}
-        self.assistant_tests = []
         self.requests = []
         self._reset_counters()
         self._seed_conversations()
         self.seed_tests(tests)
+
+    # -- shared state ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> EmulatorState:
+        """The data handlers see as `Call.state`; the properties below are views of it."""
+        return self._state
+
+    @property
+    def stream(self) -> StreamConfig:
+        """How event streams are written; replace it or change its fields at any time."""
+        return self._state.stream
+
+    @stream.setter
+    def stream(self, config: StreamConfig) -> None:
+        self._state.stream = config
+
+    @property
+    def conversations(self) -> dict[str, dict[str, Any]]:
+        """Stored conversations by id (two are seeded, see ``SEEDED_CONVERSATION_IDS``)."""
+        return self._state.conversations
+
+    @conversations.setter
+    def conversations(self, conversations: dict[str, dict[str, Any]]) -> None:
+        self._state.conversations = conversations
+
+    @property
+    def assistant_tests(self) -> list[dict[str, Any]]:
+        """What ``GET /ai/assistants/tests`` pages through (see `seed_tests`)."""
+        return self._state.assistant_tests
+
+    @assistant_tests.setter
+    def assistant_tests(self, tests: list[dict[str, Any]]) -> None:
+        self._state.assistant_tests = tests
+
+    @property
+    def disconnects(self) -> int:
+        """Clients that went away before their response was complete (a stream closed early, a timeout)."""
+        return self._state.disconnects
+
+    @disconnects.setter
+    def disconnects(self, count: int) -> None:
+        self._state.disconnects = count
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -135,11 +167,11 @@ class MockServer:
 
     def seed_tests(self, count: int) -> None:
         """Replace the assistant tests with ``count`` generated ones."""
-        self.assistant_tests = [assistant_test(i) for i in range(count)]
+        self._state.assistant_tests = [assistant_test(i) for i in range(count)]
 
     def _seed_conversations(self) -> None:
         for number, conversation_id in enumerate(SEEDED_CONVERSATION_IDS, 1):
-            self.conversations[conversation_id] = {
+            self._state.conversations[conversation_id] = {
                 "id": conversation_id,
                 "name": f"Seeded conversation {number}",
                 "created_at": "2025-04-15T13:07:28.764Z",
@@ -202,13 +234,8 @@ class MockServer:
     def _reset_counters(self) -> None:
         self.in_flight = 0 if not self._tasks else self.in_flight
         self.peak_concurrency = self.in_flight
-        self.disconnects = 0
+        self._state.disconnects = 0
         self.served = 0
-
-    def _note_disconnect(self, record: RecordedRequest) -> None:
-        if not record.disconnected and not self._closing:
-            record.disconnected = True
-            self.disconnects += 1
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -237,7 +264,7 @@ class MockServer:
         await site.start()
         server = cast("asyncio.Server", site._server)  # pyright: ignore[reportPrivateUsage]
         self.port = server.sockets[0].getsockname()[1]
-        self._closing = False
+        self._state.closing = False
         self._runner = runner
 
     async def close(self) -> None:
@@ -245,7 +272,7 @@ class MockServer:
         runner, self._runner = self._runner, None
         if runner is None:
             return
-        self._closing = True
+        self._state.closing = True
         for task in list(self._tasks):
             task.cancel()
         await runner.cleanup()
@@ -367,10 +394,10 @@ class MockServer:
                 record.status = response.status
             return response
         except asyncio.CancelledError:
-            self._note_disconnect(record)
+            note_disconnect(self._state, record)
             raise
         except ConnectionError:
-            self._note_disconnect(record)
+            note_disconnect(self._state, record)
             return web.Response(status=499)
         finally:
             self.in_flight -= 1
@@ -404,7 +431,7 @@ class MockServer:
             return web.Response()
         elif fault.kind == "stall" and not fault.after_events:
             await asyncio.sleep(fault.seconds)
-        response = await handler(Call(self, request, record, params, fault, streaming))
+        response = await handler(Call(self._state, request, record, params, fault, streaming))
         if fault is not None and fault.kind in _BODY_FAULTS and not response.prepared:
             return await self._body_fault(request, record, cast("web.Response", response), fault)
         return response

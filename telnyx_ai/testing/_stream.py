@@ -6,49 +6,19 @@ import asyncio
 import contextlib
 import socket
 import struct
-from dataclasses import dataclass
-from typing import Literal
 
 import msgspec
 from aiohttp import web
 
 from ._records import Call
+from ._state import StreamConfig
 
-__all__ = ["DONE", "StreamConfig", "abort_connection", "send_events", "write_slowly"]
+__all__ = ["DONE", "abort_connection", "send_events", "write_slowly"]
 
 DONE = b"[DONE]"
 _ERROR_EVENT = msgspec.json.encode(
     {"errors": [{"code": "10007", "title": "Unexpected error", "detail": "The emulator injected an error event."}]}
 )
-
-
-@dataclass(slots=True)
-class StreamConfig:
-    """How the emulator writes event streams; change it to exercise an SSE parser.
-
-    The defaults give a plain, well-behaved stream: one content event per word, ``\\n``
-    line endings, one write per event.
-    """
-
-    reply: str | None = None
-    """Reply with this text (streamed or not) instead of `expected_reply` of the request's messages."""
-    chunks: int | None = None
-    """Cut the reply into this many content events instead of one per word."""
-    line_ending: Literal["\n", "\r\n", "\r"] = "\n"
-    write_size: int | None = None
-    """Split the byte stream into writes of at most this many bytes (splitting events and UTF-8 characters)."""
-    write_delay: float = 0.0
-    """Seconds between those writes; makes each one arrive as its own network read."""
-    delay: float = 0.0
-    """Seconds between events."""
-    comments: bool = False
-    """Send a ``: ping`` comment line before every event."""
-    multiline_data: bool = False
-    """Spread each JSON payload over several ``data:`` lines (pretty-printed JSON)."""
-    event_ids: bool = False
-    """Give each event an ``id:`` field."""
-    bom: bool = False
-    """Start the stream with a UTF-8 byte order mark."""
 
 
 def _frame(data: bytes, number: int, config: StreamConfig, *, event: str | None = None) -> bytes:
@@ -92,7 +62,7 @@ def abort_connection(request: web.Request, *, rst: bool) -> None:
 async def send_events(call: Call, payloads: list[bytes], config: StreamConfig) -> web.StreamResponse:
     """Stream ``payloads`` (JSON bytes) as SSE, then ``[DONE]``, acting out the call's fault if any.
 
-    A client that goes away mid-stream is noted on the server, and the handler ends quietly.
+    A client that goes away mid-stream is counted in the call's state, and the handler ends quietly.
     """
     fault = call.fault
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

@@ -1,0 +1,67 @@
+"""The emulator's mutable data that route handlers read and change: stream shape, stored objects, counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["EmulatorState", "StreamConfig"]
+
+
+@dataclass(slots=True)
+class StreamConfig:
+    """How the emulator writes event streams; change it to exercise an SSE parser.
+
+    The defaults give a plain, well-behaved stream: one content event per word, ``\\n``
+    line endings, one write per event.
+    """
+
+    reply: str | None = None
+    """Reply with this text (streamed or not) instead of `expected_reply` of the request's messages."""
+    chunks: int | None = None
+    """Cut the reply into this many content events instead of one per word."""
+    line_ending: Literal["\n", "\r\n", "\r"] = "\n"
+    write_size: int | None = None
+    """Split the byte stream into writes of at most this many bytes (splitting events and UTF-8 characters)."""
+    write_delay: float = 0.0
+    """Seconds between those writes; makes each one arrive as its own network read."""
+    delay: float = 0.0
+    """Seconds between events."""
+    comments: bool = False
+    """Send a ``: ping`` comment line before every event."""
+    multiline_data: bool = False
+    """Spread each JSON payload over several ``data:`` lines (pretty-printed JSON)."""
+    event_ids: bool = False
+    """Give each event an ``id:`` field."""
+    bom: bool = False
+    """Start the stream with a UTF-8 byte order mark."""
+
+
+@dataclass(slots=True, eq=False)
+class EmulatorState:
+    """What handlers share with the `MockServer` that owns it; `MockServer` exposes each field too."""
+
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    """How event streams are written."""
+    conversations: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """Stored conversations by id."""
+    assistant_tests: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    """What ``GET /ai/assistants/tests`` pages through."""
+    completions: int = 0
+    """Chat completions produced so far; numbers their ids."""
+    disconnects: int = 0
+    """Clients that went away before their response was complete."""
+    closing: bool = False
+    """True while the server shuts down; connections it drops then are not counted as disconnects."""
+
+    def next_completion_id(self) -> str:
+        """A fresh, sequential chat completion id."""
+        self.completions += 1
+        return f"chatcmpl-emulator-{self.completions:06d}"
+
+    def count_disconnect(self) -> bool:
+        """Count a client that went away, unless the server is closing; says whether it counted."""
+        if self.closing:
+            return False
+        self.disconnects += 1
+        return True
