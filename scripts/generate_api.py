@@ -223,9 +223,16 @@ RESPONSE_NAMES = {
     "client.ai.conversations.update": "ConversationUpdateResponse",
 }
 
-# Operations whose JSON-or-binary response is chosen by a body field: (field, value giving JSON, binary Accept).
+# Operations whose JSON-or-binary response is chosen by a body field:
+# (field, value giving JSON, Accept when binary is asked for, Accept when the field is left out).
+# Left out, JSON is preferred, as the official SDK asks for it; a server that answers audio anyway gets bytes back.
 BINARY_SWITCH = {
-    "client.text_to_speech.generate": ("output_type", "base64_output", "audio/mpeg, application/json;q=0.9")
+    "client.text_to_speech.generate": (
+        "output_type",
+        "base64_output",
+        "audio/mpeg, application/json;q=0.9",
+        "application/json, audio/mpeg;q=0.9",
+    )
 }
 
 SKIPPED = {"client.ai.chat.create_completion"}  # hand-written in resources/chat.py (typed SSE streaming)
@@ -662,7 +669,7 @@ class Operation:
     bare_array: bool = False
     explicit_page: bool = False  # page[number]/page[size] are declared as two parameters
     body: str | None = None  # "json" | "multipart" | None
-    binary_switch: tuple[str, str, str] | None = None
+    binary_switch: tuple[str, str, str, str] | None = None
     json_type: str | None = None
 
     @property
@@ -815,22 +822,27 @@ def render_method(op: Operation) -> list[str]:
         return out
 
     if op.binary_switch:
-        fld, json_value, accept = op.binary_switch
+        fld, json_value, accept, default_accept = op.binary_switch
         arg = next(a for a in keyword_args if a.name == fld)
         binary_values = [v for v in re.findall(r"'([^']*)'", arg.ann) if v != json_value]
         json_sig = signature(op, positional, keyword_args, overrides={fld: f'{fld}: Literal["{json_value}"]'})
-        bin_ann = f"Literal[{', '.join(repr(v) for v in binary_values)}] | NotGiven = NOT_GIVEN"
+        bin_ann = f"Literal[{', '.join(repr(v) for v in binary_values)}]"
         bin_sig = signature(op, positional, keyword_args, overrides={fld: f"{fld}: {bin_ann}"})
+        default_sig = signature(op, positional, keyword_args, overrides={fld: f"{fld}: NotGiven = NOT_GIVEN"})
         out += [
             "    @overload",
             f"    async def {op.name}({json_sig}) -> {op.json_type}: ...",
             "    @overload",
             f"    async def {op.name}({bin_sig}) -> bytes: ...",
+            "    @overload",
+            f"    async def {op.name}({default_sig}) -> bytes | {op.json_type}: ...",
             f"    async def {op.name}({signature(op, positional, keyword_args)}) -> {op.returns}:",
             f'        """{doc}"""',
             f"        body = {dict_literal(body)}",
             f'        if {fld} == "{json_value}":',
             f'            return await self._transport.request("{op.method}", {path}, cast_to={op.json_type}, body=body, options=options)',
+            f"        if isinstance({fld}, NotGiven):  # the server picks the format; its Content-Type says which",
+            f'            return await self._transport.request_media("{op.method}", {path}, json_type={op.json_type}, body=body, options=with_accept(options, "{default_accept}"))',
             f'        return await self._transport.request("{op.method}", {path}, cast_to=bytes, body=body, options=with_accept(options, "{accept}"))',
         ]
         return out

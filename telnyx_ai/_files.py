@@ -149,7 +149,8 @@ def multipart_form(
     parts = {k: _file_part(k, v) for k, v in files.items() if v is not NOT_GIVEN and v is not None}  # type: ignore[arg-type]
 
     def build() -> aiohttp.FormData:
-        form = aiohttp.FormData()
+        # Always multipart: with no file, aiohttp would otherwise send the fields url-encoded.
+        form = aiohttp.FormData(default_to_multipart=True)
         for key, text in values.items():
             form.add_field(key, text)
         for key, make in parts.items():

@@ -280,10 +280,31 @@ class Transport:
 
         async def send() -> T | None:
             attempt_payload = payload() if data is not None else payload
-            raw, status = await self._send_once(method, url, params, headers, attempt_payload, timeout)
+            raw, status, _ = await self._send_once(method, url, params, headers, attempt_payload, timeout)
             return self._decode(raw, status, cast_to, method, url)
 
         return await send_with_retries(send, max_retries=max_retries)
+
+    async def request_media(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_type: type[T],
+        body: Body | None = None,
+        options: RequestOptions,
+    ) -> T | bytes:
+        """Send a request whose answer may be media or JSON: the raw bytes, or ``json_type`` when the
+        response says ``Content-Type: application/json`` (the server decides, the header tells)."""
+        url, params, headers, payload, timeout = self._build(method, path, body, None, options, None)
+
+        async def send() -> T | bytes:
+            raw, status, content_type = await self._send_once(method, url, params, headers, payload, timeout)
+            if content_type == "application/json" or content_type.endswith("+json"):
+                return self._decode(raw, status, json_type, method, url)  # type: ignore[return-value]
+            return raw
+
+        return await send_with_retries(send, max_retries=self.max_retries)
 
     async def stream(
         self,
@@ -438,7 +459,7 @@ class Transport:
         headers: dict[str, str],
         payload: Any,
         timeout: aiohttp.ClientTimeout,
-    ) -> tuple[bytes, int]:
+    ) -> tuple[bytes, int, str]:
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         response = await self._open(method, url, params, headers, payload, timeout)
         raw = await self._read_body(response, method, url)
@@ -449,7 +470,7 @@ class Transport:
             raise status_error(
                 status, raw, reason=response.reason, headers=response.headers, response=response, method=method, url=url
             )
-        return raw, status
+        return raw, status, response.content_type
 
     def _decode(self, raw: bytes, status: int, cast_to: type[T] | None, method: str, url: str) -> T | None:
         if cast_to is None:

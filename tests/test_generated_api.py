@@ -283,11 +283,11 @@ def test_missing_file_fails_before_any_request(tmp_path: Path) -> None:
 
 async def test_speech_as_binary(client: AsyncTelnyx, mocked: aioresponses, tmp_path: Path) -> None:
     mocked.post(f"{BASE_URL}/text-to-speech/speech", body=b"ID3\x00mp3", content_type="audio/mpeg")
-    audio = await client.text_to_speech.generate(text="hi", voice="Telnyx.NaturalHD.astra")
+    audio = await client.text_to_speech.generate(text="hi", voice="Telnyx.NaturalHD.astra", output_type="binary_output")
     assert audio == b"ID3\x00mp3"
     _, _, call = only_call(mocked)
     assert call.kwargs["headers"]["Accept"].startswith("audio/mpeg")
-    assert sent_json(call) == {"text": "hi", "voice": "Telnyx.NaturalHD.astra"}
+    assert sent_json(call) == {"text": "hi", "voice": "Telnyx.NaturalHD.astra", "output_type": "binary_output"}
     written = await write_audio(tmp_path / "out.mp3", audio)
     assert written.read_bytes() == b"ID3\x00mp3"
 
@@ -302,3 +302,33 @@ async def test_speech_as_base64(client: AsyncTelnyx, mocked: aioresponses, tmp_p
     assert sent_json(call) == {"text": "hi", "output_type": "base64_output"}
     written = await write_audio(tmp_path / "out.mp3", result)
     assert written.read_bytes() == b"ID3-bytes"
+
+
+async def test_transcription_without_a_file_is_still_multipart(mocked: Any) -> None:
+    import re as _re
+
+    mocked.post(_re.compile(r".*/ai/audio/transcriptions$"), payload={"text": "hi"})
+    async with AsyncTelnyx(api_key="k", base_url="https://api.telnyx.test/v2", max_retries=0) as client:
+        await client.ai.audio.transcribe(model="distil-whisper/distil-large-v2", file_url="https://example.com/a.mp3")
+    call = next(iter(mocked.requests.values()))[0]
+    form = call.kwargs["data"]
+    assert form.is_multipart
+
+
+async def test_speech_without_output_type_follows_the_content_type(mocked: aioresponses) -> None:
+    import re as _re
+
+    from telnyx_ai.types.text_to_speech import Base64AudioResponse
+
+    url = _re.compile(r".*/text-to-speech/speech$")
+    mocked.post(url, payload={"base64_audio": base64.b64encode(b"ID3 audio").decode()})
+    mocked.post(url, body=b"ID3 raw audio", content_type="audio/mpeg")
+    async with AsyncTelnyx(api_key="k", base_url="https://api.telnyx.test/v2", max_retries=0) as client:
+        as_json = await client.text_to_speech.generate(text="hi")
+        as_audio = await client.text_to_speech.generate(text="hi")
+    assert isinstance(as_json, Base64AudioResponse)
+    assert as_json.base64_audio is not None
+    assert base64.b64decode(as_json.base64_audio) == b"ID3 audio"
+    assert as_audio == b"ID3 raw audio"
+    first = next(iter(mocked.requests.values()))[0]
+    assert first.kwargs["headers"]["Accept"].startswith("application/json")

@@ -59,7 +59,7 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
-        output_type: Literal["binary_output"] | NotGiven = NOT_GIVEN,
+        output_type: Literal["binary_output"],
         provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
@@ -70,6 +70,28 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> bytes: ...
+
+    @overload
+    def generate(
+        self,
+        *,
+        aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
+        azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
+        disable_cache: bool | NotGiven = NOT_GIVEN,
+        elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        language: str | NotGiven = NOT_GIVEN,
+        minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
+        output_type: NotGiven = NOT_GIVEN,
+        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
+        rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
+        voice: str | NotGiven = NOT_GIVEN,
+        voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> bytes | Base64AudioResponse: ...
 
     def generate(
         self,

@@ -56,7 +56,7 @@ class AsyncTextToSpeech(AsyncResource):
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
-        output_type: Literal["binary_output"] | NotGiven = NOT_GIVEN,
+        output_type: Literal["binary_output"],
         provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
@@ -67,6 +67,27 @@ class AsyncTextToSpeech(AsyncResource):
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> bytes: ...
+    @overload
+    async def generate(
+        self,
+        *,
+        aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
+        azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
+        disable_cache: bool | NotGiven = NOT_GIVEN,
+        elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        language: str | NotGiven = NOT_GIVEN,
+        minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
+        output_type: NotGiven = NOT_GIVEN,
+        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
+        rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
+        voice: str | NotGiven = NOT_GIVEN,
+        voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> bytes | Base64AudioResponse: ...
     async def generate(
         self,
         *,
@@ -108,6 +129,14 @@ class AsyncTextToSpeech(AsyncResource):
         if output_type == "base64_output":
             return await self._transport.request(
                 "POST", "/text-to-speech/speech", cast_to=Base64AudioResponse, body=body, options=options
+            )
+        if isinstance(output_type, NotGiven):  # the server picks the format; its Content-Type says which
+            return await self._transport.request_media(
+                "POST",
+                "/text-to-speech/speech",
+                json_type=Base64AudioResponse,
+                body=body,
+                options=with_accept(options, "application/json, audio/mpeg;q=0.9"),
             )
         return await self._transport.request(
             "POST",
