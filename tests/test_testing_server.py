@@ -490,3 +490,18 @@ async def test_closing_the_server_ends_stalled_requests_at_once() -> None:
             with pytest.raises(APIConnectionError):
                 await pending
     assert server.disconnects == 0  # the server left, not the client
+
+
+async def test_every_response_carries_a_request_id_and_errors_expose_it() -> None:
+    from telnyx_ai import NotFoundError
+
+    async with MockServer() as server, AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0) as client:
+        raw = await client.with_raw_response(client.ai.retrieve_models)
+        assert raw.headers["x-request-id"] == server.requests[0].request_id
+        with pytest.raises(NotFoundError) as info:
+            await client.ai.conversations.retrieve("missing")
+        assert info.value.request_id == server.requests[1].request_id
+        assert info.value.request_id != raw.headers["x-request-id"]
+        stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "hi"}], stream=True)
+        async with stream:
+            assert stream.response.headers["x-request-id"] == server.requests[2].request_id

@@ -43,6 +43,8 @@ class RecordedRequest:
     status: int | None = None
     fault: Fault | None = None
     disconnected: bool = False
+    request_id: str = ""
+    """The ``x-request-id`` the emulator answered with, as the real API sends one."""
     """True when the client went away before the whole response was sent."""
 
     def json(self) -> Any:

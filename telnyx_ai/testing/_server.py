@@ -109,6 +109,7 @@ class MockServer:
         self._plan = FaultPlan()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._request_ids: dict[int, str] = {}  # id(request) -> x-request-id, while it is being answered
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self.requests = []
@@ -256,6 +257,7 @@ class MockServer:
             raise RuntimeError("The MockServer is already running.")
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_response_prepare.append(self._add_request_id)
         runner = web.AppRunner(
             app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
@@ -372,6 +374,11 @@ class MockServer:
             return template, handler, {k: unquote(v) for k, v in found.groupdict().items()}
         return allowed or None
 
+    async def _add_request_id(self, request: web.Request, response: web.StreamResponse) -> None:
+        request_id = self._request_ids.get(id(request))
+        if request_id is not None:
+            response.headers["x-request-id"] = request_id
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         record = RecordedRequest(
@@ -382,6 +389,8 @@ class MockServer:
             headers=CIMultiDictProxy(request.headers.copy()),
             body=body,
         )
+        record.request_id = f"req-emulator-{len(self.requests) + 1:06d}"
+        self._request_ids[id(request)] = record.request_id
         self.requests.append(record)
         task = asyncio.current_task()
         if task is not None:
@@ -390,6 +399,8 @@ class MockServer:
         self.peak_concurrency = max(self.peak_concurrency, self.in_flight)
         try:
             response = await self._answer(request, record)
+            if not response.prepared:  # streamed answers got theirs in _add_request_id
+                response.headers["x-request-id"] = record.request_id
             if record.status is None and not (record.fault and record.fault.kind == "reset_before_headers"):
                 record.status = response.status
             return response
@@ -401,6 +412,7 @@ class MockServer:
             return web.Response(status=499)
         finally:
             self.in_flight -= 1
+            self._request_ids.pop(id(request), None)
             if task is not None:
                 self._tasks.discard(task)
 
