@@ -9,7 +9,6 @@ a retry of such a request fails with a clear error instead of sending a truncate
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import mimetypes
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import IO, Protocol, TypeAlias
 
 import aiohttp
+import anyio
 import msgspec
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import AsyncIterablePayload, Payload
@@ -53,16 +53,15 @@ class _PathPayload(Payload):
         return f"<file {self._path}>"
 
     async def write(self, writer: AbstractStreamWriter) -> None:
-        handle = await asyncio.to_thread(self._path.open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+        async with await anyio.open_file(self._path, "rb") as handle:
+            while chunk := await handle.read(CHUNK_SIZE):
                 await writer.write(chunk)
-        finally:
-            handle.close()
 
 
 async def _read_file_object(handle: IO[bytes]) -> AsyncIterator[bytes]:
-    while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+    # anyio.wrap_file runs each blocking read on a worker thread; the caller keeps ownership of the handle.
+    wrapped = anyio.wrap_file(handle)
+    while chunk := await wrapped.read(CHUNK_SIZE):
         yield chunk
 
 
@@ -181,5 +180,5 @@ async def write_audio(path: str | os.PathLike[str], audio: bytes | _HasBase64) -
             raise TelnyxError("The response holds no audio (base64_audio is missing).")
         data = base64.b64decode(encoded)
     target = Path(path)
-    await asyncio.to_thread(target.write_bytes, data)
+    await anyio.Path(target).write_bytes(data)
     return target
