@@ -218,6 +218,12 @@ def test_embed_many_keeps_order(drive: Driver) -> None:
     assert vectors == [expected_embedding(t, MODEL) for t in texts]
 
 
+async def _acquired_connections(client: Telnyx) -> int:
+    connector = client._async._transport.pool.session().connector
+    assert connector is not None
+    return len(connector._acquired)  # type: ignore[attr-defined]
+
+
 def test_sync_client_shared_by_8_threads_under_20_percent_faults(
     server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,18 +231,20 @@ def test_sync_client_shared_by_8_threads_under_20_percent_faults(
     monkeypatch.setattr(retry_module, "MAX_DELAY", 0.1)
     server.reset()
     server.set_fault_rates(mixed_faults(0.2), seed=8, path="/ai/openai/embeddings")
-    texts = [f"thread input {i}" for i in range(4000)]
+    texts = [f"thread input {i}" for i in range(10_000)]
     shares = [texts[i::8] for i in range(8)]
     try:
-        with Telnyx(api_key="test", base_url=server.url, max_connections=64) as client:
+        # 8 threads x 32 batches in flight: 256 concurrent requests through one pool, as in the async soak.
+        with Telnyx(api_key="test", base_url=server.url, max_connections=256) as client:
 
             def work(share: list[str]) -> list[list[float]]:
-                return client.ai.openai.embeddings.embed_many(share, model=MODEL, batch_size=10, concurrency=8)
+                return client.ai.openai.embeddings.embed_many(share, model=MODEL, batch_size=8, concurrency=32)
 
             with ThreadPoolExecutor(8) as pool:
                 results = list(pool.map(work, shares))
-            assert server.peak_concurrency <= 64
-            assert sum(server.fault_counts.values()) > 50
+            assert server.peak_concurrency <= 256
+            assert sum(server.fault_counts.values()) > 150
+            assert client._bridge.call(_acquired_connections, client) == 0
     finally:
         server.clear_faults()
     for share, vectors in zip(shares, results, strict=True):
