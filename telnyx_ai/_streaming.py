@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -26,6 +27,9 @@ __all__ = ["AsyncStream"]
 T = TypeVar("T")
 
 _DONE = b"[DONE]"
+# A finished stream waits this long, for at most this much trailing data, to keep its connection.
+_DRAIN_SECONDS = 0.1
+_DRAIN_BYTES = 64 * 1024
 
 
 class AsyncStream(Generic[T]):
@@ -85,10 +89,24 @@ class AsyncStream(Generic[T]):
         if self._closed:
             return
         self._closed = True
-        if self._finished and self.response.content.at_eof():
-            self.response.release()
+        if self._finished and await self._body_ends_soon():
+            self.response.release()  # back to the pool for the next request
         else:
             self.response.close()
+
+    async def _body_ends_soon(self) -> bool:
+        """After ``[DONE]``, whether the body's last bytes arrive promptly (so the connection can be reused)."""
+        content = self.response.content
+        if content.at_eof():
+            return True
+        try:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                left = _DRAIN_BYTES
+                while not content.at_eof() and left > 0:
+                    left -= len(await content.readany())
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+        return content.at_eof()
 
     async def _iterate(self) -> AsyncIterator[T]:
         while (batch := await self._read_batch()) is not None:

@@ -273,3 +273,38 @@ async def test_a_stalled_stream_times_out(scripted: tuple[Script, str]) -> None:
     async with client:
         with pytest.raises(APITimeoutError):
             await collect(stream)
+
+
+async def test_a_finished_stream_returns_its_connection_even_if_the_body_ends_late(
+    scripted: tuple[Script, str],
+) -> None:
+    script, url = scripted
+    # The chunked body's terminator comes 30 ms after [DONE].
+    script.responses = [[chunk_event("a"), DONE, 0.03]]
+    ports: set[int] = set()
+    async with AsyncTelnyx(api_key="k", base_url=url, max_retries=0) as client:
+        for _ in range(3):
+            stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+            async with stream:
+                async for _chunk in stream:
+                    connection = stream.response.connection
+                    assert connection is not None
+                    assert connection.transport is not None
+                    ports.add(connection.transport.get_extra_info("sockname")[1])
+    assert len(ports) == 1, "one connection served all three streams"
+
+
+async def test_a_server_that_never_ends_the_body_after_done_does_not_hold_the_client(
+    scripted: tuple[Script, str],
+) -> None:
+    script, url = scripted
+    script.linger = True  # keeps the response open after [DONE]
+    script.responses = [[chunk_event("a"), DONE]]
+    async with AsyncTelnyx(api_key="k", base_url=url, max_retries=0) as client:
+        stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        started = asyncio.get_running_loop().time()
+        assert [c.choices[0].delta.content async for c in stream] == ["a"]
+        assert asyncio.get_running_loop().time() - started < 0.5
+        assert stream.closed
+        await asyncio.wait_for(script.finished.wait(), 5)
+    assert script.disconnects == 1
