@@ -84,9 +84,10 @@ def is_last_page(page: AsyncPage[Any], number: int, requested_size: int | None) 
     if meta is not None:
         if meta.page_number is not None and meta.page_number != number:
             return True  # the server did not serve the page we asked for
-        if meta.total_pages is not None and number >= meta.total_pages:
-            return True
-        size = size or meta.page_size
+        if meta.total_pages is not None:
+            return number >= meta.total_pages
+        # The server's page size wins: it may cap what was asked for.
+        size = meta.page_size or size
     return size is not None and len(page.data) < size
 
 

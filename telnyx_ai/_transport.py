@@ -338,7 +338,12 @@ class Transport:
                     body=raw.decode("utf-8", "replace"),
                 )
             stream = AsyncStream(response, decoder, method=method, url=url, max_line_bytes=self._max_line_bytes)
-            await stream._prime()  # pyright: ignore[reportPrivateUsage]
+            try:
+                await stream._prime()  # pyright: ignore[reportPrivateUsage]
+            except BaseException:
+                # Cancelled (or failed) before the caller ever held the stream: nobody else can close it.
+                response.close()
+                raise
             return stream
 
         return await send_with_retries(open_stream, max_retries=self.max_retries)

@@ -133,3 +133,32 @@ async def test_cancelling_a_task_reading_a_stream_drops_the_connection() -> None
         assert server.disconnects == 1
         assert client._transport.pool.open_connections() == 0
         assert (await client.ai.retrieve_models()).data
+
+
+async def test_cancelling_a_stream_before_its_first_chunk_releases_the_connection() -> None:
+    from aiohttp import web
+
+    from telnyx_ai.testing import Call
+
+    async def thinking(call: Call) -> web.StreamResponse:
+        # Headers at once, then only keep-alive comments: a model "thinking" before its first token.
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(call.request)
+        for _ in range(30):
+            await response.write(b": keepalive\n\n")
+            await asyncio.sleep(0.1)
+        return response
+
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url, max_connections=2) as client:
+        server.add_route("POST", "/ai/chat/completions", thinking)
+        for _ in range(2):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(
+                    client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}], stream=True), 0.2
+                )
+        assert client._transport.pool.open_connections() <= 2
+        connector = client._transport.pool.session().connector
+        assert connector is not None
+        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        # The pool is not exhausted: a plain call goes straight through.
+        assert (await asyncio.wait_for(client.ai.retrieve_models(), 2)).data

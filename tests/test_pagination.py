@@ -99,3 +99,12 @@ async def test_pages_iterator_yields_whole_pages(client: AsyncTelnyx, mocked: ai
     mocked.get(TESTS_URL, payload=page([3, 4], page_number=2, total_pages=2))
     pages = [p async for p in client.ai.assistants.tests.list().pages()]
     assert [[t.test_id for t in p.data] for p in pages] == [["t-1", "t-2"], ["t-3", "t-4"]]
+
+
+async def test_a_server_capping_the_page_size_loses_no_items(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    # Asked for 250 per page; the server serves 2 per page and says there are 3 pages.
+    mocked.get(TESTS_URL, payload=page([1, 2], page_number=1, total_pages=3))
+    mocked.get(TESTS_URL, payload=page([3, 4], page_number=2, total_pages=3))
+    mocked.get(TESTS_URL, payload=page([5], page_number=3, total_pages=3))
+    items = [t.test_id async for t in client.ai.assistants.tests.list(page_size=250)]
+    assert items == ["t-1", "t-2", "t-3", "t-4", "t-5"]
