@@ -234,25 +234,27 @@ async def embed_all(
     results: list[list[float] | None] = [None] * total if total is not None else []
     failed: dict[int, BaseException] = {}
     done = 0
-    async for outcome in _outcomes(
+    outcomes = _outcomes(
         send,
         texts,
         batch_size=batch_size,
         concurrency=concurrency,
         max_retries=max_retries,
         limit=limit or AdaptiveLimit(concurrency),
-    ):
-        end = outcome.start + outcome.size
-        if len(results) < end:
-            results.extend([None] * (end - len(results)))
-        if outcome.vectors is not None:
-            results[outcome.start : end] = outcome.vectors
-            done += outcome.size
-        else:
-            assert outcome.error is not None
-            failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
-        if on_progress is not None:
-            on_progress(EmbedProgress(done, len(failed), total))
+    )
+    async with aclosing(outcomes):  # whatever stops us (a progress callback raising) stops the workers too
+        async for outcome in outcomes:
+            end = outcome.start + outcome.size
+            if len(results) < end:
+                results.extend([None] * (end - len(results)))
+            if outcome.vectors is not None:
+                results[outcome.start : end] = outcome.vectors
+                done += outcome.size
+            else:
+                assert outcome.error is not None
+                failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
+            if on_progress is not None:
+                on_progress(EmbedProgress(done, len(failed), total))
     if failed:
         raise EmbedManyError(results=results, failed=failed, total=len(results))
     complete: list[list[float]] = results  # type: ignore[assignment]  # no None left when nothing failed

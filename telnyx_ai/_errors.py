@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
+from multidict import CIMultiDict
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
@@ -42,6 +43,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseInfo",
     "TelnyxError",
     "UnprocessableEntityError",
     "error_message_from_body",
@@ -54,6 +56,45 @@ _MAX_MESSAGE_CHARS = 500
 
 class TelnyxError(Exception):
     """Base of every exception raised by telnyx_ai."""
+
+
+class ResponseInfo:
+    """What an error keeps of the HTTP response: status, reason, headers and URL.
+
+    A copy, not aiohttp's response object, which also carries the request's headers (and so
+    the API key) and cannot be pickled.
+    """
+
+    __slots__ = ("headers", "reason", "status", "url")
+
+    def __init__(self, *, status: int, reason: str | None, headers: CIMultiDict[str], url: str) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.url = url
+
+    @classmethod
+    def of(cls, response: ClientResponse) -> ResponseInfo:
+        return cls(
+            status=response.status, reason=response.reason, headers=CIMultiDict(response.headers), url=str(response.url)
+        )
+
+    def __repr__(self) -> str:
+        return f"<ResponseInfo [{self.status}] {self.url}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_response_info, (self.status, self.reason, list(self.headers.items()), self.url))
+
+
+def _response_info(status: int, reason: str | None, headers: list[tuple[str, str]], url: str) -> ResponseInfo:
+    return ResponseInfo(status=status, reason=reason, headers=CIMultiDict(headers), url=url)
+
+
+def _restore_error(cls: type[APIError], message: str, state: dict[str, Any]) -> APIError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class APIError(TelnyxError):
@@ -75,6 +116,11 @@ class APIError(TelnyxError):
         self.method = method
         self.url = url
         self.body = body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat Exception's default pickling (Ray and multiprocessing
+        # ship worker errors back this way): rebuild from the attributes instead.
+        return (_restore_error, (type(self), self.message, dict(self.__dict__)))
 
 
 class APIConnectionError(APIError):
@@ -132,7 +178,7 @@ class APIStatusError(APIError):
     """
 
     status_code: int
-    response: ClientResponse | None
+    response: ResponseInfo | None
     request_id: str | None
 
     def __init__(
@@ -141,7 +187,7 @@ class APIStatusError(APIError):
         *,
         status_code: int,
         body: object | None = None,
-        response: ClientResponse | None = None,
+        response: ResponseInfo | None = None,
         request_id: str | None = None,
         method: str | None = None,
         url: str | None = None,
@@ -310,7 +356,7 @@ def status_error(
         message,
         status_code=status,
         body=decoded if decoded is not None else raw.decode("utf-8", "replace"),
-        response=response,
+        response=ResponseInfo.of(response) if response is not None else None,
         request_id=request_id,
         method=method,
         url=url,

@@ -73,7 +73,8 @@ def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> floa
                 except (TypeError, ValueError, IndexError):
                     parsed = None
                 if parsed is not None:
-                    seconds = parsed.timestamp() - (time.time() if now is None else now)
+                    # A date already past means "now".
+                    seconds = max(0.0, parsed.timestamp() - (time.time() if now is None else now))
     if seconds is None or seconds != seconds or not 0 <= seconds <= MAX_RETRY_AFTER:
         return None
     return seconds

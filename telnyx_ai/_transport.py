@@ -152,6 +152,7 @@ class Transport:
         "_api_key",
         "_base_url",
         "_client_timeout",
+        "_default_headers",
         "_headers",
         "_json_headers",
         "_max_line_bytes",
@@ -196,7 +197,8 @@ class Transport:
             "User-Agent": _USER_AGENT,
             "Authorization": f"Bearer {api_key}",
         }
-        for name, value in (default_headers or {}).items():
+        self._default_headers = dict(default_headers or {})  # the caller's, kept for copies
+        for name, value in self._default_headers.items():
             headers[name] = check_header_value(name, value)
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
@@ -221,13 +223,12 @@ class Transport:
         self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
     ) -> Transport:
         """The same settings with some replaced, sharing this transport's connection pool."""
-        extra = {k: v for k, v in self._headers.items() if k not in ("Accept", "User-Agent", "Authorization")}
         return Transport(
             api_key=self._api_key,
             base_url=self._base_url,
             timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
             max_retries=self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
-            default_headers=extra,
+            default_headers=self._default_headers,
             pool=self.pool,
             max_line_bytes=self._max_line_bytes,
             max_response_bytes=self._max_response_bytes,
@@ -416,8 +417,9 @@ class Transport:
                     method=method,
                     url=url,
                 )
-            if length is not None:
+            if length is not None and not response.headers.get("Content-Encoding"):
                 return await response.read()
+            # Chunked or compressed: count what is actually decoded, not what the header says.
             parts: list[bytes] = []
             size = 0
             async for part in response.content.iter_any():

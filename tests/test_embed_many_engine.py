@@ -239,3 +239,18 @@ async def test_non_string_input_fails_before_any_request() -> None:
     with pytest.raises(TypeError, match="not one string"):
         await embed_all(sender, "abc", batch_size=10, concurrency=2, max_retries=0)
     assert sender.calls == 0
+
+
+async def test_a_failing_progress_callback_stops_every_worker() -> None:
+    sender = FakeSender()
+
+    def explode(progress: EmbedProgress) -> None:
+        raise RuntimeError("progress UI crashed")
+
+    with pytest.raises(RuntimeError, match="progress UI crashed"):
+        await embed_all(sender, texts(1000), batch_size=5, concurrency=8, max_retries=0, on_progress=explode)
+    await asyncio.sleep(0)
+    assert [t for t in asyncio.all_tasks() if "_outcomes" in t.get_coro().__qualname__] == []  # type: ignore[union-attr]
+    calls = sender.calls
+    await asyncio.sleep(0.05)
+    assert sender.calls == calls, "no request after the error"

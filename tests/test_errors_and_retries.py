@@ -299,3 +299,39 @@ async def test_api_key_never_appears_in_reprs_errors_or_debug_logs(
     assert any("<redacted>" in t for t in texts)
     for text in texts:
         assert API_KEY not in text
+
+
+async def test_errors_pickle_and_keep_no_trace_of_the_key(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    import pickle
+
+    from telnyx_ai import EmbedManyError
+
+    mocked.get(MODELS_URL, status=429, payload={"errors": [{"title": "Slow down"}]}, headers={"Retry-After": "3"})
+    with pytest.raises(RateLimitError) as info:
+        await client.ai.retrieve_models()
+    err = info.value
+    restored = pickle.loads(pickle.dumps(err))
+    assert type(restored) is RateLimitError
+    assert (restored.status_code, restored.message, restored.body) == (err.status_code, err.message, err.body)
+    assert restored.response is not None
+    assert restored.response.headers["Retry-After"] == "3"
+    # The error keeps a copy of the response, not aiohttp's object with the request's headers.
+    assert API_KEY not in repr(pickle.dumps(err))
+    assert not hasattr(err.response, "request_info")
+
+    batch = EmbedManyError(results=[None, [1.0]], failed={0: err}, total=2)
+    again = pickle.loads(pickle.dumps(batch))
+    assert again.results == [None, [1.0]]
+    assert isinstance(again.failed[0], RateLimitError)
+    for cls in (APIConnectionError, APITimeoutError, APIResponseValidationError):
+        sample = cls("x", status_code=200) if cls is APIResponseValidationError else cls("x", method="GET", url="u")  # type: ignore[call-arg]
+        assert pickle.loads(pickle.dumps(sample)).__dict__ == sample.__dict__
+
+
+async def test_retry_after_date_in_the_past_means_now(mocked: aioresponses, waits: list[float]) -> None:
+    when = email.utils.formatdate(time.time() - 30, usegmt=True)
+    mocked.get(MODELS_URL, status=503, payload={}, headers={"Retry-After": when})
+    mocked.get(MODELS_URL, payload=OK)
+    async with await retrying_client() as c:
+        await c.ai.retrieve_models()
+    assert waits == [0.0]

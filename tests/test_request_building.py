@@ -216,3 +216,13 @@ async def test_with_raw_response_counts_retries(mocked: aioresponses, monkeypatc
         raw = await c.with_raw_response(c.ai.openai.embeddings.create_embeddings, input="a", model="m")
     assert (raw.status_code, raw.retries_taken, raw.headers["x-request-id"]) == (200, 1, "second")
     assert raw.parsed.data[0].embedding == [0.5, 0.25]
+
+
+async def test_custom_user_agent_and_accept_survive_with_options(mocked: aioresponses) -> None:
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []}, repeat=True)
+    headers = {"User-Agent": "myapp/1.0", "X-App": "a"}
+    async with AsyncTelnyx(api_key="k", base_url=BASE_URL, default_headers=headers) as c:
+        await c.ai.retrieve_models()
+        await c.with_options(max_retries=0).ai.retrieve_models()
+    calls = next(iter(mocked.requests.values()))
+    assert [call.kwargs["headers"]["User-Agent"] for call in calls] == ["myapp/1.0", "myapp/1.0"]

@@ -125,3 +125,23 @@ def test_arbitrary_error_bodies_give_a_status_error_with_a_message(raw: bytes, s
 def test_arbitrary_json_error_shapes_never_crash_the_message_builder(body: object) -> None:
     message = error_message_from_body(b"{}", body)
     assert message is None or isinstance(message, str)
+
+
+async def test_a_compressed_body_is_limited_by_its_decoded_size() -> None:
+    import gzip
+
+    async with MockServer() as server:
+        inflated = b'{"data": [], "pad": "' + b"x" * 2_000_000 + b'"}'
+
+        async def bomb(call: Call) -> web.StreamResponse:
+            return web.Response(
+                body=gzip.compress(inflated),
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+
+        server.add_route("GET", "/ai/models", bomb)
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0, max_response_bytes=100_000) as client:
+            with pytest.raises(APIResponseValidationError, match="limit of 100000"):
+                await client.ai.retrieve_models()
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0) as client:
+            assert (await client.ai.retrieve_models()).data == []

@@ -87,6 +87,37 @@ class Chat(SyncResource[AsyncChat]):
         **options: Unpack[RequestOptions],
     ) -> Stream[ChatCompletionChunk]: ...
 
+    @overload
+    def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        stream: bool,
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: float | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+
     def create_completion(
         self,
         *,
