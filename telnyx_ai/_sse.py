@@ -31,11 +31,25 @@ class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
 class SSEDecoder:
     """Turns a byte stream into `ServerSentEvent` objects, one ``feed`` per network read."""
 
-    __slots__ = ("_data", "_event", "_id", "_max_line", "_overflowed", "_partial", "_retry", "_skip_lf", "_started")
+    __slots__ = (
+        "_data",
+        "_event",
+        "_id",
+        "_max_line",
+        "_overflowed",
+        "_partial",
+        "_partial_size",
+        "_retry",
+        "_skip_lf",
+        "_started",
+    )
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._max_line = max_line_bytes
-        self._partial: bytes = b""  # an unfinished line carried to the next read
+        # The pieces of an unfinished line, joined only once its ending arrives: a long line
+        # spread over many reads costs linear time, not quadratic.
+        self._partial: list[bytes] = []
+        self._partial_size = 0
         self._skip_lf = False  # the last read ended in "\r": a leading "\n" finishes that line ending
         self._started = False
         self._overflowed = False
@@ -52,15 +66,17 @@ class SSEDecoder:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-        if self._partial:
-            chunk = self._partial + chunk
-            self._partial = b""
         if not chunk:
             return []
+        if self._partial:
+            if b"\n" not in chunk and b"\r" not in chunk:
+                return self._hold(chunk)
+            chunk = b"".join([*self._partial, chunk])
+            self._partial = []
+            self._partial_size = 0
         if not self._started:
             if len(chunk) < 3 and _BOM.startswith(chunk):
-                self._partial = chunk
-                return []
+                return self._hold(chunk)
             self._started = True
             if chunk.startswith(_BOM):
                 chunk = chunk[3:]
@@ -71,7 +87,9 @@ class SSEDecoder:
         if last == 13:  # b"\r"
             self._skip_lf = True
         elif last != 10 and lines:  # no line ending: the last line is unfinished
-            self._partial = lines.pop()
+            unfinished = lines.pop()
+            self._partial = [unfinished]
+            self._partial_size = len(unfinished)
         events: list[ServerSentEvent] = []
         data = self._data
         for line in lines:
@@ -86,12 +104,21 @@ class SSEDecoder:
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line[0] != 58:  # b":" starts a comment
                 self._field(line)
-        if len(self._partial) > self._max_line:
+        if self._partial_size > self._max_line:
             # Events completed before the oversized line are still delivered; the next read raises.
             self._overflowed = True
             if not events:
                 raise self._overflow_error()
         return events
+
+    def _hold(self, piece: bytes) -> list[ServerSentEvent]:
+        """Keep a piece of a line whose ending has not arrived yet."""
+        self._partial.append(piece)
+        self._partial_size += len(piece)
+        if self._partial_size > self._max_line:
+            self._overflowed = True
+            raise self._overflow_error()
+        return []
 
     def _overflow_error(self) -> APIError:
         return APIError(

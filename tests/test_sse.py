@@ -127,3 +127,16 @@ def test_any_payload_survives_any_split(payloads: list[str], ending: str, size: 
     expected = [p.encode() for p in payloads]
     # A payload that is empty after "data: " still dispatches (one empty data line).
     assert [e.data for e in events] == expected
+
+
+def test_a_long_line_over_many_reads_is_kept_in_pieces_not_rejoined() -> None:
+    # Re-joining the unfinished line on every read would make a 4 MiB line in 4 KiB reads copy ~2 GiB.
+    wire = b"data: " + b"x" * (4 * 1024 * 1024) + b"\n\n"
+    reads = [wire[i : i + 4096] for i in range(0, len(wire), 4096)]
+    decoder = SSEDecoder()
+    for count, piece in enumerate(reads[:-1], start=1):
+        assert decoder.feed(piece) == []
+        assert len(decoder._partial) == count  # one stored piece per read, nothing copied
+    events = decoder.feed(reads[-1])
+    assert [len(e.data) for e in events] == [4 * 1024 * 1024]
+    assert decoder._partial == []
