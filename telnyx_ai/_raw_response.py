@@ -41,9 +41,9 @@ class RawResponse(Generic[T]):
 
 
 @contextmanager
-def _capturing() -> Generator[list[ClientResponse], None, None]:
+def _capturing() -> Generator[list[ClientResponse | None], None, None]:
     # Responses received in this context (and in tasks started from it, on any thread) land here.
-    captured: list[ClientResponse] = []
+    captured: list[ClientResponse | None] = []
     token = captured_responses.set(captured)
     try:
         yield captured
@@ -51,10 +51,11 @@ def _capturing() -> Generator[list[ClientResponse], None, None]:
         captured_responses.reset(token)
 
 
-def _raw(captured: list[ClientResponse], parsed: T) -> RawResponse[T]:
-    if not captured:
+def _raw(captured: list[ClientResponse | None], parsed: T) -> RawResponse[T]:
+    # One entry per attempt; attempts that got no response (a reset, a timeout) are None.
+    last = next((response for response in reversed(captured) if response is not None), None)
+    if last is None:
         raise TelnyxError("with_raw_response needs an operation of this client, which sends an HTTP request.")
-    last = captured[-1]
     return RawResponse(
         status_code=last.status, headers=last.headers, url=str(last.url), parsed=parsed, retries_taken=len(captured) - 1
     )

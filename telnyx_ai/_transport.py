@@ -52,10 +52,16 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _USER_AGENT = f"telnyx-ai-python/{__version__}"
 
-captured_responses: ContextVar[list[aiohttp.ClientResponse] | None] = ContextVar(
+captured_responses: ContextVar[list[aiohttp.ClientResponse | None] | None] = ContextVar(
     "telnyx_ai_captured_responses", default=None
 )
-"""While set (by `with_raw_response`), every HTTP response received in this context is appended to it."""
+"""While set (by `with_raw_response`), each attempt in this context appends its response (None if it got none)."""
+
+
+def _note_attempt(response: aiohttp.ClientResponse | None) -> None:
+    captured = captured_responses.get()
+    if captured is not None:
+        captured.append(response)
 
 
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
@@ -396,14 +402,14 @@ class Transport:
                 allow_redirects=False,
             )
         except TimeoutError as exc:
+            _note_attempt(None)
             raise APITimeoutError(
                 f"{method} {url} timed out before the server answered.", method=method, url=url
             ) from exc
         except aiohttp.ClientError as exc:
+            _note_attempt(None)
             raise APIConnectionError(f"Could not reach {url}: {exc}", method=method, url=url) from exc
-        captured = captured_responses.get()
-        if captured is not None:
-            captured.append(response)
+        _note_attempt(response)
         return response
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:

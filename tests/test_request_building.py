@@ -226,3 +226,22 @@ async def test_custom_user_agent_and_accept_survive_with_options(mocked: aioresp
         await c.with_options(max_retries=0).ai.retrieve_models()
     calls = next(iter(mocked.requests.values()))
     assert [call.kwargs["headers"]["User-Agent"] for call in calls] == ["myapp/1.0", "myapp/1.0"]
+
+
+async def test_with_raw_response_counts_retries_after_connection_failures(
+    mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp
+
+    import telnyx_ai._retry as retry_module
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(retry_module, "_sleep", no_sleep)
+    mocked.get(f"{BASE_URL}/ai/models", exception=aiohttp.ServerDisconnectedError())
+    mocked.get(f"{BASE_URL}/ai/models", exception=TimeoutError())
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []})
+    async with AsyncTelnyx(api_key="k", base_url=BASE_URL) as c:
+        raw = await c.with_raw_response(c.ai.retrieve_models)
+    assert (raw.status_code, raw.retries_taken) == (200, 2)
