@@ -70,7 +70,7 @@ def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
     if not isinstance(timeout, Timeout):
         timeout = Timeout(read=float(timeout), connect=float(timeout))
     # sock_read limits each wait for bytes, never the whole body: long streams live on.
-    return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read)
+    return aiohttp.ClientTimeout(total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read)
 
 
 class ConnectionPool:

@@ -50,29 +50,37 @@ Body = Mapping[str, object]
 
 @final
 class Timeout:
-    """Connect and read limits in seconds.
+    """Connect, read and pool limits in seconds.
 
     ``read`` bounds the wait for each next piece of the response, not the whole response,
-    so a stream that keeps sending bytes is never cut. ``None`` disables a limit.
+    so a stream that keeps sending bytes is never cut. ``connect`` bounds opening a connection.
+    ``pool`` bounds everything before the request is sent: waiting for a free pooled connection,
+    name resolution and connecting (off by default, since a busy pool is the caller's own queue).
+    ``None`` disables a limit.
     """
 
-    __slots__ = ("connect", "read")
+    __slots__ = ("connect", "pool", "read")
 
-    def __init__(self, read: float | None = 60.0, *, connect: float | None = 5.0) -> None:
-        for name, value in (("connect", connect), ("read", read)):
+    def __init__(self, read: float | None = 60.0, *, connect: float | None = 5.0, pool: float | None = None) -> None:
+        for name, value in (("connect", connect), ("read", read), ("pool", pool)):
             if value is not None and not value > 0:
                 raise ValueError(f"Timeout {name} must be a positive number of seconds or None, got {value!r}")
         self.connect = connect
         self.read = read
+        self.pool = pool
 
     def __repr__(self) -> str:
-        return f"Timeout(read={self.read!r}, connect={self.connect!r})"
+        return f"Timeout(read={self.read!r}, connect={self.connect!r}, pool={self.pool!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Timeout) and (self.connect, self.read) == (other.connect, other.read)
+        return isinstance(other, Timeout) and (self.connect, self.read, self.pool) == (
+            other.connect,
+            other.read,
+            other.pool,
+        )
 
     def __hash__(self) -> int:
-        return hash((self.connect, self.read))
+        return hash((self.connect, self.read, self.pool))
 
 
 TimeoutTypes = float | Timeout | None

@@ -162,3 +162,19 @@ async def test_cancelling_a_stream_before_its_first_chunk_releases_the_connectio
         assert len(connector._acquired) == 0  # type: ignore[attr-defined]
         # The pool is not exhausted: a plain call goes straight through.
         assert (await asyncio.wait_for(client.ai.retrieve_models(), 2)).data
+
+
+async def test_a_pool_timeout_bounds_the_wait_for_a_free_connection() -> None:
+    from telnyx_ai import APITimeoutError, Timeout
+    from telnyx_ai.testing import StreamConfig
+
+    async with MockServer() as server:
+        server.stream = StreamConfig(reply="word " * 200, delay=0.02)
+        timeout = Timeout(read=5, connect=1, pool=0.3)
+        async with AsyncTelnyx(
+            api_key="test", base_url=server.url, max_connections=1, timeout=timeout, max_retries=0
+        ) as client:
+            stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}], stream=True)
+            async with stream:  # holds the only connection
+                with pytest.raises(APITimeoutError):
+                    await client.ai.retrieve_models()
