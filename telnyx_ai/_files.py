@@ -95,7 +95,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             start = None
         used = False
 
-        def from_handle() -> Payload:
+        def from_handle() -> Payload:  # resendable only when the handle can be rewound
             nonlocal used
             if used:
                 if start is None:
@@ -107,7 +107,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             used = True
             return AsyncIterablePayload(_read_file_object(handle), content_type=_guess_type(fname), filename=fname)
 
-        return from_handle
+        return from_handle if start is not None else _single_use(from_handle)
     if isinstance(value, AsyncIterable):
         stream: AsyncIterable[bytes] = value  # pyright: ignore[reportUnknownVariableType]
         fname = filename or name
@@ -120,7 +120,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             sent = True
             return AsyncIterablePayload(stream, content_type=_guess_type(fname), filename=fname)
 
-        return from_stream
+        return _single_use(from_stream)
     raise TypeError(
         f"{name} must be a path, bytes, a binary file object or an async iterable of bytes, got {type(value).__name__}."
     )
@@ -137,6 +137,47 @@ def _form_value(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
+class _SingleUse:
+    """A part factory that can make its payload once: a request carrying it is never retried."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Payload]) -> None:
+        self.make = make
+
+    def __call__(self) -> Payload:
+        return self.make()
+
+
+def _single_use(make: Callable[[], Payload]) -> Callable[[], Payload]:
+    return _SingleUse(make)
+
+
+class _MultipartForm:
+    """Builds the ``multipart/form-data`` body anew for each attempt.
+
+    ``resendable`` is False when a file can be read only once (a non-seekable file object or an
+    async iterable): the transport then makes one attempt, so a failure surfaces as itself.
+    """
+
+    __slots__ = ("parts", "resendable", "values")
+
+    def __init__(self, values: dict[str, str], parts: dict[str, Callable[[], Payload]]) -> None:
+        self.values = values
+        self.parts = parts
+        self.resendable = not any(isinstance(make, _SingleUse) for make in parts.values())
+
+    def __call__(self) -> aiohttp.FormData:
+        # Always multipart: with no file, aiohttp would otherwise send the fields url-encoded.
+        form = aiohttp.FormData(default_to_multipart=True)
+        for key, text in self.values.items():
+            form.add_field(key, text)
+        for key, make in self.parts.items():
+            payload = make()
+            form.add_field(key, payload, filename=payload.filename, content_type=payload.content_type)
+        return form
+
+
 def multipart_form(
     fields: Mapping[str, object], *, files: Mapping[str, object], extra: Body | None = None
 ) -> Callable[[], aiohttp.FormData]:
@@ -146,18 +187,7 @@ def multipart_form(
     """
     values = {k: _form_value(v) for k, v in {**fields, **(extra or {})}.items() if v is not NOT_GIVEN and v is not None}
     parts = {k: _file_part(k, v) for k, v in files.items() if v is not NOT_GIVEN and v is not None}  # type: ignore[arg-type]
-
-    def build() -> aiohttp.FormData:
-        # Always multipart: with no file, aiohttp would otherwise send the fields url-encoded.
-        form = aiohttp.FormData(default_to_multipart=True)
-        for key, text in values.items():
-            form.add_field(key, text)
-        for key, make in parts.items():
-            payload = make()
-            form.add_field(key, payload, filename=payload.filename, content_type=payload.content_type)
-        return form
-
-    return build
+    return _MultipartForm(values, parts)
 
 
 def with_accept(options: RequestOptions, accept: str) -> RequestOptions:

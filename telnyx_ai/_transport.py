@@ -283,7 +283,8 @@ class Transport:
         function returning a fresh aiohttp payload, called once per attempt so retries can resend it.
         """
         url, params, headers, payload, timeout = self._build(method, path, body, query, options, data)
-        max_retries = self.max_retries
+        # A body that can be produced only once (an upload read from a one-shot stream) gets one attempt.
+        max_retries = self.max_retries if getattr(data, "resendable", True) else 0
 
         async def send() -> T | None:
             attempt_payload = payload() if data is not None else payload

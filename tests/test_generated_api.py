@@ -332,3 +332,28 @@ async def test_speech_without_output_type_follows_the_content_type(mocked: aiore
     assert as_audio == b"ID3 raw audio"
     first = next(iter(mocked.requests.values()))[0]
     assert first.kwargs["headers"]["Accept"].startswith("application/json")
+
+
+async def test_a_one_shot_upload_is_not_retried_so_the_real_error_shows() -> None:
+    from telnyx_ai import InternalServerError
+    from telnyx_ai.testing import Call, Fault, MockServer, json_response
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"audio"
+
+    async with MockServer() as server:
+
+        async def transcribe(call: Call) -> aiohttp.web.StreamResponse:
+            return json_response({"text": "hello"})
+
+        server.add_route("POST", "/ai/audio/transcriptions", transcribe)
+        server.inject(Fault.status(503), path="/ai/audio/transcriptions")
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=3) as client:
+            with pytest.raises(InternalServerError):
+                await client.ai.audio.transcribe(model="distil-whisper/distil-large-v2", file=("a.ogg", chunks()))
+            assert len(server.requests) == 1
+            # A resendable file (bytes) is retried as usual.
+            server.inject(Fault.status(503), path="/ai/audio/transcriptions")
+            result = await client.ai.audio.transcribe(model="distil-whisper/distil-large-v2", file=b"audio")
+            assert result.text == "hello"
+            assert len(server.requests) == 3
