@@ -24,14 +24,13 @@ from __future__ import annotations
 import csv
 import keyword
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from _ruff_format import ruff_format  # scripts/_ruff_format.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "scripts" / "openapi" / "telnyx-ai.json"
@@ -1045,37 +1044,6 @@ def render_type_module(module: str, types: TypeBuilder) -> str:
 # -- formatting and writing ------------------------------------------------------------------------
 
 
-def ruff() -> str:
-    local = Path(sys.executable).parent / "ruff"
-    found = str(local) if local.exists() else shutil.which("ruff")
-    if not found:
-        raise SystemExit("ruff is needed to format the output: install it (pip install ruff).")
-    return found
-
-
-def format_source(path: Path, source: str) -> str:
-    exe = ruff()
-    rel_path = str(path.relative_to(ROOT))
-    fixed = subprocess.run(
-        [exe, "check", "--fix-only", "--select", "I,F401", "--stdin-filename", rel_path, "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    ).stdout
-    result = subprocess.run(
-        [exe, "format", "--stdin-filename", rel_path, "-"],
-        input=fixed,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"ruff could not format {rel_path}:\n{result.stderr}\n{source}")
-    return result.stdout
-
-
 def generate() -> dict[Path, str]:
     spec = msgspec.json.decode(SPEC.read_bytes())
     with ENDPOINTS.open(newline="", encoding="utf-8") as f:
@@ -1097,7 +1065,7 @@ def generate() -> dict[Path, str]:
         files[path] = render_resource_module(module, nodes, ops, types)
     for module in sorted({d.module for d in types.defs.values()}):
         files[PACKAGE / "types" / f"{module}.py"] = render_type_module(module, types)
-    return {path: format_source(path, source) for path, source in sorted(files.items())}
+    return {path: ruff_format(path, source) for path, source in sorted(files.items())}
 
 
 def orphans(files: dict[Path, str]) -> list[Path]:

@@ -19,7 +19,6 @@ import argparse
 import ast
 import builtins
 import copy
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _ruff_format import ruff_format  # noqa: E402  (scripts/_ruff_format.py, beside this file)
 
 from telnyx_ai._client import AsyncTelnyx  # noqa: E402
 from telnyx_ai._resource import AsyncResource  # noqa: E402
@@ -470,22 +471,6 @@ def _path(module: str, is_package: bool) -> Path:
     return ROOT / "telnyx_ai" / (rel / "__init__.py" if is_package else rel.with_suffix(".py"))
 
 
-def _format(path: Path, source: str) -> str:
-    for cmd in (["check", "--fix-only", "--select", "I", "--exit-zero"], ["format"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", *cmd, "--stdin-filename", str(path), "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise GenerationError(f"ruff {cmd[0]} failed on {path}:\n{done.stderr}\n{source}")
-        source = done.stdout
-    return source
-
-
 def generate() -> dict[Path, str]:
     plans = discover()
     by_module: dict[str, list[ClassPlan]] = {}
@@ -508,7 +493,7 @@ def generate() -> dict[Path, str]:
             if init not in files:
                 files[init] = f'{HEADER}\n"""Generated sync resources: see ``scripts/generate_sync.py``."""\n'
             parent = parent.parent
-    return {path: _format(path, source) for path, source in sorted(files.items())}
+    return {path: ruff_format(path, source) for path, source in sorted(files.items())}
 
 
 def main() -> int:

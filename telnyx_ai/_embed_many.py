@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError, TelnyxError
@@ -218,6 +218,52 @@ async def _outcomes(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What a job has done so far: inputs embedded, inputs given up on (with causes), inputs seen."""
+
+    total: int | None
+    done: int = 0
+    seen: int = 0
+    failed: dict[int, BaseException] = field(default_factory=dict[int, BaseException])
+
+
+async def _successes(
+    send: SendBatch,
+    texts: Texts,
+    tally: _Tally,
+    *,
+    batch_size: int,
+    concurrency: int,
+    max_retries: int,
+    on_progress: ProgressCallback | None,
+    limit: AdaptiveLimit | None,
+) -> AsyncGenerator[_Outcome, None]:
+    """The batches that succeeded, as they finish; failures and progress are recorded in ``tally``."""
+    _check_settings(texts, batch_size, concurrency, max_retries)
+    outcomes = _outcomes(
+        send,
+        texts,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        max_retries=max_retries,
+        limit=limit or AdaptiveLimit(concurrency),
+    )
+    # aclosing: whatever stops the consumer (leaving early, a progress callback raising) stops the workers too.
+    async with aclosing(outcomes):
+        async for outcome in outcomes:
+            end = outcome.start + outcome.size
+            tally.seen = max(tally.seen, end)
+            if outcome.vectors is None:
+                assert outcome.error is not None
+                tally.failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
+            else:
+                tally.done += outcome.size
+                yield outcome
+            if on_progress is not None:
+                on_progress(EmbedProgress(tally.done, len(tally.failed), tally.total))
+
+
 async def embed_all(
     send: SendBatch,
     texts: Texts,
@@ -229,34 +275,28 @@ async def embed_all(
     limit: AdaptiveLimit | None = None,
 ) -> list[list[float]]:
     """One vector per input, in input order; raises `EmbedManyError` (keeping what succeeded) if any failed."""
-    _check_settings(texts, batch_size, concurrency, max_retries)
-    total = len(texts) if isinstance(texts, Sized) else None
-    results: list[list[float] | None] = [None] * total if total is not None else []
-    failed: dict[int, BaseException] = {}
-    done = 0
-    outcomes = _outcomes(
+    tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
+    results: list[list[float] | None] = [None] * tally.total if tally.total is not None else []
+    successes = _successes(
         send,
         texts,
+        tally,
         batch_size=batch_size,
         concurrency=concurrency,
         max_retries=max_retries,
-        limit=limit or AdaptiveLimit(concurrency),
+        on_progress=on_progress,
+        limit=limit,
     )
-    async with aclosing(outcomes):  # whatever stops us (a progress callback raising) stops the workers too
-        async for outcome in outcomes:
+    async with aclosing(successes):
+        async for outcome in successes:
             end = outcome.start + outcome.size
             if len(results) < end:
                 results.extend([None] * (end - len(results)))
-            if outcome.vectors is not None:
-                results[outcome.start : end] = outcome.vectors
-                done += outcome.size
-            else:
-                assert outcome.error is not None
-                failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
-            if on_progress is not None:
-                on_progress(EmbedProgress(done, len(failed), total))
-    if failed:
-        raise EmbedManyError(results=results, failed=failed, total=len(results))
+            results[outcome.start : end] = outcome.vectors or []
+    if len(results) < tally.seen:
+        results.extend([None] * (tally.seen - len(results)))
+    if tally.failed:
+        raise EmbedManyError(results=results, failed=tally.failed, total=len(results))
     complete: list[list[float]] = results  # type: ignore[assignment]  # no None left when nothing failed
     return complete
 
@@ -272,33 +312,23 @@ async def embed_as_completed(
     limit: AdaptiveLimit | None = None,
 ) -> AsyncGenerator[tuple[int, list[float]], None]:
     """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
-    _check_settings(texts, batch_size, concurrency, max_retries)
-    total = len(texts) if isinstance(texts, Sized) else None
-    failed: dict[int, BaseException] = {}
-    done = seen = 0
-    outcomes = _outcomes(
+    tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
+    successes = _successes(
         send,
         texts,
+        tally,
         batch_size=batch_size,
         concurrency=concurrency,
         max_retries=max_retries,
-        limit=limit or AdaptiveLimit(concurrency),
+        on_progress=on_progress,
+        limit=limit,
     )
-    # aclosing: a consumer that stops early closes us, and so, at once, the batches in flight.
-    async with aclosing(outcomes):
-        async for outcome in outcomes:
-            seen = max(seen, outcome.start + outcome.size)
-            if outcome.vectors is None:
-                assert outcome.error is not None
-                failed.update(dict.fromkeys(range(outcome.start, outcome.start + outcome.size), outcome.error))
-            else:
-                done += outcome.size
-                for offset, vector in enumerate(outcome.vectors):
-                    yield outcome.start + offset, vector
-            if on_progress is not None:
-                on_progress(EmbedProgress(done, len(failed), total))
-    if failed:
-        raise EmbedManyError(results=None, failed=failed, total=seen)
+    async with aclosing(successes):
+        async for outcome in successes:
+            for offset, vector in enumerate(outcome.vectors or []):
+                yield outcome.start + offset, vector
+    if tally.failed:
+        raise EmbedManyError(results=None, failed=tally.failed, total=tally.seen)
 
 
 def progress_bar(total_hint: int | None, description: str = "Embedding") -> tuple[ProgressCallback, Callable[[], None]]:

@@ -107,7 +107,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             used = True
             return AsyncIterablePayload(_read_file_object(handle), content_type=_guess_type(fname), filename=fname)
 
-        return from_handle if start is not None else _single_use(from_handle)
+        return from_handle if start is not None else _SingleUse(from_handle)
     if isinstance(value, AsyncIterable):
         stream: AsyncIterable[bytes] = value  # pyright: ignore[reportUnknownVariableType]
         fname = filename or name
@@ -120,7 +120,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             sent = True
             return AsyncIterablePayload(stream, content_type=_guess_type(fname), filename=fname)
 
-        return _single_use(from_stream)
+        return _SingleUse(from_stream)
     raise TypeError(
         f"{name} must be a path, bytes, a binary file object or an async iterable of bytes, got {type(value).__name__}."
     )
@@ -147,10 +147,6 @@ class _SingleUse:
 
     def __call__(self) -> Payload:
         return self.make()
-
-
-def _single_use(make: Callable[[], Payload]) -> Callable[[], Payload]:
-    return _SingleUse(make)
 
 
 class _MultipartForm:

@@ -476,15 +476,12 @@ class Transport:
     ) -> tuple[bytes, int, str]:
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else 0.0
         response = await self._open(method, url, params, headers, payload, timeout)
-        raw = await self._read_body(response, method, url)
-        status = response.status
         if started:
-            logger.debug("Response %s %s -> %d in %.1f ms", method, url, status, (time.perf_counter() - started) * 1000)
-        if status >= 300:
-            raise status_error(
-                status, raw, reason=response.reason, headers=response.headers, response=response, method=method, url=url
-            )
-        return raw, status, response.content_type
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug("Response %s %s -> %d after %.1f ms", method, url, response.status, elapsed)
+        await self._raise_for_status(response, method, url)
+        raw = await self._read_body(response, method, url)
+        return raw, response.status, response.content_type
 
     def _decode(self, raw: bytes, status: int, cast_to: type[T] | None, method: str, url: str) -> T | None:
         if cast_to is None:
