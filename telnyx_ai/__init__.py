@@ -12,7 +12,8 @@ async with AsyncTelnyx() as client:
 import importlib
 from typing import TYPE_CHECKING
 
-from ._client import DEFAULT_BASE_URL, AsyncTelnyx
+from ._client import AsyncTelnyx
+from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions, Timeout
 from ._embed_many import EmbedProgress, ProgressCallback
 from ._errors import (
     APIConnectionError,
@@ -36,7 +37,7 @@ from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
 from ._streaming import AsyncStream
-from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
+from ._types import NOT_GIVEN, NotGiven, RequestOptions
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "ClientChanges",
+    "ClientOptions",
     "ConflictError",
     "EmbedManyError",
     "EmbedProgress",

@@ -160,11 +160,6 @@ class Bridge:
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def thread(self) -> threading.Thread:
-        """The loop thread (for tests and diagnostics)."""
-        return self._thread
-
     def _check_caller(self) -> None:
         if self._generation != _fork_generation:
             raise TelnyxError(

@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, Unpack
 
 import aiohttp
 
-from ._errors import TelnyxError
+from ._config import ClientChanges, ClientConfig, ClientOptions, TimeoutTypes
 from ._logging import setup_logging
+from ._pool import ConnectionPool
 from ._raw_response import RawResponse, with_raw_response
-from ._sse import DEFAULT_MAX_LINE_BYTES
-from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ConnectionPool, Transport
-from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
+from ._transport import Transport
 
 if TYPE_CHECKING:
     from .resources.ai import AsyncAI
     from .resources.legacy import AsyncLegacy
     from .resources.text_to_speech import AsyncTextToSpeech
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncTelnyx"]
-
-DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+__all__ = ["AsyncTelnyx"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def _resolve_api_key(api_key: str | None) -> str:
-    key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
-    if not key:
-        raise TelnyxError(
-            "No API key: pass api_key=... or set the TELNYX_API_KEY environment variable. "
-            "To try the SDK without one, run against telnyx_ai.testing's local server."
-        )
-    return key
 
 
 class AsyncTelnyx:
@@ -49,38 +35,15 @@ class AsyncTelnyx:
 
     _transport: Transport
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        default_headers: Headers | None = None,
-        session: aiohttp.ClientSession | None = None,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    ) -> None:
-        """Configure a client; nothing connects until the first request.
+    def __init__(self, *, session: aiohttp.ClientSession | None = None, **options: Unpack[ClientOptions]) -> None:
+        """Configure a client (the keywords are `ClientOptions`); nothing connects until the first request.
 
-        ``timeout`` is seconds (float) or a `Timeout` with separate connect and read limits.
         ``session`` shares a caller's aiohttp session (the client then leaves it open on close);
         otherwise the client opens its own with up to ``max_connections`` connections.
-        A response body over ``max_response_bytes``, or a stream line over ``max_event_bytes``,
-        raises an error instead of filling memory.
         """
         setup_logging()
-        self._transport = Transport(
-            api_key=_resolve_api_key(api_key),
-            base_url=base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            pool=ConnectionPool(session=session, max_connections=max_connections),
-            max_line_bytes=max_event_bytes,
-            max_response_bytes=max_response_bytes,
-        )
+        config = ClientConfig.from_options(options)
+        self._transport = Transport(config, ConnectionPool(session=session, max_connections=config.max_connections))
 
     @classmethod
     def _from_transport(cls, transport: Transport) -> AsyncTelnyx:
@@ -88,23 +51,21 @@ class AsyncTelnyx:
         client._transport = transport
         return client
 
-    def with_options(
-        self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
-    ) -> AsyncTelnyx:
+    def with_options(self, **changes: Unpack[ClientChanges]) -> AsyncTelnyx:
         """A copy with other defaults, sharing this client's connection pool (close either to close both)."""
-        return self._from_transport(self._transport.copy(timeout=timeout, max_retries=max_retries))
+        return self._from_transport(self._transport.with_config(**changes))
 
     @property
     def base_url(self) -> str:
-        return self._transport.base_url
+        return self._transport.config.base_url
 
     @property
     def timeout(self) -> TimeoutTypes:
-        return self._transport.timeout
+        return self._transport.config.timeout
 
     @property
     def max_retries(self) -> int:
-        return self._transport.max_retries
+        return self._transport.config.max_retries
 
     @property
     def is_closed(self) -> bool:

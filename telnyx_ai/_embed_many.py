@@ -15,10 +15,21 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError, TelnyxError
+from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError
 from ._retry import send_with_retries, should_retry
 
-__all__ = ["AdaptiveLimit", "EmbedProgress", "ProgressCallback", "Texts", "embed_all", "embed_as_completed"]
+__all__ = [
+    "BATCH_RETRIES",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CONCURRENCY",
+    "AdaptiveLimit",
+    "EmbedJob",
+    "EmbedProgress",
+    "ProgressCallback",
+    "Texts",
+    "embed_all",
+    "embed_as_completed",
+]
 
 Texts = Iterable[str] | AsyncIterable[str]
 
@@ -33,6 +44,29 @@ class EmbedProgress:
 
 
 ProgressCallback = Callable[[EmbedProgress], None]
+
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_CONCURRENCY = 16
+BATCH_RETRIES = 8
+"""A long job should ride out a bad minute: by default its batches retry harder than single calls."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbedJob:
+    """How a batch job runs: inputs per request, requests in flight, retries per batch, who hears of progress."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_retries: int = BATCH_RETRIES
+    on_progress: ProgressCallback | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}.")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}.")
 
 
 class _Embedding(Protocol):
@@ -138,25 +172,20 @@ def _retryable(exc: BaseException) -> bool:
     return should_retry(exc) or (isinstance(exc, APIResponseValidationError) and exc.malformed)
 
 
-def _check_settings(texts: Texts, batch_size: int, concurrency: int, max_retries: int) -> None:
+def _check_texts(texts: Texts) -> None:
     if isinstance(texts, str):
         raise TypeError("embed_many takes a collection of strings, not one string; wrap it in a list.")
     if isinstance(texts, list | tuple):
         for index, text in enumerate(texts):
             if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
                 raise TypeError(f"embed_many takes strings; input {index} is a {type(text).__name__}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, got {concurrency}.")
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, got {max_retries}.")
 
 
 async def _outcomes(
-    send: SendBatch, texts: Texts, *, batch_size: int, concurrency: int, max_retries: int, limit: AdaptiveLimit
+    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit
 ) -> AsyncGenerator[_Outcome, None]:
     """Each batch's outcome as it finishes. Leaving early cancels every request still in flight."""
+    concurrency = job.concurrency
     work: asyncio.Queue[tuple[int, list[str]] | None] = asyncio.Queue(maxsize=concurrency)
     finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue(maxsize=concurrency)
 
@@ -164,7 +193,7 @@ async def _outcomes(
     async def read_inputs() -> None:
         start = 0
         try:
-            async for batch in _batches(texts, batch_size):
+            async for batch in _batches(texts, job.batch_size):
                 await work.put((start, batch))
                 start += len(batch)
         except Exception as exc:
@@ -182,7 +211,7 @@ async def _outcomes(
 
         try:
             response = await send_with_retries(
-                lambda: send(batch), max_retries=max_retries, on_retry=on_retry, retry_if=_retryable
+                lambda: send(batch), max_retries=job.max_retries, on_retry=on_retry, retry_if=_retryable
             )
             vectors = _vectors(response, len(batch))
         except APIError as exc:
@@ -229,26 +258,11 @@ class _Tally:
 
 
 async def _successes(
-    send: SendBatch,
-    texts: Texts,
-    tally: _Tally,
-    *,
-    batch_size: int,
-    concurrency: int,
-    max_retries: int,
-    on_progress: ProgressCallback | None,
-    limit: AdaptiveLimit | None,
+    send: SendBatch, texts: Texts, job: EmbedJob, tally: _Tally, limit: AdaptiveLimit | None
 ) -> AsyncGenerator[_Outcome, None]:
     """The batches that succeeded, as they finish; failures and progress are recorded in ``tally``."""
-    _check_settings(texts, batch_size, concurrency, max_retries)
-    outcomes = _outcomes(
-        send,
-        texts,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        max_retries=max_retries,
-        limit=limit or AdaptiveLimit(concurrency),
-    )
+    _check_texts(texts)
+    outcomes = _outcomes(send, texts, job, limit or AdaptiveLimit(job.concurrency))
     # aclosing: whatever stops the consumer (leaving early, a progress callback raising) stops the workers too.
     async with aclosing(outcomes):
         async for outcome in outcomes:
@@ -260,33 +274,17 @@ async def _successes(
             else:
                 tally.done += outcome.size
                 yield outcome
-            if on_progress is not None:
-                on_progress(EmbedProgress(tally.done, len(tally.failed), tally.total))
+            if job.on_progress is not None:
+                job.on_progress(EmbedProgress(tally.done, len(tally.failed), tally.total))
 
 
 async def embed_all(
-    send: SendBatch,
-    texts: Texts,
-    *,
-    batch_size: int,
-    concurrency: int,
-    max_retries: int,
-    on_progress: ProgressCallback | None = None,
-    limit: AdaptiveLimit | None = None,
+    send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
 ) -> list[list[float]]:
     """One vector per input, in input order; raises `EmbedManyError` (keeping what succeeded) if any failed."""
     tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
     results: list[list[float] | None] = [None] * tally.total if tally.total is not None else []
-    successes = _successes(
-        send,
-        texts,
-        tally,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        max_retries=max_retries,
-        on_progress=on_progress,
-        limit=limit,
-    )
+    successes = _successes(send, texts, job, tally, limit)
     async with aclosing(successes):
         async for outcome in successes:
             end = outcome.start + outcome.size
@@ -302,56 +300,14 @@ async def embed_all(
 
 
 async def embed_as_completed(
-    send: SendBatch,
-    texts: Texts,
-    *,
-    batch_size: int,
-    concurrency: int,
-    max_retries: int,
-    on_progress: ProgressCallback | None = None,
-    limit: AdaptiveLimit | None = None,
+    send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
 ) -> AsyncGenerator[tuple[int, list[float]], None]:
     """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
     tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
-    successes = _successes(
-        send,
-        texts,
-        tally,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        max_retries=max_retries,
-        on_progress=on_progress,
-        limit=limit,
-    )
+    successes = _successes(send, texts, job, tally, limit)
     async with aclosing(successes):
         async for outcome in successes:
             for offset, vector in enumerate(outcome.vectors or []):
                 yield outcome.start + offset, vector
     if tally.failed:
         raise EmbedManyError(results=None, failed=tally.failed, total=tally.seen)
-
-
-def progress_bar(total_hint: int | None, description: str = "Embedding") -> tuple[ProgressCallback, Callable[[], None]]:
-    """A rich progress bar on stderr as a progress callback, and the function that closes it."""
-    try:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    except ImportError as exc:
-        raise TelnyxError(
-            "progress=True needs rich: pip install 'telnyx-ai[cli]', or pass a callback instead."
-        ) from exc
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )
-    task = bar.add_task(description, total=total_hint, failed=0)
-    bar.start()
-
-    def update(progress: EmbedProgress) -> None:
-        bar.update(task, completed=progress.done + progress.failed, total=progress.total, failed=progress.failed)
-
-    return update, bar.stop

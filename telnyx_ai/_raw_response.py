@@ -1,18 +1,22 @@
-"""`with_raw_response`: call any operation and get the HTTP status and headers with the parsed body."""
+"""`with_raw_response`: call any operation and get the HTTP status and headers with the parsed body.
+
+The operation runs on a fresh copy of its resource whose transport reports every attempt's
+response to this one call (`Transport.observed`): nothing is shared with other calls.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
-from contextlib import contextmanager
-from typing import Generic, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from aiohttp import ClientResponse
 from multidict import CIMultiDictProxy
 
 from ._errors import TelnyxError
-from ._transport import captured_responses
+from ._resource import AsyncResource
+from ._transport import ResponseObserver
 
-__all__ = ["RawResponse", "with_raw_response", "with_raw_response_sync"]
+__all__ = ["RawResponse", "bound_operation", "observed_resource", "raw_response", "with_raw_response"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -40,24 +44,36 @@ class RawResponse(Generic[T]):
         return f"<RawResponse [{self.status_code}] {self.url}>"
 
 
-@contextmanager
-def _capturing() -> Generator[list[ClientResponse | None], None, None]:
-    # Responses received in this context (and in tasks started from it, on any thread) land here.
-    captured: list[ClientResponse | None] = []
-    token = captured_responses.set(captured)
-    try:
-        yield captured
-    finally:
-        captured_responses.reset(token)
+_NOT_AN_OPERATION = "with_raw_response needs an operation of this client, which sends an HTTP request."
 
 
-def _raw(captured: list[ClientResponse | None], parsed: T) -> RawResponse[T]:
-    # One entry per attempt; attempts that got no response (a reset, a timeout) are None.
-    last = next((response for response in reversed(captured) if response is not None), None)
+def bound_operation(operation: Callable[..., Any], resource_type: type) -> tuple[Any, Callable[..., Any]]:
+    """The resource ``operation`` is a method of (an instance of ``resource_type``) and its plain function."""
+    resource: object = getattr(operation, "__self__", None)
+    function = getattr(operation, "__func__", None)
+    if not isinstance(resource, resource_type) or function is None:
+        raise TelnyxError(_NOT_AN_OPERATION)
+    return resource, function
+
+
+def observed_resource(resource: object, observer: ResponseObserver) -> AsyncResource:
+    """A fresh resource of the same class whose requests report each attempt's response to ``observer``."""
+    if not isinstance(resource, AsyncResource):
+        raise TelnyxError(_NOT_AN_OPERATION)
+    return type(resource)(resource._transport.observed(observer))  # pyright: ignore[reportPrivateUsage]
+
+
+def raw_response(attempts: list[ClientResponse | None], parsed: T) -> RawResponse[T]:
+    """The last response among ``attempts`` (one entry per attempt, None where it got none) with ``parsed``."""
+    last = next((response for response in reversed(attempts) if response is not None), None)
     if last is None:
-        raise TelnyxError("with_raw_response needs an operation of this client, which sends an HTTP request.")
+        raise TelnyxError(_NOT_AN_OPERATION)
     return RawResponse(
-        status_code=last.status, headers=last.headers, url=str(last.url), parsed=parsed, retries_taken=len(captured) - 1
+        status_code=last.status,
+        headers=last.headers,
+        url=str(last.url),
+        parsed=parsed,
+        retries_taken=len(attempts) - 1,
     )
 
 
@@ -65,13 +81,7 @@ async def with_raw_response(
     operation: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
 ) -> RawResponse[T]:
     """Await ``operation(*args, **kwargs)``; return its result with the final response's status and headers."""
-    with _capturing() as captured:
-        parsed = await operation(*args, **kwargs)
-    return _raw(captured, parsed)
-
-
-def with_raw_response_sync(operation: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-    """The blocking form: the sync client hands its calls to its loop thread with this context."""
-    with _capturing() as captured:
-        parsed = operation(*args, **kwargs)
-    return _raw(captured, parsed)
+    resource, function = bound_operation(operation, AsyncResource)
+    attempts: list[ClientResponse | None] = []
+    parsed: T = await function(observed_resource(resource, attempts.append), *args, **kwargs)
+    return raw_response(attempts, parsed)

@@ -1,20 +1,38 @@
-"""Building a request: the path with its parameters encoded, the query, headers and JSON body.
+"""Building a request: one frozen `Request` from an operation's path, query, headers and body.
 
 Nothing here touches the network; every mistake a caller can make is caught here, before
-any connection is opened.
+any connection is opened. `RequestBuilder` holds what a client adds to every request (base
+URL, headers with the key, timeout), worked out once from its `ClientConfig`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import msgspec
 
+from ._config import ClientConfig, Timeout, TimeoutTypes
 from ._errors import TelnyxError
-from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query
+from ._logging import redact_headers
+from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions
+from ._version import __version__
 
-__all__ = ["build_path", "check_header_value", "encode_body", "merge_headers", "query_params"]
+__all__ = [
+    "USER_AGENT",
+    "Request",
+    "RequestBuilder",
+    "build_path",
+    "check_header_value",
+    "client_timeout",
+    "encode_body",
+    "merge_headers",
+    "query_params",
+]
+
+USER_AGENT = f"telnyx-ai-python/{__version__}"
 
 
 def _encode_segment(name: str, value: object) -> str:
@@ -112,3 +130,96 @@ def encode_body(body: Body | None, extra: Body | None) -> bytes | None:
         return _encoder.encode(fields)
     except TypeError as exc:
         raise TelnyxError(f"Could not encode the request body: {exc}") from exc
+
+
+PayloadFactory = Callable[[], Any]
+"""Makes a fresh non-JSON payload (multipart form, file stream) for each attempt."""
+
+
+def client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    """aiohttp's form of a `Timeout`. The names differ, so the mapping is spelt out:
+
+    - ``Timeout.read`` is ``sock_read``: each wait for bytes, never the whole body, so long streams live on;
+    - ``Timeout.connect`` is ``sock_connect``: opening one TCP (and TLS) connection;
+    - ``Timeout.pool`` is ``connect``: everything before sending, including the wait for a pooled connection.
+    """
+    if timeout is None:
+        return aiohttp.ClientTimeout(total=None)
+    if not isinstance(timeout, Timeout):
+        timeout = Timeout(read=float(timeout), connect=float(timeout))
+    return aiohttp.ClientTimeout(total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read)
+
+
+class Request(msgspec.Struct, frozen=True):
+    """One HTTP request, ready to send as many times as the retry policy allows."""
+
+    method: str
+    url: str
+    params: dict[str, Any] | None
+    headers: dict[str, str]
+    payload: bytes | PayloadFactory | None
+    """The JSON body, or a function making a fresh payload for each attempt."""
+    timeout: aiohttp.ClientTimeout
+    resendable: bool = True
+    """False when the payload can be produced only once (an upload read from a one-shot stream)."""
+
+    def body(self) -> Any:
+        """The payload for one attempt."""
+        payload = self.payload
+        return payload() if callable(payload) else payload
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.url}, headers={redact_headers(self.headers)})"
+
+
+class RequestBuilder:
+    """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
+
+    __slots__ = ("_base_url", "_headers", "_json_headers", "_timeout")
+
+    def __init__(self, config: ClientConfig) -> None:
+        check_header_value("Authorization", config.api_key)
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "Authorization": f"Bearer {config.api_key}"}
+        for name, value in config.default_headers.items():
+            headers[name] = check_header_value(name, value)
+        self._base_url = config.base_url
+        self._headers = headers
+        self._json_headers = {**headers, "Content-Type": "application/json"}
+        self._timeout = client_timeout(config.timeout)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers sent with every request (the key included: redact before showing them)."""
+        return self._headers
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        *,
+        options: RequestOptions,
+        body: Body | None = None,
+        query: Query | None = None,
+        data: PayloadFactory | None = None,
+        accept: str | None = None,
+    ) -> Request:
+        """The request for ``method path``; ``data`` replaces the JSON body, ``accept`` wins over any Accept header."""
+        payload: bytes | PayloadFactory | None
+        if data is not None:
+            payload, base_headers = data, self._headers
+        else:
+            payload = encode_body(body, options.get("extra_body"))
+            base_headers = self._headers if payload is None else self._json_headers
+        headers = merge_headers(base_headers, options.get("extra_headers"))
+        if accept is not None:
+            headers = {**headers, "Accept": accept}
+        timeout = options.get("timeout", NOT_GIVEN)
+        return Request(
+            method,
+            self._base_url + path,
+            query_params(query, options.get("extra_query")),
+            headers,
+            payload,
+            self._timeout if isinstance(timeout, NotGiven) else client_timeout(timeout),
+            getattr(data, "resendable", True),
+        )

@@ -49,7 +49,7 @@ def should_retry(exc: BaseException) -> bool:
     return isinstance(exc, APIConnectionError)
 
 
-def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> float | None:
+def retry_after_seconds(exc: BaseException) -> float | None:
     """The wait the server asked for, if it asked for one within `MAX_RETRY_AFTER` seconds."""
     response = exc.response if isinstance(exc, APIStatusError) else None
     if response is None:
@@ -74,7 +74,7 @@ def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> floa
                     parsed = None
                 if parsed is not None:
                     # A date already past means "now".
-                    seconds = max(0.0, parsed.timestamp() - (time.time() if now is None else now))
+                    seconds = max(0.0, parsed.timestamp() - time.time())
     if seconds is None or seconds != seconds or not 0 <= seconds <= MAX_RETRY_AFTER:
         return None
     return seconds

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import msgspec
 
+from ._config import DEFAULT_MAX_EVENT_BYTES
 from ._errors import APIError
 
-__all__ = ["DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["SSEDecoder", "ServerSentEvent"]
 
-DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -44,7 +44,7 @@ class SSEDecoder:
         "_started",
     )
 
-    def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._max_line = max_line_bytes
         # The pieces of an unfinished line, joined only once its ending arrives: a long line
         # spread over many reads costs linear time, not quadratic.

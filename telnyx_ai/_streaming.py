@@ -17,6 +17,9 @@ from ._errors import (
     APITimeoutError,
     error_message_from_body,
 )
+from ._models import decoder_for
+from ._request import Request
+from ._response import raise_for_status, read_body
 from ._sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
@@ -44,15 +47,15 @@ class AsyncStream(Generic[T]):
     def __init__(
         self,
         response: ClientResponse,
-        decoder: msgspec.json.Decoder[T],
+        cast_to: type[T],
         *,
         method: str,
         url: str,
-        max_line_bytes: int,
+        max_event_bytes: int,
     ) -> None:
         self.response = response
-        self._decoder = decoder
-        self._sse = SSEDecoder(max_line_bytes=max_line_bytes)
+        self._decoder = decoder_for(cast_to)
+        self._sse = SSEDecoder(max_line_bytes=max_event_bytes)
         self._method = method
         self._url = url
         self._finished = False
@@ -60,6 +63,35 @@ class AsyncStream(Generic[T]):
         self._primed: list[T] | None = None
         self._pending_error: Exception | None = None
         self._iterator = self._iterate()
+
+    @classmethod
+    async def open(
+        cls, response: ClientResponse, request: Request, cast_to: type[T], *, max_event_bytes: int, max_body_bytes: int
+    ) -> AsyncStream[T]:
+        """The stream of ``response`` once its first event has arrived, so a failure before it can be retried.
+
+        An error status or a body that is not an event stream raises instead; whatever fails,
+        the connection is dropped (the caller never held the stream, so nobody else could).
+        """
+        try:
+            await raise_for_status(response, request, max_body_bytes)
+            content_type = response.headers.get("Content-Type", "")
+            if not content_type.startswith("text/event-stream"):
+                raw = await read_body(response, request, max_body_bytes)
+                raise APIResponseValidationError(
+                    "Expected a text/event-stream response to a streaming request, "
+                    f"got {content_type or 'no content type'!r}.",
+                    status_code=response.status,
+                    method=request.method,
+                    url=request.url,
+                    body=raw.decode("utf-8", "replace"),
+                )
+            stream = cls(response, cast_to, method=request.method, url=request.url, max_event_bytes=max_event_bytes)
+            stream._primed = await stream.next_batch()
+        except BaseException:
+            response.close()
+            raise
+        return stream
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterator
@@ -109,16 +141,16 @@ class AsyncStream(Generic[T]):
         return content.at_eof()
 
     async def _iterate(self) -> AsyncIterator[T]:
-        while (batch := await self._read_batch()) is not None:
+        while (batch := await self.next_batch()) is not None:
             for item in batch:
                 yield item
 
-    async def _prime(self) -> None:
-        """Read up to the first chunk now, so a failure before it can still be retried."""
-        self._primed = await self._read_batch()
+    async def next_batch(self) -> list[T] | None:
+        """The chunks the next network read completed (never empty), or None at the end.
 
-    async def _read_batch(self) -> list[T] | None:
-        """The chunks completed by the next network read (never empty), or None at the end."""
+        For readers that handle several chunks at once: the sync `Stream` crosses threads once
+        per batch, a relay can forward a batch in one write. Do not mix it with ``async for``.
+        """
         if self._primed is not None:
             batch, self._primed = self._primed, None
             return batch
@@ -192,8 +224,8 @@ class AsyncStream(Generic[T]):
     def _invalid_chunk(self, data: bytes, exc: Exception) -> Exception:
         body = _loads(data)
         self._closed_after_error()
-        if error_message_from_body(data, body) is not None and b'"error"' in data:
-            message = error_message_from_body(data, body) or "The server reported an error during the stream."
+        message = error_message_from_body(data, body)
+        if message is not None and b'"error"' in data:
             return APIStreamError(message, method=self._method, url=self._url, body=body)
         return APIResponseValidationError(
             f"A stream chunk did not match its type: {exc}",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar, Unpack
 
-from ._bridge import Bridge
+from aiohttp import ClientResponse
+
+from ._bridge import Bridge, SyncResource
 from ._client import AsyncTelnyx
-from ._raw_response import RawResponse, with_raw_response_sync
-from ._sse import DEFAULT_MAX_LINE_BYTES
+from ._config import ClientChanges, ClientOptions, TimeoutTypes
+from ._raw_response import RawResponse, bound_operation, observed_resource, raw_response
 from ._sync._root import TelnyxResources
-from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
-from ._types import NOT_GIVEN, Headers, NotGiven, TimeoutTypes
 
 __all__ = ["Telnyx"]
 
@@ -36,41 +36,19 @@ class Telnyx(TelnyxResources):
     using the parent's raises `TelnyxError`.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        default_headers: Headers | None = None,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_event_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
         """Configure a client; the loop thread starts now, connections open on first use.
 
-        The keywords are `AsyncTelnyx`'s, less ``session``: an aiohttp session belongs to the
-        caller's event loop and cannot be used from the client's own.
+        The keywords are `AsyncTelnyx`'s (`ClientOptions`), less ``session``: an aiohttp session
+        belongs to the caller's event loop and cannot be used from the client's own.
         """
-        client = AsyncTelnyx(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            max_connections=max_connections,
-            max_response_bytes=max_response_bytes,
-            max_event_bytes=max_event_bytes,
-        )
+        client = AsyncTelnyx(**options)
         super().__init__(Bridge(client.close), client)
 
-    def with_options(
-        self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN, max_retries: int | NotGiven = NOT_GIVEN
-    ) -> Telnyx:
+    def with_options(self, **changes: Unpack[ClientChanges]) -> Telnyx:
         """A copy with other defaults, sharing this client's pool and thread (close either to close both)."""
         copy = Telnyx.__new__(Telnyx)
-        TelnyxResources.__init__(copy, self._bridge, self._async.with_options(timeout=timeout, max_retries=max_retries))
+        TelnyxResources.__init__(copy, self._bridge, self._async.with_options(**changes))
         return copy
 
     def with_raw_response(self, operation: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
@@ -79,7 +57,13 @@ class Telnyx(TelnyxResources):
         raw = client.with_raw_response(client.ai.retrieve_models)
         print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
         """
-        return with_raw_response_sync(operation, *args, **kwargs)
+        resource: SyncResource[Any]
+        resource, function = bound_operation(operation, SyncResource)
+        attempts: list[ClientResponse | None] = []
+        twin = observed_resource(resource._async, attempts.append)  # pyright: ignore[reportPrivateUsage]
+        observed = type(resource)(resource._bridge, twin)  # pyright: ignore[reportPrivateUsage]
+        parsed: T = function(observed, *args, **kwargs)
+        return raw_response(attempts, parsed)
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,7 @@ V = TypeVar("V")
 
 def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]:
     # One trip to the loop thread per network read, however many chunks it completed.
-    read = stream._read_batch  # pyright: ignore[reportPrivateUsage]
+    read = stream.next_batch
     call = bridge.call
     while (batch := call(read)) is not None:
         yield from batch

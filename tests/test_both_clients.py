@@ -29,7 +29,15 @@ from telnyx_ai import (
     Telnyx,
     Timeout,
 )
-from telnyx_ai.testing import Fault, MockServer, StreamConfig, expected_embedding, expected_reply, mixed_faults
+from telnyx_ai.testing import (
+    Fault,
+    MockServer,
+    StreamConfig,
+    expected_embedding,
+    expected_reply,
+    mixed_faults,
+    pool_connections,
+)
 
 MESSAGES: list[Any] = [{"role": "user", "content": "the same answer from both clients"}]
 MODEL = "thenlper/gte-large"
@@ -218,12 +226,6 @@ def test_embed_many_keeps_order(drive: Driver) -> None:
     assert vectors == [expected_embedding(t, MODEL) for t in texts]
 
 
-async def _acquired_connections(client: Telnyx) -> int:
-    connector = client._async._transport.pool.session().connector
-    assert connector is not None
-    return len(connector._acquired)  # type: ignore[attr-defined]
-
-
 def test_sync_client_shared_by_8_threads_under_20_percent_faults(
     server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -244,7 +246,7 @@ def test_sync_client_shared_by_8_threads_under_20_percent_faults(
                 results = list(pool.map(work, shares))
             assert server.peak_concurrency <= 256
             assert sum(server.fault_counts.values()) > 150
-            assert client._bridge.call(_acquired_connections, client) == 0
+            assert pool_connections(client).in_use == 0
     finally:
         server.clear_faults()
     for share, vectors in zip(shares, results, strict=True):

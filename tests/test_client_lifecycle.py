@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from telnyx_ai import AsyncTelnyx, TelnyxError
-from telnyx_ai.testing import MockServer, expected_embedding, expected_reply
+from telnyx_ai.testing import MockServer, expected_embedding, expected_reply, pool_connections
 
 MODEL = "thenlper/gte-large"
 
@@ -27,7 +27,7 @@ async def test_a_thousand_concurrent_calls_on_one_client() -> None:
         assert vectors == [expected_embedding(f"text {i}", MODEL) for i in range(1000)]
         assert len(server.requests) == 1000
         assert server.peak_concurrency <= 64
-        assert client._transport.pool.open_connections() <= 64
+        assert pool_connections(client).total <= 64
 
 
 async def test_streams_a_reply_token_by_token_from_the_emulator() -> None:
@@ -45,7 +45,7 @@ async def test_streams_a_reply_token_by_token_from_the_emulator() -> None:
 
 def test_session_is_created_lazily_and_construction_needs_no_loop() -> None:
     client = AsyncTelnyx(api_key="k")
-    assert client._transport.pool.open_connections() == 0
+    assert pool_connections(client).total == 0
     assert client._transport.pool._session is None
 
 
@@ -131,7 +131,7 @@ async def test_cancelling_a_task_reading_a_stream_drops_the_connection() -> None
                 break
             await asyncio.sleep(0.01)
         assert server.disconnects == 1
-        assert client._transport.pool.open_connections() == 0
+        assert pool_connections(client).total == 0
         assert (await client.ai.retrieve_models()).data
 
 
@@ -156,10 +156,8 @@ async def test_cancelling_a_stream_before_its_first_chunk_releases_the_connectio
                 await asyncio.wait_for(
                     client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}], stream=True), 0.2
                 )
-        assert client._transport.pool.open_connections() <= 2
-        connector = client._transport.pool.session().connector
-        assert connector is not None
-        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        assert pool_connections(client).total <= 2
+        assert pool_connections(client).in_use == 0
         # The pool is not exhausted: a plain call goes straight through.
         assert (await asyncio.wait_for(client.ai.retrieve_models(), 2)).data
 

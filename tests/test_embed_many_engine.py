@@ -11,7 +11,7 @@ import pytest
 
 import telnyx_ai._retry as retry_module
 from telnyx_ai import BadRequestError, EmbedManyError, RateLimitError
-from telnyx_ai._embed_many import AdaptiveLimit, EmbedProgress, embed_all, embed_as_completed
+from telnyx_ai._embed_many import AdaptiveLimit, EmbedJob, EmbedProgress, embed_all, embed_as_completed
 
 
 @dataclass
@@ -91,7 +91,7 @@ async def test_vectors_come_back_in_input_order_for_every_input_kind() -> None:
 
     for source in (corpus, tuple(corpus), generator(), agen()):
         sender = FakeSender()
-        vectors = await embed_all(sender, source, batch_size=7, concurrency=16, max_retries=2)
+        vectors = await embed_all(sender, source, EmbedJob(batch_size=7, concurrency=16, max_retries=2))
         assert vectors == [vector_for(t) for t in corpus]
         assert sorted(sender.sent) == sorted(corpus)
         assert sender.peak <= 16
@@ -100,7 +100,7 @@ async def test_vectors_come_back_in_input_order_for_every_input_kind() -> None:
 async def test_failures_are_kept_with_their_causes_and_successes_are_not_lost() -> None:
     sender = FakeSender(always_fail={"item-10", "item-40"})
     with pytest.raises(EmbedManyError) as info:
-        await embed_all(sender, texts(100), batch_size=10, concurrency=4, max_retries=2)
+        await embed_all(sender, texts(100), EmbedJob(batch_size=10, concurrency=4, max_retries=2))
     err = info.value
     assert sorted(err.failed) == [*range(10, 20), *range(40, 50)]
     assert all(isinstance(cause, BadRequestError) for cause in err.failed.values())
@@ -115,7 +115,7 @@ async def test_failures_are_kept_with_their_causes_and_successes_are_not_lost() 
 async def test_retryable_failures_are_retried_per_batch() -> None:
     limited = RateLimitError("429 Too Many Requests", status_code=429)
     sender = FakeSender(fail_first={"item-0": limited, "item-50": RateLimitError("429", status_code=429)})
-    vectors = await embed_all(sender, texts(100), batch_size=10, concurrency=4, max_retries=2)
+    vectors = await embed_all(sender, texts(100), EmbedJob(batch_size=10, concurrency=4, max_retries=2))
     assert vectors == [vector_for(t) for t in texts(100)]
     assert sender.calls == 12
     assert sorted(sender.sent) == sorted(texts(100)), "every input sent successfully exactly once"
@@ -149,7 +149,7 @@ async def test_sustained_429s_reduce_concurrency() -> None:
 
     sender = Throttling()
     limit = AdaptiveLimit(64)
-    vectors = await embed_all(sender, texts(2000), batch_size=5, concurrency=64, max_retries=50, limit=limit)
+    vectors = await embed_all(sender, texts(2000), EmbedJob(batch_size=5, concurrency=64, max_retries=50), limit=limit)
     assert vectors == [vector_for(t) for t in texts(2000)]
     assert limit.limit < 64, "the limit came down under sustained 429s"
 
@@ -165,7 +165,9 @@ async def test_memory_is_bounded_by_batches_in_flight_not_corpus_size() -> None:
             yield f"item-{i}"
 
     max_ahead = 0
-    async for index, vector in embed_as_completed(sender, corpus(), batch_size=10, concurrency=8, max_retries=0):
+    async for index, vector in embed_as_completed(
+        sender, corpus(), EmbedJob(batch_size=10, concurrency=8, max_retries=0)
+    ):
         assert vector == vector_for(f"item-{index}")
         max_ahead = max(max_ahead, pulled - index)
     # Read-ahead is a few queues of batches, never the 20,000 inputs.
@@ -176,7 +178,9 @@ async def test_as_completed_yields_every_index_once_then_raises_for_failures() -
     sender = FakeSender(always_fail={"item-30"})
     seen: list[int] = []
     with pytest.raises(EmbedManyError) as info:
-        async for index, _ in embed_as_completed(sender, texts(100), batch_size=10, concurrency=4, max_retries=0):
+        async for index, _ in embed_as_completed(
+            sender, texts(100), EmbedJob(batch_size=10, concurrency=4, max_retries=0)
+        ):
             seen.append(index)
     assert sorted(seen) == [i for i in range(100) if not 30 <= i < 40]
     assert sorted(info.value.failed) == list(range(30, 40))
@@ -185,7 +189,9 @@ async def test_as_completed_yields_every_index_once_then_raises_for_failures() -
 
 async def test_progress_reports_counts() -> None:
     updates: list[EmbedProgress] = []
-    await embed_all(FakeSender(), texts(95), batch_size=10, concurrency=3, max_retries=0, on_progress=updates.append)
+    await embed_all(
+        FakeSender(), texts(95), EmbedJob(batch_size=10, concurrency=3, max_retries=0, on_progress=updates.append)
+    )
     assert len(updates) == 10
     assert updates[-1] == EmbedProgress(done=95, failed=0, total=95)
     assert [u.done for u in updates] == sorted(u.done for u in updates)
@@ -206,7 +212,7 @@ async def test_cancelling_cancels_every_request_in_flight() -> None:
                 self.in_flight -= 1
 
     sender = Slow()
-    task = asyncio.create_task(embed_all(sender, texts(1000), batch_size=10, concurrency=8, max_retries=0))
+    task = asyncio.create_task(embed_all(sender, texts(1000), EmbedJob(batch_size=10, concurrency=8, max_retries=0)))
     await asyncio.sleep(0.05)
     assert sender.in_flight == 8
     task.cancel()
@@ -228,16 +234,16 @@ async def test_bad_settings_fail_before_any_request(kwargs: dict[str, int], mess
     sender = FakeSender()
     settings = {"batch_size": 10, "concurrency": 2, "max_retries": 0, **kwargs}
     with pytest.raises(ValueError, match=message):
-        await embed_all(sender, texts(5), **settings)
+        await embed_all(sender, texts(5), EmbedJob(**settings))
     assert sender.calls == 0
 
 
 async def test_non_string_input_fails_before_any_request() -> None:
     sender = FakeSender()
     with pytest.raises(TypeError, match="input 2 is a int"):
-        await embed_all(sender, ["a", "b", 3], batch_size=10, concurrency=2, max_retries=0)  # type: ignore[list-item]
+        await embed_all(sender, ["a", "b", 3], EmbedJob(batch_size=10, concurrency=2, max_retries=0))  # type: ignore[list-item]
     with pytest.raises(TypeError, match="not one string"):
-        await embed_all(sender, "abc", batch_size=10, concurrency=2, max_retries=0)
+        await embed_all(sender, "abc", EmbedJob(batch_size=10, concurrency=2, max_retries=0))
     assert sender.calls == 0
 
 
@@ -248,7 +254,7 @@ async def test_a_failing_progress_callback_stops_every_worker() -> None:
         raise RuntimeError("progress UI crashed")
 
     with pytest.raises(RuntimeError, match="progress UI crashed"):
-        await embed_all(sender, texts(1000), batch_size=5, concurrency=8, max_retries=0, on_progress=explode)
+        await embed_all(sender, texts(1000), EmbedJob(batch_size=5, concurrency=8, max_retries=0, on_progress=explode))
     await asyncio.sleep(0)
     assert [t for t in asyncio.all_tasks() if "_outcomes" in t.get_coro().__qualname__] == []  # type: ignore[union-attr]
     calls = sender.calls

@@ -291,7 +291,8 @@ async def test_api_key_never_appears_in_reprs_errors_or_debug_logs(
     async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL, max_retries=1) as c:
         with pytest.raises(AuthenticationError) as info:
             await c.ai.retrieve_models()
-        texts = [repr(c), str(c), repr(c._transport), repr(c.ai), str(c._transport.default_headers)]
+        texts = [repr(c), str(c), repr(c._transport), repr(c._transport.config), repr(c.ai)]
+        texts.append(str(c._transport.default_headers))
     err = info.value
     texts += [str(err), repr(err), repr(err.body), repr(vars(err))]
     texts += [record.getMessage() for record in caplog.records]

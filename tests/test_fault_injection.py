@@ -10,7 +10,7 @@ import pytest
 
 import telnyx_ai._retry as retry_module
 from telnyx_ai import AsyncTelnyx, EmbedManyError, Timeout
-from telnyx_ai.testing import Fault, MockServer, expected_embedding, mixed_faults
+from telnyx_ai.testing import Fault, MockServer, expected_embedding, mixed_faults, pool_connections
 
 MODEL = "thenlper/gte-large"
 PATH = "/ai/openai/embeddings"
@@ -67,10 +67,8 @@ async def test_ten_thousand_inputs_at_concurrency_256_with_20_percent_faults() -
             assert sum(faults.values()) >= 150, f"the faults really happened: {faults}"
             assert len(faults) >= 6
             # Nothing is left checked out of the pool.
-            connector = client._transport.pool.session().connector
-            assert connector is not None
-            assert len(connector._acquired) == 0  # type: ignore[attr-defined]
-        assert client._transport.pool.open_connections() == 0
+            assert pool_connections(client).in_use == 0
+        assert pool_connections(client).total == 0
     answered_at_least_once(server, texts)
 
 
@@ -137,9 +135,7 @@ async def test_cancelling_embed_many_closes_in_flight_connections_and_keeps_the_
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            connector = client._transport.pool.session().connector
-            assert connector is not None
-            assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+            assert pool_connections(client).in_use == 0
             for _ in range(100):
                 if server.disconnects >= 16:
                     break

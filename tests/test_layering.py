@@ -11,11 +11,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("_types", "_version", "_logging", "_errors", "_models", "types"),
+    ("_version", "_logging", "_errors", "_aiohttp_compat", "_config", "_types", "_models", "types"),
     ("_request", "_sse", "_retry"),
+    ("_response",),
     ("_streaming",),
-    ("_transport",),
-    ("_raw_response", "_pagination", "_embed_many", "_files", "_resource"),
+    ("_pool", "_transport"),
+    ("_raw_response", "_pagination", "_embed_many", "_progress", "_files", "_resource"),
     ("resources",),
     ("_client",),
     ("_bridge", "_sync_streaming", "_sync_pagination"),

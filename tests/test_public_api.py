@@ -23,6 +23,8 @@ EXPORTED = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "ClientChanges",
+    "ClientOptions",
     "ConflictError",
     "EmbedManyError",
     "EmbedProgress",

@@ -245,3 +245,26 @@ async def test_with_raw_response_counts_retries_after_connection_failures(
     async with AsyncTelnyx(api_key="k", base_url=BASE_URL) as c:
         raw = await c.with_raw_response(c.ai.retrieve_models)
     assert (raw.status_code, raw.retries_taken) == (200, 2)
+
+
+async def test_with_raw_response_sees_only_its_own_call(mocked: aioresponses) -> None:
+    import asyncio
+
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []}, headers={"x-request-id": "plain"})
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []}, headers={"x-request-id": "raw"})
+    async with AsyncTelnyx(api_key="k", base_url=BASE_URL) as c:
+        # A plain call running at the same time, in the same task tree, is not captured.
+        plain, raw = await asyncio.gather(c.ai.retrieve_models(), c.with_raw_response(c.ai.retrieve_models))
+        assert plain.data == []
+        assert (raw.headers["x-request-id"], raw.retries_taken) == ("raw", 0)
+        # The client's own resources are untouched by the observed copy.
+        assert c.ai._transport.observer is None
+
+
+async def test_with_raw_response_rejects_what_is_not_an_operation() -> None:
+    async def not_an_operation() -> int:
+        return 1
+
+    async with AsyncTelnyx(api_key="k", base_url=BASE_URL) as c:
+        with pytest.raises(TelnyxError, match="needs an operation of this client"):
+            await c.with_raw_response(not_an_operation)

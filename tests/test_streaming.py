@@ -21,6 +21,7 @@ from telnyx_ai import (
     InternalServerError,
     Timeout,
 )
+from telnyx_ai.testing import pool_connections
 from telnyx_ai.types.chat import ChatCompletionChunk
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -123,9 +124,7 @@ async def test_stream_ends_at_done_and_returns_the_connection(scripted: tuple[Sc
         assert [c.choices[0].delta.content for c in chunks] == ["a", "b"]
         assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
         assert stream.closed
-        connector = client._transport.pool.session().connector
-        assert connector is not None
-        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        assert pool_connections(client).in_use == 0
 
 
 async def test_breaking_out_early_drops_the_connection_and_the_server_sees_it(scripted: tuple[Script, str]) -> None:
@@ -138,9 +137,7 @@ async def test_breaking_out_early_drops_the_connection_and_the_server_sees_it(sc
             async for chunk in stream:
                 assert chunk.choices[0].delta.content == "first"
                 break
-        connector = client._transport.pool.session().connector
-        assert connector is not None
-        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        assert pool_connections(client).in_use == 0
         await asyncio.wait_for(script.finished.wait(), 5)
     assert script.disconnects == 1
 

@@ -30,7 +30,15 @@ from telnyx_ai import (
 )
 from telnyx_ai._bridge import Bridge
 from telnyx_ai._streaming import AsyncStream
-from telnyx_ai.testing import Fault, MockServer, StreamConfig, expected_embedding, expected_reply, reply_pieces
+from telnyx_ai.testing import (
+    Fault,
+    MockServer,
+    StreamConfig,
+    expected_embedding,
+    expected_reply,
+    pool_connections,
+    reply_pieces,
+)
 from telnyx_ai.testing._records import Call
 from telnyx_ai.types.chat import ChatCompletion, ChatCompletionChunk, ChatMessageParam
 
@@ -52,10 +60,7 @@ def client(server: MockServer) -> Iterator[Telnyx]:
 
 
 def _open_connections(client: Telnyx) -> int:
-    async def count() -> int:
-        return client._async._transport.pool.open_connections()  # pyright: ignore[reportPrivateUsage]
-
-    return client._bridge.call(count)  # pyright: ignore[reportPrivateUsage]
+    return pool_connections(client).total
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -300,11 +305,17 @@ def test_ctrl_c_cancels_the_request(client: Telnyx, server: MockServer) -> None:
 # -- lifetime ------------------------------------------------------------------------------
 
 
+def _new_loop_thread(existing: set[int | None]) -> threading.Thread:
+    """The sync client's loop thread that started since ``existing`` was taken."""
+    (thread,) = [t for t in threading.enumerate() if t.ident not in existing and t.name == "telnyx-ai-sync-loop"]
+    return thread
+
+
 def test_close_stops_the_thread(server: MockServer) -> None:
     before = {t.ident for t in threading.enumerate()}
     client = Telnyx(api_key="k", base_url=server.url)
     assert client.ai.retrieve_models().data
-    thread = client._bridge.thread  # pyright: ignore[reportPrivateUsage]
+    thread = _new_loop_thread(before)
     assert thread.is_alive()
     client.close()
     client.close()
@@ -317,9 +328,10 @@ def test_close_stops_the_thread(server: MockServer) -> None:
 
 def test_abandoned_client_stops_its_thread(server: MockServer) -> None:
     before = threading.active_count()
+    existing = {t.ident for t in threading.enumerate()}
     client = Telnyx(api_key="k", base_url=server.url)
     assert client.ai.assistants.tests.list(page_size=5).data
-    thread = client._bridge.thread  # pyright: ignore[reportPrivateUsage]
+    thread = _new_loop_thread(existing)
     del client
     gc.collect()
     assert not thread.is_alive()

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Literal, Unpack
 
 from .._bridge import SyncResource
-from .._embed_many import ProgressCallback, Texts
+from .._embed_many import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, ProgressCallback, Texts
 from .._sync_streaming import iterate
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
@@ -50,8 +50,8 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         texts: Texts,
         *,
         model: str,
-        batch_size: int = 64,
-        concurrency: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
@@ -83,8 +83,8 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         texts: Texts,
         *,
         model: str,
-        batch_size: int = 64,
-        concurrency: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,

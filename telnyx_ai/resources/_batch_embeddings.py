@@ -10,14 +10,21 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from contextlib import aclosing
 from typing import Unpack
 
-from .._embed_many import ProgressCallback, Texts, embed_all, embed_as_completed, progress_bar
+from .._embed_many import (
+    BATCH_RETRIES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    EmbedJob,
+    ProgressCallback,
+    Texts,
+    embed_all,
+    embed_as_completed,
+)
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingResponse
 
-__all__ = ["BATCH_RETRIES", "AsyncBatchEmbeddings"]
-
-BATCH_RETRIES = 8
+__all__ = ["AsyncBatchEmbeddings"]
 
 
 class AsyncBatchEmbeddings(AsyncResource):
@@ -25,7 +32,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         self, model: str, dimensions: int | NotGiven, options: RequestOptions
     ) -> Callable[[list[str]], Awaitable[OpenAIEmbeddingResponse]]:
         # Batches retry in the engine (which also slows down on 429s), so requests themselves do not.
-        transport = self._transport.copy(max_retries=0)
+        transport = self._transport.with_config(max_retries=0)
 
         async def send(batch: list[str]) -> OpenAIEmbeddingResponse:
             body = {"input": batch, "model": model, "dimensions": dimensions}
@@ -35,14 +42,21 @@ class AsyncBatchEmbeddings(AsyncResource):
 
         return send
 
-    def _batch_retries(self, max_retries: int | None) -> int:
-        # A long job should ride out a bad minute: batches retry harder than single calls by default.
-        return max(BATCH_RETRIES, self._transport.max_retries) if max_retries is None else max_retries
+    def _job(
+        self, *, batch_size: int, concurrency: int, max_retries: int | None, on_progress: ProgressCallback | None
+    ) -> EmbedJob:
+        if max_retries is None:  # batches retry harder than single calls, or as hard as the client asks
+            max_retries = max(BATCH_RETRIES, self._transport.config.max_retries)
+        return EmbedJob(
+            batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
+        )
 
     def _progress(
         self, texts: Texts, progress: bool | ProgressCallback
     ) -> tuple[ProgressCallback | None, Callable[[], None] | None]:
         if progress is True:
+            from .._progress import progress_bar  # rich is imported only when a bar is asked for
+
             return progress_bar(len(texts) if isinstance(texts, Sized) else None)
         return (progress or None), None
 
@@ -51,8 +65,8 @@ class AsyncBatchEmbeddings(AsyncResource):
         texts: Texts,
         *,
         model: str,
-        batch_size: int = 64,
-        concurrency: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
@@ -69,14 +83,10 @@ class AsyncBatchEmbeddings(AsyncResource):
         """
         on_progress, close = self._progress(texts, progress)
         try:
-            return await embed_all(
-                self._sender(model, dimensions, options),
-                texts,
-                batch_size=batch_size,
-                concurrency=concurrency,
-                max_retries=self._batch_retries(max_retries),
-                on_progress=on_progress,
+            job = self._job(
+                batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
             )
+            return await embed_all(self._sender(model, dimensions, options), texts, job)
         finally:
             if close is not None:
                 close()
@@ -86,8 +96,8 @@ class AsyncBatchEmbeddings(AsyncResource):
         texts: Texts,
         *,
         model: str,
-        batch_size: int = 64,
-        concurrency: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
@@ -100,15 +110,11 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``contextlib.aclosing`` so in-flight requests are cancelled at once.
         """
         on_progress, close = self._progress(texts, progress)
-        pairs = embed_as_completed(
-            self._sender(model, dimensions, options),
-            texts,
-            batch_size=batch_size,
-            concurrency=concurrency,
-            max_retries=self._batch_retries(max_retries),
-            on_progress=on_progress,
-        )
         try:
+            job = self._job(
+                batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
+            )
+            pairs = embed_as_completed(self._sender(model, dimensions, options), texts, job)
             async with aclosing(pairs):
                 async for pair in pairs:
                     yield pair

@@ -25,6 +25,7 @@ from ._fixtures import (
     expected_reply,
     reply_pieces,
 )
+from ._probes import Connections, pool_connections
 from ._records import Call, Handler, RecordedRequest, json_response, telnyx_error, validation_error
 from ._server import MockServer
 from ._state import EmulatorState, StreamConfig
@@ -35,6 +36,7 @@ __all__ = [
     "EMBEDDING_MODELS",
     "SEEDED_CONVERSATION_IDS",
     "Call",
+    "Connections",
     "EmulatorState",
     "Fault",
     "FaultKind",
@@ -47,6 +49,7 @@ __all__ = [
     "expected_reply",
     "json_response",
     "mixed_faults",
+    "pool_connections",
     "reply_pieces",
     "telnyx_error",
     "validation_error",

@@ -1,0 +1,70 @@
+"""`ConnectionPool`: the aiohttp session a client and its copies share, bound to one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from ._aiohttp_compat import disable_silent_retry
+from ._errors import TelnyxError
+
+__all__ = ["ConnectionPool"]
+
+
+class ConnectionPool:
+    """The aiohttp session shared by a client and the copies `with_options` makes of it.
+
+    The session is created lazily inside the running event loop (aiohttp needs one) and is
+    bound to that loop: using it from another loop raises a clear error instead of hanging.
+    """
+
+    __slots__ = ("_closed", "_loop", "_max_connections", "_owned", "_session")
+
+    def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
+        self._session = session
+        self._owned = session is None
+        self._max_connections = max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def current(self) -> aiohttp.ClientSession | None:
+        """The session if one exists and is open, without creating one (for diagnostics)."""
+        session = self._session
+        return None if session is None or session.closed else session
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session for the running loop, created on first use."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._session is not None:
+            return self._session
+        if self._closed:
+            raise TelnyxError("This client is closed; create a new one.")
+        if self._loop is not None and self._loop is not loop:
+            raise TelnyxError(
+                "This client was first used in a different event loop. An async client belongs to one "
+                "loop: create one client per event loop (or use the sync `Telnyx` client from threads)."
+            )
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None),
+                raise_for_status=False,
+            )
+            disable_silent_retry(self._session)
+        self._loop = loop
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this pool created it; a session the caller passed in stays open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owned and not session.closed:
+            await session.close()

@@ -1,0 +1,114 @@
+"""Reading a response: the one place a body is read (under the size cap), checked and decoded.
+
+Plain functions of an aiohttp response and the `Request` it answers: the transport picks
+which reader a call needs (`read_decoded`, `read_media`); streams call `raise_for_status`
+and `read_body` before they start.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import aiohttp
+import msgspec
+
+from ._errors import APIConnectionError, APIResponseValidationError, APITimeoutError, status_error
+from ._models import decoder_for
+from ._request import Request
+
+__all__ = ["decode", "raise_for_status", "read_body", "read_decoded", "read_media"]
+
+T = TypeVar("T")
+
+
+def _too_large(message: str, response: aiohttp.ClientResponse, request: Request) -> APIResponseValidationError:
+    return APIResponseValidationError(message, status_code=response.status, method=request.method, url=request.url)
+
+
+async def read_body(response: aiohttp.ClientResponse, request: Request, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes after decompression; the connection goes back to the pool."""
+    try:
+        length = response.content_length
+        if length is not None and length > limit:
+            raise _too_large(
+                f"The response body is {length} bytes, over the client's limit of {limit}.", response, request
+            )
+        if length is not None and not response.headers.get("Content-Encoding"):
+            return await response.read()
+        # Chunked or compressed: count what is actually decoded, not what the header says.
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.content.iter_any():
+            size += len(part)
+            if size > limit:
+                raise _too_large(f"The response body exceeded the client's limit of {limit} bytes.", response, request)
+            parts.append(part)
+        return b"".join(parts)
+    except TimeoutError as exc:
+        raise APITimeoutError(
+            f"{request.method} {request.url} timed out while reading the response.",
+            method=request.method,
+            url=request.url,
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise APIConnectionError(
+            f"The connection broke while reading the response from {request.url}: {exc}",
+            method=request.method,
+            url=request.url,
+        ) from exc
+    finally:
+        response.release()
+
+
+async def raise_for_status(response: aiohttp.ClientResponse, request: Request, limit: int) -> None:
+    """Raise the `APIStatusError` subclass for a 3xx, 4xx or 5xx answer, with its body read."""
+    if response.status < 300:
+        return
+    raw = await read_body(response, request, limit)
+    raise status_error(
+        response.status,
+        raw,
+        reason=response.reason,
+        headers=response.headers,
+        response=response,
+        method=request.method,
+        url=request.url,
+    )
+
+
+def decode(raw: bytes, status: int, cast_to: type[T], request: Request) -> T:
+    """``raw`` as a ``cast_to`` (bytes pass through); a body of the wrong shape is `APIResponseValidationError`."""
+    if cast_to is bytes:
+        return raw  # type: ignore[return-value]
+    try:
+        return decoder_for(cast_to).decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        name = getattr(cast_to, "__name__", cast_to)
+        raise APIResponseValidationError(
+            f"The response to {request.method} {request.url} did not match the expected {name}: {exc}",
+            status_code=status,
+            method=request.method,
+            url=request.url,
+            body=raw[:2000].decode("utf-8", "replace"),
+            # msgspec.ValidationError (a subclass) means valid JSON of the wrong shape.
+            malformed=not isinstance(exc, msgspec.ValidationError),
+        ) from exc
+
+
+async def read_decoded(
+    response: aiohttp.ClientResponse, request: Request, cast_to: type[T] | None, limit: int
+) -> T | None:
+    """Check the status, read the body and decode it into ``cast_to`` (None: read and drop it)."""
+    await raise_for_status(response, request, limit)
+    raw = await read_body(response, request, limit)
+    return None if cast_to is None else decode(raw, response.status, cast_to, request)
+
+
+async def read_media(response: aiohttp.ClientResponse, request: Request, json_type: type[T], limit: int) -> T | bytes:
+    """The raw bytes, or ``json_type`` when the server says the answer is JSON (its Content-Type decides)."""
+    await raise_for_status(response, request, limit)
+    raw = await read_body(response, request, limit)
+    content_type = response.content_type
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return decode(raw, response.status, json_type, request)
+    return raw
