@@ -42,10 +42,11 @@ class RecordedRequest:
     body: bytes
     status: int | None = None
     fault: Fault | None = None
+    """The fault acted out on this request, if any."""
     disconnected: bool = False
+    """True when the client went away before the whole response was sent."""
     request_id: str = ""
     """The ``x-request-id`` the emulator answered with, as the real API sends one."""
-    """True when the client went away before the whole response was sent."""
 
     def json(self) -> Any:
         """The body decoded as JSON (raises `msgspec.DecodeError` if it is not JSON)."""
