@@ -264,8 +264,7 @@ class MockServer:
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
-        server = cast("asyncio.Server", site._server)  # pyright: ignore[reportPrivateUsage]
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = runner.addresses[0][1]  # the port bound, when port=0 let the OS pick one
         self._state.closing = False
         self._runner = runner
 
