@@ -25,7 +25,8 @@ from ._fixtures import (
     expected_reply,
     reply_pieces,
 )
-from ._records import Call, Handler, RecordedRequest, json_response, telnyx_error, validation_error
+from ._records import Call, Handler, RecordedRequest
+from ._responses import json_response, telnyx_error, validation_error
 from ._server import MockServer
 from ._state import EmulatorState, StreamConfig
 
