@@ -8,18 +8,13 @@ upgrade is noticed at once. Supported: aiohttp 3.11 to 3.x (the range in pyproje
 
 from __future__ import annotations
 
-import asyncio
-from typing import cast
-
 import aiohttp
-from aiohttp import web
 
-__all__ = ["PRIVATE_ATTRIBUTES", "connection_counts", "disable_silent_retry", "listening_server"]
+__all__ = ["PRIVATE_ATTRIBUTES", "connection_counts", "disable_silent_retry"]
 
 PRIVATE_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     aiohttp.ClientSession: ("_retry_connection",),
     aiohttp.BaseConnector: ("_acquired", "_conns"),
-    web.TCPSite: ("_server",),
 }
 """The private attributes used here, by the class that has them (the test checks each)."""
 
@@ -39,8 +34,3 @@ def connection_counts(connector: aiohttp.BaseConnector) -> tuple[int, int]:
     in_use = len(getattr(connector, "_acquired", ()))
     idle = sum(len(entries) for entries in getattr(connector, "_conns", {}).values())
     return in_use, idle
-
-
-def listening_server(site: web.TCPSite) -> asyncio.Server | None:
-    """The asyncio server behind a started site (to learn the port it bound), or None."""
-    return cast("asyncio.Server | None", getattr(site, "_server", None))

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from packaging.requirements import Requirement
 
-from telnyx_ai._aiohttp_compat import PRIVATE_ATTRIBUTES, connection_counts, disable_silent_retry, listening_server
+from telnyx_ai._aiohttp_compat import PRIVATE_ATTRIBUTES, connection_counts, disable_silent_retry
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -25,17 +25,9 @@ def test_the_installed_aiohttp_is_in_the_supported_range() -> None:
 
 @pytest.mark.parametrize(("owner", "name"), [(o, n) for o, names in PRIVATE_ATTRIBUTES.items() for n in names])
 async def test_each_private_attribute_exists(owner: type, name: str) -> None:
-    runner = web.AppRunner(web.Application())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    session = aiohttp.ClientSession()
-    try:
-        instances = {aiohttp.ClientSession: session, aiohttp.BaseConnector: session.connector, web.TCPSite: site}
+    async with aiohttp.ClientSession() as session:
+        instances = {aiohttp.ClientSession: session, aiohttp.BaseConnector: session.connector}
         assert hasattr(instances[owner], name), f"aiohttp {aiohttp.__version__} has no {owner.__name__}.{name}"
-    finally:
-        await session.close()
-        await runner.cleanup()
 
 
 async def test_the_helpers_work_on_this_aiohttp() -> None:
@@ -56,9 +48,7 @@ async def test_the_helpers_work_on_this_aiohttp() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        server = listening_server(site)
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]
         async with aiohttp.ClientSession() as session:
             disable_silent_retry(session)
             assert getattr(session, "_retry_connection") is False  # noqa: B009

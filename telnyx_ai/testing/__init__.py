@@ -26,7 +26,8 @@ from ._fixtures import (
     reply_pieces,
 )
 from ._probes import Connections, pool_connections
-from ._records import Call, Handler, RecordedRequest, json_response, telnyx_error, validation_error
+from ._records import Call, Handler, RecordedRequest
+from ._responses import json_response, telnyx_error, validation_error
 from ._server import MockServer
 from ._state import EmulatorState, StreamConfig
 

@@ -1,20 +1,39 @@
-"""Faults the emulator can inject, and the plan deciding which request gets which.
+"""Faults the emulator can inject: one class per kind, and each class acts out its own failure.
 
-A `Fault` is a small immutable value. `FaultPlan` holds the queue of injected faults and the
-optional random rates; it is locked because tests call it from another thread when the
-server runs in a background thread.
+`Fault` is the base, an immutable value with hooks that the server calls at three points: before
+the route handler, on a finished body, and on each stream event. A kind overrides only the
+hooks it needs, so a new kind is one subclass here and nothing in the server or the stream
+writer. Build the built-in kinds with `Fault`'s class methods, e.g. ``Fault.status(429)``.
 """
 
 from __future__ import annotations
 
-import random
-import threading
-from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+import asyncio
+import html
+import http
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Self
 
-__all__ = ["Fault", "FaultKind", "FaultPlan", "Injection", "mixed_faults"]
+import msgspec
+from aiohttp import web
+
+from ._responses import EventStream, abort_connection, response_body, start_body, telnyx_error, write_slowly
+
+__all__ = [
+    "ErrorEvent",
+    "ErrorStatus",
+    "Fault",
+    "FaultKind",
+    "Injection",
+    "ResetAfterHeaders",
+    "ResetBeforeHeaders",
+    "Stall",
+    "Trickle",
+    "TruncatedJson",
+    "TruncatedStream",
+    "fault_kinds",
+    "mixed_faults",
+]
 
 FaultKind = Literal[
     "status",
@@ -26,28 +45,91 @@ FaultKind = Literal[
     "stall",
     "trickle",
 ]
+"""The names of the built-in kinds, for type checkers (a test keeps it in step with the classes below)."""
 
-_STREAM_ONLY: frozenset[str] = frozenset({"truncated_stream", "error_event"})
+_KINDS: dict[str, type[Fault]] = {}  # kind name -> its class, filled as the classes are defined
 
 
-@dataclass(frozen=True, slots=True)
+def fault_kinds() -> list[str]:
+    """The name of every fault kind defined so far (the built-in ones first)."""
+    return list(_KINDS)
+
+
+@dataclass(frozen=True)
 class Fault:
-    """One way for a response to go wrong. Build it with the class methods, e.g. ``Fault.status(429)``."""
+    """One way for a response to go wrong. Build it with the class methods, e.g. ``Fault.status(429)``.
 
-    kind: FaultKind
-    status_code: int = 500
-    retry_after: float | str | None = None
-    retry_after_ms: float | None = None
-    html: bool = False
-    after_events: int = 0
-    seconds: float = 0.0
-    chunk_size: int = 1
+    Each kind is a frozen dataclass subclass that sets ``kind`` and overrides the hooks it needs;
+    defining the class is enough to inject it, and makes its name known to `of_kind` and
+    `MockServer.set_fault_rates`.
+    """
+
+    kind: ClassVar[str]
+    """The kind's name, as counted in `MockServer.fault_counts`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register a subclass that names its own ``kind`` (each name belongs to one class)."""
+        super().__init_subclass__(**kwargs)
+        kind: object = cls.__dict__.get("kind")
+        if kind is None:
+            return
+        if not isinstance(kind, str) or kind in _KINDS:
+            raise TypeError(f"{cls.__qualname__}.kind must be a new name, not {kind!r}.")
+        _KINDS[kind] = cls
 
     def __post_init__(self) -> None:
-        if self.kind not in get_args(FaultKind):
-            raise ValueError(f"Unknown fault kind {self.kind!r}; expected one of {', '.join(get_args(FaultKind))}.")
-        if self.after_events < 0 or self.seconds < 0 or self.chunk_size < 1:
-            raise ValueError(f"Invalid fault parameters: {self!r}.")
+        if not isinstance(getattr(self, "kind", None), str):
+            raise TypeError(f"{type(self).__qualname__} has no kind: build faults with Fault's class methods.")
+
+    # -- what the server asks of every fault -------------------------------------------------
+
+    @property
+    def stream_only(self) -> bool:
+        """True for faults that only make sense inside an event stream (they wait for a streaming request)."""
+        return False
+
+    def applies_to(self, *, streaming: bool) -> bool:
+        """Whether this fault can be acted out on a request that is (or is not) streaming."""
+        return streaming or not self.stream_only
+
+    async def before_handler(self, request: web.Request) -> web.StreamResponse | None:
+        """Before the route handler runs: a response to send instead of its answer, or None to let it answer.
+
+        The hook may also wait first, or cut the connection (the response it returns then never goes out).
+        """
+        return None
+
+    async def on_body(self, request: web.Request, response: web.Response) -> web.StreamResponse:
+        """The handler's whole, not yet sent ``response`` (not a stream): return what to send instead.
+
+        The request is recorded with the handler's status, whatever the hook then sends.
+        """
+        return response
+
+    async def on_stream_start(self, stream: EventStream) -> None:
+        """An event stream's headers are sent; no event is yet."""
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        """Before event ``number`` is sent (``data`` is its JSON, ``[DONE]`` last): what to send, or None to stop.
+
+        A hook that stops the stream may first write something of its own on ``stream``.
+        """
+        return data
+
+    # -- building faults -------------------------------------------------------------------
+
+    @classmethod
+    def with_defaults(cls) -> Self:
+        """This kind with default parameters, as `of_kind` gives it (kinds with required ones override this)."""
+        return cls()
+
+    @classmethod
+    def of_kind(cls, kind: str) -> Fault:
+        """The fault of ``kind`` with default parameters (``status`` means a 503; ``stall`` 30 s)."""
+        kind_class = _KINDS.get(kind)
+        if kind_class is None:
+            raise ValueError(f"Unknown fault kind {kind!r}; expected one of {', '.join(_KINDS)}.")
+        return kind_class.with_defaults()
 
     @classmethod
     def status(
@@ -63,9 +145,7 @@ class Fault:
         ``retry_after`` sets the ``Retry-After`` header (seconds, or any string such as an HTTP
         date); ``retry_after_ms`` sets ``retry-after-ms``.
         """
-        if not 400 <= code <= 599:
-            raise ValueError(f"A status fault needs a 4xx or 5xx code, got {code}.")
-        return cls("status", status_code=code, retry_after=retry_after, retry_after_ms=retry_after_ms, html=html)
+        return ErrorStatus(code, retry_after=retry_after, retry_after_ms=retry_after_ms, html=html)
 
     @classmethod
     def reset_before_headers(cls) -> Fault:
@@ -75,12 +155,12 @@ class Fault:
         keep-alive connection drops like this, so a GET may reach the server twice for one call.
         Use a POST endpoint when counting attempts.
         """
-        return cls("reset_before_headers")
+        return ResetBeforeHeaders()
 
     @classmethod
     def reset_after_headers(cls) -> Fault:
         """Send the headers and part of the body, then abort the connection."""
-        return cls("reset_after_headers")
+        return ResetAfterHeaders()
 
     @classmethod
     def truncated_json(cls) -> Fault:
@@ -88,17 +168,17 @@ class Fault:
 
         On a stream, the first content event carries the cut JSON.
         """
-        return cls("truncated_json")
+        return TruncatedJson()
 
     @classmethod
     def truncated_stream(cls, after_events: int = 3) -> Fault:
         """End a stream cleanly after ``after_events`` events, without ``[DONE]`` (streams only)."""
-        return cls("truncated_stream", after_events=after_events)
+        return TruncatedStream(after_events)
 
     @classmethod
     def error_event(cls, after_events: int = 2) -> Fault:
         """After ``after_events`` events, send ``event: error`` with a JSON error body and end (streams only)."""
-        return cls("error_event", after_events=after_events)
+        return ErrorEvent(after_events)
 
     @classmethod
     def stall(cls, seconds: float, *, after_events: int = 0) -> Fault:
@@ -106,32 +186,200 @@ class Fault:
 
         With ``after_events`` on a stream, the pause comes after that many events instead.
         """
-        return cls("stall", seconds=seconds, after_events=after_events)
+        return Stall(seconds, after_events)
 
     @classmethod
     def trickle(cls, delay: float, *, chunk_size: int = 1) -> Fault:
         """Send the body ``chunk_size`` bytes at a time, ``delay`` seconds apart."""
-        return cls("trickle", seconds=delay, chunk_size=chunk_size)
+        return Trickle(delay, chunk_size)
+
+
+def _check(fault: Fault, valid: bool) -> None:
+    if not valid:
+        raise ValueError(f"Invalid fault parameters: {fault!r}.")
+
+
+# -- the built-in kinds, in the order of FaultKind ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorStatus(Fault):
+    """An HTTP error status with a Telnyx error body, or a proxy's HTML page (`Fault.status`)."""
+
+    kind = "status"
+    status_code: int
+    retry_after: float | str | None = None
+    retry_after_ms: float | None = None
+    html: bool = False
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.status_code <= 599:
+            raise ValueError(f"A status fault needs a 4xx or 5xx code, got {self.status_code}.")
 
     @classmethod
-    def of_kind(cls, kind: FaultKind) -> Fault:
-        """The fault of ``kind`` with default parameters (``status`` means a 503; ``stall`` 30 s)."""
-        defaults: dict[str, Fault] = {
-            "status": cls.status(503),
-            "stall": cls.stall(30.0),
-            "trickle": cls.trickle(0.001, chunk_size=16),
-            "truncated_stream": cls.truncated_stream(),
-            "error_event": cls.error_event(),
-        }
-        return defaults.get(kind) or cls(kind)
+    def with_defaults(cls) -> Self:
+        return cls(503)
+
+    async def before_handler(self, request: web.Request) -> web.StreamResponse:
+        code = self.status_code
+        headers: dict[str, str] = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        if self.retry_after_ms is not None:
+            headers["retry-after-ms"] = str(self.retry_after_ms)
+        if not self.html:
+            return telnyx_error(code, f"The emulator injected a {code} response.", headers=headers)
+        title = html.escape(f"{code} {http.HTTPStatus(code).phrase}")
+        page = (
+            f"<html><head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        )
+        return web.Response(text=page, status=code, headers=headers, content_type="text/html")
+
+
+@dataclass(frozen=True)
+class ResetBeforeHeaders(Fault):
+    """The connection is reset (RST) before any byte of the response (`Fault.reset_before_headers`)."""
+
+    kind = "reset_before_headers"
+
+    async def before_handler(self, request: web.Request) -> web.StreamResponse:
+        abort_connection(request, rst=True)
+        return web.Response()  # never sent: the connection is gone
+
+
+@dataclass(frozen=True)
+class ResetAfterHeaders(Fault):
+    """The headers and part of the body, then the connection closes (`Fault.reset_after_headers`)."""
+
+    kind = "reset_after_headers"
+
+    async def on_body(self, request: web.Request, response: web.Response) -> web.StreamResponse:
+        body = response_body(response)
+        out = await start_body(request, response)
+        await out.write(body[: max(1, len(body) // 2)])
+        abort_connection(request, rst=False)
+        return out
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        await stream.response.write(stream.frame(data, number)[:7])  # a few bytes of the first event
+        stream.drop()
+        return None
+
+
+@dataclass(frozen=True)
+class TruncatedJson(Fault):
+    """A body (or the first content event of a stream) whose JSON is cut in half (`Fault.truncated_json`)."""
+
+    kind = "truncated_json"
+
+    async def on_body(self, request: web.Request, response: web.Response) -> web.StreamResponse:
+        body = response_body(response)
+        return web.Response(body=body[: len(body) // 2], status=response.status, content_type=response.content_type)
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        if number != min(1, stream.count - 2):  # event 0 is the role, 1 the first content (if any)
+            return data
+        await stream.send(number, data[: len(data) // 2])
+        return None
+
+
+@dataclass(frozen=True)
+class TruncatedStream(Fault):
+    """A stream that ends cleanly after ``after_events`` events, with no ``[DONE]`` (`Fault.truncated_stream`)."""
+
+    kind = "truncated_stream"
+    after_events: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self, self.after_events >= 0)
 
     @property
     def stream_only(self) -> bool:
-        """True for faults that only make sense inside an event stream."""
-        return self.kind in _STREAM_ONLY or (self.kind == "stall" and self.after_events > 0)
+        return True
 
-    def applies_to(self, *, streaming: bool) -> bool:
-        return streaming or not self.stream_only
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        return None if number == min(self.after_events, stream.count - 1) else data
+
+
+_ERROR_EVENT = msgspec.json.encode(
+    {"errors": [{"code": "10007", "title": "Unexpected error", "detail": "The emulator injected an error event."}]}
+)
+
+
+@dataclass(frozen=True)
+class ErrorEvent(Fault):
+    """After ``after_events`` events, an ``event: error`` with a Telnyx error body, then the end (`Fault.error_event`)."""
+
+    kind = "error_event"
+    after_events: int = 2
+
+    def __post_init__(self) -> None:
+        _check(self, self.after_events >= 0)
+
+    @property
+    def stream_only(self) -> bool:
+        return True
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        if number != min(self.after_events, stream.count - 1):
+            return data
+        await stream.write(stream.frame(_ERROR_EVENT, number, event="error"))
+        return None
+
+
+@dataclass(frozen=True)
+class Stall(Fault):
+    """Silence for ``seconds``: before the answer, or after ``after_events`` events of a stream (`Fault.stall`)."""
+
+    kind = "stall"
+    seconds: float
+    after_events: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self, self.seconds >= 0 and self.after_events >= 0)
+
+    @classmethod
+    def with_defaults(cls) -> Self:
+        return cls(30.0)
+
+    @property
+    def stream_only(self) -> bool:
+        return self.after_events > 0
+
+    async def before_handler(self, request: web.Request) -> web.StreamResponse | None:
+        if not self.after_events:
+            await asyncio.sleep(self.seconds)
+        return None
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        if self.after_events and number == self.after_events:
+            await asyncio.sleep(self.seconds)
+        return data
+
+
+@dataclass(frozen=True)
+class Trickle(Fault):
+    """The whole answer, ``chunk_size`` bytes at a time, ``seconds`` apart (`Fault.trickle`)."""
+
+    kind = "trickle"
+    seconds: float
+    chunk_size: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self, self.seconds >= 0 and self.chunk_size >= 1)
+
+    @classmethod
+    def with_defaults(cls) -> Self:
+        return cls(0.001, chunk_size=16)
+
+    async def on_body(self, request: web.Request, response: web.Response) -> web.StreamResponse:
+        out = await start_body(request, response)
+        await write_slowly(out, response_body(response), self.chunk_size, self.seconds)
+        return out
+
+    async def on_stream_start(self, stream: EventStream) -> None:
+        stream.write_size, stream.write_delay = self.chunk_size, self.seconds
 
 
 def mixed_faults(rate: float) -> dict[Fault, float]:
@@ -175,91 +423,3 @@ class Injection:
             and (self.path is None or self.path in paths)
             and self.fault.applies_to(streaming=streaming)
         )
-
-
-def _as_fault(key: object) -> Fault:
-    if isinstance(key, Fault):
-        return key
-    if isinstance(key, str) and key in get_args(FaultKind):
-        return Fault.of_kind(cast("FaultKind", key))
-    raise ValueError(f"A fault rate's key must be a Fault or one of {', '.join(get_args(FaultKind))}; got {key!r}.")
-
-
-@dataclass(slots=True)
-class _Rates:
-    table: list[tuple[Fault, float]]
-    rng: random.Random
-    path: str | None
-    method: str | None
-
-
-@dataclass(slots=True, eq=False)
-class FaultPlan:
-    """Which request gets which fault: queued injections first, then the random rates."""
-
-    injections: list[Injection] = field(default_factory=list[Injection])
-    counts: Counter[FaultKind] = field(default_factory=Counter[FaultKind])
-    _rates: _Rates | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def inject(self, fault: Fault, *, times: int, path: str | None, method: str | None) -> Injection:
-        if times < 1:
-            raise ValueError(f"times must be at least 1, got {times}.")
-        injection = Injection(fault, times, path, method.upper() if method else None)
-        with self._lock:
-            self.injections.append(injection)
-        return injection
-
-    def set_rates(
-        self,
-        rates: Mapping[Any, float],
-        *,
-        seed: int | None,
-        path: str | None,
-        method: str | None,
-    ) -> None:
-        table = [(_as_fault(key), float(rate)) for key, rate in rates.items()]
-        if any(not 0.0 <= rate <= 1.0 for _, rate in table) or sum(rate for _, rate in table) > 1.0 + 1e-9:
-            raise ValueError("Each fault rate must be within [0, 1] and together they must not exceed 1.")
-        with self._lock:
-            self._rates = (
-                _Rates(table, random.Random(seed), path, method.upper() if method else None) if table else None
-            )
-
-    def take(self, method: str, path: str, template: str, *, streaming: bool) -> Fault | None:
-        """The fault for this request, if any, counting it. A path filter matches the path or its route template."""
-        with self._lock:
-            paths = (path, template)
-            fault = self._take_injected(method, paths, streaming) or self._draw(method, paths, streaming)
-            if fault is not None:
-                self.counts[fault.kind] += 1
-            return fault
-
-    def _take_injected(self, method: str, paths: tuple[str, str], streaming: bool) -> Fault | None:
-        for injection in self.injections:
-            if injection.matches(method, paths, streaming=streaming):
-                injection.remaining -= 1
-                injection.applied += 1
-                if injection.remaining == 0:
-                    self.injections.remove(injection)
-                return injection.fault
-        return None
-
-    def _draw(self, method: str, paths: tuple[str, str], streaming: bool) -> Fault | None:
-        rates = self._rates
-        if rates is None or (rates.path is not None and rates.path not in paths):
-            return None
-        if rates.method is not None and rates.method != method:
-            return None
-        point = rates.rng.random()  # drawn for every request, so a seed gives one sequence
-        for fault, rate in rates.table:
-            if point < rate:
-                return fault if fault.applies_to(streaming=streaming) else None
-            point -= rate
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self.injections.clear()
-            self._rates = None
-            self.counts.clear()

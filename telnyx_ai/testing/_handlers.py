@@ -21,7 +21,8 @@ from ._fixtures import (
     expected_reply,
     reply_pieces,
 )
-from ._records import Call, Handler, json_response, telnyx_error, validation_error
+from ._records import Call, Handler
+from ._responses import json_response, telnyx_error, validation_error
 from ._stream import send_events
 
 __all__ = ["ROUTES", "route"]

@@ -1,9 +1,12 @@
-"""What the emulator records about each request, what a handler receives, and response helpers."""
+"""What the emulator records about each request, and what a route handler receives.
+
+The response helpers (`json_response`, `telnyx_error`, `validation_error`) live in `_responses`
+and are re-exported here, where handlers have always imported them from.
+"""
 
 from __future__ import annotations
 
-import http
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +15,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from ._faults import Fault
+from ._responses import json_response, telnyx_error, validation_error
 from ._state import EmulatorState
 
 __all__ = [
@@ -42,10 +46,11 @@ class RecordedRequest:
     body: bytes
     status: int | None = None
     fault: Fault | None = None
+    """The fault acted out on this request, if any."""
     disconnected: bool = False
+    """True when the client went away before the whole response was sent."""
     request_id: str = ""
     """The ``x-request-id`` the emulator answered with, as the real API sends one."""
-    """True when the client went away before the whole response was sent."""
 
     def json(self) -> Any:
         """The body decoded as JSON (raises `msgspec.DecodeError` if it is not JSON)."""
@@ -90,26 +95,3 @@ def note_disconnect(state: EmulatorState, record: RecordedRequest) -> None:
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 """A route handler: return a `web.Response` (the emulator may then apply a body fault) or a
 `web.StreamResponse` it already prepared and wrote (it then handles stream faults itself)."""
-
-_encoder = msgspec.json.Encoder()
-
-
-def json_response(data: object, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON response encoded with msgspec."""
-    return web.Response(body=_encoder.encode(data), status=status, headers=headers, content_type="application/json")
-
-
-def telnyx_error(
-    status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    """An error in Telnyx's shape: ``{"errors": [{"code", "title", "detail"}]}``."""
-    codes = {401: "10009", 404: "10005", 405: "10005", 429: "10011"}
-    titles = {401: "Authentication failed", 404: "Resource not found", 429: "Too many requests"}
-    title = titles.get(status) or http.HTTPStatus(status).phrase
-    body = {"errors": [{"code": code or codes.get(status, "10007"), "title": title, "detail": detail}]}
-    return json_response(body, status=status, headers=headers)
-
-
-def validation_error(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> web.Response:
-    """A 422 in the spec's HTTPValidationError shape: ``{"detail": [{"loc", "msg", "type"}]}``."""
-    return json_response({"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}, status=422)

@@ -1,10 +1,12 @@
-"""`MockServer`: the emulator's lifecycle, request recording, routing and fault dispatch."""
+"""`MockServer`: the emulator's lifecycle, request recording, routing, and the points where faults act.
+
+The server knows no fault by name: it calls a fault's hooks (`Fault.before_handler`, `Fault.on_body`)
+and the stream writer calls the rest.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import html
-import http
 import re
 import threading
 from collections import Counter
@@ -18,15 +20,14 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from . import _handlers
-from ._faults import Fault, FaultKind, FaultPlan, Injection
+from ._faults import Fault, Injection
 from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
-from ._records import Call, Handler, RecordedRequest, note_disconnect, telnyx_error
+from ._plan import FaultPlan
+from ._records import Call, Handler, RecordedRequest, note_disconnect
+from ._responses import telnyx_error
 from ._state import EmulatorState, StreamConfig
-from ._stream import abort_connection, write_slowly
 
 __all__ = ["MockServer"]
-
-_BODY_FAULTS = frozenset({"reset_after_headers", "truncated_json", "trickle"})
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -50,21 +51,10 @@ def _authorized(request: web.Request) -> bool:
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
-def _status_response(fault: Fault) -> web.Response:
-    code = fault.status_code
-    headers: dict[str, str] = {}
-    if fault.retry_after is not None:
-        headers["Retry-After"] = str(fault.retry_after)
-    if fault.retry_after_ms is not None:
-        headers["retry-after-ms"] = str(fault.retry_after_ms)
-    if not fault.html:
-        return telnyx_error(code, f"The emulator injected a {code} response.", headers=headers)
-    title = html.escape(f"{code} {http.HTTPStatus(code).phrase}")
-    page = (
-        f"<html><head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
-        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-    )
-    return web.Response(text=page, status=code, headers=headers, content_type="text/html")
+def _reset_by_fault(record: RecordedRequest, request: web.Request, response: web.StreamResponse) -> bool:
+    """True when the request's fault cut the connection before any of ``response`` went out (no status was sent)."""
+    transport = request.transport
+    return record.fault is not None and not response.prepared and (transport is None or transport.is_closing())
 
 
 class MockServer:
@@ -211,8 +201,8 @@ class MockServer:
         self._plan.clear()
 
     @property
-    def fault_counts(self) -> Counter[FaultKind]:
-        """How many requests got each kind of fault."""
+    def fault_counts(self) -> Counter[str]:
+        """How many requests got each kind of fault, by kind name (``fault_counts["status"]``)."""
         return self._plan.counts
 
     @property
@@ -264,8 +254,7 @@ class MockServer:
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
-        server = cast("asyncio.Server", site._server)  # pyright: ignore[reportPrivateUsage]
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = runner.addresses[0][1]  # the port bound, when port=0 let the OS pick one
         self._state.closing = False
         self._runner = runner
 
@@ -401,7 +390,7 @@ class MockServer:
             response = await self._answer(request, record)
             if not response.prepared:  # streamed answers got theirs in _add_request_id
                 response.headers["x-request-id"] = record.request_id
-            if record.status is None and not (record.fault and record.fault.kind == "reset_before_headers"):
+            if record.status is None and not _reset_by_fault(record, request, response):
                 record.status = response.status
             return response
         except asyncio.CancelledError:
@@ -436,33 +425,12 @@ class MockServer:
         record.fault = fault
         if fault is None:
             self.served += 1
-        elif fault.kind == "status":
-            return _status_response(fault)
-        elif fault.kind == "reset_before_headers":
-            abort_connection(request, rst=True)
-            return web.Response()
-        elif fault.kind == "stall" and not fault.after_events:
-            await asyncio.sleep(fault.seconds)
+        else:
+            instead = await fault.before_handler(request)
+            if instead is not None:
+                return instead
         response = await handler(Call(self._state, request, record, params, fault, streaming))
-        if fault is not None and fault.kind in _BODY_FAULTS and not response.prepared:
-            return await self._body_fault(request, record, cast("web.Response", response), fault)
+        if fault is not None and isinstance(response, web.Response) and not response.prepared:
+            record.status = response.status  # recorded now: a slow or cut body may never finish
+            return await fault.on_body(request, response)
         return response
-
-    async def _body_fault(
-        self, request: web.Request, record: RecordedRequest, response: web.Response, fault: Fault
-    ) -> web.StreamResponse:
-        body = cast("bytes", response.body or b"")
-        record.status = response.status
-        if fault.kind == "truncated_json":
-            cut = body[: len(body) // 2]
-            return web.Response(body=cut, status=response.status, content_type=response.content_type)
-        out = web.StreamResponse(status=response.status)
-        out.content_type = response.content_type
-        out.content_length = len(body)
-        await out.prepare(request)
-        if fault.kind == "trickle":
-            await write_slowly(out, body, fault.chunk_size, fault.seconds)
-            return out
-        await out.write(body[: max(1, len(body) // 2)])  # reset_after_headers: headers and half the body
-        abort_connection(request, rst=False)
-        return out
