@@ -27,7 +27,8 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _ruff_format import ruff_format  # noqa: E402  (scripts/_ruff_format.py, beside this file)
+from _codegen_imports import GenerationError, Imports  # noqa: E402  (scripts/, beside this file)
+from _ruff_format import ruff_format  # noqa: E402
 
 from telnyx_ai._client import AsyncTelnyx  # noqa: E402
 from telnyx_ai._resource import AsyncResource  # noqa: E402
@@ -51,6 +52,7 @@ ITERATORS = {(m, n) for m in ("collections.abc", "typing") for n in ("AsyncItera
 ASYNC_ONLY = {
     (m, n) for m in ("collections.abc", "typing") for n in ("AsyncIterable", "Awaitable", "Coroutine", "AsyncIterator")
 }
+ALIAS_COMMENT = "the same method under a name that says what it does"
 DOC_REPLACEMENTS = [
     ("`AsyncStream`", "`Stream`"),
     ("`AsyncPaginator`", "`SyncPaginator`"),
@@ -59,10 +61,6 @@ DOC_REPLACEMENTS = [
     ("``await``", "call"),
     ("``contextlib.aclosing``", "``contextlib.closing``"),
 ]
-
-
-class GenerationError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class ClassPlan:
     node: ast.ClassDef
     members: list[Member] = field(default_factory=list[Member])
     children: dict[str, type] = field(default_factory=dict[str, type])
+    aliases: dict[str, list[str]] = field(default_factory=dict[str, list[str]])  # method -> its other names
 
 
 # -- reading the async side --------------------------------------------------------------
@@ -175,6 +174,21 @@ def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [ast.unparse(d) for d in node.decorator_list]
 
 
+def _aliases(node: ast.ClassDef) -> list[tuple[str, str]]:
+    """(alias, method) for each public ``alias = method`` in the class body."""
+    methods = {n.name for n in node.body if isinstance(n, Function)}
+    return [
+        (stmt.targets[0].id, stmt.value.id)
+        for stmt in node.body
+        if isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and not stmt.targets[0].id.startswith("_")
+        and isinstance(stmt.value, ast.Name)
+        and stmt.value.id in methods
+    ]
+
+
 def discover() -> dict[type, ClassPlan]:
     """Every class reachable from AsyncTelnyx through public cached properties, in discovery order."""
     plans: dict[type, ClassPlan] = {}
@@ -190,6 +204,10 @@ def discover() -> dict[type, ClassPlan]:
             found = [n for n in node.body if isinstance(n, Function) and not n.name.startswith("_")]
             plan.members += [Member(n, bindings, owner) for n in found if n.name not in seen]
             seen |= {n.name for n in found}
+            for alias, method in _aliases(node):
+                if alias not in seen:
+                    plan.aliases.setdefault(method, []).append(alias)
+                    seen.add(alias)
         for member in plan.members:
             item = member.node
             if _decorators(item) != ["cached_property"]:
@@ -208,59 +226,6 @@ def discover() -> dict[type, ClassPlan]:
 
 
 # -- writing the sync side ---------------------------------------------------------------
-
-
-class Imports:
-    """The imports of one generated module, aliasing a name when two sources would clash."""
-
-    def __init__(self, module: str, is_package: bool, reserved: set[str]) -> None:
-        self.module = module
-        self.package = module if is_package else module.rpartition(".")[0]
-        self.reserved = set(reserved)
-        self.by_source: dict[tuple[str, str | None], str] = {}
-        self.entries: dict[str, tuple[str, str | None, bool]] = {}  # local -> (module, name, runtime)
-
-    def need(self, module: str, name: str | None, *, runtime: bool = True) -> str:
-        key = (module, name)
-        local = self.by_source.get(key)
-        if local is None:
-            base = name if name is not None else module.split(".")[0]
-            local, n = base, 1
-            while local in self.reserved or local in self.entries:
-                n += 1
-                local = f"{base}_{n}"
-            if name is None and local != base:
-                raise GenerationError(f"{self.module}: 'import {module}' would clash with another name")
-            self.by_source[key] = local
-            self.entries[local] = (module, name, runtime)
-        elif runtime and not self.entries[local][2]:
-            self.entries[local] = (module, name, True)
-        return local
-
-    def relative(self, module: str) -> str:
-        if not module.startswith("telnyx_ai"):
-            return module
-        mine, theirs = self.package.split("."), module.split(".")
-        common = 0
-        while common < min(len(mine), len(theirs)) and mine[common] == theirs[common]:
-            common += 1
-        return "." * (len(mine) - common + 1) + ".".join(theirs[common:])
-
-    def render(self) -> str:
-        lines: dict[bool, list[str]] = {True: [], False: []}
-        for local, (module, name, runtime) in sorted(self.entries.items()):
-            if name is None:
-                lines[runtime].append(f"import {module}")
-            else:
-                alias = f" as {local}" if local != name else ""
-                lines[runtime].append(f"from {self.relative(module)} import {name}{alias}")
-        text = "from __future__ import annotations\n\n"
-        if lines[False]:
-            lines[True].append("from typing import TYPE_CHECKING")
-        text += "\n".join(lines[True]) + "\n"
-        if lines[False]:
-            text += "\nif TYPE_CHECKING:\n" + "".join(f"    {line}\n" for line in lines[False])
-        return text
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -411,14 +376,15 @@ def _method(member: Member, imports: Imports, overloaded: bool) -> str:
     # An async generator function is called, not awaited: calling it runs nothing yet.
     is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(node)
     target = f"self._async.{node.name}"
-    if overloaded and is_async and node.returns is not None:
-        original = _Rewriter(member, imports, to_sync=False, runtime=False).visit(copy.deepcopy(node.returns))
-        callable_ = imports.need("collections.abc", "Callable")
-        awaitable = imports.need("collections.abc", "Awaitable")
-        target = f'{imports.need("typing", "cast")}("{callable_}[..., {awaitable}[{ast.unparse(original)}]]", {target})'
     args = _forward_args(node.args)
-    call = f"self._bridge.call({target}, {args})" if is_async else f"{target}({args})"
-    call = call.replace(", )", ")")
+    if overloaded and is_async:
+        # Called in a lambda, the overloads pick the return type from the arguments (a bool flag gives
+        # the union); passed as ``fn``, the bridge's ParamSpec would bind to the first overload only.
+        call = f"self._bridge.call(lambda: {target}({args}))"
+    elif is_async:
+        call = f"self._bridge.call({target}, {args})".replace(", )", ")")
+    else:
+        call = f"{target}({args})"
     if kind == "stream":
         call = f"{imports.need('telnyx_ai._sync_streaming', 'Stream')}(self._bridge, {call})"
     elif kind == "paginator":
@@ -436,6 +402,7 @@ def _class(plan: ClassPlan, imports: Imports, module: str) -> str:
     out = [f"class {plan.sync_name}({base}[{async_name}]):\n"]
     out.append(f'    """Blocking twin of `{plan.cls.__name__}`."""\n')
     names = [m.node.name for m in plan.members]
+    last = {m.node.name: m for m in plan.members}  # of an overloaded method: its implementation
     for member in plan.members:
         item = member.node
         out.append("\n")
@@ -456,6 +423,10 @@ def _class(plan: ClassPlan, imports: Imports, module: str) -> str:
             out.append(f"    @{prop}\n    def {item.name}(self) -> {annotation}:\n{body}")
         elif plan.cls is not AsyncTelnyx:
             out.append(_method(member, imports, overloaded=names.count(item.name) > 1))
+            if last[item.name] is member:
+                out += [
+                    f"\n    {alias} = {item.name}  # {ALIAS_COMMENT}\n" for alias in plan.aliases.get(item.name, [])
+                ]
     return "".join(out)
 
 

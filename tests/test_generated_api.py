@@ -7,6 +7,7 @@ import csv
 import inspect
 import subprocess
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from aioresponses import aioresponses
 from aioresponses.core import RequestCall
 from yarl import URL
 
-from telnyx_ai import AsyncPaginator, AsyncTelnyx, TelnyxError
+from telnyx_ai import AsyncPaginator, AsyncTelnyx, Telnyx, TelnyxError
 from telnyx_ai._files import multipart_form, write_audio
 from telnyx_ai.types.text_to_speech import Base64AudioResponse
 
@@ -76,6 +77,13 @@ def test_generated_files_are_up_to_date() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts").glob("*.py")), ids=lambda p: p.name)
+def test_the_generator_modules_stay_small(path: Path) -> None:
+    # Data lives in scripts/openapi/*.toml, not in the code (issue 9).
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines <= 600, f"scripts/{path.name} has {lines} lines; split it"
 
 
 def test_endpoints_table_has_every_operation() -> None:
@@ -207,6 +215,50 @@ async def test_existing_names_still_work(client: AsyncTelnyx, mocked: aiorespons
     assert models.data[0].id == "m"
     conversation = await client.ai.conversations.retrieve("c1")
     assert conversation.data is not None and conversation.data.id == "c1"
+
+
+# -- readable aliases (scripts/openapi/operations.toml) ------------------------------------------------
+
+with (ROOT / "scripts" / "openapi" / "operations.toml").open("rb") as _f:
+    ALIASES = {call: entry["alias"] for call, entry in tomllib.load(_f)["operations"].items() if "alias" in entry}
+
+
+def test_the_aliases_are_the_ones_the_note_names() -> None:
+    assert ALIASES == {
+        "client.ai.conversations.insight_groups.retrieve_insight_groups": "list",
+        "client.ai.conversations.insight_groups.insight_groups": "create",
+        "client.ai.conversations.insight_groups.insights.delete_unassign": "unassign",
+    }
+
+
+@pytest.mark.parametrize("call", sorted(ALIASES))
+def test_an_alias_is_the_same_method_on_both_clients(call: str) -> None:
+    sync_client = Telnyx(api_key="k", base_url="http://127.0.0.1:9")
+    try:
+        for client in (AsyncTelnyx(api_key="k"), sync_client):
+            node: Any = client
+            for part in call.split(".")[1:-1]:
+                node = getattr(node, part)
+            name = call.rsplit(".", 1)[1]
+            assert getattr(type(node), ALIASES[call]) is getattr(type(node), name)
+    finally:
+        sync_client.close()
+
+
+GROUP = {"id": "g1", "name": "n", "created_at": "t"}
+
+
+async def test_an_alias_sends_what_the_spec_name_sends(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    mocked.post(f"{BASE_URL}/ai/conversations/insight-groups", payload={"data": GROUP})
+    mocked.delete(f"{BASE_URL}/ai/conversations/insight-groups/g1/insights/i1/unassign", body=b"")
+    group = await client.ai.conversations.insight_groups.create(name="n")
+    assert group.data.id == "g1"
+    assert await client.ai.conversations.insight_groups.insights.unassign("i1", group_id="g1") is None
+    sent = [(method, url.path, call.kwargs.get("data")) for method, url, call in calls(mocked)]
+    assert sent == [
+        ("POST", "/v2/ai/conversations/insight-groups", b'{"name":"n"}'),
+        ("DELETE", "/v2/ai/conversations/insight-groups/g1/insights/i1/unassign", None),
+    ]
 
 
 # -- multipart transcription -----------------------------------------------------------------------

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, Unpack, cast, overload
+from collections.abc import Sequence
+from typing import Any, Literal, Unpack, overload
 
 from .._bridge import SyncResource
-from .._streaming import AsyncStream
 from .._sync_streaming import Stream, stream_or_value
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.chat import AsyncChat
@@ -61,7 +60,6 @@ class Chat(SyncResource[AsyncChat]):
         self,
         *,
         messages: Sequence[ChatMessageParam],
-        stream: Literal[True],
         api_key_ref: str | NotGiven = NOT_GIVEN,
         best_of: int | NotGiven = NOT_GIVEN,
         early_stopping: bool | NotGiven = NOT_GIVEN,
@@ -78,6 +76,7 @@ class Chat(SyncResource[AsyncChat]):
         n: float | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -92,7 +91,6 @@ class Chat(SyncResource[AsyncChat]):
         self,
         *,
         messages: Sequence[ChatMessageParam],
-        stream: bool,
         api_key_ref: str | NotGiven = NOT_GIVEN,
         best_of: int | NotGiven = NOT_GIVEN,
         early_stopping: bool | NotGiven = NOT_GIVEN,
@@ -109,6 +107,7 @@ class Chat(SyncResource[AsyncChat]):
         n: float | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -151,34 +150,32 @@ class Chat(SyncResource[AsyncChat]):
         return stream_or_value(
             self._bridge,
             self._bridge.call(
-                cast(
-                    "Callable[..., Awaitable[ChatCompletion | AsyncStream[ChatCompletionChunk]]]",
-                    self._async.create_completion,
-                ),
-                messages=messages,
-                api_key_ref=api_key_ref,
-                best_of=best_of,
-                early_stopping=early_stopping,
-                enable_thinking=enable_thinking,
-                frequency_penalty=frequency_penalty,
-                guided_choice=guided_choice,
-                guided_json=guided_json,
-                guided_regex=guided_regex,
-                length_penalty=length_penalty,
-                logprobs=logprobs,
-                max_tokens=max_tokens,
-                min_p=min_p,
-                model=model,
-                n=n,
-                presence_penalty=presence_penalty,
-                response_format=response_format,
-                stream=stream,
-                temperature=temperature,
-                tool_choice=tool_choice,
-                tools=tools,
-                top_logprobs=top_logprobs,
-                top_p=top_p,
-                use_beam_search=use_beam_search,
-                **options,
+                lambda: self._async.create_completion(
+                    messages=messages,
+                    api_key_ref=api_key_ref,
+                    best_of=best_of,
+                    early_stopping=early_stopping,
+                    enable_thinking=enable_thinking,
+                    frequency_penalty=frequency_penalty,
+                    guided_choice=guided_choice,
+                    guided_json=guided_json,
+                    guided_regex=guided_regex,
+                    length_penalty=length_penalty,
+                    logprobs=logprobs,
+                    max_tokens=max_tokens,
+                    min_p=min_p,
+                    model=model,
+                    n=n,
+                    presence_penalty=presence_penalty,
+                    response_format=response_format,
+                    stream=stream,
+                    temperature=temperature,
+                    tool_choice=tool_choice,
+                    tools=tools,
+                    top_logprobs=top_logprobs,
+                    top_p=top_p,
+                    use_beam_search=use_beam_search,
+                    **options,
+                )
             ),
         )

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Unpack, cast, overload
+from typing import Any, Literal, Unpack, overload
 
 from .._bridge import SyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -81,7 +80,7 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
-        output_type: NotGiven = NOT_GIVEN,
+        output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
         provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
@@ -91,7 +90,7 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> bytes | Base64AudioResponse: ...
+    ) -> Base64AudioResponse | bytes: ...
 
     def generate(
         self,
@@ -115,23 +114,24 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
         return self._bridge.call(
-            cast("Callable[..., Awaitable[Base64AudioResponse | bytes]]", self._async.generate),
-            aws=aws,
-            azure=azure,
-            disable_cache=disable_cache,
-            elevenlabs=elevenlabs,
-            language=language,
-            minimax=minimax,
-            output_type=output_type,
-            provider=provider,
-            resemble=resemble,
-            rime=rime,
-            telnyx=telnyx,
-            text=text,
-            text_type=text_type,
-            voice=voice,
-            voice_settings=voice_settings,
-            **options,
+            lambda: self._async.generate(
+                aws=aws,
+                azure=azure,
+                disable_cache=disable_cache,
+                elevenlabs=elevenlabs,
+                language=language,
+                minimax=minimax,
+                output_type=output_type,
+                provider=provider,
+                resemble=resemble,
+                rime=rime,
+                telnyx=telnyx,
+                text=text,
+                text_type=text_type,
+                voice=voice,
+                voice_settings=voice_settings,
+                **options,
+            )
         )
 
     def list_voices(

@@ -77,7 +77,7 @@ class AsyncTextToSpeech(AsyncResource):
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
-        output_type: NotGiven = NOT_GIVEN,
+        output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
         provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
@@ -87,7 +87,7 @@ class AsyncTextToSpeech(AsyncResource):
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> bytes | Base64AudioResponse: ...
+    ) -> Base64AudioResponse | bytes: ...
     async def generate(
         self,
         *,

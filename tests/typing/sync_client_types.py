@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import assert_type, reveal_type
 
-from telnyx_ai import AsyncTelnyx, Stream, SyncPage, SyncPaginator, Telnyx
+from telnyx_ai import AsyncPaginator, AsyncTelnyx, Stream, SyncPage, SyncPaginator, Telnyx
 from telnyx_ai._sync.ai import AI
 from telnyx_ai.types.assistant_tests import AssistantTestResponse
 from telnyx_ai.types.chat import ChatCompletion, ChatCompletionChunk, ChatMessageParam
+from telnyx_ai.types.conversation_insights import InsightTemplateGroupDetailRespData, InsightTemplateGroupResp
 from telnyx_ai.types.models import ModelsResponse
 from telnyx_ai.types.openai import OpenAIEmbeddingResponse
 
@@ -52,6 +53,15 @@ def check(client: Telnyx) -> None:
 async def same_shapes_as_async(client: AsyncTelnyx) -> None:
     reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
     assert_type(reply, ChatCompletion)
+
+
+def aliases(client: Telnyx, async_client: AsyncTelnyx) -> None:
+    # A readable alias (scripts/openapi/operations.toml) types exactly like the spec's name, on both clients.
+    groups, async_groups = client.ai.conversations.insight_groups, async_client.ai.conversations.insight_groups
+    assert_type(groups.create(name="n"), InsightTemplateGroupDetailRespData)
+    assert_type(groups.list(), SyncPaginator[InsightTemplateGroupResp])
+    assert_type(groups.insights.unassign("i", group_id="g"), None)
+    assert_type(async_groups.list(), AsyncPaginator[InsightTemplateGroupResp])
 
 
 def revealed(client: Telnyx) -> None:

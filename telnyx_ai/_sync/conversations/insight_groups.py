@@ -26,6 +26,8 @@ class InsightGroupInsights(SyncResource[AsyncInsightGroupInsights]):
         """Take an insight out of a group."""
         return self._bridge.call(self._async.delete_unassign, insight_id=insight_id, group_id=group_id, **options)
 
+    unassign = delete_unassign  # the same method under a name that says what it does
+
 
 class InsightGroups(SyncResource[AsyncInsightGroups]):
     """Blocking twin of `AsyncInsightGroups`."""
@@ -46,6 +48,8 @@ class InsightGroups(SyncResource[AsyncInsightGroups]):
             self._bridge, self._async.retrieve_insight_groups(page_number=page_number, page_size=page_size, **options)
         )
 
+    list = retrieve_insight_groups  # the same method under a name that says what it does
+
     def insight_groups(
         self,
         *,
@@ -58,6 +62,8 @@ class InsightGroups(SyncResource[AsyncInsightGroups]):
         return self._bridge.call(
             self._async.insight_groups, name=name, description=description, webhook=webhook, **options
         )
+
+    create = insight_groups  # the same method under a name that says what it does
 
     def retrieve(self, group_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateGroupDetailRespData:
         """One insight group by id."""

@@ -43,6 +43,8 @@ class AsyncInsightGroupInsights(AsyncResource):
             options=options,
         )
 
+    unassign = delete_unassign  # the same method under a name that says what it does
+
 
 class AsyncInsightGroups(AsyncResource):
     @cached_property
@@ -67,6 +69,8 @@ class AsyncInsightGroups(AsyncResource):
             options=options,
         )
 
+    list = retrieve_insight_groups  # the same method under a name that says what it does
+
     async def insight_groups(
         self,
         *,
@@ -83,6 +87,8 @@ class AsyncInsightGroups(AsyncResource):
             body={"description": description, "name": name, "webhook": webhook},
             options=options,
         )
+
+    create = insight_groups  # the same method under a name that says what it does
 
     async def retrieve(self, group_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateGroupDetailRespData:
         """One insight group by id."""

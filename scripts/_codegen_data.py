@@ -1,0 +1,175 @@
+"""The inputs of scripts/generate_api.py, read from ``scripts/openapi/`` into typed records.
+
+``telnyx-ai.json`` is the vendored spec, ``endpoints.tsv`` the operations and their call paths (a
+contract), and three TOML files say what the spec cannot: the resource tree (``resources.toml``),
+where types go and what they are called (``types.toml``), and each operation's docstring, alias and
+response switch (``operations.toml``). Everything is checked against ``endpoints.tsv`` on the way in.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENAPI = ROOT / "scripts" / "openapi"
+PACKAGE = ROOT / "telnyx_ai"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the ``client.`` tree: the class that holds its methods and sub-resources."""
+
+    module: str  # under telnyx_ai/resources/, "/" separated, no ".py"
+    cls: str
+    doc: str
+    base: tuple[str, str]  # (module under telnyx_ai, "/" separated; class)
+
+
+@dataclass(frozen=True)
+class BinarySwitch:
+    """A JSON-or-binary response chosen by a body field (overloads on the field's value)."""
+
+    field: str
+    json_value: str  # the value that asks for JSON
+    accept: str  # Accept header when binary is asked for
+    default_accept: str  # Accept header when the field is left out
+
+
+@dataclass(frozen=True)
+class StreamSwitch:
+    """A plain-or-streamed response chosen by a boolean body field (overloads on the flag)."""
+
+    field: str
+    response: str  # the type of the plain response
+    chunk: str  # the type of each streamed event
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of endpoints.tsv joined with its entry in operations.toml."""
+
+    method: str
+    path: str
+    sdk_call: str
+    paginated: bool
+    streaming: bool
+    doc: str
+    alias: str | None
+    response_name: str | None
+    types_module: str | None
+    param_types: dict[str, str]
+    binary: BinarySwitch | None
+    stream: StreamSwitch | None
+
+
+@dataclass(frozen=True)
+class TypePlan:
+    """Where generated types go and what they are called (types.toml)."""
+
+    handwritten: dict[str, list[str]]  # hand-written types module -> the names of its ``__all__``
+    docs: dict[str, str]
+    struct_modules: dict[str, str]  # component schema -> module of its response Struct
+    typeddict_modules: dict[str, str]  # component schema -> module of its request TypedDict
+    names: dict[str, str]
+    field_types: dict[tuple[str, str], str]  # (Struct, field) -> annotation
+
+
+@dataclass(frozen=True)
+class Inputs:
+    spec: dict[str, Any]
+    nodes: dict[str, Node]
+    types_modules: dict[str, str]  # resource module -> its types module
+    endpoints: list[Endpoint]
+    types: TypePlan
+
+
+def _toml(name: str) -> dict[str, Any]:
+    with (OPENAPI / name).open("rb") as f:
+        return tomllib.load(f)
+
+
+def exported_names(types_module: str) -> list[str]:
+    """The ``__all__`` of a hand-written ``telnyx_ai.types`` module, read without importing it."""
+    tree = ast.parse((PACKAGE / "types" / f"{types_module}.py").read_text(encoding="utf-8"))
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            return list(ast.literal_eval(stmt.value))
+    raise SystemExit(f"telnyx_ai/types/{types_module}.py has no __all__")
+
+
+def _nodes(data: dict[str, Any]) -> dict[str, Node]:
+    default_base = ("_resource", "AsyncResource")
+    return {
+        key: Node(node["module"], node["class"], node.get("doc", ""), tuple(node.get("base", default_base)))
+        for key, node in data["nodes"].items()
+    }
+
+
+def _types(data: dict[str, Any]) -> TypePlan:
+    struct_modules: dict[str, str] = {}
+    typeddict_modules: dict[str, str] = {}
+    for placement in data["placements"]:
+        for schema in placement["schemas"]:
+            if "structs" in placement:
+                struct_modules[schema] = placement["structs"]
+            if "typeddicts" in placement:
+                typeddict_modules[schema] = placement["typeddicts"]
+    field_types = {(cls, prop): ann for cls, fields in data["field_types"].items() for prop, ann in fields.items()}
+    return TypePlan(
+        handwritten={module: exported_names(module) for module in data["handwritten"]},
+        docs=data["docs"],
+        struct_modules=struct_modules,
+        typeddict_modules=typeddict_modules,
+        names=data["names"],
+        field_types=field_types,
+    )
+
+
+def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
+    with (OPENAPI / "endpoints.tsv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    operations: dict[str, dict[str, str]] = data["operations"]
+    calls = [row["sdk_call"] for row in rows]
+    if list(operations) != calls:
+        missing, extra = sorted(set(calls) - set(operations)), sorted(set(operations) - set(calls))
+        raise SystemExit(f"operations.toml must list endpoints.tsv's rows in order; missing {missing}, extra {extra}")
+    binary = {call: BinarySwitch(**entry) for call, entry in data.get("binary_switch", {}).items()}
+    stream = {call: StreamSwitch(**entry) for call, entry in data.get("streaming", {}).items()}
+    streamed = {row["sdk_call"] for row in rows if row["streaming"] == "yes"}
+    if streamed != set(stream):
+        raise SystemExit(f"[streaming] of operations.toml must match the streaming column: {sorted(streamed)}")
+    return [
+        Endpoint(
+            method=row["method"],
+            path=row["path"],
+            sdk_call=row["sdk_call"],
+            paginated=row["paginated"] == "yes",
+            streaming=row["streaming"] == "yes",
+            doc=operations[row["sdk_call"]]["doc"],
+            alias=operations[row["sdk_call"]].get("alias"),
+            response_name=operations[row["sdk_call"]].get("response_name"),
+            types_module=operations[row["sdk_call"]].get("types_module"),
+            param_types=data.get("param_types", {}).get(row["sdk_call"], {}),
+            binary=binary.get(row["sdk_call"]),
+            stream=stream.get(row["sdk_call"]),
+        )
+        for row in rows
+    ]
+
+
+def load() -> Inputs:
+    resources = _toml("resources.toml")
+    return Inputs(
+        spec=msgspec.json.decode((OPENAPI / "telnyx-ai.json").read_bytes()),
+        nodes=_nodes(resources),
+        types_modules=resources["types_modules"],
+        endpoints=_endpoints(_toml("operations.toml")),
+        types=_types(_toml("types.toml")),
+    )
