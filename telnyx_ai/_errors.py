@@ -45,7 +45,9 @@ __all__ = [
     "RateLimitError",
     "ResponseInfo",
     "TelnyxError",
+    "TransportFailure",
     "UnprocessableEntityError",
+    "connection_error",
     "error_message_from_body",
     "status_error",
 ]
@@ -132,6 +134,19 @@ class APIConnectionError(APIError):
         super().__init__(message, method=method, url=url)
 
 
+class TransportFailure(Exception):
+    """The HTTP library's error behind an `APIConnectionError`: its class and message, nothing else.
+
+    aiohttp's own exceptions can hold the request (with its ``Authorization`` header), so they
+    are never chained to the SDK's errors; this stands in as ``__cause__`` instead.
+    """
+
+    @classmethod
+    def of(cls, exc: BaseException) -> TransportFailure:
+        kind = type(exc)
+        return cls(f"{kind.__module__}.{kind.__qualname__}: {exc}")
+
+
 class APITimeoutError(APIConnectionError):
     """A connect or read limit ran out before the server answered."""
 
@@ -139,6 +154,23 @@ class APITimeoutError(APIConnectionError):
         self, message: str = "Request timed out.", *, method: str | None = None, url: str | None = None
     ) -> None:
         super().__init__(message, method=method, url=url)
+
+
+def connection_error(
+    failure: BaseException, *, timed_out: str, broke: str, method: str | None, url: str | None
+) -> APIConnectionError:
+    """The SDK's error for a failure of the HTTP library: `APITimeoutError` for a timeout, else
+    `APIConnectionError` saying ``broke: <failure>``; the cause is a key-free `TransportFailure`.
+
+    Raise it outside the ``except`` block that caught ``failure``, so it is not the context either.
+    """
+    error: APIConnectionError
+    if isinstance(failure, TimeoutError):
+        error = APITimeoutError(timed_out, method=method, url=url)
+    else:
+        error = APIConnectionError(f"{broke}: {failure}", method=method, url=url)
+    error.__cause__ = TransportFailure.of(failure)
+    return error
 
 
 class APIResponseValidationError(APIError):
@@ -330,7 +362,7 @@ def _decode_error_body(raw: bytes) -> object | None:
         return None
     try:
         decoded: object = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or nested too deeply to be a real error body
         return None
     return decoded
 

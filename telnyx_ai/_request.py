@@ -14,7 +14,7 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from ._config import ClientConfig, Timeout, TimeoutTypes
+from ._config import ClientConfig, Secret, Timeout, TimeoutTypes
 from ._errors import TelnyxError
 from ._logging import redact_headers
 from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions
@@ -136,18 +136,24 @@ PayloadFactory = Callable[[], Any]
 """Makes a fresh non-JSON payload (multipart form, file stream) for each attempt."""
 
 
-def client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+def client_timeout(timeout: TimeoutTypes, *, stream: bool = False) -> aiohttp.ClientTimeout:
     """aiohttp's form of a `Timeout`. The names differ, so the mapping is spelt out:
 
     - ``Timeout.read`` is ``sock_read``: each wait for bytes, never the whole body, so long streams live on;
     - ``Timeout.connect`` is ``sock_connect``: opening one TCP (and TLS) connection;
-    - ``Timeout.pool`` is ``connect``: everything before sending, including the wait for a pooled connection.
+    - ``Timeout.pool`` is ``connect``: everything before sending, including the wait for a pooled connection;
+    - ``Timeout.total`` is ``total``: one whole attempt, body included; never for a ``stream``.
     """
     if timeout is None:
         return aiohttp.ClientTimeout(total=None)
     if not isinstance(timeout, Timeout):
         timeout = Timeout(read=float(timeout), connect=float(timeout))
-    return aiohttp.ClientTimeout(total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read)
+    return aiohttp.ClientTimeout(
+        total=None if stream else timeout.total,
+        connect=timeout.pool,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read,
+    )
 
 
 class Request(msgspec.Struct, frozen=True):
@@ -175,17 +181,23 @@ class Request(msgspec.Struct, frozen=True):
 class RequestBuilder:
     """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
 
-    __slots__ = ("_base_url", "_headers", "_json_headers", "_timeout")
+    __slots__ = ("_base_url", "_headers", "_json_headers", "_query", "_stream_timeout", "_timeout")
 
     def __init__(self, config: ClientConfig) -> None:
         check_header_value("Authorization", config.api_key)
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "Authorization": f"Bearer {config.api_key}"}
+        headers: dict[str, str] = {
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "Authorization": Secret(f"Bearer {config.api_key}"),
+        }
         for name, value in config.default_headers.items():
             headers[name] = check_header_value(name, value)
         self._base_url = config.base_url
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
+        self._query = dict(config.default_query) or None
         self._timeout = client_timeout(config.timeout)
+        self._stream_timeout = client_timeout(config.timeout, stream=True)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -201,9 +213,9 @@ class RequestBuilder:
         body: Body | None = None,
         query: Query | None = None,
         data: PayloadFactory | None = None,
-        accept: str | None = None,
+        stream: bool = False,
     ) -> Request:
-        """The request for ``method path``; ``data`` replaces the JSON body, ``accept`` wins over any Accept header."""
+        """The request for ``method path``; ``data`` replaces the JSON body; a ``stream`` asks for events."""
         payload: bytes | PayloadFactory | None
         if data is not None:
             payload, base_headers = data, self._headers
@@ -211,15 +223,22 @@ class RequestBuilder:
             payload = encode_body(body, options.get("extra_body"))
             base_headers = self._headers if payload is None else self._json_headers
         headers = merge_headers(base_headers, options.get("extra_headers"))
-        if accept is not None:
-            headers = {**headers, "Accept": accept}
+        if stream:
+            headers = {**headers, "Accept": "text/event-stream"}
         timeout = options.get("timeout", NOT_GIVEN)
+        if isinstance(timeout, NotGiven):
+            limits = self._stream_timeout if stream else self._timeout
+        else:
+            limits = client_timeout(timeout, stream=stream)
+        extra_query = options.get("extra_query")
+        if self._query:
+            extra_query = {**self._query, **extra_query} if extra_query else self._query
         return Request(
             method,
             self._base_url + path,
-            query_params(query, options.get("extra_query")),
+            query_params(query, extra_query),
             headers,
             payload,
-            self._timeout if isinstance(timeout, NotGiven) else client_timeout(timeout),
+            limits,
             getattr(data, "resendable", True),
         )

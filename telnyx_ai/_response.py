@@ -12,7 +12,7 @@ from typing import TypeVar
 import aiohttp
 import msgspec
 
-from ._errors import APIConnectionError, APIResponseValidationError, APITimeoutError, status_error
+from ._errors import APIResponseValidationError, connection_error, status_error
 from ._models import decoder_for
 from ._request import Request
 
@@ -25,46 +25,54 @@ def _too_large(message: str, response: aiohttp.ClientResponse, request: Request)
     return APIResponseValidationError(message, status_code=response.status, method=request.method, url=request.url)
 
 
-async def read_body(response: aiohttp.ClientResponse, request: Request, limit: int) -> bytes:
-    """The whole body, at most ``limit`` bytes after decompression; the connection goes back to the pool."""
+async def read_body(response: aiohttp.ClientResponse, request: Request, limit: int, *, truncate: bool = False) -> bytes:
+    """The whole body, at most ``limit`` bytes after decompression; the connection goes back to the pool.
+
+    Past the limit it is an error, or with ``truncate`` (error bodies, where the status is what
+    matters) the first ``limit`` bytes, the rest left unread and the connection dropped.
+    """
     try:
-        length = response.content_length
-        if length is not None and length > limit:
-            raise _too_large(
-                f"The response body is {length} bytes, over the client's limit of {limit}.", response, request
-            )
-        if length is not None and not response.headers.get("Content-Encoding"):
-            return await response.read()
-        # Chunked or compressed: count what is actually decoded, not what the header says.
-        parts: list[bytes] = []
-        size = 0
-        async for part in response.content.iter_any():
-            size += len(part)
-            if size > limit:
-                raise _too_large(f"The response body exceeded the client's limit of {limit} bytes.", response, request)
-            parts.append(part)
-        return b"".join(parts)
-    except TimeoutError as exc:
-        raise APITimeoutError(
-            f"{request.method} {request.url} timed out while reading the response.",
-            method=request.method,
-            url=request.url,
-        ) from exc
-    except aiohttp.ClientError as exc:
-        raise APIConnectionError(
-            f"The connection broke while reading the response from {request.url}: {exc}",
-            method=request.method,
-            url=request.url,
-        ) from exc
+        return await _read_limited(response, request, limit, truncate)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        failure: BaseException = exc
     finally:
         response.release()
+    # Raised outside the except block: aiohttp's exception, which can hold the request's headers, stays out.
+    raise connection_error(
+        failure,
+        timed_out=f"{request.method} {request.url} timed out while reading the response.",
+        broke=f"The connection broke while reading the response from {request.url}",
+        method=request.method,
+        url=request.url,
+    )
+
+
+async def _read_limited(response: aiohttp.ClientResponse, request: Request, limit: int, truncate: bool) -> bytes:
+    length = response.content_length
+    if length is not None and length <= limit and not response.headers.get("Content-Encoding"):
+        return await response.read()
+    if length is not None and length > limit and not truncate:
+        raise _too_large(f"The response body is {length} bytes, over the client's limit of {limit}.", response, request)
+    # Chunked, compressed or too long: count what is actually decoded, not what the header says.
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.content.iter_any():
+        size += len(part)
+        if size > limit:
+            if not truncate:
+                raise _too_large(f"The response body exceeded the client's limit of {limit} bytes.", response, request)
+            parts.append(part[: len(part) - (size - limit)])
+            response.close()  # the rest is never read, so the connection cannot be reused
+            break
+        parts.append(part)
+    return b"".join(parts)
 
 
 async def raise_for_status(response: aiohttp.ClientResponse, request: Request, limit: int) -> None:
-    """Raise the `APIStatusError` subclass for a 3xx, 4xx or 5xx answer, with its body read."""
+    """Raise the `APIStatusError` subclass for a 3xx, 4xx or 5xx answer, with (up to ``limit`` bytes of) its body."""
     if response.status < 300:
         return
-    raw = await read_body(response, request, limit)
+    raw = await read_body(response, request, limit, truncate=True)
     raise status_error(
         response.status,
         raw,
@@ -82,6 +90,14 @@ def decode(raw: bytes, status: int, cast_to: type[T], request: Request) -> T:
         return raw  # type: ignore[return-value]
     try:
         return decoder_for(cast_to).decode(raw)
+    except RecursionError:
+        raise APIResponseValidationError(
+            f"The response to {request.method} {request.url} is JSON nested too deeply to decode.",
+            status_code=status,
+            method=request.method,
+            url=request.url,
+            body=raw[:2000].decode("utf-8", "replace"),
+        ) from None
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         name = getattr(cast_to, "__name__", cast_to)
         raise APIResponseValidationError(

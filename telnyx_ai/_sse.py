@@ -33,6 +33,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_data",
+        "_data_size",
         "_event",
         "_id",
         "_max_line",
@@ -54,6 +55,7 @@ class SSEDecoder:
         self._started = False
         self._overflowed = False
         self._data: list[bytes] = []
+        self._data_size = 0  # bytes held for the event being read: one limit for the line and the event
         self._event: str | None = None
         self._id: str | None = None
         self._retry: int | None = None
@@ -101,7 +103,14 @@ class SSEDecoder:
                     self._event = None
                 continue
             if line.startswith(b"data:"):
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
+                piece = line[6:] if line[5:6] == b" " else line[5:]
+                data.append(piece)
+                self._data_size += len(piece) + 1
+                if self._data_size > self._max_line:
+                    self._overflowed = True
+                    if not events:
+                        raise self._overflow_error()
+                    return events
             elif line[0] != 58:  # b":" starts a comment
                 self._field(line)
         if self._partial_size > self._max_line:
@@ -122,7 +131,7 @@ class SSEDecoder:
 
     def _overflow_error(self) -> APIError:
         return APIError(
-            f"A server-sent event line exceeded {self._max_line} bytes; raise the client's "
+            f"A server-sent event exceeded {self._max_line} bytes; raise the client's "
             "max_event_bytes if such large events are expected."
         )
 
@@ -134,6 +143,7 @@ class SSEDecoder:
             self._event = value.decode("utf-8", "replace")
         elif name == b"data":  # "data" with no colon: an empty data line
             self._data.append(value)
+            self._data_size += len(value) + 1
         elif name == b"id":
             if b"\0" not in value:
                 self._id = value.decode("utf-8", "replace")
@@ -145,5 +155,6 @@ class SSEDecoder:
         payload = data[0] if len(data) == 1 else b"\n".join(data)
         event = ServerSentEvent(payload, self._event or "message", self._id, self._retry)
         self._data = []
+        self._data_size = 0
         self._event = None
         return event

@@ -14,7 +14,7 @@ from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStreamError,
-    APITimeoutError,
+    connection_error,
     error_message_from_body,
 )
 from ._models import decoder_for
@@ -158,18 +158,21 @@ class AsyncStream(Generic[T]):
             error, self._pending_error = self._pending_error, None
             raise error
         while not self._finished and not self._closed:
+            chunk = b""
+            failure: BaseException | None = None
             try:
                 chunk = await self.response.content.readany()
-            except TimeoutError as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                failure = exc
+            if failure is not None:  # raised outside the except block, as in `_transport`
                 await self.close()
-                raise APITimeoutError(
-                    "Timed out waiting for the next stream event.", method=self._method, url=self._url
-                ) from exc
-            except aiohttp.ClientError as exc:
-                await self.close()
-                raise APIConnectionError(
-                    f"The stream was cut before it finished: {exc}", method=self._method, url=self._url
-                ) from exc
+                raise connection_error(
+                    failure,
+                    timed_out="Timed out waiting for the next stream event.",
+                    broke="The stream was cut before it finished",
+                    method=self._method,
+                    url=self._url,
+                )
             if not chunk:
                 await self.close()
                 raise APIConnectionError(
@@ -201,10 +204,12 @@ class AsyncStream(Generic[T]):
             error: Exception | None = None
             if event.event == "error":
                 error = self._stream_error(data)
+            elif not data:
+                continue  # an empty data: event is a keep-alive, not a chunk
             else:
                 try:
                     items.append(decode(data))
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, RecursionError) as exc:
                     error = self._invalid_chunk(data, exc)
                     error.__cause__ = exc
             if error is not None:
@@ -227,8 +232,13 @@ class AsyncStream(Generic[T]):
         message = error_message_from_body(data, body)
         if message is not None and b'"error"' in data:
             return APIStreamError(message, method=self._method, url=self._url, body=body)
+        what = (
+            "is JSON nested too deeply to decode"
+            if isinstance(exc, RecursionError)
+            else f"did not match its type: {exc}"
+        )
         return APIResponseValidationError(
-            f"A stream chunk did not match its type: {exc}",
+            f"A stream chunk {what}",
             status_code=self.response.status,
             method=self._method,
             url=self._url,
@@ -243,5 +253,5 @@ class AsyncStream(Generic[T]):
 def _loads(data: bytes) -> object:
     try:
         return msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return data.decode("utf-8", "replace")

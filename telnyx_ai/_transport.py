@@ -16,7 +16,7 @@ import aiohttp
 from yarl import URL
 
 from ._config import ClientChanges, ClientConfig
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import connection_error
 from ._logging import logger, redact_headers
 from ._pool import ConnectionPool
 from ._request import PayloadFactory, Request, RequestBuilder
@@ -131,7 +131,7 @@ class Transport:
 
         Failures up to that first event are retried like any request; after it, never.
         """
-        request = self._builder.build(method, path, options=options, body=body, query=query, accept="text/event-stream")
+        request = self._builder.build(method, path, options=options, body=body, query=query, stream=True)
         config = self.config
         return await self._call(
             request,
@@ -176,19 +176,24 @@ class Transport:
                 timeout=request.timeout,
                 allow_redirects=False,
             )
-        except TimeoutError as exc:
-            self._observe(None)
-            raise APITimeoutError(
-                f"{method} {url} timed out before the server answered.", method=method, url=url
-            ) from exc
-        except aiohttp.ClientError as exc:
-            self._observe(None)
-            raise APIConnectionError(f"Could not reach {url}: {exc}", method=method, url=url) from exc
-        self._observe(response)
-        if debug:
-            elapsed = (time.perf_counter() - started) * 1000
-            logger.debug("Response %s %s -> %d after %.1f ms", method, url, response.status, elapsed)
-        return response
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure: BaseException = exc
+        else:
+            self._observe(response)
+            if debug:
+                elapsed = (time.perf_counter() - started) * 1000
+                logger.debug("Response %s %s -> %d after %.1f ms", method, url, response.status, elapsed)
+            return response
+        self._observe(None)
+        # Raised here, outside the except block: aiohttp's exception (which holds the request and
+        # its Authorization header) is neither the cause nor the context of the SDK's error.
+        raise connection_error(
+            failure,
+            timed_out=f"{method} {url} timed out before the server answered.",
+            broke=f"Could not reach {url}",
+            method=method,
+            url=url,
+        )
 
     def _observe(self, response: aiohttp.ClientResponse | None) -> None:
         if self.observer is not None:

@@ -62,12 +62,23 @@ async def test_extra_body_query_headers_and_timeout(client: AsyncTelnyx, mocked:
     assert call.kwargs["headers"]["X-Trace"] == "abc"
     assert call.kwargs["timeout"].sock_read == 7
     assert call.kwargs["timeout"].sock_connect == 2
-    assert call.kwargs["timeout"].total is None
+    assert call.kwargs["timeout"].total == 600.0  # a whole non-streaming attempt: ten minutes by default
 
 
-async def test_default_timeout_is_5s_connect_60s_read_with_no_total(client: AsyncTelnyx, mocked: aioresponses) -> None:
+async def test_default_timeout_is_5s_connect_60s_read_10_min_total(client: AsyncTelnyx, mocked: aioresponses) -> None:
     mocked.get(f"{BASE_URL}/ai/models", payload={"data": []})
     await client.ai.retrieve_models()
+    _, _, call = only_call(mocked)
+    timeout = call.kwargs["timeout"]
+    assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (5.0, 60.0, 600.0)
+
+
+async def test_a_stream_has_no_total_limit(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    body = b'data: {"id":"1","choices":[],"created":1,"model":"m","object":"chat.completion.chunk"}\n\ndata: [DONE]\n\n'
+    mocked.post(f"{BASE_URL}/ai/chat/completions", body=body, content_type="text/event-stream")
+    stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}], stream=True)
+    async with stream:
+        assert [chunk.id async for chunk in stream] == ["1"]
     _, _, call = only_call(mocked)
     timeout = call.kwargs["timeout"]
     assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (5.0, 60.0, None)
