@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import aiohttp
 
-__all__ = ["PRIVATE_ATTRIBUTES", "connection_counts", "disable_silent_retry"]
+__all__ = ["PRIVATE_ATTRIBUTES", "close_connector_now", "connection_counts", "disable_silent_retry"]
 
 PRIVATE_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     aiohttp.ClientSession: ("_retry_connection",),
-    aiohttp.BaseConnector: ("_acquired", "_conns"),
+    aiohttp.BaseConnector: ("_acquired", "_conns", "_close"),
 }
 """The private attributes used here, by the class that has them (the test checks each)."""
 
@@ -34,3 +34,14 @@ def connection_counts(connector: aiohttp.BaseConnector) -> tuple[int, int]:
     in_use = len(getattr(connector, "_acquired", ()))
     idle = sum(len(entries) for entries in getattr(connector, "_conns", {}).values())
     return in_use, idle
+
+
+def close_connector_now(connector: aiohttp.BaseConnector) -> None:
+    """Close every connection of ``connector`` without awaiting (for a finalizer, outside any coroutine).
+
+    ``BaseConnector._close`` is the synchronous part of ``close()``; without it (a future aiohttp)
+    the connections are left to the garbage collector, which is what would have happened anyway.
+    """
+    close = getattr(connector, "_close", None)
+    if close is not None:
+        close()

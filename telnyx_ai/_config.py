@@ -10,7 +10,8 @@ import dataclasses
 import difflib
 import ipaddress
 import os
-from collections.abc import Mapping
+import urllib.request
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypedDict, Unpack, final
 
@@ -34,6 +35,7 @@ __all__ = [
     "Secret",
     "Timeout",
     "TimeoutTypes",
+    "check_keywords",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.telnyx.com/v2"
@@ -136,7 +138,8 @@ class ClientOptions(ClientChanges, total=False):
     """The keywords both clients take. Every one is optional."""
 
     proxy: str | None
-    """An HTTP proxy for every request; by default ``HTTPS_PROXY``/``HTTP_PROXY``, minus ``NO_PROXY`` hosts."""
+    """An HTTP proxy for every request. Left out: ``HTTPS_PROXY``/``HTTP_PROXY`` (unless ``NO_PROXY``
+    names the API's host), as curl and httpx do; None: no proxy at all."""
     max_connections: int
     """The most connections the pool opens at once (256)."""
     max_response_bytes: int
@@ -198,11 +201,12 @@ def _check_url(name: str, text: str, *, allow_credentials: bool = False) -> None
         )
 
 
-def _check_keywords(given: Mapping[str, object], allowed: Mapping[str, object], where: str) -> None:
-    """A misspelled keyword is a `TypeError` naming it (and the likely intended one), never ignored."""
+def check_keywords(given: Iterable[str], allowed: Collection[str], where: str, *, known: Iterable[str] = ()) -> None:
+    """A misspelled keyword is a `TypeError` naming it and, when one is close, the likely intended one
+    (among ``allowed`` and the caller's other ``known`` names), never silently ignored."""
     for name in given:
         if name not in allowed:
-            close = difflib.get_close_matches(name, list(allowed), n=1)
+            close = difflib.get_close_matches(name, [*known, *allowed], n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"{where} got an unexpected keyword argument {name!r}.{hint}")
 
@@ -217,7 +221,9 @@ class ClientConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: Mapping[str, str] = field(default_factory=dict[str, str])
     default_query: Mapping[str, object] = field(default_factory=dict[str, object])
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may carry the proxy's credentials
+    proxy_from_environment: bool = True
+    """No ``proxy`` given: ``HTTPS_PROXY``/``HTTP_PROXY`` for the base URL's scheme, unless ``NO_PROXY`` names its host."""
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
@@ -233,7 +239,7 @@ class ClientConfig:
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> ClientConfig:
         """The configuration for a new client: ``options`` (`ClientOptions`), then the environment, then defaults."""
-        _check_keywords(options, ClientOptions.__annotations__, "The client")
+        check_keywords(options, ClientOptions.__annotations__, "The client")
         typed: ClientOptions = options  # type: ignore[assignment]  # checked just above
         base_url = _resolve_base_url(typed.get("base_url"))
         config = cls(
@@ -243,7 +249,8 @@ class ClientConfig:
             max_retries=typed.get("max_retries", DEFAULT_MAX_RETRIES),
             default_headers=dict(typed.get("default_headers") or {}),
             default_query=dict(typed.get("default_query") or {}),
-            proxy=typed.get("proxy"),
+            proxy=typed.get("proxy") or None,
+            proxy_from_environment="proxy" not in typed,
             max_connections=typed.get("max_connections", DEFAULT_MAX_CONNECTIONS),
             max_response_bytes=typed.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
             max_event_bytes=typed.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES),
@@ -255,9 +262,18 @@ class ClientConfig:
             )
         return config
 
+    def effective_proxy(self) -> str | None:
+        """The proxy requests go through: the one given, else the environment's for ``base_url``."""
+        if not self.proxy_from_environment:
+            return self.proxy
+        url = URL(self.base_url)
+        if url.host is None or urllib.request.proxy_bypass(url.host):  # NO_PROXY
+            return None
+        return urllib.request.getproxies_environment().get(url.scheme) or None
+
     def replace(self, **changes: Unpack[ClientChanges]) -> ClientConfig:
         """This configuration with some settings changed (checked like the originals)."""
-        _check_keywords(changes, ClientChanges.__annotations__, "with_options()")
+        check_keywords(changes, ClientChanges.__annotations__, "with_options()")
         fields: dict[str, object] = dict(changes)
         if "api_key" in changes:
             fields["api_key"] = _resolve_key(changes["api_key"])

@@ -49,6 +49,7 @@ __all__ = [
     "UnprocessableEntityError",
     "connection_error",
     "error_message_from_body",
+    "request_id_of",
     "status_error",
 ]
 
@@ -367,6 +368,11 @@ def _decode_error_body(raw: bytes) -> object | None:
     return decoded
 
 
+def request_id_of(headers: Any) -> str | None:
+    """The server's id for a request, from whichever request-id header its response carries."""
+    return next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+
+
 def status_error(
     status: int,
     raw: bytes,
@@ -382,7 +388,7 @@ def status_error(
     detail = error_message_from_body(raw, decoded)
     headline = f"{status} {reason}" if reason else str(status)
     message = f"{headline}: {detail}" if detail else f"{headline} from {method} {url}"
-    request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None) if headers else None
+    request_id = request_id_of(headers) if headers else None
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(
         message,

@@ -15,7 +15,7 @@ import mimetypes
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import IO, Protocol, TypeAlias
+from typing import IO, Protocol, TypeAlias, cast
 
 import aiohttp
 import anyio
@@ -126,6 +126,17 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
     )
 
 
+def _add_form_field(values: dict[str, str], name: str, value: object) -> None:
+    """An object becomes bracketed fields (``model_config[smart_format]=true``), as the API expects."""
+    if isinstance(value, Mapping):
+        fields = cast("Mapping[str, object]", value)
+        for key, item in fields.items():
+            if item is not None:
+                _add_form_field(values, f"{name}[{key}]", item)
+    else:
+        values[name] = _form_value(value)
+
+
 def _form_value(value: object) -> str:
     if value is True or value is False:
         return "true" if value else "false"
@@ -133,7 +144,7 @@ def _form_value(value: object) -> str:
         return value
     if isinstance(value, int | float):
         return str(value)
-    # objects and lists travel as JSON text in a form field
+    # lists travel as JSON text in a form field
     return msgspec.json.encode(value).decode()
 
 
@@ -181,7 +192,10 @@ def multipart_form(
 
     Unset fields (``NOT_GIVEN`` or ``None``) are left out; ``extra`` (``extra_body``) adds fields.
     """
-    values = {k: _form_value(v) for k, v in {**fields, **(extra or {})}.items() if v is not NOT_GIVEN and v is not None}
+    values: dict[str, str] = {}
+    for name, value in {**fields, **(extra or {})}.items():
+        if value is not NOT_GIVEN and value is not None:
+            _add_form_field(values, name, value)
     parts = {k: _file_part(k, v) for k, v in files.items() if v is not NOT_GIVEN and v is not None}  # type: ignore[arg-type]
     return _MultipartForm(values, parts)
 

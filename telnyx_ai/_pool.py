@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
+import weakref
 
 import aiohttp
 
-from ._aiohttp_compat import disable_silent_retry
+from ._aiohttp_compat import close_connector_now, disable_silent_retry
 from ._errors import TelnyxError
+from ._logging import logger
 
 __all__ = ["ConnectionPool"]
 
@@ -19,7 +22,7 @@ class ConnectionPool:
     bound to that loop: using it from another loop raises a clear error instead of hanging.
     """
 
-    __slots__ = ("_closed", "_loop", "_max_connections", "_owned", "_session")
+    __slots__ = ("__weakref__", "_closed", "_loop", "_max_connections", "_owned", "_session")
 
     def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
@@ -59,6 +62,7 @@ class ConnectionPool:
                 raise_for_status=False,
             )
             disable_silent_retry(self._session)
+            weakref.finalize(self, _close_abandoned, self._session)
         self._loop = loop
         return self._session
 
@@ -68,3 +72,24 @@ class ConnectionPool:
         session, self._session = self._session, None
         if session is not None and self._owned and not session.closed:
             await session.close()
+
+
+def _close_abandoned(session: aiohttp.ClientSession) -> None:
+    """A client dropped without ``close()``: close its connections and say so once, in our words.
+
+    Without this, aiohttp logs "Unclosed client session" with no hint of which object or what to do.
+    """
+    if session.closed:
+        return
+    warnings.warn(
+        "An AsyncTelnyx client was garbage-collected without being closed; its connections were closed "
+        "now. Use `async with AsyncTelnyx() as client:` or `await client.close()` when done.",
+        ResourceWarning,
+        stacklevel=1,
+    )
+    connector = session.connector
+    if connector is not None:
+        try:
+            close_connector_now(connector)
+        except Exception:  # the loop may be gone already; nothing more can be done
+            logger.debug("Closing an abandoned client's connections failed", exc_info=True)

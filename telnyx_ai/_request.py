@@ -7,6 +7,7 @@ URL, headers with the key, timeout), worked out once from its `ClientConfig`.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -14,13 +15,15 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from ._config import ClientConfig, Secret, Timeout, TimeoutTypes
+from ._config import ClientConfig, Secret, Timeout, TimeoutTypes, check_keywords
 from ._errors import TelnyxError
 from ._logging import redact_headers
 from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions
 from ._version import __version__
 
 __all__ = [
+    "OPTION_NAMES",
+    "RETRY_COUNT_HEADER",
     "USER_AGENT",
     "Request",
     "RequestBuilder",
@@ -33,6 +36,10 @@ __all__ = [
 ]
 
 USER_AGENT = f"telnyx-ai-python/{__version__}"
+RETRY_COUNT_HEADER = "X-Retry-Count"
+"""Sent with every attempt (0 on the first), so the server side can tell a retry from a new request."""
+OPTION_NAMES = frozenset(RequestOptions.__annotations__)
+"""The per-call keywords every operation takes besides its own arguments."""
 
 
 def _encode_segment(name: str, value: object) -> str:
@@ -62,6 +69,8 @@ def _query_value(name: str, value: object) -> str | list[str]:
         return "false"
     if isinstance(value, str):
         return value
+    if isinstance(value, datetime.date):  # a datetime too: ISO 8601, as the spec's date-time format says
+        return value.isoformat()
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list | tuple):
@@ -73,7 +82,8 @@ def _query_value(name: str, value: object) -> str | list[str]:
             items.append(text)
         return items
     raise TypeError(
-        f"Query parameter {name!r} must be a str, int, float, bool or a list of them, got {type(value).__name__}."
+        f"Query parameter {name!r} must be a str, int, float, bool, date, datetime or a list of them, "
+        f"got {type(value).__name__}."
     )
 
 
@@ -168,20 +178,25 @@ class Request(msgspec.Struct, frozen=True):
     timeout: aiohttp.ClientTimeout
     resendable: bool = True
     """False when the payload can be produced only once (an upload read from a one-shot stream)."""
+    proxy: str | None = None
 
     def body(self) -> Any:
         """The payload for one attempt."""
         payload = self.payload
         return payload() if callable(payload) else payload
 
+    def headers_for(self, retry: int) -> dict[str, str]:
+        """The headers of attempt ``retry + 1``: the first attempt's, with the retry count updated."""
+        return self.headers if not retry else {**self.headers, RETRY_COUNT_HEADER: str(retry)}
+
     def __repr__(self) -> str:
-        return f"Request({self.method} {self.url}, headers={redact_headers(self.headers)})"
+        return f"Request({self.method} {self.url}, headers={redact_headers(self.headers)})"  # never the proxy
 
 
 class RequestBuilder:
     """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
 
-    __slots__ = ("_base_url", "_headers", "_json_headers", "_query", "_stream_timeout", "_timeout")
+    __slots__ = ("_base_url", "_headers", "_json_headers", "_proxy", "_query", "_stream_timeout", "_timeout")
 
     def __init__(self, config: ClientConfig) -> None:
         check_header_value("Authorization", config.api_key)
@@ -189,6 +204,7 @@ class RequestBuilder:
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             "Authorization": Secret(f"Bearer {config.api_key}"),
+            RETRY_COUNT_HEADER: "0",
         }
         for name, value in config.default_headers.items():
             headers[name] = check_header_value(name, value)
@@ -196,6 +212,7 @@ class RequestBuilder:
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
         self._query = dict(config.default_query) or None
+        self._proxy = config.effective_proxy()
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
 
@@ -215,7 +232,14 @@ class RequestBuilder:
         data: PayloadFactory | None = None,
         stream: bool = False,
     ) -> Request:
-        """The request for ``method path``; ``data`` replaces the JSON body; a ``stream`` asks for events."""
+        """The request for ``method path``; ``data`` replaces the JSON body; a ``stream`` asks for events.
+
+        ``options`` holds whatever keywords the caller passed beyond the operation's own: a name
+        that is not a `RequestOptions` key is a misspelling, reported before anything is sent.
+        """
+        if options:
+            known = [*(body or ()), *(query or ())]
+            check_keywords(options, OPTION_NAMES, f"{method} {path}", known=known)
         payload: bytes | PayloadFactory | None
         if data is not None:
             payload, base_headers = data, self._headers
@@ -241,4 +265,5 @@ class RequestBuilder:
             payload,
             limits,
             getattr(data, "resendable", True),
+            self._proxy,
         )

@@ -16,6 +16,7 @@ from ._errors import (
     APIStreamError,
     connection_error,
     error_message_from_body,
+    request_id_of,
 )
 from ._models import decoder_for
 from ._request import Request
@@ -110,6 +111,11 @@ class AsyncStream(Generic[T]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "finished" if self._finished else "open"
         return f"<AsyncStream {self._method} {self._url} {state}>"
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for this request (its ``x-request-id`` header), for support tickets and logs."""
+        return request_id_of(self.response.headers)
 
     @property
     def closed(self) -> bool:

@@ -63,6 +63,11 @@ class Stream(Generic[T]):
         return repr(self._async).replace("<AsyncStream", "<Stream", 1)
 
     @property
+    def request_id(self) -> str | None:
+        """The server's id for this request (its ``x-request-id`` header)."""
+        return self._async.request_id
+
+    @property
     def closed(self) -> bool:
         """True once the stream was closed or read to its end."""
         return self._async.closed

@@ -149,14 +149,18 @@ class Transport:
     async def _call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""
 
+        retry = -1
+
         async def attempt() -> T:
-            return await read(await self.send(request))
+            nonlocal retry
+            retry += 1
+            return await read(await self.send(request, retry=retry))
 
         # A payload that can be produced only once gets one attempt, so its own error surfaces.
         retries = self.config.max_retries if request.resendable else 0
         return await send_with_retries(attempt, max_retries=retries)
 
-    async def send(self, request: Request) -> aiohttp.ClientResponse:
+    async def send(self, request: Request, *, retry: int = 0) -> aiohttp.ClientResponse:
         """One attempt: the response once its headers arrived, or `APIConnectionError`/`APITimeoutError`."""
         session = self.pool.session()
         method, url = request.method, request.url
@@ -171,9 +175,10 @@ class Transport:
                 method,
                 URL(url, encoded=True),
                 params=request.params,
-                headers=request.headers,
+                headers=request.headers_for(retry),
                 data=request.body(),
                 timeout=request.timeout,
+                proxy=request.proxy,
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -276,7 +276,8 @@ async def test_transcription_with_bytes(client: AsyncTelnyx, mocked: aioresponse
     assert "Content-Type" not in call.kwargs["headers"]  # aiohttp sets multipart with its boundary
     body = await render(call.kwargs["data"])
     assert b'name="model"\r\n\r\ndistil-whisper/distil-large-v2\r\n' in body
-    assert b'name="model_config"\r\n\r\n{"smart_format":true}\r\n' in body
+    # Objects travel in bracket form, as the official SDK sends them and the spec's mock accepts.
+    assert b'name="model_config[smart_format]"\r\n\r\ntrue\r\n' in body
     assert b'name="file"; filename="file"' in body
     assert b"RIFF-audio" in body
     assert b"language" not in body  # not given, not sent

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from contextlib import aclosing
 from typing import Unpack
 
+from .._config import check_keywords
 from .._embed_many import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
@@ -20,11 +21,21 @@ from .._embed_many import (
     embed_all,
     embed_as_completed,
 )
+from .._request import OPTION_NAMES
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingResponse
 
 __all__ = ["AsyncBatchEmbeddings"]
+
+
+_OWN_KEYWORDS = ("model", "batch_size", "concurrency", "dimensions", "max_retries", "progress")
+
+
+def _check_options(options: RequestOptions, where: str) -> None:
+    """A misspelled keyword (``batchsize=``) is an error, not a silently ignored option."""
+    if options:
+        check_keywords(options, OPTION_NAMES, where, known=_OWN_KEYWORDS)
 
 
 class AsyncBatchEmbeddings(AsyncResource):
@@ -81,6 +92,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         """
+        _check_options(options, "embed_many()")
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
@@ -109,6 +121,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         other input has been yielded. Use it with ``async for``; to stop early, wrap it in
         ``contextlib.aclosing`` so in-flight requests are cancelled at once.
         """
+        _check_options(options, "embed_many_iter()")
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(

@@ -1,0 +1,385 @@
+"""Hard edges (issue 13): typos and bad values at the call site, limits whatever the server does,
+no key in any trace, and what production users expect (proxies, per-tenant copies, request ids).
+
+Wire behaviour is tested against hostile servers on loopback: `MockServer` routes that misbehave
+on purpose, or raw asyncio servers for what HTTP cannot express (a garbage status line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gc
+import time
+import traceback
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aioresponses import aioresponses
+
+from telnyx_ai import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStreamError,
+    APITimeoutError,
+    AsyncTelnyx,
+    BadRequestError,
+    InternalServerError,
+    Telnyx,
+    Timeout,
+)
+from telnyx_ai.testing import Call, MockServer, json_response
+
+from .conftest import API_KEY, BASE_URL
+from .test_both_clients import Driver
+
+MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
+CHUNK = b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n'
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer.in_thread() as s:
+        yield s
+
+
+@pytest.fixture(params=["async", "sync"])
+def drive(request: pytest.FixtureRequest, server: MockServer) -> Iterator[Driver]:
+    server.reset()
+    driver = Driver(str(request.param), server.url, max_retries=0)
+    yield driver
+    driver.close()
+
+
+# -- 1-3: the call site -----------------------------------------------------------------------
+
+
+def test_a_misspelled_keyword_is_a_type_error_naming_the_likely_one(drive: Driver, server: MockServer) -> None:
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'temprature'\. Did you mean 'temperature'\?"):
+        drive.call("ai.chat.create_completion", messages=MESSAGES, temprature=0.2)
+    with pytest.raises(TypeError, match=r"'batchsize'\. Did you mean 'batch_size'\?"):
+        drive.call("ai.openai.embeddings.embed_many", ["a"], model="thenlper/gte-large", batchsize=10)
+    with pytest.raises(TypeError, match=r"'extra_header'\. Did you mean 'extra_headers'"):
+        drive.call("ai.retrieve_models", extra_header={"X": "1"})
+    assert server.requests == [], "nothing is sent for a misspelled call"
+
+
+async def test_dates_go_into_the_query_as_iso_8601(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    mocked.get(f"{BASE_URL}/legacy/reporting/usage_reports/speech_to_text?start_date=2026-01-02T03:04:05", payload={})
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    await client.legacy.reporting.usage_reports.retrieve_speech_to_text(start_date=when)
+    ((_, url),) = mocked.requests
+    assert url.query["start_date"] == "2026-01-02T03:04:05"
+
+
+# -- 4-8: bounded, whatever the server does ---------------------------------------------------
+
+
+async def test_an_event_of_many_short_data_lines_is_bounded() -> None:
+    async with MockServer() as server:
+
+        async def endless_event(call: Call) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(call.request)
+            await response.write(CHUNK)
+            for _ in range(2_000):  # 2,000 reads of 50 short lines: an event that never ends
+                await response.write(b"data: x\n" * 50)
+            return response
+
+        server.add_route("POST", "/ai/chat/completions", endless_event)
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0, max_event_bytes=10_000) as client:
+            stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+            with pytest.raises(Exception, match="server-sent event exceeded 10000 bytes"):
+                async for _ in stream:
+                    pass
+
+
+async def test_a_trickling_body_hits_the_total_limit_but_a_trickling_stream_does_not() -> None:
+    async with MockServer() as server:
+
+        async def trickle(call: Call) -> web.StreamResponse:
+            streaming = call.streaming
+            response = web.StreamResponse(
+                headers={"Content-Type": "text/event-stream" if streaming else "application/json"}
+            )
+            await response.prepare(call.request)
+            pieces = [CHUNK] * 8 + [b"data: [DONE]\n\n"] if streaming else [b" "] * 20 + [b'{"data": []}']
+            for piece in pieces:
+                await response.write(piece)
+                await asyncio.sleep(0.2)
+            await response.write_eof()
+            return response
+
+        server.add_route("GET", "/ai/models", trickle)
+        server.add_route("POST", "/ai/chat/completions", trickle)
+        timeout = Timeout(read=1, total=1)
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0, timeout=timeout) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                await client.ai.retrieve_models()
+            assert time.monotonic() - started < 3.5  # 1 s limit, loose margin for a loaded machine
+            stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+            async with stream:
+                assert len([chunk async for chunk in stream]) == 8  # 1.6 s, past the total: never cut
+
+
+def test_infinity_means_no_limit_and_bad_limits_are_refused() -> None:
+    assert Timeout(float("inf")).read is None
+    assert AsyncTelnyx(api_key="k", timeout=float("inf"))._transport.config.timeout is not None
+    with pytest.raises(ValueError, match="max_response_bytes must be at least 1"):
+        AsyncTelnyx(api_key="k", max_response_bytes=-1)
+    with pytest.raises(ValueError, match="max_event_bytes must be at least 1"):
+        Telnyx(api_key="k", max_event_bytes=0)
+    with pytest.raises(ValueError, match="Timeout read must be a positive number"):
+        Timeout(float("nan"))
+
+
+async def test_an_infinite_timeout_still_sends() -> None:
+    async with MockServer() as server, AsyncTelnyx(api_key="k", base_url=server.url, timeout=float("inf")) as client:
+        assert (await client.ai.retrieve_models()).data
+
+
+async def test_deeply_nested_json_becomes_the_sdks_errors_and_5xx_is_still_retried() -> None:
+    async with MockServer() as server:
+        answers = {"status": 200}
+
+        async def deep(call: Call) -> web.StreamResponse:
+            body = b'{"data": [], "extra": ' + DEEP + b"}"
+            return web.Response(status=answers["status"], body=body, content_type="application/json")
+
+        async def deep_stream(call: Call) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(call.request)
+            event = b"event: error\n" if answers["status"] == 1 else b""
+            await response.write(CHUNK + event + b"data: " + DEEP + b"\n\n")
+            return response
+
+        server.add_route("GET", "/ai/models", deep)
+        server.add_route("POST", "/ai/chat/completions", deep_stream)
+        async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=1) as client:
+            with pytest.raises(APIResponseValidationError, match="nested too deeply"):
+                await client.ai.retrieve_models()
+            answers["status"] = 400
+            with pytest.raises(BadRequestError):
+                await client.ai.retrieve_models()
+            answers["status"] = 503
+            server.reset()
+            with pytest.raises(InternalServerError):
+                await client.ai.retrieve_models()
+            assert len(server.requests) == 2, "a 5xx with a deep body is retried"
+            for status, error in ((0, APIResponseValidationError), (1, APIStreamError)):
+                answers["status"] = status
+                stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+                with pytest.raises(error):
+                    async for _ in stream:
+                        pass
+
+
+async def test_a_large_error_page_keeps_its_status_and_its_retry() -> None:
+    async with MockServer() as server:
+
+        async def huge_503(call: Call) -> web.StreamResponse:
+            page = b"<html><title>Service Unavailable</title>" + b"x" * (2 * 1024 * 1024) + b"</html>"
+            return web.Response(status=503, body=page, content_type="text/html")
+
+        server.add_route("GET", "/ai/models", huge_503)
+        options: dict[str, Any] = {"max_retries": 1, "max_response_bytes": 1024 * 1024}
+        async with AsyncTelnyx(api_key="k", base_url=server.url, **options) as client:
+            with pytest.raises(InternalServerError) as info:
+                await client.ai.retrieve_models()
+        assert info.value.status_code == 503
+        assert len(server.requests) == 2
+
+
+# -- 9-13: no key anywhere ---------------------------------------------------------------------
+
+
+async def _raw_server(answer: bytes) -> tuple[asyncio.Server, str]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    raw = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = raw.sockets[0].getsockname()[1]
+    return raw, f"http://127.0.0.1:{port}/v2"
+
+
+def _everything_shown(exc: BaseException) -> str:
+    """What a user could ever see of ``exc``: its chain, and a traceback printed with every frame's locals."""
+    texts = [repr(exc), str(exc), repr(exc.__cause__), repr(exc.__context__), *traceback.format_exception(exc)]
+    texts += traceback.TracebackException.from_exception(exc, capture_locals=True).format()
+    return "".join(texts)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"garbage instead of a status line\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"],
+    ids=["garbage", "huge-header"],
+)
+async def test_the_key_is_in_no_exception_chain_or_traceback_with_locals(answer: bytes) -> None:
+    raw, url = await _raw_server(answer)
+    async with raw, AsyncTelnyx(api_key=API_KEY, base_url=url, max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.ai.retrieve_models()
+    assert info.value.__context__ is None
+    shown = _everything_shown(info.value)
+    assert "aiohttp" in shown  # the cause's class and message are kept ...
+    assert API_KEY not in shown  # ... but never the request they held
+
+
+def test_the_sync_clients_tracebacks_with_locals_hold_no_key() -> None:
+    with (
+        Telnyx(api_key=API_KEY, base_url="http://127.0.0.1:9/v2", max_retries=0) as client,
+        pytest.raises(APIConnectionError) as info,
+    ):
+        client.ai.retrieve_models()
+    assert API_KEY not in _everything_shown(info.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("http://user:hunter2@127.0.0.1/v2", "must not carry credentials"),
+        ("https://api.telnyx.com/v2?tenant=a", "must not have a query"),
+        ("https://api.telnyx.com/v2#frag", "must not have a query or fragment"),
+        ("https://api.telnyx.com/ v2", "whitespace or control characters"),
+        ("https://api.telnyx.com/v2\n", "whitespace or control characters"),
+        ("ftp://api.telnyx.com", "http"),
+    ],
+)
+def test_bad_base_urls_are_refused_at_construction(base_url: str, message: str) -> None:
+    for make in (AsyncTelnyx, Telnyx):
+        with pytest.raises(ValueError, match=message) as info:
+            make(api_key="k", base_url=base_url)
+        assert "hunter2" not in str(info.value)
+
+
+def test_a_dropped_async_client_warns_once_in_the_sdks_words(caplog: pytest.LogCaptureFixture) -> None:
+    async def use_and_drop() -> None:
+        async with MockServer() as server:
+            client = AsyncTelnyx(api_key="k", base_url=server.url)
+            await client.ai.retrieve_models()
+            del client
+            gc.collect()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(use_and_drop())
+    ours = [w for w in caught if issubclass(w.category, ResourceWarning) and "AsyncTelnyx" in str(w.message)]
+    assert len(ours) == 1
+    assert "async with AsyncTelnyx()" in str(ours[0].message)
+    assert "Unclosed client session" not in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_an_empty_data_event_is_a_keep_alive(kind: str) -> None:
+    async def keep_alive_stream(call: Call) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(call.request)
+        await response.write(b"data:\n\n" + CHUNK + b"data:\n\nretry: 100\n\nid: 7\n\n" + CHUNK + b"data: [DONE]\n\n")
+        return response
+
+    with MockServer.in_thread() as server:
+        server.add_route("POST", "/ai/chat/completions", keep_alive_stream)
+        driver = Driver(kind, server.url, max_retries=0)
+        try:
+            stream = driver.call("ai.chat.create_completion", messages=MESSAGES, stream=True)
+            assert [chunk.id for chunk in driver.chunks(stream)] == ["c1", "c1"]
+        finally:
+            driver.close()
+
+
+# -- 14-16: what production users expect --------------------------------------------------------
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
+    """A forward proxy on loopback that answers every request itself and records the target URL."""
+    seen: list[str] = []
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        seen.append(str(request.url))
+        return json_response({"data": [{"id": "via-proxy", "created": 1, "owned_by": "p"}]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_environments_proxy_is_honoured_and_no_proxy_bypasses_it(
+    proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy_url, seen = proxy
+    target = "http://127.0.0.2:9/v2"  # nothing listens there: only the proxy can answer
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0) as client:
+        assert (await client.ai.retrieve_models()).data[0].id == "via-proxy"
+    assert seen == ["http://127.0.0.2:9/v2/ai/models"]
+    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
+    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0) as client:
+        with pytest.raises(APIConnectionError):
+            await client.ai.retrieve_models()
+    monkeypatch.delenv("NO_PROXY")
+    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0, proxy=None) as client:
+        with pytest.raises(APIConnectionError):
+            await client.ai.retrieve_models()
+    assert len(seen) == 1
+
+
+async def test_an_explicit_proxy_argument(proxy: tuple[str, list[str]]) -> None:
+    proxy_url, seen = proxy
+    async with AsyncTelnyx(api_key="k", base_url="http://127.0.0.2:9/v2", proxy=proxy_url) as client:
+        assert (await client.ai.retrieve_models()).data[0].id == "via-proxy"
+        assert proxy_url not in repr(client._transport.config)
+    assert len(seen) == 1
+
+
+async def test_with_options_makes_a_per_tenant_copy_that_shares_the_pool() -> None:
+    async with MockServer() as one, MockServer() as two, AsyncTelnyx(api_key="key-a", base_url=one.url) as client:
+        tenant = client.with_options(
+            api_key="key-b", base_url=two.url, default_headers={"X-Tenant": "b"}, default_query={"tenant": "b"}
+        )
+        await client.ai.retrieve_models()
+        await tenant.ai.retrieve_models(extra_query={"trace": "1"})
+        assert tenant._transport.pool is client._transport.pool
+    (first,), (second,) = one.requests, two.requests
+    assert first.headers["Authorization"] == "Bearer key-a" and "X-Tenant" not in first.headers
+    assert second.headers["Authorization"] == "Bearer key-b" and second.headers["X-Tenant"] == "b"
+    assert second.query == {"tenant": "b", "trace": "1"}
+
+
+def test_every_attempt_says_its_retry_count_and_streams_give_their_request_id(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telnyx_ai._retry as retry_module
+    from telnyx_ai.testing import Fault
+
+    async def instant(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(retry_module, "_sleep", instant)
+    for make in (AsyncTelnyx, Telnyx):
+        server.reset()
+        server.inject(Fault.status(503), times=2, path="/ai/chat/completions")
+        driver = Driver("sync" if make is Telnyx else "async", server.url, max_retries=2)
+        try:
+            stream = driver.call("ai.chat.create_completion", messages=MESSAGES, stream=True)
+            assert stream.request_id == server.requests[-1].request_id
+            driver.chunks(stream)
+        finally:
+            driver.close()
+        assert [r.headers["X-Retry-Count"] for r in server.requests] == ["0", "1", "2"]
