@@ -20,6 +20,7 @@ TelnyxError                      configuration and usage mistakes found before a
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -48,11 +49,13 @@ __all__ = [
     "TransportFailure",
     "UnprocessableEntityError",
     "connection_error",
+    "describe_failure",
     "error_message_from_body",
     "request_id_of",
     "status_error",
 ]
 
+_INLINED_PARSER_ERROR = re.compile(r"<\w+: \d{3}, message='(.*?)'>")
 _REQUEST_ID_HEADERS = ("x-request-id", "x-telnyx-request-id", "request-id")
 _MAX_MESSAGE_CHARS = 500
 
@@ -169,7 +172,7 @@ def connection_error(
     if isinstance(failure, TimeoutError):
         error = APITimeoutError(timed_out, method=method, url=url)
     else:
-        error = APIConnectionError(f"{broke}: {failure}", method=method, url=url)
+        error = APIConnectionError(f"{broke}: {describe_failure(failure)}", method=method, url=url)
     error.__cause__ = TransportFailure.of(failure)
     return error
 
@@ -368,6 +371,34 @@ def _decode_error_body(raw: bytes) -> object | None:
     return decoded
 
 
+def _status_message(headline: str, reason: str | None, detail: str) -> str:
+    """``503 Service Unavailable: <detail>``, without saying the status or reason twice when the
+    detail already starts with them (an HTML page titled "502 Bad Gateway", a body saying "Service Unavailable")."""
+    status = headline.split(" ", 1)[0]
+    folded = detail.casefold()
+    if folded.startswith(status):
+        return detail
+    if reason and folded.startswith(reason.casefold()):
+        return f"{status} {detail}"
+    return f"{headline}: {detail}"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A transport failure in words, without the HTTP library's status-like wrapping.
+
+    aiohttp renders a cut body as ``('Response payload is not completed', <TransferEncodingError:
+    400, message='Not enough data...'>)``, which reads like a 400 from the server; this gives
+    ``Response payload is not completed: Not enough data...``.
+    """
+    args = exc.args
+    if len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], BaseException):
+        return f"{args[0]}: {describe_failure(args[1])}"
+    message = getattr(exc, "message", None)
+    text = message if isinstance(message, str) and message else str(exc)
+    # The same wrapping inlined into a message: "... completed: <ContentLengthError: 400, message='...'>".
+    return _INLINED_PARSER_ERROR.sub(r"\1", text) or type(exc).__name__
+
+
 def request_id_of(headers: Any) -> str | None:
     """The server's id for a request, from whichever request-id header its response carries."""
     return next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
@@ -387,7 +418,7 @@ def status_error(
     decoded = _decode_error_body(raw)
     detail = error_message_from_body(raw, decoded)
     headline = f"{status} {reason}" if reason else str(status)
-    message = f"{headline}: {detail}" if detail else f"{headline} from {method} {url}"
+    message = _status_message(headline, reason, detail) if detail else f"{headline} from {method} {url}"
     request_id = request_id_of(headers) if headers else None
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(

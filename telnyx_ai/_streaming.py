@@ -88,7 +88,15 @@ class AsyncStream(Generic[T]):
                     body=raw.decode("utf-8", "replace"),
                 )
             stream = cls(response, cast_to, method=request.method, url=request.url, max_event_bytes=max_event_bytes)
-            stream._primed = await stream.next_batch()
+            try:
+                stream._primed = await stream.next_batch()
+            except APIResponseValidationError as exc:
+                if not exc.malformed:
+                    raise
+                # Not JSON at all before anything was yielded: cut in transit, so worth another attempt.
+                raise APIConnectionError(
+                    f"The stream's first event arrived cut short: {exc}", method=request.method, url=request.url
+                ) from exc
         except BaseException:
             response.close()
             raise
@@ -245,6 +253,7 @@ class AsyncStream(Generic[T]):
         )
         return APIResponseValidationError(
             f"A stream chunk {what}",
+            malformed=isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError),
             status_code=self.response.status,
             method=self._method,
             url=self._url,

@@ -185,8 +185,8 @@ def test_missing_key_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        (Fault.status(429), "error: 429 Too Many Requests: Too many requests: The emulator injected a 429"),
-        (Fault.status(502, html=True), "error: 502 Bad Gateway: 502 Bad Gateway — the API had a problem"),
+        (Fault.status(429), "error: 429 Too many requests: The emulator injected a 429"),
+        (Fault.status(502, html=True), "error: 502 Bad Gateway — the API had a problem"),
     ],
 )
 def test_api_errors_are_one_clear_line(

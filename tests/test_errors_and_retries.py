@@ -95,7 +95,7 @@ async def test_html_error_page_still_gives_a_useful_message(client: AsyncTelnyx,
     mocked.get(MODELS_URL, status=502, body=page, content_type="text/html")
     with pytest.raises(InternalServerError) as info:
         await client.ai.retrieve_models()
-    assert info.value.message == "502 Bad Gateway: 502 Bad Gateway"
+    assert info.value.message == "502 Bad Gateway"  # the page's title, not said twice
     assert info.value.body == page
 
 

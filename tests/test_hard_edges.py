@@ -383,3 +383,38 @@ def test_every_attempt_says_its_retry_count_and_streams_give_their_request_id(
         finally:
             driver.close()
         assert [r.headers["X-Retry-Count"] for r in server.requests] == ["0", "1", "2"]
+
+
+# -- error lines that say each thing once (issue 14) --------------------------------------------
+
+
+async def test_a_cut_body_reads_as_a_cut_not_as_a_400() -> None:
+    raw, url = await _raw_server(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+    async with raw, AsyncTelnyx(api_key="k", base_url=url, max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.ai.retrieve_models()
+    message = str(info.value)
+    assert "Response payload is not completed" in message
+    assert "400" not in message and "message=" not in message
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_first_stream_event_cut_short_is_retried(kind: str) -> None:
+    attempts: list[int] = []
+
+    async def cut_then_whole(call: Call) -> web.StreamResponse:
+        attempts.append(1)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(call.request)
+        await response.write(b'data: {"id":"c1","obj\n\n' if len(attempts) == 1 else CHUNK + b"data: [DONE]\n\n")
+        return response
+
+    with MockServer.in_thread() as server:
+        server.add_route("POST", "/ai/chat/completions", cut_then_whole)
+        driver = Driver(kind, server.url, max_retries=1)
+        try:
+            stream = driver.call("ai.chat.create_completion", messages=MESSAGES, stream=True)
+            assert [chunk.id for chunk in driver.chunks(stream)] == ["c1"]
+        finally:
+            driver.close()
+    assert len(attempts) == 2
