@@ -52,6 +52,15 @@ class StreamSwitch:
 
 
 @dataclass(frozen=True)
+class ValueSwitch:
+    """A second response type chosen by one value of a body field (overloads on the field's value)."""
+
+    field: str
+    value: str  # the value that asks for the other response
+    response: str  # the type of that response (the spec's own type answers every other value)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One row of endpoints.tsv joined with its entry in operations.toml."""
 
@@ -67,6 +76,7 @@ class Endpoint:
     param_types: dict[str, str]
     binary: BinarySwitch | None
     stream: StreamSwitch | None
+    value: ValueSwitch | None
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class TypePlan:
     """Where generated types go and what they are called (types.toml)."""
 
     handwritten: dict[str, list[str]]  # hand-written types module -> the names of its ``__all__``
+    handwritten_typeddicts: set[str]  # the TypedDicts among them (and aliases of unions of them)
     docs: dict[str, str]
     struct_modules: dict[str, str]  # component schema -> module of its response Struct
     typeddict_modules: dict[str, str]  # component schema -> module of its request TypedDict
@@ -95,9 +106,22 @@ def _toml(name: str) -> dict[str, Any]:
         return tomllib.load(f)
 
 
+def _handwritten_tree(types_module: str) -> ast.Module:
+    return ast.parse((PACKAGE / "types" / f"{types_module}.py").read_text(encoding="utf-8"))
+
+
+def typeddict_names(types_module: str) -> set[str]:
+    """The classes of a hand-written types module that derive from ``TypedDict``, read without importing it."""
+    return {
+        stmt.name
+        for stmt in _handwritten_tree(types_module).body
+        if isinstance(stmt, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "TypedDict" for b in stmt.bases)
+    }
+
+
 def exported_names(types_module: str) -> list[str]:
     """The ``__all__`` of a hand-written ``telnyx_ai.types`` module, read without importing it."""
-    tree = ast.parse((PACKAGE / "types" / f"{types_module}.py").read_text(encoding="utf-8"))
+    tree = _handwritten_tree(types_module)
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
             return list(ast.literal_eval(stmt.value))
@@ -124,6 +148,7 @@ def _types(data: dict[str, Any]) -> TypePlan:
     field_types = {(cls, prop): ann for cls, fields in data["field_types"].items() for prop, ann in fields.items()}
     return TypePlan(
         handwritten={module: exported_names(module) for module in data["handwritten"]},
+        handwritten_typeddicts={name for module in data["handwritten"] for name in typeddict_names(module)},
         docs=data["docs"],
         struct_modules=struct_modules,
         typeddict_modules=typeddict_modules,
@@ -142,6 +167,7 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
         raise SystemExit(f"operations.toml must list endpoints.tsv's rows in order; missing {missing}, extra {extra}")
     binary = {call: BinarySwitch(**entry) for call, entry in data.get("binary_switch", {}).items()}
     stream = {call: StreamSwitch(**entry) for call, entry in data.get("streaming", {}).items()}
+    value = {call: ValueSwitch(**entry) for call, entry in data.get("value_switch", {}).items()}
     streamed = {row["sdk_call"] for row in rows if row["streaming"] == "yes"}
     if streamed != set(stream):
         raise SystemExit(f"[streaming] of operations.toml must match the streaming column: {sorted(streamed)}")
@@ -159,6 +185,7 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
             param_types=data.get("param_types", {}).get(row["sdk_call"], {}),
             binary=binary.get(row["sdk_call"]),
             stream=stream.get(row["sdk_call"]),
+            value=value.get(row["sdk_call"]),
         )
         for row in rows
     ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from _codegen_data import BinarySwitch, Endpoint, Inputs, StreamSwitch
+from _codegen_checks import CHECKED_WHERE, check_kind
+from _codegen_data import BinarySwitch, Endpoint, Inputs, StreamSwitch, ValueSwitch
 from _codegen_types import TypeBuilder, pascal, py_name
 
 # Names the generated methods use themselves: no argument may take them.
@@ -25,6 +26,7 @@ class Arg:
     required: bool
     where: str  # "path" | "query" | "body" | "form" | "file"
     choices: tuple[str, ...] = ()  # the values of an enum
+    check: str | None = None  # its group of telnyx_ai._checks.check_arguments (None: not checked)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Operation:
     body: str | None = None  # "json" | "multipart" | None
     binary: BinarySwitch | None = None
     stream: StreamSwitch | None = None
+    value: ValueSwitch | None = None
     json_type: str | None = None  # with a switch: the type of the JSON (not binary, not streamed) response
 
     @property
@@ -69,6 +72,13 @@ def _choices(types: TypeBuilder, schema: dict[str, Any]) -> tuple[str, ...]:
     return tuple(v for v in target.get("enum", []) if isinstance(v, str))
 
 
+def _check(inputs: Inputs, types: TypeBuilder, where: str, ann: str, schema: dict[str, Any]) -> str | None:
+    if where not in CHECKED_WHERE:
+        return None
+    mappings = {name for name, tdef in types.defs.items() if tdef.kind in ("typeddict", "alias")}
+    return check_kind(ann, types.deref(schema)[0], mappings | inputs.types.handwritten_typeddicts)
+
+
 def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> Operation:
     item = inputs.spec["paths"][endpoint.path]
     raw = item[endpoint.method.lower()]
@@ -86,7 +96,8 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
             op.explicit_page = True
             continue
         ann = types.param(prm.get("schema", {}), ctx + pascal(wire), tmod)
-        op.args.append(Arg(wire, py_name(wire), ann, where == "path" or bool(prm.get("required")), where))
+        check = _check(inputs, types, where, ann, prm.get("schema", {}))
+        op.args.append(Arg(wire, py_name(wire), ann, where == "path" or bool(prm.get("required")), where, check=check))
 
     body = raw.get("requestBody")
     if body:
@@ -101,7 +112,8 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
             else:
                 ann = "FileInput" if is_file else types.param(sub, ctx + pascal(prop), tmod)
             where = "file" if is_file else ("form" if op.body == "multipart" else "body")
-            op.args.append(Arg(prop, py_name(prop), ann, prop in required, where, _choices(types, sub)))
+            check = _check(inputs, types, where, ann, sub)
+            op.args.append(Arg(prop, py_name(prop), ann, prop in required, where, _choices(types, sub), check))
 
     _response(op, endpoint, raw, types, ctx, tmod)
     names = [a.name for a in op.args]
@@ -121,6 +133,10 @@ def _response(op: Operation, endpoint: Endpoint, raw: dict[str, Any], types: Typ
         op.binary = endpoint.binary
         op.json_type = types.resp(content["application/json"]["schema"], ctx + "Response", tmod)
         op.returns = f"{op.json_type} | bytes"
+    elif endpoint.value is not None:
+        op.value = endpoint.value
+        op.json_type = types.resp(content["application/json"]["schema"], ctx + "Response", tmod)
+        op.returns = f"{op.json_type} | {endpoint.value.response}"
     elif "application/json" in content:
         schema = content["application/json"]["schema"]
         if not schema:

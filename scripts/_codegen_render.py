@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import re
 
+from _codegen_checks import check_call
 from _codegen_data import Inputs, Node
 from _codegen_imports import Imports
 from _codegen_model import Arg, Operation
@@ -117,6 +118,11 @@ class ClassWriter:
             f"    async def {op.name}({self.signature(op)}) -> {self.ann(op.returns)}: ...",
         ]
 
+    def checks(self, op: Operation) -> list[str]:
+        """The line checking the argument types first, before anything is built or sent."""
+        args = [(a.name, a.check, a.ann.endswith(" | None")) for a in op.args]
+        return check_call(op.call, args, lambda: self.imports.need("telnyx_ai._checks", "check_arguments"))
+
     def method(self, op: Operation) -> list[str]:
         if op.paginated:
             out = self.paginated(op)
@@ -124,6 +130,8 @@ class ClassWriter:
             out = self.binary_switch(op)
         elif op.stream is not None:
             out = self.stream_switch(op)
+        elif op.value is not None:
+            out = self.value_switch(op)
         else:
             out = self.plain(op)
         if op.alias is not None:
@@ -156,6 +164,7 @@ class ClassWriter:
         return [
             f"    def {op.name}({self.signature(op)}) -> {self.ann(op.returns)}:",
             f'        """{op.doc}"""',
+            *self.checks(op),
             f"        return {paginate}({', '.join(call)})",
         ]
 
@@ -167,6 +176,7 @@ class ClassWriter:
             *self.overloads(op, fld, variants),
             f"    async def {op.name}({self.signature(op)}) -> {self.ann(op.returns)}:",
             f'        """{op.doc}"""',
+            *self.checks(op),
             f"        body = {dict_literal([a for a in op.args if a.where == 'body'])}",
             *branches,
         ]
@@ -216,6 +226,24 @@ class ClassWriter:
             ],
         )
 
+    def value_switch(self, op: Operation) -> list[str]:
+        assert op.value is not None
+        assert op.json_type is not None
+        fld, value, other = op.value.field, op.value.value, op.value.response
+        rest = ", ".join(repr(v) for v in op.arg(fld).choices if v != value)
+        variants = [((f"Literal[{rest}] | NotGiven", True), op.json_type), ((f'Literal["{value}"]', False), other)]
+        request = f'self._transport.request("{op.method}", {self.path(op)}'
+        return self.switched(
+            op,
+            fld,
+            variants,
+            [
+                f'        if {fld} == "{value}":',
+                f"            return await {request}, cast_to={self.ann(other)}, body=body, options=options)",
+                f"        return await {request}, cast_to={self.ann(op.json_type)}, body=body, options=options)",
+            ],
+        )
+
     def plain(self, op: Operation) -> list[str]:
         query = [a for a in op.args if a.where == "query"]
         call = [f'"{op.method}"', self.path(op), f"cast_to={self.ann(op.cast_to)}"]
@@ -234,6 +262,7 @@ class ClassWriter:
         return [
             f"    async def {op.name}({self.signature(op)}) -> {returns}:",
             f'        """{op.doc}"""',
+            *self.checks(op),
             f"        {send} self._transport.request({', '.join(call)})",
         ]
 

@@ -8,11 +8,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, Unpack
 
 import aiohttp
+from aiohttp import ClientResponse
 
 from ._config import ClientChanges, ClientConfig, ClientOptions, TimeoutTypes
 from ._logging import setup_logging
 from ._pool import ConnectionPool
-from ._raw_response import RawResponse, with_raw_response
+from ._raw_response import NO_REQUEST, RawResponse, raw_response, with_raw_response
 from ._transport import Transport
 
 if TYPE_CHECKING:
@@ -98,6 +99,18 @@ class AsyncTelnyx:
         print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
         """
         return await with_raw_response(operation, *args, **kwargs)
+
+    async def call_with_raw_response(self, call: Callable[[AsyncTelnyx], Awaitable[T]], /) -> RawResponse[T]:
+        """`with_raw_response` for one call written out in full, on a copy of this client given to ``call``:
+
+        raw = await client.call_with_raw_response(lambda c: c.ai.chat.create_completion(messages=[...], stream=True))
+
+        Typed exactly like the direct call by every checker (through `with_raw_response`'s ParamSpec,
+        mypy cannot infer a literal ``messages`` list).
+        """
+        attempts: list[ClientResponse | None] = []
+        parsed = await call(self._from_transport(self._transport.observed(attempts.append)))
+        return raw_response(attempts, parsed, missing=NO_REQUEST)
 
     async def close(self) -> None:
         """Close the connection pool. Safe to call twice."""

@@ -71,7 +71,7 @@ class EmbedJob:
 
 class _Embedding(Protocol):
     @property
-    def embedding(self) -> list[float] | str: ...
+    def embedding(self) -> list[float]: ...
     @property
     def index(self) -> int: ...
 
@@ -159,12 +159,7 @@ def _vectors(response: _EmbeddingResponse, size: int) -> list[list[float]]:
         raise APIResponseValidationError(
             f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
         )
-    vectors: list[list[float]] = []
-    for item in items:
-        if isinstance(item.embedding, str):
-            raise APIResponseValidationError("Got a base64 embedding where floats were asked for.", status_code=200)
-        vectors.append(item.embedding)
-    return vectors
+    return [item.embedding for item in items]
 
 
 def _retryable(exc: BaseException) -> bool:

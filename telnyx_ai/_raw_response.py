@@ -1,7 +1,10 @@
 """`with_raw_response`: call any operation and get the HTTP status and headers with the parsed body.
 
 The operation runs on a fresh copy of its resource whose transport reports every attempt's
-response to this one call (`Transport.observed`): nothing is shared with other calls.
+response to this one call (`Transport.observed`): nothing is shared with other calls. The clients'
+``call_with_raw_response(lambda c: ...)`` does the same for a call written out in full on a copy of
+the client, which every type checker types like a direct call (mypy does not infer a ``TypedDict``
+literal passed through `with_raw_response`'s ParamSpec).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ._errors import TelnyxError
 from ._resource import AsyncResource
 from ._transport import ResponseObserver
 
-__all__ = ["RawResponse", "bound_operation", "observed_resource", "raw_response", "with_raw_response"]
+__all__ = ["NO_REQUEST", "RawResponse", "bound_operation", "observed_resource", "raw_response", "with_raw_response"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,6 +48,10 @@ class RawResponse(Generic[T]):
 
 
 _NOT_AN_OPERATION = "with_raw_response needs an operation of this client, which sends an HTTP request."
+NO_REQUEST = (
+    "call_with_raw_response needs a call that sends one request through the client it is given: "
+    "lambda c: c.ai.chat.create_completion(...), not the outer client."
+)
 
 
 def bound_operation(operation: Callable[..., Any], resource_type: type) -> tuple[Any, Callable[..., Any]]:
@@ -63,11 +70,13 @@ def observed_resource(resource: object, observer: ResponseObserver) -> AsyncReso
     return type(resource)(resource._transport.observed(observer))  # pyright: ignore[reportPrivateUsage]
 
 
-def raw_response(attempts: list[ClientResponse | None], parsed: T) -> RawResponse[T]:
+def raw_response(
+    attempts: list[ClientResponse | None], parsed: T, *, missing: str = _NOT_AN_OPERATION
+) -> RawResponse[T]:
     """The last response among ``attempts`` (one entry per attempt, None where it got none) with ``parsed``."""
     last = next((response for response in reversed(attempts) if response is not None), None)
     if last is None:
-        raise TelnyxError(_NOT_AN_OPERATION)
+        raise TelnyxError(missing)
     return RawResponse(
         status_code=last.status,
         headers=last.headers,

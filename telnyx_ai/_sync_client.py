@@ -11,7 +11,7 @@ from aiohttp import ClientResponse
 from ._bridge import Bridge, SyncResource
 from ._client import AsyncTelnyx
 from ._config import ClientChanges, ClientOptions, TimeoutTypes
-from ._raw_response import RawResponse, bound_operation, observed_resource, raw_response
+from ._raw_response import NO_REQUEST, RawResponse, bound_operation, observed_resource, raw_response
 from ._sync._root import TelnyxResources
 
 __all__ = ["Telnyx"]
@@ -64,6 +64,20 @@ class Telnyx(TelnyxResources):
         observed = type(resource)(resource._bridge, twin)  # pyright: ignore[reportPrivateUsage]
         parsed: T = function(observed, *args, **kwargs)
         return raw_response(attempts, parsed)
+
+    def call_with_raw_response(self, call: Callable[[Telnyx], T], /) -> RawResponse[T]:
+        """`with_raw_response` for one call written out in full, on a copy of this client given to ``call``:
+
+        raw = client.call_with_raw_response(lambda c: c.ai.chat.create_completion(messages=[...], stream=True))
+
+        Typed exactly like the direct call by every checker (through `with_raw_response`'s ParamSpec,
+        mypy cannot infer a literal ``messages`` list).
+        """
+        attempts: list[ClientResponse | None] = []
+        twin = self._async._from_transport(self._async._transport.observed(attempts.append))  # pyright: ignore[reportPrivateUsage]
+        copy = Telnyx.__new__(Telnyx)
+        TelnyxResources.__init__(copy, self._bridge, twin)
+        return raw_response(attempts, call(copy), missing=NO_REQUEST)
 
     @property
     def base_url(self) -> str:

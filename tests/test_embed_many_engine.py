@@ -16,7 +16,7 @@ from telnyx_ai._embed_many import AdaptiveLimit, EmbedJob, EmbedProgress, embed_
 
 @dataclass
 class FakeItem:
-    embedding: list[float] | str
+    embedding: list[float]
     index: int
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from functools import cached_property
-from typing import Literal, Unpack
+from typing import Literal, Unpack, overload
 
 from .._bridge import SyncResource
 from .._embed_many import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, ProgressCallback, Texts
@@ -13,12 +13,49 @@ from .._sync_streaming import iterate
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
 from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
+from ..types.openai_base64 import OpenAIEmbeddingBase64Response
 
 __all__ = ["OpenAI", "OpenAIEmbeddings"]
 
 
 class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
     """Blocking twin of `AsyncOpenAIEmbeddings`."""
+
+    @overload
+    def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["float"] | NotGiven = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingResponse: ...
+
+    @overload
+    def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["base64"],
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingBase64Response: ...
+
+    @overload
+    def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["float", "base64"] | NotGiven = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response: ...
 
     def create_embeddings(
         self,
@@ -29,16 +66,12 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         encoding_format: Literal["float", "base64"] | NotGiven = NOT_GIVEN,
         user: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> OpenAIEmbeddingResponse:
+    ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response:
         """Embed one text or a list of texts; ``data[i].embedding`` belongs to ``input[i]``."""
         return self._bridge.call(
-            self._async.create_embeddings,
-            input=input,
-            model=model,
-            dimensions=dimensions,
-            encoding_format=encoding_format,
-            user=user,
-            **options,
+            lambda: self._async.create_embeddings(
+                input=input, model=model, dimensions=dimensions, encoding_format=encoding_format, user=user, **options
+            )
         )
 
     def list_embedding_models(self, **options: Unpack[RequestOptions]) -> OpenAIEmbeddingModelsResponse:

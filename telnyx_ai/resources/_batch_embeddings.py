@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from contextlib import aclosing
 from typing import Unpack
 
+from .._checks import check_arguments
 from .._config import check_keywords
 from .._embed_many import (
     BATCH_RETRIES,
@@ -40,8 +41,9 @@ def _check_options(options: RequestOptions, where: str) -> None:
 
 class AsyncBatchEmbeddings(AsyncResource):
     def _sender(
-        self, model: str, dimensions: int | NotGiven, options: RequestOptions
+        self, method: str, model: str, dimensions: int | NotGiven, options: RequestOptions
     ) -> Callable[[list[str]], Awaitable[OpenAIEmbeddingResponse]]:
+        check_arguments(f"ai.openai.embeddings.{method}", strings={"model": model}, numbers={"dimensions": dimensions})
         # Batches retry in the engine (which also slows down on 429s), so requests themselves do not.
         transport = self._transport.with_config(max_retries=0)
 
@@ -98,7 +100,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             job = self._job(
                 batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
             )
-            return await embed_all(self._sender(model, dimensions, options), texts, job)
+            return await embed_all(self._sender("embed_many", model, dimensions, options), texts, job)
         finally:
             if close is not None:
                 close()
@@ -127,7 +129,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             job = self._job(
                 batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
             )
-            pairs = embed_as_completed(self._sender(model, dimensions, options), texts, job)
+            pairs = embed_as_completed(self._sender("embed_many_iter", model, dimensions, options), texts, job)
             async with aclosing(pairs):
                 async for pair in pairs:
                     yield pair

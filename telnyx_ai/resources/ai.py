@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Unpack
 
+from .._checks import check_arguments
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.embeddings import SummaryResponseData
@@ -94,6 +95,9 @@ class AsyncAI(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
+        check_arguments(
+            "ai.summarize", strings={"bucket": bucket, "filename": filename, "system_prompt": system_prompt}
+        )
         return await self._transport.request(
             "POST",
             "/ai/summarize",

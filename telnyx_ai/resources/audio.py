@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Unpack
 
+from .._checks import check_arguments
 from .._files import FileInput, multipart_form
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -28,6 +29,17 @@ class AsyncAudio(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AudioTranscriptionResponse:
         """Transcribe an audio file (a path, bytes, a binary file or an async byte stream) or a URL."""
+        check_arguments(
+            "ai.audio.transcribe",
+            mappings={"model_config": model_config},
+            strings={
+                "file_url": file_url,
+                "language": language,
+                "model": model,
+                "response_format": response_format,
+                "timestamp_granularities": timestamp_granularities,
+            },
+        )
         return await self._transport.request(
             "POST",
             "/ai/audio/transcriptions",

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
+from .._checks import check_arguments
 from .._resource import AsyncResource
 from .._streaming import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
+    ChatCompletionToolChoiceParam,
     ChatCompletionToolParam,
     ChatMessageParam,
     ResponseFormatParam,
@@ -40,12 +42,12 @@ class AsyncChat(AsyncResource):
         max_tokens: int | NotGiven = NOT_GIVEN,
         min_p: float | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
-        n: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
         stream: Literal[False] | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_logprobs: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
@@ -70,12 +72,12 @@ class AsyncChat(AsyncResource):
         max_tokens: int | NotGiven = NOT_GIVEN,
         min_p: float | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
-        n: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
         stream: Literal[True],
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_logprobs: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
@@ -100,12 +102,12 @@ class AsyncChat(AsyncResource):
         max_tokens: int | NotGiven = NOT_GIVEN,
         min_p: float | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
-        n: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_logprobs: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
@@ -129,12 +131,12 @@ class AsyncChat(AsyncResource):
         max_tokens: int | NotGiven = NOT_GIVEN,
         min_p: float | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
-        n: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_logprobs: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
@@ -142,6 +144,25 @@ class AsyncChat(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an `AsyncStream` of typed chunks."""
+        check_arguments(
+            "ai.chat.create_completion",
+            mapping_lists={"messages": messages, "tools": tools},
+            mappings={"guided_json": guided_json, "response_format": response_format},
+            numbers={
+                "best_of": best_of,
+                "frequency_penalty": frequency_penalty,
+                "length_penalty": length_penalty,
+                "max_tokens": max_tokens,
+                "min_p": min_p,
+                "n": n,
+                "presence_penalty": presence_penalty,
+                "temperature": temperature,
+                "top_logprobs": top_logprobs,
+                "top_p": top_p,
+            },
+            string_lists={"guided_choice": guided_choice},
+            strings={"api_key_ref": api_key_ref, "guided_regex": guided_regex, "model": model},
+        )
         body = {
             "api_key_ref": api_key_ref,
             "best_of": best_of,

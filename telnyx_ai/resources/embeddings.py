@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal, Unpack
 
+from .._checks import check_arguments
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -58,6 +59,7 @@ class AsyncEmbeddings(AsyncResource):
         self, *, status: Sequence[str] | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> BackgroundTasksQueryResponseData:
         """Embedding tasks, by status."""
+        check_arguments("ai.embeddings.list", string_lists={"status": status})
         return await self._transport.request(
             "GET", "/ai/embeddings", cast_to=BackgroundTasksQueryResponseData, query={"status": status}, options=options
         )
@@ -73,6 +75,14 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
         """Embed the files of a storage bucket."""
+        check_arguments(
+            "ai.embeddings.create",
+            numbers={
+                "document_chunk_overlap_size": document_chunk_overlap_size,
+                "document_chunk_size": document_chunk_size,
+            },
+            strings={"bucket_name": bucket_name, "embedding_model": embedding_model, "loader": loader},
+        )
         return await self._transport.request(
             "POST",
             "/ai/embeddings",
@@ -96,6 +106,11 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingSimilaritySearchResponse:
         """The chunks of a bucket closest to a query."""
+        check_arguments(
+            "ai.embeddings.similarity_search",
+            numbers={"num_of_docs": num_of_docs},
+            strings={"bucket_name": bucket_name, "query": query},
+        )
         return await self._transport.request(
             "POST",
             "/ai/embeddings/similarity-search",
@@ -106,6 +121,7 @@ class AsyncEmbeddings(AsyncResource):
 
     async def url(self, *, bucket_name: str, url: str, **options: Unpack[RequestOptions]) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
+        check_arguments("ai.embeddings.url", strings={"bucket_name": bucket_name, "url": url})
         return await self._transport.request(
             "POST",
             "/ai/embeddings/url",

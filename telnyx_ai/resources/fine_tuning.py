@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
+from .._checks import check_arguments
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -32,6 +33,11 @@ class AsyncFineTuningJobs(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> FineTuningJob:
         """Start a fine-tuning job."""
+        check_arguments(
+            "ai.fine_tuning.jobs.create",
+            mappings={"hyperparameters": hyperparameters},
+            strings={"model": model, "suffix": suffix, "training_file": training_file},
+        )
         return await self._transport.request(
             "POST",
             "/ai/fine_tuning/jobs",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
+from .._checks import check_arguments
 from .._pagination import AsyncPaginator, paginate
 from .._request import build_path
 from .._resource import AsyncResource
@@ -27,6 +28,7 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MCPServer]:
         """Every MCP server, page by page."""
+        check_arguments("ai.mcp_servers.list", strings={"type": type, "url": url})
         return paginate(
             self._transport,
             "/ai/mcp_servers",
@@ -51,6 +53,12 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Register an MCP server."""
+        check_arguments(
+            "ai.mcp_servers.create",
+            string_lists={"allowed_tools": allowed_tools},
+            strings={"api_key_ref": api_key_ref, "name": name, "type": type, "url": url},
+            nullable=("allowed_tools", "api_key_ref"),
+        )
         return await self._transport.request(
             "POST",
             "/ai/mcp_servers",
@@ -82,6 +90,12 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Change an MCP server."""
+        check_arguments(
+            "ai.mcp_servers.update",
+            string_lists={"allowed_tools": allowed_tools},
+            strings={"api_key_ref": api_key_ref, "id": id, "name": name, "type": type, "url": url},
+            nullable=("allowed_tools", "api_key_ref"),
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),

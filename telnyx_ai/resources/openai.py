@@ -6,17 +6,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Literal, Unpack
+from typing import Literal, Unpack, overload
 
+from .._checks import check_arguments
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
+from ..types.openai_base64 import OpenAIEmbeddingBase64Response
 from ._batch_embeddings import AsyncBatchEmbeddings
 
 __all__ = ["AsyncOpenAI", "AsyncOpenAIEmbeddings"]
 
 
 class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
+    @overload
+    async def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["float"] | NotGiven = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingResponse: ...
+    @overload
+    async def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["base64"],
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingBase64Response: ...
+    @overload
     async def create_embeddings(
         self,
         *,
@@ -26,20 +51,37 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
         encoding_format: Literal["float", "base64"] | NotGiven = NOT_GIVEN,
         user: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> OpenAIEmbeddingResponse:
+    ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response: ...
+    async def create_embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        encoding_format: Literal["float", "base64"] | NotGiven = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response:
         """Embed one text or a list of texts; ``data[i].embedding`` belongs to ``input[i]``."""
+        check_arguments(
+            "ai.openai.embeddings.create_embeddings",
+            numbers={"dimensions": dimensions},
+            strings={"encoding_format": encoding_format, "model": model, "user": user},
+            strings_or_string_lists={"input": input},
+        )
+        body = {
+            "dimensions": dimensions,
+            "encoding_format": encoding_format,
+            "input": input,
+            "model": model,
+            "user": user,
+        }
+        if encoding_format == "base64":
+            return await self._transport.request(
+                "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingBase64Response, body=body, options=options
+            )
         return await self._transport.request(
-            "POST",
-            "/ai/openai/embeddings",
-            cast_to=OpenAIEmbeddingResponse,
-            body={
-                "dimensions": dimensions,
-                "encoding_format": encoding_format,
-                "input": input,
-                "model": model,
-                "user": user,
-            },
-            options=options,
+            "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options
         )
 
     async def list_embedding_models(self, **options: Unpack[RequestOptions]) -> OpenAIEmbeddingModelsResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Unpack, overload
 
+from .._checks import check_arguments
 from .._files import with_accept
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -109,6 +110,27 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
+        check_arguments(
+            "text_to_speech.generate",
+            mappings={
+                "aws": aws,
+                "azure": azure,
+                "elevenlabs": elevenlabs,
+                "minimax": minimax,
+                "resemble": resemble,
+                "rime": rime,
+                "telnyx": telnyx,
+                "voice_settings": voice_settings,
+            },
+            strings={
+                "language": language,
+                "output_type": output_type,
+                "provider": provider,
+                "text": text,
+                "text_type": text_type,
+                "voice": voice,
+            },
+        )
         body = {
             "aws": aws,
             "azure": azure,
@@ -154,6 +176,7 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> VoicesResponse:
         """The voices available, optionally for one provider."""
+        check_arguments("text_to_speech.list_voices", strings={"provider": provider, "api_key": api_key})
         return await self._transport.request(
             "GET",
             "/text-to-speech/voices",

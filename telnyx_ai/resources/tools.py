@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
+from .._checks import check_arguments
 from .._pagination import AsyncPaginator, paginate
 from .._request import build_path
 from .._resource import AsyncResource
@@ -26,6 +27,7 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[SharedToolResponse]:
         """Every shared tool, page by page."""
+        check_arguments("ai.tools.list", strings={"filter_type": filter_type, "filter_name": filter_name})
         return paginate(
             self._transport,
             "/ai/tools",
@@ -52,6 +54,18 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Create a shared tool."""
+        check_arguments(
+            "ai.tools.create",
+            mappings={
+                "function": function,
+                "handoff": handoff,
+                "invite": invite,
+                "retrieval": retrieval,
+                "webhook": webhook,
+            },
+            numbers={"timeout_ms": timeout_ms},
+            strings={"display_name": display_name, "type": type},
+        )
         return await self._transport.request(
             "POST",
             "/ai/tools",
@@ -90,6 +104,18 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Change a shared tool."""
+        check_arguments(
+            "ai.tools.update",
+            mappings={
+                "function": function,
+                "handoff": handoff,
+                "invite": invite,
+                "retrieval": retrieval,
+                "webhook": webhook,
+            },
+            numbers={"timeout_ms": timeout_ms},
+            strings={"display_name": display_name, "type": type},
+        )
         return await self._transport.request(
             "PATCH",
             build_path("/ai/tools/{tool_id}", tool_id=tool_id),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Required, TypedDict
+from typing import Any, Literal, Required, TypeAlias, TypedDict
 
 from .._models import BaseModel
 
@@ -11,10 +11,13 @@ __all__ = [
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionToolChoiceParam",
     "ChatCompletionToolParam",
     "ChatMessageParam",
     "Choice",
     "ChoiceDelta",
+    "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
     "ChunkChoice",
     "CompletionUsage",
@@ -49,6 +52,21 @@ class ChatCompletionToolParam(TypedDict, total=False):
     retrieval: dict[str, Any]
 
 
+class _NamedFunctionParam(TypedDict):
+    name: str
+
+
+class ChatCompletionNamedToolChoiceParam(TypedDict):
+    """Make the model call this one function: ``{"type": "function", "function": {"name": "get_weather"}}``."""
+
+    type: Literal["function"]
+    function: _NamedFunctionParam
+
+
+ChatCompletionToolChoiceParam: TypeAlias = Literal["none", "auto", "required"] | ChatCompletionNamedToolChoiceParam
+"""Whether and which tool the model calls: one of the three strings, or a named function."""
+
+
 class ResponseFormatParam(TypedDict, total=False):
     """Constrain the reply: ``{"type": "json_object", "schema": {...}}``."""
 
@@ -57,17 +75,22 @@ class ResponseFormatParam(TypedDict, total=False):
 
 
 # -- what you get back ------------------------------------------------------------------------
+# A whole reply's identifiers and tool calls are required, as in openai-python: a body without
+# them fails to decode with an `APIResponseValidationError` naming the field. Streamed deltas keep
+# them optional, since each fragment carries only some of them.
 
 
 class FunctionCall(BaseModel):
-    name: str | None = None
-    arguments: str | None = None
+    """The function a tool call names, and its arguments as a JSON string (decode with ``json.loads``)."""
+
+    name: str
+    arguments: str
 
 
 class ChatCompletionMessageToolCall(BaseModel):
-    id: str | None = None
-    type: str = "function"
-    function: FunctionCall | None = None
+    id: str
+    type: str
+    function: FunctionCall
 
 
 class ChatCompletionMessage(BaseModel):
@@ -94,7 +117,7 @@ class CompletionUsage(BaseModel):
 class ChatCompletion(BaseModel):
     """A whole reply: ``completion.choices[0].message.content``."""
 
-    id: str | None = None
+    id: str
     object: str = "chat.completion"
     created: int | None = None
     model: str | None = None
@@ -102,11 +125,18 @@ class ChatCompletion(BaseModel):
     usage: CompletionUsage | None = None
 
 
+class ChoiceDeltaFunctionCall(BaseModel):
+    """A fragment of a streamed tool call's function: join the ``arguments`` of every fragment."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
 class ChoiceDeltaToolCall(BaseModel):
     index: int = 0
     id: str | None = None
     type: str | None = None
-    function: FunctionCall | None = None
+    function: ChoiceDeltaFunctionCall | None = None
 
 
 class ChoiceDelta(BaseModel):

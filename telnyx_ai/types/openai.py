@@ -2,8 +2,9 @@
 
 """Types of the OpenAI-compatible endpoints (``/ai/openai/...``).
 
-``OpenAIEmbeddingData.embedding`` is ``list[float] | str``: the spec says a list of floats, but with
-``encoding_format="base64"`` the vector arrives as a base64 string."""
+``OpenAIEmbeddingData.embedding`` is ``list[float]``, as the spec says. Asked for with
+``encoding_format="base64"``, vectors arrive as strings: ``create_embeddings`` then returns the
+hand-written ``OpenAIEmbeddingBase64Response`` (``telnyx_ai.types.openai_base64``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ __all__ = [
 
 
 class OpenAIEmbeddingData(BaseModel):
-    embedding: list[float] | str
+    embedding: list[float]
     index: int
     object: str
 

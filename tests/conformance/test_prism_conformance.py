@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
-from telnyx_ai import AsyncPaginator, AsyncTelnyx
+from telnyx_ai import APIResponseValidationError, AsyncPaginator, AsyncTelnyx
 
 from ._arguments import KEYWORD_NAMES, Operation, call_arguments, operations, resolve_call
 
 OPERATIONS = operations()
 IDS = [op.sdk_call.removeprefix("client.") for op in OPERATIONS]
+# Replies the spec leaves free-form (Prism answers ``{}``) but the SDK types in the shape the endpoint
+# follows, with required fields (issue 13, point 17): Prism still checks the request, and the reply
+# fails to decode with an error naming the first missing field.
+FREE_FORM_REPLIES = {"client.ai.chat.create_completion": "missing required field `id`"}
 
 
 def test_every_operation_of_the_table_is_here() -> None:
@@ -53,6 +57,10 @@ async def test_async_client(prism_url: str, op: Operation) -> None:
             item_type = typing.get_args(expected_type(method))[0]
             assert all(isinstance(item, item_type) for item in items)
             return
+        if op.sdk_call in FREE_FORM_REPLIES:
+            with pytest.raises(APIResponseValidationError, match=FREE_FORM_REPLIES[op.sdk_call]):
+                await result
+            return
         check_result(op, method, await result)
 
 
@@ -63,6 +71,10 @@ def test_sync_client(prism_url: str, op: Operation) -> None:
     with Telnyx(api_key="prism-key", base_url=prism_url, max_retries=0) as client:
         method = resolve_call(client, op.sdk_call)
         args, kwargs = call_arguments(op, method)
+        if op.sdk_call in FREE_FORM_REPLIES:
+            with pytest.raises(APIResponseValidationError, match=FREE_FORM_REPLIES[op.sdk_call]):
+                method(*args, **kwargs)
+            return
         result = method(*args, **kwargs)
         if op.paginated:
             items = list(result)

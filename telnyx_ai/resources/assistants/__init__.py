@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -101,6 +102,30 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Create an assistant."""
+        check_arguments(
+            "ai.assistants.create",
+            mapping_lists={"tools": tools},
+            mappings={
+                "dynamic_variables": dynamic_variables,
+                "insight_settings": insight_settings,
+                "messaging_settings": messaging_settings,
+                "privacy_settings": privacy_settings,
+                "telephony_settings": telephony_settings,
+                "transcription": transcription,
+                "voice_settings": voice_settings,
+                "widget_settings": widget_settings,
+            },
+            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
+            strings={
+                "description": description,
+                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
+                "greeting": greeting,
+                "instructions": instructions,
+                "llm_api_key_ref": llm_api_key_ref,
+                "model": model,
+                "name": name,
+            },
+        )
         return await self._transport.request(
             "POST",
             "/ai/assistants",
@@ -138,6 +163,9 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantChatResponse:
         """Send a message to an assistant and get its reply."""
+        check_arguments(
+            "ai.assistants.chat", strings={"content": content, "conversation_id": conversation_id, "name": name}
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
@@ -157,6 +185,9 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """One assistant by id."""
+        check_arguments(
+            "ai.assistants.retrieve", strings={"from_": from_, "to": to, "call_control_id": call_control_id}
+        )
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
@@ -196,6 +227,30 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change an assistant (saved as a new version, promoted unless asked otherwise)."""
+        check_arguments(
+            "ai.assistants.update",
+            mapping_lists={"tools": tools},
+            mappings={
+                "dynamic_variables": dynamic_variables,
+                "insight_settings": insight_settings,
+                "messaging_settings": messaging_settings,
+                "privacy_settings": privacy_settings,
+                "telephony_settings": telephony_settings,
+                "transcription": transcription,
+                "voice_settings": voice_settings,
+                "widget_settings": widget_settings,
+            },
+            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
+            strings={
+                "description": description,
+                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
+                "greeting": greeting,
+                "instructions": instructions,
+                "llm_api_key_ref": llm_api_key_ref,
+                "model": model,
+                "name": name,
+            },
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
@@ -237,6 +292,11 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantsListData:
         """Import assistants from another provider."""
+        check_arguments(
+            "ai.assistants.imports",
+            string_lists={"import_ids": import_ids},
+            strings={"api_key_ref": api_key_ref, "provider": provider},
+        )
         return await self._transport.request(
             "POST",
             "/ai/assistants/import",
@@ -266,6 +326,11 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantSmsChatResponse:
         """Have an assistant send an SMS."""
+        check_arguments(
+            "ai.assistants.send_sms",
+            mappings={"conversation_metadata": conversation_metadata},
+            strings={"from_": from_, "text": text, "to": to},
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat/sms", assistant_id=assistant_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
@@ -29,6 +30,7 @@ class AsyncCanaryDeploys(AsyncResource):
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
+        check_arguments("ai.assistants.canary_deploys.create", mapping_lists={"versions": versions})
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -41,6 +43,7 @@ class AsyncCanaryDeploys(AsyncResource):
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
+        check_arguments("ai.assistants.canary_deploys.update", mapping_lists={"versions": versions})
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),

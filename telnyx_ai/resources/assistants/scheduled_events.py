@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, Unpack
 
+from ..._checks import check_arguments
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -29,6 +30,7 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ScheduledEventResponse]:
         """An assistant's scheduled events, page by page."""
+        check_arguments("ai.assistants.scheduled_events.list", strings={"conversation_channel": conversation_channel})
         return paginate(
             self._transport,
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),
@@ -53,6 +55,16 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ScheduledEventResponse:
         """Schedule a call or message by an assistant."""
+        check_arguments(
+            "ai.assistants.scheduled_events.create",
+            mappings={"conversation_metadata": conversation_metadata, "dynamic_variables": dynamic_variables},
+            strings={
+                "telnyx_agent_target": telnyx_agent_target,
+                "telnyx_conversation_channel": telnyx_conversation_channel,
+                "telnyx_end_user_target": telnyx_end_user_target,
+                "text": text,
+            },
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),

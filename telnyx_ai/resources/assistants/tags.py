@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
@@ -21,6 +22,7 @@ class AsyncAssistantTags(AsyncResource):
 
     async def add(self, assistant_id: str, *, tag: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Tag an assistant."""
+        check_arguments("ai.assistants.tags.add", strings={"tag": tag})
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/tags", assistant_id=assistant_id),

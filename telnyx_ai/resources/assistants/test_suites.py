@@ -8,6 +8,7 @@ import builtins
 from functools import cached_property
 from typing import Unpack
 
+from ..._checks import check_arguments
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -29,6 +30,10 @@ class AsyncTestSuiteRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TestRunResponse]:
         """The runs of a test suite, page by page."""
+        check_arguments(
+            "ai.assistants.tests.test_suites.runs.list",
+            strings={"status": status, "test_suite_run_id": test_suite_run_id},
+        )
         return paginate(
             self._transport,
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),
@@ -43,6 +48,9 @@ class AsyncTestSuiteRuns(AsyncResource):
         self, suite_name: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
+        check_arguments(
+            "ai.assistants.tests.test_suites.runs.trigger", strings={"destination_version_id": destination_version_id}
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),

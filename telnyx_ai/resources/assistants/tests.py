@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, Unpack
 
+from ..._checks import check_arguments
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -31,6 +32,7 @@ class AsyncTestRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TestRunResponse]:
         """The runs of a test, page by page."""
+        check_arguments("ai.assistants.tests.runs.list", strings={"status": status})
         return paginate(
             self._transport,
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -45,6 +47,7 @@ class AsyncTestRuns(AsyncResource):
         self, test_id: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> TestRunResponse:
         """Run a test."""
+        check_arguments("ai.assistants.tests.runs.trigger", strings={"destination_version_id": destination_version_id})
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -88,6 +91,19 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Create a test for assistants."""
+        check_arguments(
+            "ai.assistants.tests.create",
+            mapping_lists={"rubric": rubric},
+            numbers={"max_duration_seconds": max_duration_seconds},
+            strings={
+                "description": description,
+                "destination": destination,
+                "instructions": instructions,
+                "name": name,
+                "telnyx_conversation_channel": telnyx_conversation_channel,
+                "test_suite": test_suite,
+            },
+        )
         return await self._transport.request(
             "POST",
             "/ai/assistants/tests",
@@ -116,6 +132,14 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[AssistantTestResponse]:
         """Every test, page by page: ``await`` for the first page, ``async for`` for all."""
+        check_arguments(
+            "ai.assistants.tests.list",
+            strings={
+                "test_suite": test_suite,
+                "telnyx_conversation_channel": telnyx_conversation_channel,
+                "destination": destination,
+            },
+        )
         return paginate(
             self._transport,
             "/ai/assistants/tests",
@@ -154,6 +178,19 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Change a test."""
+        check_arguments(
+            "ai.assistants.tests.update",
+            mapping_lists={"rubric": rubric},
+            numbers={"max_duration_seconds": max_duration_seconds},
+            strings={
+                "description": description,
+                "destination": destination,
+                "instructions": instructions,
+                "name": name,
+                "telnyx_conversation_channel": telnyx_conversation_channel,
+                "test_suite": test_suite,
+            },
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/tests/{test_id}", test_id=test_id),

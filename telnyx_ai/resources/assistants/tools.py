@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -43,6 +44,9 @@ class AsyncAssistantTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> TestWebhookToolResponseData:
         """Call an assistant's webhook tool with test arguments."""
+        check_arguments(
+            "ai.assistants.tools.test", mappings={"arguments": arguments, "dynamic_variables": dynamic_variables}
+        )
         return await self._transport.request(
             "POST",
             build_path(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -80,6 +81,30 @@ class AsyncAssistantVersions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change a version of an assistant."""
+        check_arguments(
+            "ai.assistants.versions.update",
+            mapping_lists={"tools": tools},
+            mappings={
+                "dynamic_variables": dynamic_variables,
+                "insight_settings": insight_settings,
+                "messaging_settings": messaging_settings,
+                "privacy_settings": privacy_settings,
+                "telephony_settings": telephony_settings,
+                "transcription": transcription,
+                "voice_settings": voice_settings,
+                "widget_settings": widget_settings,
+            },
+            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
+            strings={
+                "description": description,
+                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
+                "greeting": greeting,
+                "instructions": instructions,
+                "llm_api_key_ref": llm_api_key_ref,
+                "model": model,
+                "name": name,
+            },
+        )
         return await self._transport.request(
             "POST",
             build_path(

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Unpack
 
+from ..._checks import check_arguments
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -64,6 +65,23 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationsListData:
         """List conversations, filtered with PostgREST-style expressions such as ``eq.value``."""
+        check_arguments(
+            "ai.conversations.list",
+            numbers={"limit": limit},
+            strings={
+                "id": id,
+                "name": name,
+                "created_at": created_at,
+                "last_message_at": last_message_at,
+                "metadata_assistant_id": metadata_assistant_id,
+                "metadata_call_control_id": metadata_call_control_id,
+                "metadata_telnyx_agent_target": metadata_telnyx_agent_target,
+                "metadata_telnyx_end_user_target": metadata_telnyx_end_user_target,
+                "metadata_telnyx_conversation_channel": metadata_telnyx_conversation_channel,
+                "order": order,
+                "or_": or_,
+            },
+        )
         return await self._transport.request(
             "GET",
             "/ai/conversations",
@@ -93,6 +111,7 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
+        check_arguments("ai.conversations.create", mappings={"metadata": metadata}, strings={"name": name})
         return await self._transport.request(
             "POST",
             "/ai/conversations",
@@ -118,6 +137,7 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationUpdateResponse:
         """Replace a conversation's metadata."""
+        check_arguments("ai.conversations.update", mappings={"metadata": metadata})
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -161,6 +181,12 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> None:
         """Append a message to a conversation."""
+        check_arguments(
+            "ai.conversations.add_message",
+            mapping_lists={"tool_calls": tool_calls},
+            mappings={"metadata": metadata},
+            strings={"content": content, "name": name, "role": role, "tool_call_id": tool_call_id},
+        )
         await self._transport.request(
             "POST",
             build_path("/ai/conversations/{conversation_id}/message", conversation_id=conversation_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
+from ..._checks import check_arguments
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -80,6 +81,10 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Create an insight group."""
+        check_arguments(
+            "ai.conversations.insight_groups.insight_groups",
+            strings={"description": description, "name": name, "webhook": webhook},
+        )
         return await self._transport.request(
             "POST",
             "/ai/conversations/insight-groups",
@@ -109,6 +114,10 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Change an insight group's name, description or webhook."""
+        check_arguments(
+            "ai.conversations.insight_groups.update",
+            strings={"description": description, "name": name, "webhook": webhook},
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),

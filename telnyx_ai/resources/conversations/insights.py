@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
+from ..._checks import check_arguments
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -44,6 +45,9 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Create an insight: instructions the model applies to conversations."""
+        check_arguments(
+            "ai.conversations.insights.create", strings={"instructions": instructions, "name": name, "webhook": webhook}
+        )
         return await self._transport.request(
             "POST",
             "/ai/conversations/insights",
@@ -72,6 +76,9 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Change an insight."""
+        check_arguments(
+            "ai.conversations.insights.update", strings={"instructions": instructions, "name": name, "webhook": webhook}
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),

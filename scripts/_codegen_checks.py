@@ -1,0 +1,61 @@
+"""Which runtime check each argument gets, and the one `check_arguments` call a method starts with.
+
+A kind is chosen from the argument's annotation (``telnyx_ai._checks`` names the groups): strings,
+numbers, mappings and lists of them. Strings the spec gives a ``format`` msgspec encodes from other
+Python types (a ``datetime``, a ``UUID``) are left unchecked, as are path parameters (any value
+whose ``str()`` is the id) and files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+_STRING = r"""str|Literal\[(["'])[^"']*\1(?:, (["'])[^"']*\2)*\]"""  # str, or a Literal of strings
+_NOT_STR_FORMATS = {"date", "date-time", "time", "uuid"}
+CHECKED_WHERE = {"body", "form", "query"}
+
+
+def check_kind(ann: str, schema: dict[str, Any], mapping_names: set[str]) -> str | None:
+    """The `check_arguments` group of an argument annotated ``ann`` (None: not checked)."""
+    base = ann.removesuffix(" | None")
+    items = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
+    if schema.get("format") in _NOT_STR_FORMATS or items.get("format") in _NOT_STR_FORMATS:
+        return None
+
+    def is_mapping(text: str) -> bool:
+        return text in mapping_names or text.startswith(("dict[", "Mapping["))
+
+    if re.fullmatch(_STRING, base):
+        return "strings"
+    if base in ("int", "float"):
+        return "numbers"
+    if base == "str | Sequence[str]":
+        return "strings_or_string_lists"
+    inner = re.fullmatch(r"Sequence\[(.*)\]", base)
+    if inner and re.fullmatch(_STRING, inner[1]):
+        return "string_lists"
+    if inner and is_mapping(inner[1]):
+        return "mapping_lists"
+    return "mappings" if is_mapping(base) else None
+
+
+def check_call(call: str, args: list[tuple[str, str | None, bool]], need: Callable[[], str]) -> list[str]:
+    """The lines of ``check_arguments("<call>", group={...}, nullable=(...))`` for ``args``.
+
+    ``args`` are (name, kind, nullable); ``need`` imports the helper and returns its local name.
+    """
+    groups: dict[str, list[str]] = {}
+    for name, kind, _ in args:
+        if kind is not None:
+            groups.setdefault(kind, []).append(name)
+    if not groups:
+        return []
+    parts = [f'"{call}"']
+    for kind in sorted(groups):
+        parts.append(f"{kind}={{{', '.join(f'{n!r}: {n}' for n in groups[kind])}}}")  # ruff makes the quotes double
+    nullable = tuple(name for name, kind, is_nullable in args if kind is not None and is_nullable)
+    if nullable:
+        parts.append(f"nullable={nullable!r}")
+    return [f"        {need()}({', '.join(parts)})"]

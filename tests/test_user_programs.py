@@ -1,0 +1,178 @@
+"""The user programs of tests/user_programs run against the emulator (scripts/test type-checks them),
+and the reply types they rely on hold: required fields fail loudly, base64 has its own type (issue 13.17)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aioresponses import aioresponses
+
+from telnyx_ai import APIResponseValidationError, AsyncTelnyx, Telnyx, TelnyxError
+from telnyx_ai.testing import MockServer
+from telnyx_ai.types.openai import OpenAIEmbeddingResponse
+from telnyx_ai.types.openai_base64 import OpenAIEmbeddingBase64Response
+
+from .conftest import BASE_URL
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAMS = sorted((ROOT / "tests" / "user_programs").glob("*.py"))
+PYRIGHT = Path(sys.executable).parent / "pyright"
+
+
+def test_the_folder_covers_what_users_do() -> None:
+    names = {path.stem for path in PROGRAMS}
+    assert {"chat_async", "stream_async", "tools_async", "embeddings_async", "batch_async"} <= names
+    assert {"raw_responses_async", "sync_client"} <= names
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+async def test_program_runs_against_the_emulator(program: Path) -> None:
+    async with MockServer() as server:
+        env = {**os.environ, "TELNYX_API_KEY": "test", "TELNYX_BASE_URL": server.url}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(program), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert out.strip(), "the program printed nothing"
+
+
+# -- a required field missing from a reply --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"role": "assistant", "content": "hi"}, None),
+        (
+            {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            "id",
+        ),
+        ({"role": "assistant", "tool_calls": [{"id": "c1", "type": "function"}]}, "function"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}}]},
+            "arguments",
+        ),
+        ({"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]}, "type"),
+    ],
+)
+async def test_a_reply_without_a_required_field_names_it(
+    client: AsyncTelnyx, mocked: aioresponses, message: dict[str, object], field: str | None
+) -> None:
+    body = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": message}]}
+    mocked.post(f"{BASE_URL}/ai/chat/completions", body=json.dumps(body), content_type="application/json")
+    if field is None:
+        reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}])
+        assert reply.id == "chatcmpl-1"
+        return
+    with pytest.raises(APIResponseValidationError, match=f"missing required field `{field}`"):
+        await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}])
+
+
+async def test_a_reply_without_an_id_names_it(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    mocked.post(f"{BASE_URL}/ai/chat/completions", payload={"choices": []})
+    with pytest.raises(APIResponseValidationError, match="ChatCompletion: Object missing required field `id`"):
+        await client.ai.chat.create_completion(messages=[{"role": "user", "content": "x"}])
+
+
+async def test_streamed_fragments_may_omit_tool_call_fields() -> None:
+    from telnyx_ai._models import decoder_for
+    from telnyx_ai.types.chat import ChatCompletionChunk
+
+    raw = b'{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\\"ci"}}]}}]}'
+    chunk = decoder_for(ChatCompletionChunk).decode(raw)
+    call = (chunk.choices[0].delta.tool_calls or [])[0]
+    assert (call.id, call.function and call.function.name) == (None, None)
+
+
+# -- embeddings: floats unless base64 is asked for -------------------------------------------------
+
+
+async def test_embeddings_are_floats_and_base64_is_its_own_type() -> None:
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        embeddings = client.ai.openai.embeddings
+        floats = await embeddings.create_embeddings(input="hi", model="thenlper/gte-large")
+        assert isinstance(floats, OpenAIEmbeddingResponse)
+        assert all(isinstance(x, float) for x in floats.data[0].embedding)
+        packed = await embeddings.create_embeddings(input="hi", model="thenlper/gte-large", encoding_format="base64")
+        assert isinstance(packed, OpenAIEmbeddingBase64Response)
+        assert isinstance(packed.data[0].embedding, str)
+        sent = [r.json() for r in server.requests_to("/ai/openai/embeddings")]
+        assert [body.get("encoding_format") for body in sent] == [None, "base64"]
+
+
+async def test_a_base64_vector_where_floats_belong_does_not_decode(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    body = {"data": [{"embedding": "AAAA", "index": 0, "object": "embedding"}], "model": "m", "object": "list"}
+    body["usage"] = {"prompt_tokens": 1, "total_tokens": 1}
+    mocked.post(f"{BASE_URL}/ai/openai/embeddings", payload=body)
+    with pytest.raises(
+        APIResponseValidationError, match=re.escape("Expected `array`, got `str` - at `$.data[0].embedding`")
+    ):
+        await client.ai.openai.embeddings.create_embeddings(input="hi", model="m")
+
+
+# -- call_with_raw_response --------------------------------------------------------------------------
+
+
+async def test_call_with_raw_response_needs_the_client_it_is_given() -> None:
+    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        raw = await client.call_with_raw_response(lambda c: c.ai.retrieve_models())
+        assert raw.status_code == 200
+        assert raw.parsed.data
+        with pytest.raises(TelnyxError, match="through the client it is given"):
+            await client.call_with_raw_response(lambda _: client.ai.retrieve_models())
+
+
+def test_sync_call_with_raw_response_streams() -> None:
+    async def serve() -> None:
+        async with MockServer() as server:
+            url.set_result(server.url)
+            await stop
+
+    loop = asyncio.new_event_loop()
+    url: asyncio.Future[str] = loop.create_future()
+    stop: asyncio.Future[None] = loop.create_future()
+    import threading
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
+    try:
+        base = asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(url), 10), loop).result()
+        with Telnyx(api_key="test", base_url=base) as client:
+            raw = client.call_with_raw_response(
+                lambda c: c.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}], stream=True)
+            )
+            with raw.parsed as stream:
+                assert [c for c in stream if c.choices]
+            assert raw.status_code == 200
+            with pytest.raises(TelnyxError, match="through the client it is given"):
+                client.call_with_raw_response(lambda _: client.ai.retrieve_models())
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join()
+        loop.close()
+
+
+# -- the typing part of point 1: a misspelled keyword is a type error on both clients ----------------
+
+
+def test_misspelled_keywords_are_type_errors() -> None:
+    done = subprocess.run(
+        [str(PYRIGHT), "--outputjson", "tests/typing/misspelled_keywords.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(done.stdout)
+    errors = [(d["range"]["start"]["line"] + 1, d["message"]) for d in report["generalDiagnostics"]]
+    # The overloaded create_completion says no overload matches; embed_many names the keyword.
+    assert [line for line, _ in errors] == [10, 11, 15, 16], errors
+    assert [message for line, message in errors if line in (11, 16)] == ['No parameter named "batchsize"'] * 2
