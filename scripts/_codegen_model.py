@@ -116,6 +116,8 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
             op.args.append(Arg(prop, py_name(prop), ann, prop in required, where, _choices(types, sub), check))
 
     _response(op, endpoint, raw, types, ctx, tmod)
+    for returned in (op.json_type, op.cast_to):
+        types.mark_response(returned)
     names = [a.name for a in op.args]
     if len(set(names)) != len(names) or RESERVED & set(names):
         raise SystemExit(f"{endpoint.sdk_call}: argument names collide: {names}")

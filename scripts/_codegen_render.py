@@ -25,7 +25,7 @@ KNOWN_NAMES = {
     **dict.fromkeys(["NOT_GIVEN", "NotGiven", "RequestOptions"], "telnyx_ai._types"),
     "AsyncPaginator": "telnyx_ai._pagination",
     "AsyncStream": "telnyx_ai._streaming",
-    "BaseModel": "telnyx_ai._models",
+    **dict.fromkeys(["APIResponse", "BaseModel"], "telnyx_ai._models"),
     "FileInput": "telnyx_ai._files",
 }
 MODULE_NAMES = {"builtins", "msgspec"}  # used as ``module.attr``: imported whole

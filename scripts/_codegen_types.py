@@ -210,6 +210,13 @@ class TypeBuilder:
         self.order.append(name)
         return name
 
+    def mark_response(self, ann: str | None) -> None:
+        """A struct an operation returns whole derives from `APIResponse`, which carries the request id."""
+        tdef = self.defs.get(ann or "")
+        if tdef is not None and tdef.kind == "struct" and tdef.lines[0].endswith("(BaseModel):"):
+            tdef.lines[0] = tdef.lines[0].replace("(BaseModel):", "(APIResponse):")
+            tdef.names = (tdef.names - {"BaseModel"}) | {"APIResponse"}
+
     # parameters: TypedDicts
     def param(self, schema: dict[str, Any], ctx: str, module: str) -> str:
         """The request annotation of ``schema`` (an argument or a TypedDict key)."""

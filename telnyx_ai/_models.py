@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["BaseModel", "decoder_for"]
+__all__ = ["APIResponse", "BaseModel", "decoder_for"]
 
 T = TypeVar("T")
 
@@ -26,6 +26,20 @@ class BaseModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     def to_json(self) -> str:
         """This object as a JSON string, keyed by wire names."""
         return msgspec.json.encode(self).decode()
+
+
+class APIResponse(BaseModel, gc=True, dict=True):
+    """A whole response body, as an operation returns it: also the server's id for the request.
+
+    The id comes from the response's ``x-request-id`` header, not the JSON, so it stays out of
+    `to_dict` and `to_json`. (Only these top-level objects pay for the ``__dict__`` that holds it.)
+    """
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for the request that returned this (for support tickets and logs)."""
+        value = vars(self).get("_request_id")
+        return value if isinstance(value, str) else None
 
 
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}

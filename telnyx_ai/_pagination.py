@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, Generic, TypeVar
 
-from ._models import BaseModel
+from ._models import APIResponse, BaseModel
 from ._transport import Transport
 from ._types import NotGiven, RequestOptions
 
@@ -29,7 +29,7 @@ class PageMeta(BaseModel):
     total_results: int | None = None
 
 
-class AsyncPage(BaseModel, Generic[T]):
+class AsyncPage(APIResponse, Generic[T]):
     """One page of a list: its items and, when the endpoint gives it, its position."""
 
     data: list[T] = []

@@ -12,8 +12,8 @@ from typing import TypeVar
 import aiohttp
 import msgspec
 
-from ._errors import APIResponseValidationError, connection_error, status_error
-from ._models import decoder_for
+from ._errors import APIResponseValidationError, connection_error, request_id_of, status_error
+from ._models import APIResponse, decoder_for
 from ._request import Request
 
 __all__ = ["decode", "raise_for_status", "read_body", "read_decoded", "read_media"]
@@ -117,7 +117,7 @@ async def read_decoded(
     """Check the status, read the body and decode it into ``cast_to`` (None: read and drop it)."""
     await raise_for_status(response, request, limit)
     raw = await read_body(response, request, limit)
-    return None if cast_to is None else decode(raw, response.status, cast_to, request)
+    return None if cast_to is None else _with_request_id(decode(raw, response.status, cast_to, request), response)
 
 
 async def read_media(response: aiohttp.ClientResponse, request: Request, json_type: type[T], limit: int) -> T | bytes:
@@ -126,5 +126,11 @@ async def read_media(response: aiohttp.ClientResponse, request: Request, json_ty
     raw = await read_body(response, request, limit)
     content_type = response.content_type
     if content_type == "application/json" or content_type.endswith("+json"):
-        return decode(raw, response.status, json_type, request)
+        return _with_request_id(decode(raw, response.status, json_type, request), response)
     return raw
+
+
+def _with_request_id(value: T, response: aiohttp.ClientResponse) -> T:
+    if isinstance(value, APIResponse):
+        vars(value)["_request_id"] = request_id_of(response.headers)
+    return value

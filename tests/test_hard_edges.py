@@ -418,3 +418,24 @@ def test_a_first_stream_event_cut_short_is_retried(kind: str) -> None:
         finally:
             driver.close()
     assert len(attempts) == 2
+
+
+def test_parsed_responses_carry_the_request_id_outside_their_json(server: MockServer) -> None:
+    for kind in ("async", "sync"):
+        server.reset()
+        driver = Driver(kind, server.url, max_retries=0)
+        try:
+            models = driver.call("ai.retrieve_models")
+            reply = driver.call("ai.chat.create_completion", messages=MESSAGES)
+        finally:
+            driver.close()
+        ids = [r.request_id for r in server.requests]
+        assert [models.request_id, reply.request_id] == ids
+        assert ids[0] and ids[0] != ids[1]
+        assert "request_id" not in models.to_dict() and "_request_id" not in reply.to_json()
+
+
+async def test_a_page_carries_its_request_id() -> None:
+    async with MockServer(tests=5) as server, AsyncTelnyx(api_key="k", base_url=server.url) as client:
+        page = await client.ai.assistants.tests.list(page_size=2)
+    assert page.request_id == server.requests[0].request_id != ""

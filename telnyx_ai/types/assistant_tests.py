@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Required, TypedDict
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 from .shared import Meta
 
 __all__ = [
@@ -31,7 +31,7 @@ class AssistantTestRubric(BaseModel):
     name: str
 
 
-class AssistantTestResponse(BaseModel):
+class AssistantTestResponse(APIResponse):
     created_at: str
     name: str
     rubric: list[AssistantTestRubric]
@@ -44,12 +44,12 @@ class AssistantTestResponse(BaseModel):
     test_suite: str | None = None
 
 
-class PaginatedAssistantTestList(BaseModel):
+class PaginatedAssistantTestList(APIResponse):
     data: list[AssistantTestResponse]
     meta: Meta
 
 
-class TestSuitesResponse(BaseModel):
+class TestSuitesResponse(APIResponse):
     data: list[str]
 
 
@@ -58,7 +58,7 @@ class TestRunDetailResult(BaseModel):
     status: str
 
 
-class TestRunResponse(BaseModel):
+class TestRunResponse(APIResponse):
     created_at: str
     run_id: str
     status: str
@@ -73,6 +73,6 @@ class TestRunResponse(BaseModel):
     updated_at: str | None = None
 
 
-class PaginatedTestRunList(BaseModel):
+class PaginatedTestRunList(APIResponse):
     data: list[TestRunResponse]
     meta: Meta

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Required, TypedDict
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 from .assistant_settings import (
     AssistantTool,
     InsightSettings,
@@ -39,7 +39,7 @@ class ImportMetadata(BaseModel):
     import_provider: str | None = None
 
 
-class Assistant(BaseModel):
+class Assistant(APIResponse):
     created_at: str
     id: str
     instructions: str
@@ -62,19 +62,19 @@ class Assistant(BaseModel):
     widget_settings: WidgetSettings | None = None
 
 
-class AssistantChatResponse(BaseModel):
+class AssistantChatResponse(APIResponse):
     content: str
 
 
-class AssistantsListData(BaseModel):
+class AssistantsListData(APIResponse):
     data: list[Assistant]
 
 
-class TagsResponse(BaseModel):
+class TagsResponse(APIResponse):
     tags: list[str]
 
 
-class AssistantDeletedResponse(BaseModel):
+class AssistantDeletedResponse(APIResponse):
     deleted: bool
     id: str
     object: str
@@ -85,7 +85,7 @@ class VersionConfig(BaseModel):
     version_id: str
 
 
-class CanaryDeployResponse(BaseModel):
+class CanaryDeployResponse(APIResponse):
     assistant_id: str
     created_at: str
     updated_at: str
@@ -97,7 +97,7 @@ class VersionConfigParam(TypedDict, total=False):
     version_id: Required[str]
 
 
-class AssistantSmsChatResponse(BaseModel):
+class AssistantSmsChatResponse(APIResponse):
     conversation_id: str | None = None
 
 
@@ -109,5 +109,5 @@ class TestWebhookToolResponse(BaseModel):
     success: bool
 
 
-class TestWebhookToolResponseData(BaseModel):
+class TestWebhookToolResponseData(APIResponse):
     data: TestWebhookToolResponse

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = ["AudioTranscriptionResponse", "AudioTranscriptionResponseSegments"]
 
@@ -16,7 +16,7 @@ class AudioTranscriptionResponseSegments(BaseModel):
     text: str
 
 
-class AudioTranscriptionResponse(BaseModel):
+class AudioTranscriptionResponse(APIResponse):
     text: str
     duration: float | None = None
     segments: list[AudioTranscriptionResponseSegments] | None = None

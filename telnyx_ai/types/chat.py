@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Required, TypeAlias, TypedDict
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "ChatCompletion",
@@ -114,7 +114,7 @@ class CompletionUsage(BaseModel):
     total_tokens: int = 0
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(APIResponse):
     """A whole reply: ``completion.choices[0].message.content``."""
 
     id: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 from .shared import Meta
 
 __all__ = [
@@ -40,19 +40,19 @@ class InsightTemplateGroupResp(BaseModel):
     webhook: str | None = None
 
 
-class GetInsightTemplateGroupsRespData(BaseModel):
+class GetInsightTemplateGroupsRespData(APIResponse):
     data: list[InsightTemplateGroupResp]
     meta: Meta
 
 
-class InsightTemplateGroupDetailRespData(BaseModel):
+class InsightTemplateGroupDetailRespData(APIResponse):
     data: InsightTemplateGroupResp
 
 
-class GetInsightTemplatesRespData(BaseModel):
+class GetInsightTemplatesRespData(APIResponse):
     data: list[InsightTemplateResp]
     meta: Meta
 
 
-class InsightTemplateDetailRespData(BaseModel):
+class InsightTemplateDetailRespData(APIResponse):
     data: InsightTemplateResp

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 from .shared import Meta
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-class Conversation(BaseModel):
+class Conversation(APIResponse):
     created_at: str
     id: str
     last_message_at: str
@@ -30,15 +30,15 @@ class Conversation(BaseModel):
     name: str | None = None
 
 
-class ConversationsListData(BaseModel):
+class ConversationsListData(APIResponse):
     data: list[Conversation]
 
 
-class ConversationRetrieveResponse(BaseModel):
+class ConversationRetrieveResponse(APIResponse):
     data: Conversation | None = None
 
 
-class ConversationUpdateResponse(BaseModel):
+class ConversationUpdateResponse(APIResponse):
     data: Conversation | None = None
 
 
@@ -54,7 +54,7 @@ class ConversationInsight(BaseModel):
     status: str
 
 
-class ConversationInsightListData(BaseModel):
+class ConversationInsightListData(APIResponse):
     data: list[ConversationInsight]
     meta: Meta
 
@@ -78,6 +78,6 @@ class ConversationMessage(BaseModel):
     tool_calls: list[ConversationMessageToolCallsItem] | None = None
 
 
-class ConversationMessageListData(BaseModel):
+class ConversationMessageListData(APIResponse):
     data: list[ConversationMessage]
     meta: Meta

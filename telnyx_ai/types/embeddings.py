@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "BackgroundTasksQueryResponse",
@@ -37,7 +37,7 @@ class BackgroundTasksQueryResponse(BaseModel):
     finished_at: str | None = None
 
 
-class BackgroundTasksQueryResponseData(BaseModel):
+class BackgroundTasksQueryResponseData(APIResponse):
     data: list[BackgroundTasksQueryResponse]
 
 
@@ -50,7 +50,7 @@ class EmbeddingResponseData(BaseModel):
     user_id: str | None = None
 
 
-class EmbeddingResponse(BaseModel):
+class EmbeddingResponse(APIResponse):
     data: EmbeddingResponseData
 
 
@@ -58,7 +58,7 @@ class UserEmbeddedBuckets(BaseModel):
     buckets: list[str]
 
 
-class UserEmbeddedBucketsData(BaseModel):
+class UserEmbeddedBucketsData(APIResponse):
     data: UserEmbeddedBuckets
 
 
@@ -71,7 +71,7 @@ class EmbeddingsBucketFiles(BaseModel):
     updated_at: str | None = None
 
 
-class EmbeddingsBucketFilesData(BaseModel):
+class EmbeddingsBucketFilesData(APIResponse):
     data: list[EmbeddingsBucketFiles]
 
 
@@ -90,7 +90,7 @@ class EmbeddingSimilaritySearchDocument(BaseModel):
     metadata: EmbeddingMetadata
 
 
-class EmbeddingSimilaritySearchResponse(BaseModel):
+class EmbeddingSimilaritySearchResponse(APIResponse):
     data: list[EmbeddingSimilaritySearchDocument]
 
 
@@ -102,7 +102,7 @@ class TaskStatusResponseData(BaseModel):
     task_name: str | None = None
 
 
-class TaskStatusResponse(BaseModel):
+class TaskStatusResponse(APIResponse):
     data: TaskStatusResponseData
 
 
@@ -110,5 +110,5 @@ class SummaryResponse(BaseModel):
     summary: str
 
 
-class SummaryResponseData(BaseModel):
+class SummaryResponseData(APIResponse):
     data: SummaryResponse

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "FineTuningJob",
@@ -20,7 +20,7 @@ class FineTuningJobHyperparameters(BaseModel):
     n_epochs: int
 
 
-class FineTuningJob(BaseModel):
+class FineTuningJob(APIResponse):
     created_at: int
     finished_at: int | None
     hyperparameters: FineTuningJobHyperparameters
@@ -32,7 +32,7 @@ class FineTuningJob(BaseModel):
     training_file: str
 
 
-class FineTuningJobsListData(BaseModel):
+class FineTuningJobsListData(APIResponse):
     data: list[FineTuningJob]
 
 

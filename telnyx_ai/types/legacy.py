@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "SttDeleteDetailReportResponse",
@@ -28,21 +28,21 @@ class SttDetailReportResponse(BaseModel):
     status: str | None = None
 
 
-class SttGetDetailReportResponse(BaseModel):
+class SttGetDetailReportResponse(APIResponse):
     data: list[SttDetailReportResponse] | None = None
 
 
-class SttPostDetailReportResponse(BaseModel):
+class SttPostDetailReportResponse(APIResponse):
     data: SttDetailReportResponse | None = None
 
 
-class SttGetDetailReportByIdResponse(BaseModel):
+class SttGetDetailReportByIdResponse(APIResponse):
     data: SttDetailReportResponse | None = None
 
 
-class SttDeleteDetailReportResponse(BaseModel):
+class SttDeleteDetailReportResponse(APIResponse):
     data: SttDetailReportResponse | None = None
 
 
-class SttUsageReportResponse(BaseModel):
+class SttUsageReportResponse(APIResponse):
     data: dict[str, Any] | None = None

@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse
 
 __all__ = ["MCPServer"]
 
 
-class MCPServer(BaseModel):
+class MCPServer(APIResponse):
     created_at: str
     id: str
     name: str

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = ["ModelMetadata", "ModelsResponse"]
 
@@ -16,6 +16,6 @@ class ModelMetadata(BaseModel):
     object: str | None = None
 
 
-class ModelsResponse(BaseModel):
+class ModelsResponse(APIResponse):
     data: list[ModelMetadata]
     object: str | None = None

@@ -8,7 +8,7 @@ hand-written ``OpenAIEmbeddingBase64Response`` (``telnyx_ai.types.openai_base64`
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "OpenAIEmbeddingData",
@@ -30,7 +30,7 @@ class OpenAIEmbeddingUsage(BaseModel):
     total_tokens: int
 
 
-class OpenAIEmbeddingResponse(BaseModel):
+class OpenAIEmbeddingResponse(APIResponse):
     data: list[OpenAIEmbeddingData]
     model: str
     object: str
@@ -44,6 +44,6 @@ class OpenAIEmbeddingModelMetadata(BaseModel):
     owned_by: str
 
 
-class OpenAIEmbeddingModelsResponse(BaseModel):
+class OpenAIEmbeddingModelsResponse(APIResponse):
     data: list[OpenAIEmbeddingModelMetadata]
     object: str

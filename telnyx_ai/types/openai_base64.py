@@ -7,7 +7,7 @@ with ``numpy.frombuffer(base64.b64decode(item.embedding), dtype="<f4")``.
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 from .openai import OpenAIEmbeddingUsage
 
 __all__ = ["OpenAIEmbeddingBase64Data", "OpenAIEmbeddingBase64Response"]
@@ -19,7 +19,7 @@ class OpenAIEmbeddingBase64Data(BaseModel):
     object: str
 
 
-class OpenAIEmbeddingBase64Response(BaseModel):
+class OpenAIEmbeddingBase64Response(APIResponse):
     data: list[OpenAIEmbeddingBase64Data]
     model: str
     object: str

@@ -8,13 +8,13 @@ fields of both (``text`` is set for SMS events, ``retry_attempts`` for calls).""
 
 from __future__ import annotations
 
-from .._models import BaseModel
+from .._models import APIResponse
 from .shared import Meta
 
 __all__ = ["PaginatedScheduledEventList", "ScheduledEventResponse"]
 
 
-class ScheduledEventResponse(BaseModel):
+class ScheduledEventResponse(APIResponse):
     assistant_id: str
     scheduled_at_fixed_datetime: str
     telnyx_agent_target: str
@@ -32,6 +32,6 @@ class ScheduledEventResponse(BaseModel):
     text: str | None = None
 
 
-class PaginatedScheduledEventList(BaseModel):
+class PaginatedScheduledEventList(APIResponse):
     data: list[ScheduledEventResponse]
     meta: Meta

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, TypedDict
 
-from .._models import BaseModel
+from .._models import APIResponse, BaseModel
 
 __all__ = [
     "AwsProviderConfigParam",
@@ -78,7 +78,7 @@ class TelnyxProviderConfigParam(TypedDict, total=False):
     volume: float
 
 
-class Base64AudioResponse(BaseModel):
+class Base64AudioResponse(APIResponse):
     base64_audio: str | None = None
 
 
@@ -90,5 +90,5 @@ class Voice(BaseModel):
     voice_id: str | None = None
 
 
-class VoicesResponse(BaseModel):
+class VoicesResponse(APIResponse):
     voices: list[Voice] | None = None

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._models import BaseModel
+from .._models import APIResponse
 from .shared import Meta
 
 __all__ = ["SharedToolListResponse", "SharedToolResponse"]
 
 
-class SharedToolResponse(BaseModel):
+class SharedToolResponse(APIResponse):
     id: str
     tool_definition: dict[str, Any]
     type: str
@@ -21,6 +21,6 @@ class SharedToolResponse(BaseModel):
     timeout_ms: int | None = None
 
 
-class SharedToolListResponse(BaseModel):
+class SharedToolListResponse(APIResponse):
     data: list[SharedToolResponse]
     meta: Meta
