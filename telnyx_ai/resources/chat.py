@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
-from .._resource import AsyncResource
 from .._streaming import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import (
@@ -17,11 +16,12 @@ from ..types.chat import (
     ChatMessageParam,
     ResponseFormatParam,
 )
+from ._structured_chat import AsyncStructuredChat
 
 __all__ = ["AsyncChat"]
 
 
-class AsyncChat(AsyncResource):
+class AsyncChat(AsyncStructuredChat):
     @overload
     async def create_completion(
         self,
