@@ -39,7 +39,7 @@ _DRAIN_SECONDS = 0.1
 _DRAIN_BYTES = 64 * 1024
 # Chunks handed out are kept for `get_final_completion` and folded once this many have piled up,
 # so a short stream costs nothing extra and a long one holds at most this many.
-_FOLD_AFTER = 2048
+_FOLD_AFTER = 256
 
 
 class AsyncStream(Generic[T]):
