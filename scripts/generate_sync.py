@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -359,6 +360,21 @@ def _is_generator(node: Function) -> bool:
     return False
 
 
+def _is_generic(member: Member) -> bool:
+    """Whether the method's signature uses a TypeVar of its module (``def parse(..., t: type[T]) -> R[T]``)."""
+    namespace = vars(sys.modules[member.owner.__module__])
+    node = member.node
+    annotations = [a.annotation for a in (*node.args.args, *node.args.kwonlyargs) if a.annotation is not None]
+    names = {
+        n.id
+        for tree in [*annotations, node.returns]
+        if tree is not None
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name)
+    }
+    return any(isinstance(namespace.get(name), TypeVar) for name in names)
+
+
 def _method(member: Member, imports: Imports, overloaded: bool) -> str:
     node = member.node
     decorators = _decorators(node)
@@ -377,9 +393,10 @@ def _method(member: Member, imports: Imports, overloaded: bool) -> str:
     is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(node)
     target = f"self._async.{node.name}"
     args = _forward_args(node.args)
-    if overloaded and is_async:
+    if (overloaded or _is_generic(member)) and is_async:
         # Called in a lambda, the overloads pick the return type from the arguments (a bool flag gives
-        # the union); passed as ``fn``, the bridge's ParamSpec would bind to the first overload only.
+        # the union); passed as ``fn``, the bridge's ParamSpec would bind to the first overload only,
+        # and mypy cannot solve a generic method's TypeVar through it.
         call = f"self._bridge.call(lambda: {target}({args}))"
     elif is_async:
         call = f"self._bridge.call({target}, {args})".replace(", )", ")")

@@ -30,15 +30,18 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    StructuredOutputError,
     TelnyxError,
     UnprocessableEntityError,
 )
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
+from ._sse_relay import SSE_RELAY_HEADERS
 from ._streaming import AsyncStream
 from ._types import NOT_GIVEN, NotGiven, RequestOptions
 from ._version import __version__
+from .types.chat import tool_result
 
 if TYPE_CHECKING:
     from ._sync_client import Telnyx
@@ -66,6 +69,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_GIVEN",
+    "SSE_RELAY_HEADERS",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -94,6 +98,7 @@ __all__ = [
     "RawResponse",
     "RequestOptions",
     "Stream",
+    "StructuredOutputError",
     "SyncPage",
     "SyncPaginator",
     "Telnyx",
@@ -101,4 +106,5 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "tool_result",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseInfo",
+    "StructuredOutputError",
     "TelnyxError",
     "TransportFailure",
     "UnprocessableEntityError",
@@ -200,6 +201,21 @@ class APIResponseValidationError(APIError):
         super().__init__(message, method=method, url=url, body=body)
         self.status_code = status_code
         self.malformed = malformed
+
+
+class StructuredOutputError(APIResponseValidationError):
+    """A reply to ``chat.parse`` whose content does not decode as the requested type.
+
+    ``content`` is the model's raw text and ``decode_error`` msgspec's reason (also the ``__cause__``).
+    """
+
+    content: str
+    decode_error: Exception
+
+    def __init__(self, message: str, *, content: str, decode_error: Exception, body: object | None = None) -> None:
+        super().__init__(message, status_code=200, body=body)
+        self.content = content
+        self.decode_error = decode_error
 
 
 class APIStreamError(APIError):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import aiohttp
 import msgspec
 
+from ._chat_accumulator import ChatAccumulator, first_choice_texts
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStreamError,
+    TelnyxError,
     connection_error,
     error_message_from_body,
     request_id_of,
@@ -22,6 +24,8 @@ from ._models import decoder_for
 from ._request import Request
 from ._response import raise_for_status, read_body
 from ._sse import ServerSentEvent, SSEDecoder
+from ._sse_relay import DEFAULT_HEARTBEAT, relay
+from .types.chat import ChatCompletion, ChatCompletionChunk
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
@@ -34,6 +38,9 @@ _DONE = b"[DONE]"
 # A finished stream waits this long, for at most this much trailing data, to keep its connection.
 _DRAIN_SECONDS = 0.1
 _DRAIN_BYTES = 64 * 1024
+# Chunks handed out are kept for `get_final_completion` and folded once this many have piled up,
+# so a short stream costs nothing extra and a long one holds at most this many.
+_FOLD_AFTER = 256
 
 
 class AsyncStream(Generic[T]):
@@ -43,6 +50,9 @@ class AsyncStream(Generic[T]):
     connection at once. The stream ends at ``data: [DONE]``; a connection cut before that
     raises `APIConnectionError` instead of ending quietly, and an ``error`` event raises
     `APIStreamError`.
+
+    A chat stream also offers ``text_stream``, `get_final_completion`, `get_final_text` and
+    `to_sse`; they share the one connection, so use one way of reading at a time.
     """
 
     def __init__(
@@ -64,6 +74,10 @@ class AsyncStream(Generic[T]):
         self._primed: list[T] | None = None
         self._pending_error: Exception | None = None
         self._iterator = self._iterate()
+        self._batch_json: list[bytes] = []  # the JSON of each chunk in the batch last decoded
+        # Chat chunks handed out, not yet folded into the accumulator (other streams keep none).
+        self._accumulator = ChatAccumulator() if cast_to is ChatCompletionChunk else None
+        self._unfolded: list[T] = []
 
     @classmethod
     async def open(
@@ -135,10 +149,14 @@ class AsyncStream(Generic[T]):
         if self._closed:
             return
         self._closed = True
-        if self._finished and await self._body_ends_soon():
-            self.response.release()  # back to the pool for the next request
-        else:
-            self.response.close()
+        reusable = False
+        try:
+            reusable = self._finished and await self._body_ends_soon()
+        finally:  # also when cancelled while draining: the connection is then dropped, never leaked
+            if reusable:
+                self.response.release()  # back to the pool for the next request
+            else:
+                self.response.close()
 
     async def _body_ends_soon(self) -> bool:
         """After ``[DONE]``, whether the body's last bytes arrive promptly (so the connection can be reused)."""
@@ -202,13 +220,81 @@ class AsyncStream(Generic[T]):
             if events:
                 batch = self._decode(events)
                 if batch:
+                    if self._accumulator is not None:
+                        self._keep(batch)
                     return batch
         if not self._closed:
             await self.close()
         return None
 
+    def _keep(self, batch: list[T]) -> None:
+        unfolded = self._unfolded
+        unfolded += batch
+        if len(unfolded) >= _FOLD_AFTER:
+            self._fold()
+
+    def _fold(self) -> ChatAccumulator:
+        accumulator = self._accumulator
+        if accumulator is None:
+            raise TelnyxError("Only a chat completion stream can be assembled into a completion.")
+        accumulator.add(cast("list[ChatCompletionChunk]", self._unfolded))
+        self._unfolded = []
+        return accumulator
+
+    # -- chat helpers --------------------------------------------------------------------
+
+    @property
+    def text_stream(self: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[str, None]:
+        """The first choice's content deltas as they arrive, empty ones skipped."""
+        return self._texts()
+
+    async def _texts(self: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[str, None]:
+        while (batch := await self.next_batch()) is not None:
+            for text in first_choice_texts(batch):
+                yield text
+
+    async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion:
+        """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to.
+
+        Tool calls are merged by index, content and ``reasoning_content`` joined, ``usage`` kept.
+        A stream that was closed or failed before ``[DONE]`` raises rather than return a short reply.
+        """
+        while await self.next_batch() is not None:
+            pass
+        if not self._finished:
+            raise TelnyxError(
+                "The stream was closed before it finished, so its completion is incomplete; "
+                "read it to the end before asking for the final completion."
+            )
+        completion = self._fold().completion()
+        vars(completion)["_request_id"] = self.request_id  # the stream's id, as a parsed reply would carry
+        return completion
+
+    async def get_final_text(self: AsyncStream[ChatCompletionChunk]) -> str:
+        """Read the rest of the stream; the first choice's whole content (``""`` if it had none)."""
+        completion = await self.get_final_completion()
+        return next((c.message.content or "" for c in completion.choices if c.index == 0), "")
+
+    def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> AsyncGenerator[bytes, None]:
+        """The stream as Server-Sent Events for a browser, ready for any streaming HTTP response.
+
+        Each chunk goes out as ``data: <json>`` (the API's own bytes), a ``: ping`` comment after
+        ``heartbeat`` seconds of upstream silence (None: never), and the last frame is either
+        ``data: [DONE]`` or ``event: error`` with ``{"error": {"message", "type", "retryable"}}``.
+        Send it with the headers in `SSE_RELAY_HEADERS`. Closing the iterator (as frameworks do
+        when the browser goes away) closes the upstream connection at once.
+        """
+        return relay(self._next_batch_json, self.close, heartbeat)
+
+    async def _next_batch_json(self) -> list[bytes] | None:
+        return None if await self.next_batch() is None else self._batch_json
+
+    # -- decoding ------------------------------------------------------------------------
+
     def _decode(self, events: list[ServerSentEvent]) -> list[T]:
         items: list[T] = []
+        raw: list[bytes] = []
+        self._batch_json = raw
         decode = self._decoder.decode
         for event in events:
             data = event.data
@@ -223,6 +309,7 @@ class AsyncStream(Generic[T]):
             else:
                 try:
                     items.append(decode(data))
+                    raw.append(data)
                 except (msgspec.DecodeError, RecursionError) as exc:
                     error = self._invalid_chunk(data, exc)
                     error.__cause__ = exc

@@ -8,8 +8,11 @@ from types import AsyncGeneratorType, TracebackType
 from typing import Final, Generic, TypeVar, cast
 
 from ._bridge import Bridge
+from ._chat_accumulator import first_choice_texts
 from ._errors import TelnyxError
+from ._sse_relay import DEFAULT_HEARTBEAT
 from ._streaming import AsyncStream
+from .types.chat import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["Stream", "iterate", "stream_or_value"]
 
@@ -25,6 +28,13 @@ def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]
         yield from batch
 
 
+def _texts(bridge: Bridge, stream: AsyncStream[ChatCompletionChunk]) -> Generator[str, None, None]:
+    read = stream.next_batch
+    call = bridge.call
+    while (batch := call(read)) is not None:
+        yield from first_choice_texts(batch)
+
+
 class Stream(Generic[T]):
     """The chunks of a streamed response, as a plain iterator:
 
@@ -34,7 +44,8 @@ class Stream(Generic[T]):
 
     Leaving the ``with`` block (or calling `close`) early drops the connection. A stream that
     is simply abandoned has its connection dropped when it is garbage collected. Errors are
-    the same as `AsyncStream`'s.
+    the same as `AsyncStream`'s, and so are the chat helpers (``text_stream``,
+    `get_final_completion`, `get_final_text`, `to_sse`), without ``await``.
     """
 
     __slots__ = ("__weakref__", "_async", "_bridge", "_finalizer", "_iterator")
@@ -71,6 +82,26 @@ class Stream(Generic[T]):
     def closed(self) -> bool:
         """True once the stream was closed or read to its end."""
         return self._async.closed
+
+    @property
+    def text_stream(self: Stream[ChatCompletionChunk]) -> Iterator[str]:
+        """The first choice's content deltas as they arrive, empty ones skipped."""
+        return _texts(self._bridge, self._async)
+
+    def get_final_completion(self: Stream[ChatCompletionChunk]) -> ChatCompletion:
+        """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to."""
+        return self._bridge.call(self._async.get_final_completion)
+
+    def get_final_text(self: Stream[ChatCompletionChunk]) -> str:
+        """Read the rest of the stream; the first choice's whole content (``""`` if it had none)."""
+        return self._bridge.call(self._async.get_final_text)
+
+    def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> Generator[bytes, None, None]:
+        """The stream as Server-Sent Events, for a WSGI framework's streaming response (see `AsyncStream.to_sse`).
+
+        One trip to the loop thread per network read (or ping); closing the generator closes upstream.
+        """
+        return iterate(self._bridge, self._async.to_sse(heartbeat))
 
     def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped. Safe to call twice."""

@@ -15,7 +15,15 @@ import pytest
 
 from telnyx_ai import _cli
 from telnyx_ai._cli import main
-from telnyx_ai.testing import EMBEDDING_MODELS, Fault, MockServer, expected_embedding, expected_reply, reply_pieces
+from telnyx_ai.testing import (
+    CHAT_MODELS,
+    EMBEDDING_MODELS,
+    Fault,
+    MockServer,
+    expected_embedding,
+    expected_reply,
+    reply_pieces,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -57,23 +65,23 @@ def test_chat_streams_the_reply_token_by_token(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_chat_json_prints_the_accumulated_completion(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--local", "chat", "--json", "--system", "Be brief.", "--model", "m/x", "Hi"]) == 0
+    assert main(["--local", "chat", "--json", "--system", "Be brief.", "--model", CHAT_MODELS[1], "Hi"]) == 0
 
     result = json.loads(capsys.readouterr().out)
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     assert result["choices"][0]["message"] == {"role": "assistant", "content": expected_reply(messages)}
     assert result["choices"][0]["finish_reason"] == "stop"
-    assert result["model"] == "m/x" and result["usage"]["total_tokens"] > 0
+    assert result["model"] == CHAT_MODELS[1] and result["usage"]["total_tokens"] > 0
 
 
 def test_chat_sends_system_model_and_key(remote: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "--base-url", remote.url, "--model", "m/y", "--system", "S", "Q"]) == 0
+    assert main(["chat", "--base-url", remote.url, "--model", CHAT_MODELS[2], "--system", "S", "Q"]) == 0
 
     [request] = remote.requests
     assert request.headers["Authorization"] == "Bearer cli-key"
     assert request.json() == {
         "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
-        "model": "m/y",
+        "model": CHAT_MODELS[2],
         "stream": True,
     }
 

@@ -157,6 +157,7 @@ def test_kind_names_are_unique_and_the_base_is_not_a_fault() -> None:
         (Fault.stall(0.0, after_events=1), True, 200),
         (Fault.trickle(0.0, chunk_size=64), False, 200),
         (Fault.trickle(0.0, chunk_size=64), True, 200),
+        (Fault.cut_in_tool_call(), True, 200),
     ],
 )
 async def test_each_built_in_kind_records_the_status_it_sent(

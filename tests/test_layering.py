@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_logging", "_errors", "_aiohttp_compat", "_config", "_types", "_models", "types"),
     ("_checks",),
-    ("_request", "_sse", "_retry"),
+    ("_request", "_sse", "_retry", "_chat_accumulator", "_sse_relay"),
     ("_response",),
     ("_streaming",),
     ("_pool", "_transport"),

@@ -10,6 +10,7 @@ import telnyx_ai
 EXPORTED = [
     "DEFAULT_BASE_URL",
     "NOT_GIVEN",
+    "SSE_RELAY_HEADERS",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -38,6 +39,7 @@ EXPORTED = [
     "RawResponse",
     "RequestOptions",
     "Stream",
+    "StructuredOutputError",
     "SyncPage",
     "SyncPaginator",
     "Telnyx",
@@ -45,6 +47,7 @@ EXPORTED = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "tool_result",
 ]
 
 

@@ -29,6 +29,7 @@ from telnyx_ai import (
     UnprocessableEntityError,
 )
 from telnyx_ai.testing import (
+    CHAT_MODELS,
     EMBEDDING_MODELS,
     SEEDED_CONVERSATION_IDS,
     Call,
@@ -90,12 +91,12 @@ async def _stream_text(client: AsyncTelnyx, messages: Any = MESSAGES) -> list[st
 
 
 async def test_chat_completion_echoes_the_last_user_message(server: MockServer, client: AsyncTelnyx) -> None:
-    completion = await client.ai.chat.create_completion(messages=MESSAGES, model="m/x")
+    completion = await client.ai.chat.create_completion(messages=MESSAGES, model=CHAT_MODELS[3])
 
     assert completion.choices[0].message.content == expected_reply(MESSAGES)
     assert "Héllo wörld" in expected_reply(MESSAGES)
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "m/x"
+    assert completion.model == CHAT_MODELS[3]
     assert completion.usage is not None and completion.usage.total_tokens > 0
     [recorded] = server.requests
     assert (recorded.method, recorded.path, recorded.status) == ("POST", CHAT, 200)

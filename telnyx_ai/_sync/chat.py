@@ -9,6 +9,7 @@ from typing import Any, Literal, Unpack, overload
 from .._bridge import SyncResource
 from .._sync_streaming import Stream, stream_or_value
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from ..resources._structured_chat import ParsedT
 from ..resources.chat import AsyncChat
 from ..types.chat import (
     ChatCompletion,
@@ -16,6 +17,7 @@ from ..types.chat import (
     ChatCompletionToolChoiceParam,
     ChatCompletionToolParam,
     ChatMessageParam,
+    ParsedChatCompletion,
     ResponseFormatParam,
 )
 
@@ -179,4 +181,50 @@ class Chat(SyncResource[AsyncChat]):
                     **options,
                 )
             ),
+        )
+
+    def parse(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        response_format: type[ParsedT],
+        model: str | NotGiven = NOT_GIVEN,
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ParsedChatCompletion[ParsedT]:
+        """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
+
+        ``response_format`` is a msgspec `Struct`, a dataclass, a `TypedDict` or any type msgspec
+        can describe; its JSON schema is sent as ``guided_json``. Content that does not match
+        raises `StructuredOutputError` with the raw content and msgspec's reason. A choice with
+        no content (a tool call) has ``parsed=None``.
+        """
+        return self._bridge.call(
+            lambda: self._async.parse(
+                messages=messages,
+                response_format=response_format,
+                model=model,
+                api_key_ref=api_key_ref,
+                enable_thinking=enable_thinking,
+                frequency_penalty=frequency_penalty,
+                max_tokens=max_tokens,
+                min_p=min_p,
+                n=n,
+                presence_penalty=presence_penalty,
+                temperature=temperature,
+                tool_choice=tool_choice,
+                tools=tools,
+                top_p=top_p,
+                **options,
+            )
         )

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
 from .._checks import check_arguments
-from .._resource import AsyncResource
 from .._streaming import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import (
@@ -19,11 +18,12 @@ from ..types.chat import (
     ChatMessageParam,
     ResponseFormatParam,
 )
+from ._structured_chat import AsyncStructuredChat
 
 __all__ = ["AsyncChat"]
 
 
-class AsyncChat(AsyncResource):
+class AsyncChat(AsyncStructuredChat):
     @overload
     async def create_completion(
         self,

@@ -8,7 +8,7 @@
         reply = await client.ai.chat.create_completion(messages=messages)
         assert reply.choices[0].message.content == expected_reply(messages)
 
-It serves chat completions (plain and streamed), OpenAI-compatible embeddings and their
+It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models), OpenAI-compatible embeddings and their
 models, the models list, conversations and paginated assistant tests, over real HTTP on
 127.0.0.1. It records every request and can be told to fail in realistic ways
 (`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`) or to shape its event
@@ -20,10 +20,15 @@ from ._fixtures import (
     CHAT_MODELS,
     DEFAULT_CHAT_MODEL,
     EMBEDDING_MODELS,
+    REASONING_MODELS,
     SEEDED_CONVERSATION_IDS,
     expected_embedding,
+    expected_json,
+    expected_reasoning,
     expected_reply,
+    expected_tool_calls,
     reply_pieces,
+    tool_call_pieces,
 )
 from ._probes import Connections, pool_connections
 from ._records import Call, Handler, RecordedRequest
@@ -35,6 +40,7 @@ __all__ = [
     "CHAT_MODELS",
     "DEFAULT_CHAT_MODEL",
     "EMBEDDING_MODELS",
+    "REASONING_MODELS",
     "SEEDED_CONVERSATION_IDS",
     "Call",
     "Connections",
@@ -47,11 +53,15 @@ __all__ = [
     "RecordedRequest",
     "StreamConfig",
     "expected_embedding",
+    "expected_json",
+    "expected_reasoning",
     "expected_reply",
+    "expected_tool_calls",
     "json_response",
     "mixed_faults",
     "pool_connections",
     "reply_pieces",
     "telnyx_error",
+    "tool_call_pieces",
     "validation_error",
 ]

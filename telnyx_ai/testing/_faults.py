@@ -17,9 +17,10 @@ from typing import Any, ClassVar, Literal, Self
 import msgspec
 from aiohttp import web
 
-from ._responses import EventStream, abort_connection, response_body, start_body, telnyx_error, write_slowly
+from ._responses import DONE, EventStream, abort_connection, response_body, start_body, telnyx_error, write_slowly
 
 __all__ = [
+    "CutInToolCall",
     "ErrorEvent",
     "ErrorStatus",
     "Fault",
@@ -44,6 +45,7 @@ FaultKind = Literal[
     "error_event",
     "stall",
     "trickle",
+    "cut_in_tool_call",
 ]
 """The names of the built-in kinds, for type checkers (a test keeps it in step with the classes below)."""
 
@@ -192,6 +194,14 @@ class Fault:
     def trickle(cls, delay: float, *, chunk_size: int = 1) -> Fault:
         """Send the body ``chunk_size`` bytes at a time, ``delay`` seconds apart."""
         return Trickle(delay, chunk_size)
+
+    @classmethod
+    def cut_in_tool_call(cls, after_fragments: int = 2) -> Fault:
+        """Drop the connection after ``after_fragments`` tool-call fragments, before the next one (streams only).
+
+        A stream with no more fragments than that is cut before ``[DONE]`` instead.
+        """
+        return CutInToolCall(after_fragments)
 
 
 def _check(fault: Fault, valid: bool) -> None:
@@ -380,6 +390,34 @@ class Trickle(Fault):
 
     async def on_stream_start(self, stream: EventStream) -> None:
         stream.write_size, stream.write_delay = self.chunk_size, self.seconds
+
+
+_TOOL_CALLS = b'"tool_calls"'
+
+
+@dataclass(frozen=True)
+class CutInToolCall(Fault):
+    """A stream cut between two tool-call fragments, after ``after_fragments`` of them (`Fault.cut_in_tool_call`)."""
+
+    kind = "cut_in_tool_call"
+    after_fragments: int = 2
+
+    def __post_init__(self) -> None:
+        _check(self, self.after_fragments >= 1)
+
+    @property
+    def stream_only(self) -> bool:
+        return True
+
+    async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
+        if data != DONE and _TOOL_CALLS not in data:
+            return data
+        sent = stream.seen.get(self.kind, 0)
+        if data != DONE and sent < self.after_fragments:
+            stream.seen[self.kind] = sent + 1
+            return data
+        stream.drop()
+        return None
 
 
 def mixed_faults(rate: float) -> dict[Fault, float]:

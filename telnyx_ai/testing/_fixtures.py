@@ -7,22 +7,30 @@ will answer without talking to it.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import struct
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from ._json_schema import example_for_schema
+
 __all__ = [
     "CHAT_MODELS",
     "CREATED",
     "DEFAULT_CHAT_MODEL",
     "EMBEDDING_MODELS",
+    "REASONING_MODELS",
     "SEEDED_CONVERSATION_IDS",
     "assistant_test",
     "expected_embedding",
+    "expected_json",
+    "expected_reasoning",
     "expected_reply",
+    "expected_tool_calls",
     "reply_pieces",
+    "tool_call_pieces",
 ]
 
 CREATED = 1_735_689_600
@@ -36,7 +44,11 @@ CHAT_MODELS: tuple[str, ...] = (
     "Qwen/Qwen3-235B-A22B",
     "moonshotai/Kimi-K2-Instruct",
 )
-"""What ``GET /ai/models`` lists. Chat completions accept any model name."""
+"""What ``GET /ai/models`` lists. A chat completion for any other model gets a 422, as from the API."""
+
+REASONING_MODELS: tuple[str, ...] = ("Qwen/Qwen3-235B-A22B",)
+"""Chat models that think first: they stream ``reasoning_content`` before the content (unless
+the request says ``enable_thinking: false``)."""
 
 EMBEDDING_MODELS: Mapping[str, int] = {
     "thenlper/gte-large": 1024,
@@ -70,12 +82,15 @@ def _text_of(content: object) -> str:
     return ""
 
 
+def _last_user(messages: Sequence[Mapping[str, Any]]) -> object:
+    return next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
+
+
 def expected_reply(messages: Sequence[Mapping[str, Any]]) -> str:
     """The reply the emulator gives to ``messages``: it echoes the last user message."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            return f"Echo from the local emulator: {_text_of(message.get('content'))}"
-    return _NO_USER_MESSAGE
+    if not any(message.get("role") == "user" for message in messages):
+        return _NO_USER_MESSAGE
+    return f"Echo from the local emulator: {_text_of(_last_user(messages))}"
 
 
 def reply_pieces(reply: str, chunks: int | None = None) -> list[str]:
@@ -93,6 +108,52 @@ def reply_pieces(reply: str, chunks: int | None = None) -> list[str]:
     count = min(chunks, len(reply))
     bounds = [round(i * len(reply) / count) for i in range(count + 1)]
     return [reply[bounds[i] : bounds[i + 1]] for i in range(count)]
+
+
+def expected_reasoning(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The ``reasoning_content`` a reasoning model gives to ``messages`` before its reply."""
+    words = len(_text_of(_last_user(messages)).split())
+    return f"The user wrote {words} words; the emulator will echo them back."
+
+
+def expected_json(schema: Mapping[str, Any]) -> str:
+    """The content answering ``guided_json=schema``: JSON valid for the schema, with spaces after ``,`` and ``:``."""
+    return json.dumps(example_for_schema(schema), ensure_ascii=False)
+
+
+def _wanted_tools(tools: Sequence[Mapping[str, Any]], tool_choice: object) -> list[Mapping[str, Any]]:
+    functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("function"), Mapping)]
+    if isinstance(tool_choice, Mapping):
+        choice: Mapping[str, Any] = cast("Mapping[str, Any]", tool_choice).get("function") or {}
+        return [t for t in functions if t["function"].get("name") == choice.get("name")]
+    return functions
+
+
+def expected_tool_calls(
+    messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]], tool_choice: object = "auto"
+) -> list[dict[str, Any]]:
+    """The tool calls the emulator makes: one per function tool, in order, with arguments valid for its schema.
+
+    None with ``tool_choice="none"``, or under ``"auto"`` once the last message is a tool's
+    result (the reply is then text); only the named function for a ``{"type": "function", ...}``
+    choice. Ids are derived from the conversation, so they are the same on every run.
+    """
+    if tool_choice == "none" or (tool_choice != "required" and messages and messages[-1].get("role") == "tool"):
+        return []
+    seed = _text_of(_last_user(messages))
+    calls: list[dict[str, Any]] = []
+    for number, tool in enumerate(_wanted_tools(tools, tool_choice)):
+        function = cast("Mapping[str, Any]", tool["function"])
+        name = str(function.get("name", ""))
+        digest = hashlib.sha256(f"{number}\0{name}\0{seed}".encode()).hexdigest()[:24]
+        arguments = json.dumps(example_for_schema(function.get("parameters") or {}), ensure_ascii=False)
+        calls.append({"id": f"call_{digest}", "type": "function", "function": {"name": name, "arguments": arguments}})
+    return calls
+
+
+def tool_call_pieces(arguments: str) -> list[str]:
+    """How a tool call's ``arguments`` are cut into streamed fragments: runs of at most 8 characters."""
+    return [arguments[start : start + 8] for start in range(0, len(arguments), 8)]
 
 
 def expected_embedding(text: str, model: str, dimensions: int | None = None) -> list[float]:

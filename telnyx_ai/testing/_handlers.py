@@ -12,15 +12,8 @@ from typing import Any, cast
 import msgspec
 from aiohttp import web
 
-from ._fixtures import (
-    CHAT_MODELS,
-    CREATED,
-    DEFAULT_CHAT_MODEL,
-    EMBEDDING_MODELS,
-    expected_embedding,
-    expected_reply,
-    reply_pieces,
-)
+from ._chat_answer import chat_answer
+from ._fixtures import CHAT_MODELS, CREATED, DEFAULT_CHAT_MODEL, EMBEDDING_MODELS, expected_embedding
 from ._records import Call, Handler
 from ._responses import json_response, telnyx_error, validation_error
 from ._stream import send_events
@@ -77,58 +70,26 @@ def _validated(handler: Handler) -> Handler:
 # -- chat ------------------------------------------------------------------------------------
 
 
-def _chunk(completion_id: str, model: str, delta: Mapping[str, object], finish: str | None) -> dict[str, Any]:
-    return {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": CREATED,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
 @route("POST", "/ai/chat/completions")
 @_validated
 async def chat_completions(call: Call) -> web.StreamResponse:
-    """An OpenAI-shaped completion echoing the last user message; SSE chunks with ``stream: true``."""
+    """A completion from the emulated model (see `chat_answer`); SSE chunks with ``stream: true``."""
     body = _body(call)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return validation_error(["body", "messages"], "Field required: a non-empty list of messages.", "missing")
     if not all(isinstance(m, dict) for m in cast("list[object]", messages)):
         return validation_error(["body", "messages"], "Each message must be an object.", "model_type")
-    typed = cast("list[dict[str, Any]]", messages)
     model = body.get("model") or DEFAULT_CHAT_MODEL
+    if not isinstance(model, str) or model not in CHAT_MODELS:
+        known = ", ".join(CHAT_MODELS)
+        return validation_error(["body", "model"], f"Unknown chat model {model!r}; available: {known}.")
     config = call.state.stream
-    reply = config.reply if config.reply is not None else expected_reply(typed)
-    prompt_tokens = sum(_words(str(m.get("content") or "")) for m in typed)
-    completion_id = call.state.next_completion_id()
+    typed = cast("list[dict[str, Any]]", messages)
+    answer = chat_answer(body, typed, model, call.state.next_completion_id(), config)
     if not call.streaming:
-        return json_response(
-            {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": CREATED,
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": len(reply_pieces(reply)),
-                    "total_tokens": prompt_tokens + len(reply_pieces(reply)),
-                },
-            }
-        )
-    pieces = reply_pieces(reply, config.chunks)
-    chunks = [_chunk(completion_id, model, {"role": "assistant", "content": ""}, None)]
-    chunks += [_chunk(completion_id, model, {"content": piece}, None) for piece in pieces]
-    final = _chunk(completion_id, model, {}, "stop")
-    final["usage"] = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": len(pieces),
-        "total_tokens": prompt_tokens + len(pieces),
-    }
-    chunks.append(final)
-    return await send_events(call, [msgspec.json.encode(c) for c in chunks], config)
+        return json_response(answer.completion())
+    return await send_events(call, [msgspec.json.encode(c) for c in answer.chunks(config)], config)
 
 
 # -- models ----------------------------------------------------------------------------------

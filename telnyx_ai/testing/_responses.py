@@ -11,7 +11,7 @@ import http
 import socket
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 from aiohttp import web
@@ -107,6 +107,8 @@ class EventStream:
     count: int
     write_size: int | None
     write_delay: float
+    seen: dict[str, int] = field(default_factory=dict[str, int])
+    """Counters a fault keeps about this stream (faults themselves are immutable and shared)."""
 
     def frame(self, data: bytes, number: int, *, event: str | None = None) -> bytes:
         """Event ``number`` carrying ``data``, framed as `config` says (line endings, ids, comments...)."""

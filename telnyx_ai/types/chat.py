@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Required, TypeAlias, TypedDict
+from typing import Any, Generic, Literal, Required, TypeAlias, TypedDict, TypeVar
+
+import msgspec
 
 from .._models import APIResponse, BaseModel
 
@@ -22,8 +24,14 @@ __all__ = [
     "ChunkChoice",
     "CompletionUsage",
     "FunctionCall",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
     "ResponseFormatParam",
+    "tool_result",
 ]
+
+ParsedT = TypeVar("ParsedT")
 
 # -- what you send ------------------------------------------------------------------------
 
@@ -92,12 +100,36 @@ class ChatCompletionMessageToolCall(BaseModel):
     type: str
     function: FunctionCall
 
+    def to_param(self) -> dict[str, Any]:
+        """This call as it goes back in an assistant message's ``tool_calls``."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "function": {"name": self.function.name, "arguments": self.function.arguments},
+        }
+
 
 class ChatCompletionMessage(BaseModel):
     role: str = "assistant"
     content: str | None = None
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
     reasoning_content: str | None = None
+
+    def to_param(self) -> ChatMessageParam:
+        """This message as the next request's ``messages`` takes it back, tool calls included.
+
+        ``reasoning_content`` is left out: models expect their reasoning not to be sent back.
+        """
+        param: ChatMessageParam = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            param["tool_calls"] = [call.to_param() for call in self.tool_calls]
+        return param
+
+
+def tool_result(tool_call: ChatCompletionMessageToolCall, content: object) -> ChatMessageParam:
+    """The ``tool`` message answering ``tool_call``; ``content`` that is not a str is sent as its JSON."""
+    text = content if isinstance(content, str) else msgspec.json.encode(content).decode()
+    return {"role": "tool", "tool_call_id": tool_call.id, "content": text}
 
 
 class Choice(BaseModel):
@@ -161,4 +193,31 @@ class ChatCompletionChunk(BaseModel):
     object: str = "chat.completion.chunk"
     created: int | None = None
     model: str | None = None
+    usage: CompletionUsage | None = None
+
+
+# -- structured output (``client.ai.chat.parse``) ------------------------------------------------------
+
+
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[ParsedT]):
+    """A message whose content was decoded into the requested type: ``message.parsed``."""
+
+    parsed: ParsedT | None = None
+
+
+class ParsedChoice(BaseModel, Generic[ParsedT]):
+    message: ParsedChatCompletionMessage[ParsedT]
+    index: int = 0
+    finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
+
+
+class ParsedChatCompletion(BaseModel, Generic[ParsedT]):
+    """What ``client.ai.chat.parse`` returns: ``completion.choices[0].message.parsed``."""
+
+    id: str | None = None
+    object: str = "chat.completion"
+    created: int | None = None
+    model: str | None = None
+    choices: list[ParsedChoice[ParsedT]] = []
     usage: CompletionUsage | None = None

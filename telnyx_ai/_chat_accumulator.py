@@ -1,0 +1,179 @@
+"""`ChatAccumulator`: folds streamed chat chunks into the `ChatCompletion` they add up to.
+
+Deltas are merged per choice: content and ``reasoning_content`` are joined, tool calls are
+merged by index (see `_ToolCall` for how a fragment finds its call), ``logprobs`` lists are
+concatenated, and the last ``finish_reason`` wins. The chunk-level ``id``, ``model`` and
+``created`` are the first ones sent, ``usage`` the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceDeltaToolCall,
+    CompletionUsage,
+    FunctionCall,
+)
+
+__all__ = ["ChatAccumulator", "first_choice_texts"]
+
+
+def first_choice_texts(batch: Iterable[ChatCompletionChunk]) -> list[str]:
+    """The non-empty content deltas of choice 0 in ``batch``, in order (what ``text_stream`` yields)."""
+    texts: list[str] = []
+    for chunk in batch:
+        for choice in chunk.choices:
+            if choice.index == 0:
+                content = choice.delta.content
+                if content:
+                    texts.append(content)
+    return texts
+
+
+class _ToolCall:
+    """One tool call being assembled from its fragments.
+
+    A fragment belongs to the latest call at its index, unless it carries an ``id`` other than
+    that call's: then it starts a new call (servers that number every call 0 do this). An id
+    that arrives after the first fragment is kept. The name is taken from the first fragment
+    that has one; a fragment repeating the same name adds nothing, a different one is appended
+    (a name streamed in pieces). Arguments are always concatenated.
+    """
+
+    __slots__ = ("arguments", "id", "index", "name", "type")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id: str | None = None
+        self.type: str | None = None
+        self.name = ""
+        self.arguments: list[str] = []
+
+    def add(self, fragment: ChoiceDeltaToolCall) -> None:
+        if fragment.id and self.id is None:
+            self.id = fragment.id
+        if fragment.type:
+            self.type = fragment.type
+        function = fragment.function
+        if function is not None:
+            if function.name and function.name != self.name:
+                self.name += function.name
+            if function.arguments:
+                self.arguments.append(function.arguments)
+
+    def result(self) -> ChatCompletionMessageToolCall:
+        return ChatCompletionMessageToolCall(
+            id=self.id or "",
+            type=self.type or "function",
+            function=FunctionCall(name=self.name, arguments="".join(self.arguments)),
+        )
+
+
+class _Choice:
+    """The parts of one choice seen so far."""
+
+    __slots__ = ("calls", "content", "current", "finish_reason", "logprobs", "reasoning", "role")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.content: list[str] | None = None  # None until a content delta arrives, even an empty one
+        self.reasoning: list[str] | None = None
+        self.calls: list[_ToolCall] = []  # in order of first appearance
+        self.current: dict[int, _ToolCall] = {}  # index -> the call fragments at that index now go to
+        self.finish_reason: str | None = None
+        self.logprobs: dict[str, Any] | None = None
+
+    def add_tool_calls(self, fragments: list[ChoiceDeltaToolCall]) -> None:
+        for fragment in fragments:
+            call = self.current.get(fragment.index)
+            if call is None or (fragment.id and call.id is not None and fragment.id != call.id):
+                call = self.current[fragment.index] = _ToolCall(fragment.index)
+                self.calls.append(call)
+            call.add(fragment)
+
+    def add_logprobs(self, logprobs: dict[str, Any]) -> None:
+        if self.logprobs is None:
+            self.logprobs = {}
+        for key, value in logprobs.items():
+            held = self.logprobs.get(key)
+            if isinstance(held, list) and isinstance(value, list):
+                held.extend(value)  # pyright: ignore[reportUnknownMemberType]
+            elif isinstance(value, list):
+                self.logprobs[key] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+            else:
+                self.logprobs[key] = value
+
+    def result(self, index: int) -> Choice:
+        calls = sorted(self.calls, key=lambda call: call.index)  # stable: same-index calls keep their order
+        message = ChatCompletionMessage(
+            role=self.role or "assistant",
+            content=None if self.content is None else "".join(self.content),
+            tool_calls=[call.result() for call in calls] or None,
+            reasoning_content=None if self.reasoning is None else "".join(self.reasoning),
+        )
+        return Choice(message=message, index=index, finish_reason=self.finish_reason, logprobs=self.logprobs)
+
+
+class ChatAccumulator:
+    """Adds up chat completion chunks; `completion` is the reply they make so far."""
+
+    __slots__ = ("_choices", "_created", "_id", "_model", "_usage")
+
+    def __init__(self) -> None:
+        self._choices: dict[int, _Choice] = {}
+        self._id: str | None = None
+        self._model: str | None = None
+        self._created: int | None = None
+        self._usage: CompletionUsage | None = None
+
+    def add(self, chunks: Iterable[ChatCompletionChunk]) -> None:
+        """Fold ``chunks`` in, in order."""
+        choices = self._choices
+        for chunk in chunks:
+            if self._id is None:
+                self._id = chunk.id
+            if self._model is None:
+                self._model = chunk.model
+            if self._created is None:
+                self._created = chunk.created
+            if chunk.usage is not None:
+                self._usage = chunk.usage
+            for choice in chunk.choices:
+                state = choices.get(choice.index)
+                if state is None:
+                    state = choices[choice.index] = _Choice()
+                delta = choice.delta
+                if delta.content is not None:
+                    if state.content is None:
+                        state.content = []
+                    state.content.append(delta.content)
+                if delta.reasoning_content is not None:
+                    if state.reasoning is None:
+                        state.reasoning = []
+                    state.reasoning.append(delta.reasoning_content)
+                if delta.tool_calls:
+                    state.add_tool_calls(delta.tool_calls)
+                if delta.role:
+                    state.role = delta.role
+                if choice.finish_reason is not None:
+                    state.finish_reason = choice.finish_reason
+                if choice.logprobs:
+                    state.add_logprobs(choice.logprobs)
+
+    def completion(self) -> ChatCompletion:
+        """The `ChatCompletion` the chunks added so far make, choices in index order."""
+        return ChatCompletion(
+            id=self._id or "",
+            object="chat.completion",
+            created=self._created,
+            model=self._model,
+            choices=[self._choices[index].result(index) for index in sorted(self._choices)],
+            usage=self._usage,
+        )

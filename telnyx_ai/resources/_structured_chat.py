@@ -1,0 +1,89 @@
+"""``parse``: structured output for ``client.ai.chat``, decoded into your own msgspec type.
+
+Hand-written; the generated `AsyncChat` inherits it. The type's JSON schema goes out as
+``guided_json`` (the API's way to fix a reply's shape) and each choice's content comes back
+decoded strictly into that type, or raises `StructuredOutputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar, Unpack, cast
+
+import msgspec
+
+from .._errors import StructuredOutputError
+from .._models import decoder_for
+from .._resource import AsyncResource
+from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from ..types.chat import ChatCompletionToolParam, ChatMessageParam, ParsedChatCompletion
+
+__all__ = ["AsyncStructuredChat", "ParsedT"]
+
+ParsedT = TypeVar("ParsedT")
+
+
+class AsyncStructuredChat(AsyncResource):
+    async def parse(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        response_format: type[ParsedT],
+        model: str | NotGiven = NOT_GIVEN,
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ParsedChatCompletion[ParsedT]:
+        """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
+
+        ``response_format`` is a msgspec `Struct`, a dataclass, a `TypedDict` or any type msgspec
+        can describe; its JSON schema is sent as ``guided_json``. Content that does not match
+        raises `StructuredOutputError` with the raw content and msgspec's reason. A choice with
+        no content (a tool call) has ``parsed=None``.
+        """
+        body: dict[str, object] = {
+            "messages": messages,
+            "guided_json": msgspec.json.schema(response_format),
+            "model": model,
+            "api_key_ref": api_key_ref,
+            "enable_thinking": enable_thinking,
+            "frequency_penalty": frequency_penalty,
+            "max_tokens": max_tokens,
+            "min_p": min_p,
+            "n": n,
+            "presence_penalty": presence_penalty,
+            "temperature": temperature,
+            "tool_choice": tool_choice,
+            "tools": tools,
+            "top_p": top_p,
+        }
+        completion_type = cast("type[ParsedChatCompletion[ParsedT]]", ParsedChatCompletion)
+        completion = await self._transport.request(
+            "POST", "/ai/chat/completions", cast_to=completion_type, body=body, options=options
+        )
+        decoder = decoder_for(response_format)
+        for choice in completion.choices:
+            content = choice.message.content
+            if content is None:
+                continue
+            try:
+                choice.message.parsed = decoder.decode(content)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                name = getattr(response_format, "__name__", repr(response_format))
+                error = StructuredOutputError(
+                    f"Choice {choice.index}'s content is not a valid {name}: {exc}",
+                    content=content,
+                    decode_error=exc,
+                    body=cast("Any", completion.to_dict()),
+                )
+                raise error from exc
+        return completion

@@ -1,0 +1,154 @@
+"""The tool-call merge, property-based: any fragmentation of any calls rebuilds them byte for byte."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telnyx_ai._chat_accumulator import ChatAccumulator
+from telnyx_ai.types.chat import ChatCompletionChunk
+
+
+@dataclass(frozen=True)
+class Call:
+    choice: int
+    index: int
+    id: str
+    name: str
+    arguments: str
+
+
+def _cuts(text: str, data: st.DataObject) -> list[str]:
+    """``text`` cut at random places (empty pieces allowed)."""
+    points = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    bounds = [0, *points, len(text)]
+    return [text[a:b] for a, b in pairwise(bounds)]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[list[Call], list[dict[str, object]]]:
+    """Calls over up to three choices, and the deltas that stream them, in a random valid order.
+
+    Per choice, calls either take fresh indices (and then interleave freely, their ids possibly
+    arriving late) or all share index 0 (servers that number every call 0), one call after another.
+    """
+    data = draw(st.data())
+    calls: list[Call] = []
+    queues: list[list[dict[str, object]]] = []
+    for choice in range(draw(st.integers(1, 3))):
+        shared_index = draw(st.booleans())
+        for number in range(draw(st.integers(1, 3))):
+            name = draw(st.sampled_from(["get_weather", "lookup", "send_sms"]))
+            arguments = draw(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40))
+            call = Call(choice, 0 if shared_index else number, f"call_{choice}_{number}", name, arguments)
+            calls.append(call)
+            pieces = _cuts(arguments, data)
+            # The id rides on a fragment of its own choosing (late ids) unless calls share an index.
+            id_at = 0 if shared_index else data.draw(st.integers(0, len(pieces) - 1))
+            repeat_name = data.draw(st.booleans())
+            fragments: list[dict[str, object]] = []
+            for position, piece in enumerate(pieces):
+                fragment: dict[str, object] = {"index": call.index, "function": {"arguments": piece}}
+                if position == id_at:
+                    fragment["id"] = call.id
+                if position == 0 or repeat_name:
+                    fragment["function"] = {"name": name, "arguments": piece}
+                    fragment["type"] = "function"
+                fragments.append({"choice": choice, "fragment": fragment})
+            if shared_index and queues and queues[-1] and queues[-1][0]["choice"] == choice:
+                queues[-1].extend(fragments)  # one after another, never interleaved
+            else:
+                queues.append(fragments)
+    order: list[dict[str, object]] = []
+    while any(queues):
+        queue = data.draw(st.sampled_from([q for q in queues if q]))
+        order.append(queue.pop(0))
+    return calls, order
+
+
+def _chunks(order: list[dict[str, object]], data: st.DataObject) -> list[bytes]:
+    """The deltas grouped into chunks: each chunk takes a run of fragments, one choice entry per fragment."""
+    chunks: list[bytes] = []
+    position = 0
+    while position < len(order):
+        size = data.draw(st.integers(1, 3))
+        group = order[position : position + size]
+        position += size
+        choices = [{"index": item["choice"], "delta": {"tool_calls": [item["fragment"]]}} for item in group]
+        chunks.append(msgspec.json.encode({"id": "chatcmpl-1", "choices": choices}))
+    return chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios(), st.data())
+def test_any_fragmentation_rebuilds_every_call_byte_for_byte(
+    scenario: tuple[list[Call], list[dict[str, object]]], data: st.DataObject
+) -> None:
+    calls, order = scenario
+    accumulator = ChatAccumulator()
+    decoder = msgspec.json.Decoder(ChatCompletionChunk)
+    raw = _chunks(order, data)
+    split = data.draw(st.integers(0, len(raw)))
+    accumulator.add([decoder.decode(c) for c in raw[:split]])  # in two batches, like two network reads
+    accumulator.add([decoder.decode(c) for c in raw[split:]])
+    completion = accumulator.completion()
+
+    for choice in completion.choices:
+        expected = sorted((c for c in calls if c.choice == choice.index), key=lambda c: c.index)
+        got = choice.message.tool_calls or []
+        assert [(t.id, t.type, t.function.name if t.function else None) for t in got] == [
+            (c.id, "function", c.name) for c in expected
+        ]
+        assert [(t.function.arguments if t.function else "").encode() for t in got] == [
+            c.arguments.encode() for c in expected
+        ]
+    assert sorted(c.index for c in completion.choices) == sorted({c.choice for c in calls})
+
+
+def test_content_reasoning_finish_usage_and_logprobs_are_kept() -> None:
+    decoder = msgspec.json.Decoder(ChatCompletionChunk)
+    raw = [
+        {
+            "id": "c9",
+            "model": "m",
+            "created": 5,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
+        },
+        {"choices": [{"index": 0, "delta": {"reasoning_content": "think "}}]},
+        {"choices": [{"index": 0, "delta": {"reasoning_content": "more"}}]},
+        {"choices": [{"index": 1, "delta": {"content": "B"}, "logprobs": {"content": [{"token": "B"}]}}]},
+        {"choices": [{"index": 0, "delta": {"content": "A"}, "logprobs": {"content": [{"token": "A"}]}}]},
+        {"choices": [{"index": 0, "delta": {"content": "a"}, "logprobs": {"content": [{"token": "a"}]}}]},
+        {
+            "id": "other",
+            "choices": [
+                {"index": 0, "delta": {}, "finish_reason": "length"},
+                {"index": 1, "delta": {}, "finish_reason": "stop"},
+            ],
+        },
+        {"choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}},
+    ]
+    accumulator = ChatAccumulator()
+    accumulator.add([decoder.decode(msgspec.json.encode(c)) for c in raw])
+    completion = accumulator.completion()
+    assert (completion.id, completion.model, completion.created) == ("c9", "m", 5)
+    assert completion.usage is not None and completion.usage.total_tokens == 5
+    first, second = completion.choices
+    assert (first.index, first.message.content, first.message.reasoning_content, first.finish_reason) == (
+        0,
+        "Aa",
+        "think more",
+        "length",
+    )
+    assert first.logprobs == {"content": [{"token": "A"}, {"token": "a"}]}
+    assert (second.index, second.message.content, second.message.reasoning_content, second.finish_reason) == (
+        1,
+        "B",
+        None,
+        "stop",
+    )
+    assert first.message.tool_calls is None
