@@ -42,20 +42,24 @@ def check_kind(ann: str, schema: dict[str, Any], mapping_names: set[str]) -> str
 
 
 def check_call(call: str, args: list[tuple[str, str | None, bool]], need: Callable[[], str]) -> list[str]:
-    """The lines of ``check_arguments("<call>", group={...}, nullable=(...))`` for ``args``.
+    """The line ``check_arguments("<call>", group={...}, nullable=(...), options=options, others=(...))``.
 
     ``args`` are (name, kind, nullable); ``need`` imports the helper and returns its local name.
+    Every method gets it: ``options`` (the extra keywords) is checked for misspellings, with the
+    method's own argument names (the unchecked ones listed in ``others``) as suggestions.
     """
     groups: dict[str, list[str]] = {}
     for name, kind, _ in args:
         if kind is not None:
             groups.setdefault(kind, []).append(name)
-    if not groups:
-        return []
     parts = [f'"{call}"']
     for kind in sorted(groups):
         parts.append(f"{kind}={{{', '.join(f'{n!r}: {n}' for n in groups[kind])}}}")  # ruff makes the quotes double
     nullable = tuple(name for name, kind, is_nullable in args if kind is not None and is_nullable)
     if nullable:
         parts.append(f"nullable={nullable!r}")
+    parts.append("options=options")
+    others = tuple(name for name, kind, _ in args if kind is None)
+    if others:
+        parts.append(f"others={others!r}")
     return [f"        {need()}({', '.join(parts)})"]

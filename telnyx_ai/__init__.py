@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._client import AsyncTelnyx
-from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions, Timeout
+from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions
 from ._embed_many import EmbedProgress, ProgressCallback
 from ._errors import (
     APIConnectionError,
@@ -39,7 +39,7 @@ from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
 from ._sse_relay import SSE_RELAY_HEADERS
 from ._streaming import AsyncStream
-from ._types import NOT_GIVEN, NotGiven, RequestOptions
+from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from ._version import __version__
 from .types.chat import tool_result
 

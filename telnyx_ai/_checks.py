@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ._types import NOT_GIVEN
+from ._config import check_keywords
+from ._types import NOT_GIVEN, OPTION_NAMES
 
 __all__ = ["check_arguments"]
 
@@ -27,13 +28,20 @@ def check_arguments(
     mapping_lists: Mapping[str, object] = _EMPTY,
     strings_or_string_lists: Mapping[str, object] = _EMPTY,
     nullable: tuple[str, ...] = (),
+    options: Mapping[str, object] = _EMPTY,
+    others: tuple[str, ...] = (),
 ) -> None:
     """Raise `TypeError` naming the first argument of ``method`` that is not what its group says.
 
     Each group maps argument names to the values given; `NOT_GIVEN` passes, and so does None for
     the names in ``nullable``. A number is an int or a float, never a bool; a list is any
-    sequence but a string.
+    sequence but a string. ``options`` holds the keywords the caller passed beyond the method's
+    own: one that is not a `RequestOptions` key is a misspelling, reported with the closest name
+    among the method's arguments (the groups' and ``others``) and the options.
     """
+    if options:
+        known = [*strings, *numbers, *mappings, *string_lists, *mapping_lists, *strings_or_string_lists, *others]
+        check_keywords(options, OPTION_NAMES, f"{method}()", known=known)
     for name, value in strings.items():
         if value is not NOT_GIVEN and not isinstance(value, str) and _wrong_none(name, value, nullable):
             raise _wrong(method, name, "a string", value)

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, Unpack
 import aiohttp
 from aiohttp import ClientResponse
 
-from ._config import ClientChanges, ClientConfig, ClientOptions, TimeoutTypes
+from ._config import ClientChanges, ClientConfig, ClientOptions
 from ._logging import setup_logging
 from ._pool import ConnectionPool
 from ._raw_response import NO_REQUEST, RawResponse, raw_response, with_raw_response
 from ._transport import Transport
+from ._types import TimeoutTypes
 
 if TYPE_CHECKING:
     from .resources.ai import AsyncAI

@@ -1,4 +1,5 @@
-"""A client's settings: every default as a named constant, and one frozen `ClientConfig`.
+"""A client's settings: every default as a named constant (the timeouts' are beside `Timeout` in
+`_types`, re-exported here), and one frozen `ClientConfig`.
 
 Both clients take the same keywords (`ClientOptions`), turn them into one `ClientConfig`
 here, and share it with every copy `with_options` makes; nothing else holds a setting.
@@ -10,15 +11,25 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 import urllib.request
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypedDict, Unpack, final
+from typing import Final, SupportsIndex, TypedDict, Unpack
 
 from yarl import URL
 
 from ._errors import TelnyxError
 from ._logging import logger
+from ._types import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    NotGiven,
+    Timeout,
+    TimeoutTypes,
+    seconds_or_none,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -29,77 +40,23 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_READ_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "ClientChanges",
     "ClientConfig",
     "ClientOptions",
     "Secret",
-    "Timeout",
-    "TimeoutTypes",
     "check_keywords",
+    "masked_url",
 ]
 
+_CREDENTIALS = re.compile(r"//[^/@\s]*@")
+
 DEFAULT_BASE_URL: Final = "https://api.telnyx.com/v2"
-DEFAULT_READ_TIMEOUT: Final = 60.0
-DEFAULT_CONNECT_TIMEOUT: Final = 5.0
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONNECTIONS: Final = 256
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
-DEFAULT_TOTAL_TIMEOUT: Final = 600.0
-"""Ten minutes for a whole non-streaming request, as openai-python allows; streams have no total limit."""
 
-
-@final
-class Timeout:
-    """Connect, read, pool and total limits in seconds.
-
-    ``read`` bounds the wait for each next piece of the response, not the whole response,
-    so a stream that keeps sending bytes is never cut. ``connect`` bounds opening a connection.
-    ``pool`` bounds everything before the request is sent: waiting for a free pooled connection,
-    name resolution and connecting (off by default, since a busy pool is the caller's own queue).
-    ``total`` bounds one whole attempt of a non-streaming request, so a server trickling bytes
-    cannot hold a call forever; it never applies to streams. ``None`` (or infinity) disables a limit.
-    """
-
-    __slots__ = ("connect", "pool", "read", "total")
-
-    def __init__(
-        self,
-        read: float | None = DEFAULT_READ_TIMEOUT,
-        *,
-        connect: float | None = DEFAULT_CONNECT_TIMEOUT,
-        pool: float | None = None,
-        total: float | None = DEFAULT_TOTAL_TIMEOUT,
-    ) -> None:
-        self.connect = _seconds("connect", connect)
-        self.read = _seconds("read", read)
-        self.pool = _seconds("pool", pool)
-        self.total = _seconds("total", total)
-
-    def _key(self) -> tuple[float | None, ...]:
-        return (self.read, self.connect, self.pool, self.total)
-
-    def __repr__(self) -> str:
-        return f"Timeout(read={self.read!r}, connect={self.connect!r}, pool={self.pool!r}, total={self.total!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Timeout) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-
-def _seconds(name: str, value: float | None) -> float | None:
-    """A limit as aiohttp can use it: positive seconds, or None for none (infinity means none)."""
-    if value is None or value == float("inf"):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"Timeout {name} must be a positive number of seconds or None, got {value!r}")
-    return float(value)
-
-
-TimeoutTypes = float | Timeout | None
-"""A timeout as callers may give it: seconds for both limits, a `Timeout`, or None for none."""
 
 DEFAULT_TIMEOUT: Final = Timeout()
 
@@ -116,6 +73,10 @@ class Secret(str):
     def __repr__(self) -> str:
         return "'<redacted>'"
 
+    def __getitem__(self, index: SupportsIndex | slice) -> Secret:
+        # A slice (rich cuts long strings before showing them) is as secret as the whole.
+        return Secret(str.__getitem__(self, index))
+
 
 class ClientChanges(TypedDict, total=False):
     """The settings a copy made by ``with_options`` may change; the copy shares the connection pool."""
@@ -129,7 +90,7 @@ class ClientChanges(TypedDict, total=False):
     max_retries: int
     """How many times a failed request is tried again (0 turns retries off)."""
     default_headers: Mapping[str, str] | None
-    """Headers sent with every request (they win over the SDK's own, except ``Authorization``)."""
+    """Headers sent with every request (they win over the SDK's own headers of the same name)."""
     default_query: Mapping[str, object] | None
     """Query parameters sent with every request (a call's own ``extra_query`` wins)."""
 
@@ -157,6 +118,18 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+def _warn_if_plain_http(base_url: str) -> None:
+    url = URL(base_url)
+    if url.scheme == "http" and not _is_loopback(url.host):
+        logger.warning(
+            "base_url %s uses plain http to a non-loopback host: the API key would travel unencrypted.", base_url
+        )
+
+
+def _secret_proxy(text: str | None) -> Secret | None:
+    return Secret(_proxy_url(text)) if text else None
+
+
 def _resolve_key(api_key: str | None) -> Secret:
     key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
     if not key:
@@ -177,28 +150,53 @@ def _check_count(name: str, value: object, *, minimum: int) -> None:
         raise ValueError(f"{name} must be {bound} (a whole number), got {value!r}.")
 
 
-def _check_url(name: str, text: str, *, allow_credentials: bool = False) -> None:
-    """Reject what would silently mangle every request URL, or leak a secret into reprs and errors."""
-    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+def masked_url(text: str) -> str:
+    """``text`` fit for an error message: any ``user:password@`` replaced by ``***@``."""
+    return _CREDENTIALS.sub("//***@", str.__str__(text))
+
+
+def _shown(text: str) -> str:
+    return repr(masked_url(text))
+
+
+def _parse_url(name: str, text: object) -> URL:
+    if not isinstance(text, str):
         raise TypeError(f"{name} must be a str, got {type(text).__name__}.")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise ValueError(f"{name} must not contain whitespace or control characters: {text.strip()!r}.")
+        raise ValueError(f"{name} must not contain whitespace or control characters: {_shown(text.strip())}.")
     try:
-        url = URL(text)
-    except ValueError as exc:
-        raise ValueError(f"{name} is not a valid URL: {exc}") from None
+        return URL(text)
+    except ValueError:
+        raise ValueError(f"{name} is not a valid URL: {_shown(text)}.") from None
+
+
+def _check_base_url(text: str) -> None:
+    """Reject what would silently mangle every request URL, or put a secret into reprs and errors."""
+    url = _parse_url("base_url", text)
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"{name} must be an http(s) URL such as https://api.telnyx.com/v2, got {text!r}.")
-    if (url.user is not None or url.password is not None) and not allow_credentials:
+        raise ValueError(f"base_url must be an http(s) URL such as https://api.telnyx.com/v2, got {_shown(text)}.")
+    if url.user is not None or url.password is not None:
         raise ValueError(
-            f"{name} must not carry credentials (user:password@host): the API key is the credential. "
+            "base_url must not carry credentials (user:password@host): the API key is the credential. "
             "Pass it as api_key=..."
         )
     if url.query_string or url.fragment or "?" in text or "#" in text:
         raise ValueError(
-            f"{name} must not have a query or fragment ({name}={url.with_query(None).with_fragment(None)} "
+            f"base_url must not have a query or fragment (base_url={url.with_query(None).with_fragment(None)} "
             "works); pass default_query=... for parameters sent with every request."
         )
+
+
+def _proxy_url(text: str) -> str:
+    """A proxy as aiohttp takes it: ``http://`` added when the scheme is left out, as curl and httpx do."""
+    if "://" not in text:
+        text = "http://" + text
+    url = _parse_url("proxy", text)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"proxy must be an http(s) proxy URL such as http://proxy.example:3128, got {_shown(text)}.")
+    if url.query_string or url.fragment:
+        raise ValueError(f"proxy must be a plain URL without a query or fragment, got {_shown(text)}.")
+    return text
 
 
 def check_keywords(given: Iterable[str], allowed: Collection[str], where: str, *, known: Iterable[str] = ()) -> None:
@@ -232,9 +230,11 @@ class ClientConfig:
         _check_count("max_retries", self.max_retries, minimum=0)
         for name in ("max_connections", "max_response_bytes", "max_event_bytes"):
             _check_count(name, getattr(self, name), minimum=1)
-        _check_url("base_url", self.base_url)
+        _check_base_url(self.base_url)
         if self.proxy is not None:
-            _check_url("proxy", self.proxy, allow_credentials=True)
+            _proxy_url(self.proxy)
+        if not (self.timeout is None or isinstance(self.timeout, Timeout)):
+            seconds_or_none("timeout", self.timeout)  # a number, or a clear error
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> ClientConfig:
@@ -249,17 +249,13 @@ class ClientConfig:
             max_retries=typed.get("max_retries", DEFAULT_MAX_RETRIES),
             default_headers=dict(typed.get("default_headers") or {}),
             default_query=dict(typed.get("default_query") or {}),
-            proxy=typed.get("proxy") or None,
+            proxy=_secret_proxy(typed.get("proxy")),
             proxy_from_environment="proxy" not in typed,
             max_connections=typed.get("max_connections", DEFAULT_MAX_CONNECTIONS),
             max_response_bytes=typed.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
             max_event_bytes=typed.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES),
         )
-        url = URL(base_url)
-        if url.scheme == "http" and not _is_loopback(url.host):
-            logger.warning(
-                "base_url %s uses plain http to a non-loopback host: the API key would travel unencrypted.", base_url
-            )
+        _warn_if_plain_http(base_url)
         return config
 
     def effective_proxy(self) -> str | None:
@@ -267,18 +263,20 @@ class ClientConfig:
         if not self.proxy_from_environment:
             return self.proxy
         url = URL(self.base_url)
-        if url.host is None or urllib.request.proxy_bypass(url.host):  # NO_PROXY
+        if _is_loopback(url.host) or urllib.request.proxy_bypass(url.host or ""):  # loopback, or NO_PROXY
             return None
-        return urllib.request.getproxies_environment().get(url.scheme) or None
+        return _secret_proxy(urllib.request.getproxies_environment().get(url.scheme))
 
     def replace(self, **changes: Unpack[ClientChanges]) -> ClientConfig:
         """This configuration with some settings changed (checked like the originals)."""
         check_keywords(changes, ClientChanges.__annotations__, "with_options()")
-        fields: dict[str, object] = dict(changes)
-        if "api_key" in changes:
-            fields["api_key"] = _resolve_key(changes["api_key"])
-        if "base_url" in changes:
-            fields["base_url"] = _resolve_base_url(changes["base_url"])
+        # NOT_GIVEN (what wrappers forward for "unchanged") leaves a setting as it is.
+        fields: dict[str, object] = {k: v for k, v in changes.items() if not isinstance(v, NotGiven)}
+        if "api_key" in fields:
+            fields["api_key"] = _resolve_key(changes.get("api_key"))
+        if "base_url" in fields:
+            fields["base_url"] = _resolve_base_url(changes.get("base_url"))
+            _warn_if_plain_http(fields["base_url"])  # type: ignore[arg-type]
         for name in ("default_headers", "default_query"):
             if name in fields:
                 fields[name] = dict(fields[name] or {})  # type: ignore[call-overload]

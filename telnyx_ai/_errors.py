@@ -167,7 +167,8 @@ def connection_error(
     """The SDK's error for a failure of the HTTP library: `APITimeoutError` for a timeout, else
     `APIConnectionError` saying ``broke: <failure>``; the cause is a key-free `TransportFailure`.
 
-    Raise it outside the ``except`` block that caught ``failure``, so it is not the context either.
+    Build it inside the ``except`` block, raise it after: ``failure`` is then neither its cause
+    nor its context, and no frame keeps a reference to it.
     """
     error: APIConnectionError
     if isinstance(failure, TimeoutError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 import weakref
+from typing import Any
 
 import aiohttp
 
@@ -22,7 +23,7 @@ class ConnectionPool:
     bound to that loop: using it from another loop raises a clear error instead of hanging.
     """
 
-    __slots__ = ("__weakref__", "_closed", "_loop", "_max_connections", "_owned", "_session")
+    __slots__ = ("__weakref__", "_abandoned", "_closed", "_loop", "_max_connections", "_owned", "_session")
 
     def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
@@ -30,6 +31,7 @@ class ConnectionPool:
         self._max_connections = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._abandoned: weakref.finalize[Any, Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -62,13 +64,19 @@ class ConnectionPool:
                 raise_for_status=False,
             )
             disable_silent_retry(self._session)
-            weakref.finalize(self, _close_abandoned, self._session)
+            abandoned = weakref.finalize(self, _close_abandoned, self._session)
+            # Not at interpreter exit: the sync client's loop thread closes its own pool then, and
+            # a pool still alive at exit was not dropped.
+            abandoned.atexit = False
+            self._abandoned = abandoned
         self._loop = loop
         return self._session
 
     async def close(self) -> None:
         """Close the session if this pool created it; a session the caller passed in stays open."""
         self._closed = True
+        if self._abandoned is not None:
+            self._abandoned.detach()
         session, self._session = self._session, None
         if session is not None and self._owned and not session.closed:
             await session.close()

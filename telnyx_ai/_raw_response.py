@@ -9,6 +9,7 @@ literal passed through `with_raw_response`'s ParamSpec).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
@@ -55,12 +56,29 @@ NO_REQUEST = (
 
 
 def bound_operation(operation: Callable[..., Any], resource_type: type) -> tuple[Any, Callable[..., Any]]:
-    """The resource ``operation`` is a method of (an instance of ``resource_type``) and its plain function."""
+    """The resource ``operation`` is a method of (an instance of ``resource_type``) and its plain function.
+
+    A ``functools.partial`` of such a method works too: its arguments are kept.
+    """
+    if isinstance(operation, functools.partial):
+        return _bound_partial(operation, resource_type)  # pyright: ignore[reportUnknownArgumentType]
     resource: object = getattr(operation, "__self__", None)
-    function = getattr(operation, "__func__", None)
+    function: Callable[..., Any] | None = getattr(operation, "__func__", None)
     if not isinstance(resource, resource_type) or function is None:
-        raise TelnyxError(_NOT_AN_OPERATION)
+        raise TelnyxError(
+            f"{_NOT_AN_OPERATION} Pass the method itself (client.ai.retrieve_models), or use "
+            "call_with_raw_response(lambda c: ...) for anything else."
+        )
     return resource, function
+
+
+def _bound_partial(partial: functools.partial[Any], resource_type: type) -> tuple[Any, Callable[..., Any]]:
+    resource, function = bound_operation(partial.func, resource_type)
+
+    def with_partials_arguments(bound_to: object, /, *args: Any, **kwargs: Any) -> Any:
+        return function(bound_to, *partial.args, *args, **{**partial.keywords, **kwargs})
+
+    return resource, with_partials_arguments
 
 
 def observed_resource(resource: object, observer: ResponseObserver) -> AsyncResource:

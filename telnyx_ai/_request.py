@@ -15,14 +15,23 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from ._config import ClientConfig, Secret, Timeout, TimeoutTypes, check_keywords
+from ._config import ClientConfig, Secret
 from ._errors import TelnyxError
 from ._logging import redact_headers
-from ._types import NOT_GIVEN, Body, Headers, NotGiven, Query, RequestOptions
+from ._types import (
+    DEFAULT_TOTAL_TIMEOUT,
+    NOT_GIVEN,
+    Body,
+    Headers,
+    NotGiven,
+    Query,
+    RequestOptions,
+    Timeout,
+    TimeoutTypes,
+)
 from ._version import __version__
 
 __all__ = [
-    "OPTION_NAMES",
     "RETRY_COUNT_HEADER",
     "USER_AGENT",
     "Request",
@@ -38,8 +47,6 @@ __all__ = [
 USER_AGENT = f"telnyx-ai-python/{__version__}"
 RETRY_COUNT_HEADER = "X-Retry-Count"
 """Sent with every attempt (0 on the first), so the server side can tell a retry from a new request."""
-OPTION_NAMES = frozenset(RequestOptions.__annotations__)
-"""The per-call keywords every operation takes besides its own arguments."""
 
 
 def _encode_segment(name: str, value: object) -> str:
@@ -157,7 +164,9 @@ def client_timeout(timeout: TimeoutTypes, *, stream: bool = False) -> aiohttp.Cl
     if timeout is None:
         return aiohttp.ClientTimeout(total=None)
     if not isinstance(timeout, Timeout):
-        timeout = Timeout(read=float(timeout), connect=float(timeout))
+        # Seconds: the connect and read limits; a whole attempt may take at least as long as that.
+        seconds = float(timeout)
+        timeout = Timeout(read=seconds, connect=seconds, total=max(seconds, DEFAULT_TOTAL_TIMEOUT))
     return aiohttp.ClientTimeout(
         total=None if stream else timeout.total,
         connect=timeout.pool,
@@ -166,7 +175,7 @@ def client_timeout(timeout: TimeoutTypes, *, stream: bool = False) -> aiohttp.Cl
     )
 
 
-class Request(msgspec.Struct, frozen=True):
+class Request(msgspec.Struct, frozen=True, gc=False):
     """One HTTP request, ready to send as many times as the retry policy allows."""
 
     method: str
@@ -191,6 +200,10 @@ class Request(msgspec.Struct, frozen=True):
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url}, headers={redact_headers(self.headers)})"  # never the proxy
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # rich's pretty printer (tracebacks with show_locals) would otherwise list every field.
+        return [("method", self.method), ("url", self.url), ("headers", redact_headers(self.headers))]
 
 
 class RequestBuilder:
@@ -234,12 +247,8 @@ class RequestBuilder:
     ) -> Request:
         """The request for ``method path``; ``data`` replaces the JSON body; a ``stream`` asks for events.
 
-        ``options`` holds whatever keywords the caller passed beyond the operation's own: a name
-        that is not a `RequestOptions` key is a misspelling, reported before anything is sent.
+        ``options`` were checked by the operation (`_checks`): only `RequestOptions` keys reach here.
         """
-        if options:
-            known = [*(body or ()), *(query or ())]
-            check_keywords(options, OPTION_NAMES, f"{method} {path}", known=known)
         payload: bytes | PayloadFactory | None
         if data is not None:
             payload, base_headers = data, self._headers
@@ -264,6 +273,6 @@ class RequestBuilder:
             headers,
             payload,
             limits,
-            getattr(data, "resendable", True),
+            data is None or getattr(data, "resendable", True),
             self._proxy,
         )

@@ -34,17 +34,17 @@ async def read_body(response: aiohttp.ClientResponse, request: Request, limit: i
     try:
         return await _read_limited(response, request, limit, truncate)
     except (TimeoutError, aiohttp.ClientError) as exc:
-        failure: BaseException = exc
+        # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
+        error = connection_error(
+            exc,
+            timed_out=f"{request.method} {request.url} timed out while reading the response.",
+            broke=f"The connection broke while reading the response from {request.url}",
+            method=request.method,
+            url=request.url,
+        )
     finally:
         response.release()
-    # Raised outside the except block: aiohttp's exception, which can hold the request's headers, stays out.
-    raise connection_error(
-        failure,
-        timed_out=f"{request.method} {request.url} timed out while reading the response.",
-        broke=f"The connection broke while reading the response from {request.url}",
-        method=request.method,
-        url=request.url,
-    )
+    raise error  # outside the except block, so aiohttp's exception is not its context either
 
 
 async def _read_limited(response: aiohttp.ClientResponse, request: Request, limit: int, truncate: bool) -> bytes:

@@ -36,7 +36,7 @@ class SSEDecoder:
         "_data_size",
         "_event",
         "_id",
-        "_max_line",
+        "_max_event",
         "_overflowed",
         "_partial",
         "_partial_size",
@@ -45,8 +45,8 @@ class SSEDecoder:
         "_started",
     )
 
-    def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self._max_line = max_line_bytes
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._max_event = max_event_bytes
         # The pieces of an unfinished line, joined only once its ending arrives: a long line
         # spread over many reads costs linear time, not quadratic.
         self._partial: list[bytes] = []
@@ -106,14 +106,17 @@ class SSEDecoder:
                 piece = line[6:] if line[5:6] == b" " else line[5:]
                 data.append(piece)
                 self._data_size += len(piece) + 1
-                if self._data_size > self._max_line:
-                    self._overflowed = True
-                    if not events:
-                        raise self._overflow_error()
-                    return events
             elif line[0] != 58:  # b":" starts a comment
-                self._field(line)
-        if self._partial_size > self._max_line:
+                self._field(line)  # a bare "data" line grows the event too
+            else:
+                continue
+            if self._data_size > self._max_event:
+                # The event being read is over the limit, however short its lines: stop holding it.
+                self._overflowed = True
+                if not events:
+                    raise self._overflow_error()
+                return events
+        if self._partial_size > self._max_event:
             # Events completed before the oversized line are still delivered; the next read raises.
             self._overflowed = True
             if not events:
@@ -124,14 +127,14 @@ class SSEDecoder:
         """Keep a piece of a line whose ending has not arrived yet."""
         self._partial.append(piece)
         self._partial_size += len(piece)
-        if self._partial_size > self._max_line:
+        if self._partial_size > self._max_event:
             self._overflowed = True
             raise self._overflow_error()
         return []
 
     def _overflow_error(self) -> APIError:
         return APIError(
-            f"A server-sent event exceeded {self._max_line} bytes; raise the client's "
+            f"A server-sent event exceeded {self._max_event} bytes; raise the client's "
             "max_event_bytes if such large events are expected."
         )
 

@@ -63,10 +63,14 @@ class AsyncStream(Generic[T]):
         method: str,
         url: str,
         max_event_bytes: int,
+        owner: object = None,
     ) -> None:
         self.response = response
+        # Kept referenced while the stream lives: the client's pool, whose finalizer closes its
+        # connections when the client is dropped, would otherwise cut this stream mid-read.
+        self._owner = owner
         self._decoder = decoder_for(cast_to)
-        self._sse = SSEDecoder(max_line_bytes=max_event_bytes)
+        self._sse = SSEDecoder(max_event_bytes=max_event_bytes)
         self._method = method
         self._url = url
         self._finished = False
@@ -81,7 +85,14 @@ class AsyncStream(Generic[T]):
 
     @classmethod
     async def open(
-        cls, response: ClientResponse, request: Request, cast_to: type[T], *, max_event_bytes: int, max_body_bytes: int
+        cls,
+        response: ClientResponse,
+        request: Request,
+        cast_to: type[T],
+        *,
+        max_event_bytes: int,
+        max_body_bytes: int,
+        owner: object = None,
     ) -> AsyncStream[T]:
         """The stream of ``response`` once its first event has arrived, so a failure before it can be retried.
 
@@ -101,7 +112,14 @@ class AsyncStream(Generic[T]):
                     url=request.url,
                     body=raw.decode("utf-8", "replace"),
                 )
-            stream = cls(response, cast_to, method=request.method, url=request.url, max_event_bytes=max_event_bytes)
+            stream = cls(
+                response,
+                cast_to,
+                method=request.method,
+                url=request.url,
+                max_event_bytes=max_event_bytes,
+                owner=owner,
+            )
             try:
                 stream._primed = await stream.next_batch()
             except APIResponseValidationError as exc:
@@ -187,24 +205,25 @@ class AsyncStream(Generic[T]):
             batch, self._primed = self._primed, None
             return batch
         if self._pending_error is not None:
-            error, self._pending_error = self._pending_error, None
-            raise error
+            pending, self._pending_error = self._pending_error, None
+            raise pending
         while not self._finished and not self._closed:
-            chunk = b""
-            failure: BaseException | None = None
+            error: APIConnectionError | None = None
             try:
                 chunk = await self.response.content.readany()
             except (TimeoutError, aiohttp.ClientError) as exc:
-                failure = exc
-            if failure is not None:  # raised outside the except block, as in `_transport`
-                await self.close()
-                raise connection_error(
-                    failure,
+                # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
+                error = connection_error(
+                    exc,
                     timed_out="Timed out waiting for the next stream event.",
                     broke="The stream was cut before it finished",
                     method=self._method,
                     url=self._url,
                 )
+                chunk = b""
+            if error is not None:  # raised outside the except block, so aiohttp's exception is not its context
+                await self.close()
+                raise error
             if not chunk:
                 await self.close()
                 raise APIConnectionError(

@@ -10,9 +10,10 @@ from aiohttp import ClientResponse
 
 from ._bridge import Bridge, SyncResource
 from ._client import AsyncTelnyx
-from ._config import ClientChanges, ClientOptions, TimeoutTypes
+from ._config import ClientChanges, ClientOptions
 from ._raw_response import NO_REQUEST, RawResponse, bound_operation, observed_resource, raw_response
 from ._sync._root import TelnyxResources
+from ._types import TimeoutTypes
 
 __all__ = ["Telnyx"]
 
@@ -42,6 +43,11 @@ class Telnyx(TelnyxResources):
         The keywords are `AsyncTelnyx`'s (`ClientOptions`), less ``session``: an aiohttp session
         belongs to the caller's event loop and cannot be used from the client's own.
         """
+        if "session" in options:
+            raise TypeError(
+                "Telnyx() got an unexpected keyword argument 'session': an aiohttp session belongs to the "
+                "caller's event loop. Share one with AsyncTelnyx(session=...) inside that loop instead."
+            )
         client = AsyncTelnyx(**options)
         super().__init__(Bridge(client.close), client)
 

@@ -15,7 +15,7 @@ from typing import TypeVar, Unpack, overload
 import aiohttp
 from yarl import URL
 
-from ._config import ClientChanges, ClientConfig
+from ._config import ClientChanges, ClientConfig, masked_url
 from ._errors import connection_error
 from ._logging import logger, redact_headers
 from ._pool import ConnectionPool
@@ -38,11 +38,18 @@ class Transport:
 
     __slots__ = ("_builder", "config", "observer", "pool")
 
-    def __init__(self, config: ClientConfig, pool: ConnectionPool, *, observer: ResponseObserver | None = None) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        pool: ConnectionPool,
+        *,
+        observer: ResponseObserver | None = None,
+        builder: RequestBuilder | None = None,
+    ) -> None:
         self.config = config
         self.pool = pool
         self.observer = observer
-        self._builder = RequestBuilder(config)
+        self._builder = builder or RequestBuilder(config)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.config.base_url!r}, max_retries={self.config.max_retries})"
@@ -58,9 +65,7 @@ class Transport:
 
     def observed(self, observer: ResponseObserver) -> Transport:
         """The same transport, telling ``observer`` of every attempt's response."""
-        copy = Transport.__new__(Transport)
-        copy.config, copy.pool, copy.observer, copy._builder = self.config, self.pool, observer, self._builder
-        return copy
+        return Transport(self.config, self.pool, observer=observer, builder=self._builder)
 
     # -- what resources call ----------------------------------------------------------
 
@@ -141,6 +146,7 @@ class Transport:
                 cast_to,
                 max_event_bytes=config.max_event_bytes,
                 max_body_bytes=config.max_response_bytes,
+                owner=self.pool,
             ),
         )
 
@@ -169,7 +175,7 @@ class Transport:
             logger.debug(
                 "Request %s %s params=%s headers=%s", method, url, request.params, redact_headers(request.headers)
             )
-        started = time.perf_counter()
+        started = time.perf_counter() if debug else 0.0
         try:
             response = await session.request(
                 method,
@@ -182,24 +188,23 @@ class Transport:
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
-            failure: BaseException = exc
+            # Only the SDK's error is kept (with a key-free stand-in as its cause): aiohttp's exception
+            # holds the request and its Authorization header.
+            via = f" through the proxy {masked_url(request.proxy)}" if request.proxy else ""
+            error = connection_error(
+                exc,
+                timed_out=f"{method} {url} timed out before the server answered{via}.",
+                broke=f"Could not reach {url}{via}",
+                method=method,
+                url=url,
+            )
         else:
-            self._observe(response)
+            if self.observer is not None:
+                self.observer(response)
             if debug:
                 elapsed = (time.perf_counter() - started) * 1000
                 logger.debug("Response %s %s -> %d after %.1f ms", method, url, response.status, elapsed)
             return response
-        self._observe(None)
-        # Raised here, outside the except block: aiohttp's exception (which holds the request and
-        # its Authorization header) is neither the cause nor the context of the SDK's error.
-        raise connection_error(
-            failure,
-            timed_out=f"{method} {url} timed out before the server answered.",
-            broke=f"Could not reach {url}",
-            method=method,
-            url=url,
-        )
-
-    def _observe(self, response: aiohttp.ClientResponse | None) -> None:
         if self.observer is not None:
-            self.observer(response)
+            self.observer(None)
+        raise error  # outside the except block, so aiohttp's exception is not its context either

@@ -1,19 +1,21 @@
-"""Small value types shared by every layer: the not-given sentinel and per-call options."""
+"""Small value types shared by every layer: the not-given sentinel, timeouts, per-call options."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final, Literal, TypedDict, final
 
-from ._config import TimeoutTypes
-
 __all__ = [
     "NOT_GIVEN",
+    "OPTION_NAMES",
     "Body",
     "Headers",
     "NotGiven",
     "Query",
     "RequestOptions",
+    "Timeout",
+    "TimeoutTypes",
+    "seconds_or_none",
 ]
 
 
@@ -43,9 +45,67 @@ class NotGiven:
 
 NOT_GIVEN: Final = NotGiven()
 
+DEFAULT_READ_TIMEOUT: Final = 60.0
+DEFAULT_CONNECT_TIMEOUT: Final = 5.0
+DEFAULT_TOTAL_TIMEOUT: Final = 600.0
+"""Ten minutes for a whole non-streaming attempt, as openai-python allows; streams have no total limit."""
+
 Headers = Mapping[str, str]
 Query = Mapping[str, object]
 Body = Mapping[str, object]
+
+
+@final
+class Timeout:
+    """Connect, read, pool and total limits in seconds.
+
+    ``read`` bounds the wait for each next piece of the response, not the whole response,
+    so a stream that keeps sending bytes is never cut. ``connect`` bounds opening a connection.
+    ``pool`` bounds everything before the request is sent: waiting for a free pooled connection,
+    name resolution and connecting (off by default, since a busy pool is the caller's own queue).
+    ``total`` bounds one whole attempt of a non-streaming request, so a server trickling bytes
+    cannot hold a call forever; it never applies to streams. ``None`` (or infinity) disables a limit.
+    """
+
+    __slots__ = ("connect", "pool", "read", "total")
+
+    def __init__(
+        self,
+        read: float | None = DEFAULT_READ_TIMEOUT,
+        *,
+        connect: float | None = DEFAULT_CONNECT_TIMEOUT,
+        pool: float | None = None,
+        total: float | None = DEFAULT_TOTAL_TIMEOUT,
+    ) -> None:
+        self.connect = seconds_or_none("connect", connect)
+        self.read = seconds_or_none("read", read)
+        self.pool = seconds_or_none("pool", pool)
+        self.total = seconds_or_none("total", total)
+
+    def _key(self) -> tuple[float | None, ...]:
+        return (self.read, self.connect, self.pool, self.total)
+
+    def __repr__(self) -> str:
+        return f"Timeout(read={self.read!r}, connect={self.connect!r}, pool={self.pool!r}, total={self.total!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Timeout) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+def seconds_or_none(name: str, value: float | None) -> float | None:
+    """A limit as aiohttp can use it: positive seconds, or None for none (infinity means none)."""
+    if value is None or value == float("inf"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"Timeout {name} must be a positive number of seconds or None, got {value!r}")
+    return float(value)
+
+
+TimeoutTypes = float | Timeout | None
+"""A timeout as callers may give it: seconds for both limits, a `Timeout`, or None for none."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -59,3 +119,7 @@ class RequestOptions(TypedDict, total=False):
     """JSON fields merged into the request body (they win over named arguments)."""
     timeout: TimeoutTypes | NotGiven
     """This call's timeout, overriding the client's."""
+
+
+OPTION_NAMES: Final = frozenset(RequestOptions.__annotations__)
+"""The per-call keywords every operation takes besides its own arguments."""

@@ -31,6 +31,8 @@ from telnyx_ai import (
     Telnyx,
     Timeout,
 )
+from telnyx_ai._request import client_timeout
+from telnyx_ai._sse import SSEDecoder
 from telnyx_ai.testing import Call, MockServer, json_response
 
 from .conftest import API_KEY, BASE_URL
@@ -129,7 +131,8 @@ async def test_a_trickling_body_hits_the_total_limit_but_a_trickling_stream_does
 
 def test_infinity_means_no_limit_and_bad_limits_are_refused() -> None:
     assert Timeout(float("inf")).read is None
-    assert AsyncTelnyx(api_key="k", timeout=float("inf"))._transport.config.timeout is not None
+    limits = client_timeout(float("inf"))
+    assert (limits.sock_read, limits.sock_connect, limits.total) == (None, None, None)
     with pytest.raises(ValueError, match="max_response_bytes must be at least 1"):
         AsyncTelnyx(api_key="k", max_response_bytes=-1)
     with pytest.raises(ValueError, match="max_event_bytes must be at least 1"):
@@ -213,7 +216,10 @@ async def _raw_server(answer: bytes) -> tuple[asyncio.Server, str]:
 def _everything_shown(exc: BaseException) -> str:
     """What a user could ever see of ``exc``: its chain, and a traceback printed with every frame's locals."""
     texts = [repr(exc), str(exc), repr(exc.__cause__), repr(exc.__context__), *traceback.format_exception(exc)]
-    texts += traceback.TracebackException.from_exception(exc, capture_locals=True).format()
+    shown = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    # The SDK's frames and aiohttp's, not this test's own (whose locals hold the test's literals).
+    shown.stack = traceback.StackSummary.from_list([f for f in shown.stack if "/tests/" not in f.filename])
+    texts += shown.format()
     return "".join(texts)
 
 
@@ -319,30 +325,40 @@ async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
         await runner.cleanup()
 
 
-async def test_the_environments_proxy_is_honoured_and_no_proxy_bypasses_it(
+async def test_the_environments_proxy_is_honoured(
     proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proxy_url, seen = proxy
-    target = "http://127.0.0.2:9/v2"  # nothing listens there: only the proxy can answer
-    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("HTTP_PROXY", proxy_url.removeprefix("http://"))  # no scheme: http://, as curl assumes
     monkeypatch.delenv("NO_PROXY", raising=False)
-    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0) as client:
+    # Nothing is contacted but the proxy: it answers for the (unresolvable) API host itself.
+    async with AsyncTelnyx(api_key="k", base_url="http://api.telnyx.example/v2", max_retries=0) as client:
         assert (await client.ai.retrieve_models()).data[0].id == "via-proxy"
-    assert seen == ["http://127.0.0.2:9/v2/ai/models"]
-    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
-    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0) as client:
-        with pytest.raises(APIConnectionError):
+    assert seen == ["http://api.telnyx.example/v2/ai/models"]
+
+
+def test_no_proxy_proxy_none_and_loopback_bypass_the_environments_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:pw@proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    proxy_of = lambda **options: AsyncTelnyx(api_key="k", **options)._transport.config.effective_proxy()  # noqa: E731
+    assert proxy_of() == "http://user:pw@proxy.example:3128"
+    assert proxy_of(base_url="https://internal.example/v2") is None
+    assert proxy_of(proxy=None) is None
+    assert proxy_of(base_url="http://127.0.0.1:8000") is None  # the emulator keeps working behind a proxy
+
+
+async def test_a_dead_proxy_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with AsyncTelnyx(
+        api_key="k", base_url="http://api.telnyx.example/v2", proxy="http://user:hunter2@127.0.0.1:9", max_retries=0
+    ) as client:
+        with pytest.raises(APIConnectionError, match=r"through the proxy http://\*\*\*@127\.0\.0\.1:9") as info:
             await client.ai.retrieve_models()
-    monkeypatch.delenv("NO_PROXY")
-    async with AsyncTelnyx(api_key="k", base_url=target, max_retries=0, proxy=None) as client:
-        with pytest.raises(APIConnectionError):
-            await client.ai.retrieve_models()
-    assert len(seen) == 1
+    assert "hunter2" not in _everything_shown(info.value)
 
 
 async def test_an_explicit_proxy_argument(proxy: tuple[str, list[str]]) -> None:
     proxy_url, seen = proxy
-    async with AsyncTelnyx(api_key="k", base_url="http://127.0.0.2:9/v2", proxy=proxy_url) as client:
+    async with AsyncTelnyx(api_key="k", base_url="http://api.telnyx.example/v2", proxy=proxy_url) as client:
         assert (await client.ai.retrieve_models()).data[0].id == "via-proxy"
         assert proxy_url not in repr(client._transport.config)
     assert len(seen) == 1
@@ -395,7 +411,7 @@ async def test_a_cut_body_reads_as_a_cut_not_as_a_400() -> None:
             await client.ai.retrieve_models()
     message = str(info.value)
     assert "Response payload is not completed" in message
-    assert "400" not in message and "message=" not in message
+    assert "400," not in message and "message=" not in message
 
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
@@ -439,3 +455,108 @@ async def test_a_page_carries_its_request_id() -> None:
     async with MockServer(tests=5) as server, AsyncTelnyx(api_key="k", base_url=server.url) as client:
         page = await client.ai.assistants.tests.list(page_size=2)
     assert page.request_id == server.requests[0].request_id != ""
+
+
+# -- found in review --------------------------------------------------------------------------
+
+
+async def test_a_stream_outlives_the_client_that_opened_it() -> None:
+    async with MockServer() as server:
+
+        async def open_and_drop() -> Any:
+            client = AsyncTelnyx(api_key="k", base_url=server.url)
+            return await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+
+        stream = await open_and_drop()
+        gc.collect()  # the client is gone; the stream holds its pool
+        async with stream:
+            assert len([chunk async for chunk in stream]) > 1
+        del stream
+        gc.collect()
+
+
+def test_a_sync_client_at_interpreter_exit_gives_no_warning(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from telnyx_ai import Telnyx\n"
+        "from telnyx_ai.testing import MockServer\n"
+        "server = MockServer.in_thread().__enter__()\n"
+        "client = Telnyx(api_key='k', base_url=server.url)\n"
+        "client.ai.retrieve_models()\n"
+    )
+    proc = subprocess.run([sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "garbage-collected" not in proc.stderr and "unclosed" not in proc.stderr.lower(), proc.stderr
+
+
+def test_bare_data_lines_count_towards_the_event_limit() -> None:
+    decoder = SSEDecoder(max_event_bytes=1000)
+    with pytest.raises(Exception, match="exceeded 1000 bytes"):
+        for _ in range(1000):
+            decoder.feed(b"data\n" * 100)
+
+
+def test_the_sync_client_refuses_a_session_and_with_options_skips_not_given() -> None:
+    from telnyx_ai import NOT_GIVEN
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'session'"):
+        Telnyx(session=object())  # type: ignore[call-arg]
+    client = AsyncTelnyx(api_key="k", max_retries=3)
+    copy = client.with_options(timeout=NOT_GIVEN, max_retries=NOT_GIVEN)  # type: ignore[arg-type]
+    assert (copy.max_retries, copy.timeout) == (3, client.timeout)
+
+
+def test_a_float_timeout_is_never_cut_by_the_default_total() -> None:
+    assert client_timeout(900.0).total == 900.0
+    assert client_timeout(5.0).total == 600.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"base_url": "ftp://u:hunter2@h"}, "http"),
+        ({"base_url": "https://u:hunter2@h/ v2"}, "whitespace"),
+        ({"proxy": "http://u:hunter2@h:1?x=1"}, "without a query"),
+        ({"proxy": "socks5://u:hunter2@h:1"}, "http"),
+    ],
+)
+def test_url_errors_never_repeat_credentials(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        AsyncTelnyx(api_key="k", **options)  # type: ignore[arg-type]
+    assert "hunter2" not in str(info.value)
+
+
+def test_rich_never_shows_the_key_or_the_proxy() -> None:
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    from telnyx_ai._config import ClientConfig
+    from telnyx_ai._request import RequestBuilder
+
+    long_key = "KEY-" + "x" * 120  # rich cuts long strings: the cut must stay redacted too
+    config = ClientConfig(api_key=long_key, proxy="http://u:hunter2@proxy.example:3128")
+    request = RequestBuilder(config).build("GET", "/ai/models", options={})
+    console = Console(record=True, width=200)
+    console.print(Pretty({"request": request, "headers": request.headers, "config": config}, max_string=40))
+    shown = console.export_text()
+    assert "xxxxxxxx" not in shown and "hunter2" not in shown
+    assert "<redacted>" in shown
+
+
+async def test_with_raw_response_takes_a_partial(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    import functools
+
+    mocked.post(
+        f"{BASE_URL}/ai/openai/embeddings",
+        payload={
+            "data": [{"embedding": [0.5], "index": 0, "object": "embedding"}],
+            "model": "m",
+            "object": "list",
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        },
+    )
+    embed = functools.partial(client.ai.openai.embeddings.create_embeddings, model="m")
+    raw = await client.with_raw_response(embed, input="a")
+    assert raw.parsed.data[0].embedding == [0.5]

@@ -87,7 +87,7 @@ def test_retry_and_empty_data_field() -> None:
 
 
 def test_a_line_longer_than_the_limit_raises_a_clear_error() -> None:
-    decoder = SSEDecoder(max_line_bytes=1024)
+    decoder = SSEDecoder(max_event_bytes=1024)
     with pytest.raises(APIError, match="exceeded 1024 bytes"):
         for _ in range(10):
             decoder.feed(b"x" * 200)
@@ -101,7 +101,7 @@ def test_many_events_in_one_read() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=512), st.lists(st.integers(min_value=1, max_value=64), max_size=20))
 def test_arbitrary_bytes_never_raise_anything_but_sdk_errors(data: bytes, sizes: list[int]) -> None:
-    decoder = SSEDecoder(max_line_bytes=4096)
+    decoder = SSEDecoder(max_event_bytes=4096)
     offset = 0
     for size in [*sizes, len(data)]:
         try:

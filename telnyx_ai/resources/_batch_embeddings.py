@@ -6,12 +6,12 @@ Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
 from contextlib import aclosing
 from typing import Unpack
 
 from .._checks import check_arguments
-from .._config import check_keywords
 from .._embed_many import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
@@ -22,7 +22,6 @@ from .._embed_many import (
     embed_all,
     embed_as_completed,
 )
-from .._request import OPTION_NAMES
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingResponse
@@ -30,20 +29,22 @@ from ..types.openai import OpenAIEmbeddingResponse
 __all__ = ["AsyncBatchEmbeddings"]
 
 
-_OWN_KEYWORDS = ("model", "batch_size", "concurrency", "dimensions", "max_retries", "progress")
-
-
-def _check_options(options: RequestOptions, where: str) -> None:
-    """A misspelled keyword (``batchsize=``) is an error, not a silently ignored option."""
-    if options:
-        check_keywords(options, OPTION_NAMES, where, known=_OWN_KEYWORDS)
+def _check(method: str, model: str, dimensions: int | NotGiven, options: RequestOptions) -> None:
+    """Wrong types and misspelled keywords (``batchsize=``) fail before any work starts."""
+    others = tuple(inspect.signature(getattr(AsyncBatchEmbeddings, method)).parameters)[2:] if options else ()
+    check_arguments(
+        f"ai.openai.embeddings.{method}",
+        strings={"model": model},
+        numbers={"dimensions": dimensions},
+        options=options,
+        others=others,
+    )
 
 
 class AsyncBatchEmbeddings(AsyncResource):
     def _sender(
-        self, method: str, model: str, dimensions: int | NotGiven, options: RequestOptions
+        self, model: str, dimensions: int | NotGiven, options: RequestOptions
     ) -> Callable[[list[str]], Awaitable[OpenAIEmbeddingResponse]]:
-        check_arguments(f"ai.openai.embeddings.{method}", strings={"model": model}, numbers={"dimensions": dimensions})
         # Batches retry in the engine (which also slows down on 429s), so requests themselves do not.
         transport = self._transport.with_config(max_retries=0)
 
@@ -94,13 +95,13 @@ class AsyncBatchEmbeddings(AsyncResource):
         with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         """
-        _check_options(options, "embed_many()")
+        _check("embed_many", model, dimensions, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
                 batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
             )
-            return await embed_all(self._sender("embed_many", model, dimensions, options), texts, job)
+            return await embed_all(self._sender(model, dimensions, options), texts, job)
         finally:
             if close is not None:
                 close()
@@ -123,13 +124,13 @@ class AsyncBatchEmbeddings(AsyncResource):
         other input has been yielded. Use it with ``async for``; to stop early, wrap it in
         ``contextlib.aclosing`` so in-flight requests are cancelled at once.
         """
-        _check_options(options, "embed_many_iter()")
+        _check("embed_many_iter", model, dimensions, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
                 batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
             )
-            pairs = embed_as_completed(self._sender("embed_many_iter", model, dimensions, options), texts, job)
+            pairs = embed_as_completed(self._sender(model, dimensions, options), texts, job)
             async with aclosing(pairs):
                 async for pair in pairs:
                     yield pair

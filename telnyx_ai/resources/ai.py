@@ -84,6 +84,7 @@ class AsyncAI(AsyncResource):
 
     async def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
         """The models available for chat completions."""
+        check_arguments("ai.retrieve_models", options=options)
         return await self._transport.request("GET", "/ai/models", cast_to=ModelsResponse, options=options)
 
     async def summarize(
@@ -96,7 +97,9 @@ class AsyncAI(AsyncResource):
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
         check_arguments(
-            "ai.summarize", strings={"bucket": bucket, "filename": filename, "system_prompt": system_prompt}
+            "ai.summarize",
+            strings={"bucket": bucket, "filename": filename, "system_prompt": system_prompt},
+            options=options,
         )
         return await self._transport.request(
             "POST",

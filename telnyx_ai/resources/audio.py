@@ -39,6 +39,8 @@ class AsyncAudio(AsyncResource):
                 "response_format": response_format,
                 "timestamp_granularities": timestamp_granularities,
             },
+            options=options,
+            others=("file",),
         )
         return await self._transport.request(
             "POST",

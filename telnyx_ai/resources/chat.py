@@ -162,6 +162,8 @@ class AsyncChat(AsyncStructuredChat):
             },
             string_lists={"guided_choice": guided_choice},
             strings={"api_key_ref": api_key_ref, "guided_regex": guided_regex, "model": model},
+            options=options,
+            others=("early_stopping", "enable_thinking", "logprobs", "stream", "tool_choice", "use_beam_search"),
         )
         body = {
             "api_key_ref": api_key_ref,

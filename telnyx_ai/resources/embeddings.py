@@ -27,12 +27,14 @@ __all__ = ["AsyncEmbeddingBuckets", "AsyncEmbeddings"]
 class AsyncEmbeddingBuckets(AsyncResource):
     async def list(self, **options: Unpack[RequestOptions]) -> UserEmbeddedBucketsData:
         """The buckets that hold embedded files."""
+        check_arguments("ai.embeddings.buckets.list", options=options)
         return await self._transport.request(
             "GET", "/ai/embeddings/buckets", cast_to=UserEmbeddedBucketsData, options=options
         )
 
     async def retrieve(self, bucket_name: str, **options: Unpack[RequestOptions]) -> EmbeddingsBucketFilesData:
         """The embedded files of a bucket."""
+        check_arguments("ai.embeddings.buckets.retrieve", options=options, others=("bucket_name",))
         return await self._transport.request(
             "GET",
             build_path("/ai/embeddings/buckets/{bucket_name}", bucket_name=bucket_name),
@@ -42,6 +44,7 @@ class AsyncEmbeddingBuckets(AsyncResource):
 
     async def delete(self, bucket_name: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a bucket's embeddings."""
+        check_arguments("ai.embeddings.buckets.delete", options=options, others=("bucket_name",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/embeddings/buckets/{bucket_name}", bucket_name=bucket_name),
@@ -59,7 +62,7 @@ class AsyncEmbeddings(AsyncResource):
         self, *, status: Sequence[str] | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> BackgroundTasksQueryResponseData:
         """Embedding tasks, by status."""
-        check_arguments("ai.embeddings.list", string_lists={"status": status})
+        check_arguments("ai.embeddings.list", string_lists={"status": status}, options=options)
         return await self._transport.request(
             "GET", "/ai/embeddings", cast_to=BackgroundTasksQueryResponseData, query={"status": status}, options=options
         )
@@ -82,6 +85,7 @@ class AsyncEmbeddings(AsyncResource):
                 "document_chunk_size": document_chunk_size,
             },
             strings={"bucket_name": bucket_name, "embedding_model": embedding_model, "loader": loader},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -110,6 +114,7 @@ class AsyncEmbeddings(AsyncResource):
             "ai.embeddings.similarity_search",
             numbers={"num_of_docs": num_of_docs},
             strings={"bucket_name": bucket_name, "query": query},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -121,7 +126,7 @@ class AsyncEmbeddings(AsyncResource):
 
     async def url(self, *, bucket_name: str, url: str, **options: Unpack[RequestOptions]) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
-        check_arguments("ai.embeddings.url", strings={"bucket_name": bucket_name, "url": url})
+        check_arguments("ai.embeddings.url", strings={"bucket_name": bucket_name, "url": url}, options=options)
         return await self._transport.request(
             "POST",
             "/ai/embeddings/url",
@@ -132,6 +137,7 @@ class AsyncEmbeddings(AsyncResource):
 
     async def retrieve(self, task_id: str, **options: Unpack[RequestOptions]) -> TaskStatusResponse:
         """The status of an embedding task."""
+        check_arguments("ai.embeddings.retrieve", options=options, others=("task_id",))
         return await self._transport.request(
             "GET", build_path("/ai/embeddings/{task_id}", task_id=task_id), cast_to=TaskStatusResponse, options=options
         )

@@ -19,6 +19,7 @@ __all__ = ["AsyncFineTuning", "AsyncFineTuningJobs"]
 class AsyncFineTuningJobs(AsyncResource):
     async def list(self, **options: Unpack[RequestOptions]) -> FineTuningJobsListData:
         """Fine-tuning jobs."""
+        check_arguments("ai.fine_tuning.jobs.list", options=options)
         return await self._transport.request(
             "GET", "/ai/fine_tuning/jobs", cast_to=FineTuningJobsListData, options=options
         )
@@ -37,6 +38,7 @@ class AsyncFineTuningJobs(AsyncResource):
             "ai.fine_tuning.jobs.create",
             mappings={"hyperparameters": hyperparameters},
             strings={"model": model, "suffix": suffix, "training_file": training_file},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -48,12 +50,14 @@ class AsyncFineTuningJobs(AsyncResource):
 
     async def retrieve(self, job_id: str, **options: Unpack[RequestOptions]) -> FineTuningJob:
         """One fine-tuning job by id."""
+        check_arguments("ai.fine_tuning.jobs.retrieve", options=options, others=("job_id",))
         return await self._transport.request(
             "GET", build_path("/ai/fine_tuning/jobs/{job_id}", job_id=job_id), cast_to=FineTuningJob, options=options
         )
 
     async def cancel(self, job_id: str, **options: Unpack[RequestOptions]) -> FineTuningJob:
         """Cancel a fine-tuning job."""
+        check_arguments("ai.fine_tuning.jobs.cancel", options=options, others=("job_id",))
         return await self._transport.request(
             "POST",
             build_path("/ai/fine_tuning/jobs/{job_id}/cancel", job_id=job_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
+from .._checks import check_arguments
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -30,6 +31,7 @@ __all__ = [
 class AsyncBatchSpeechToText(AsyncResource):
     async def list(self, **options: Unpack[RequestOptions]) -> SttGetDetailReportResponse:
         """Speech-to-text detail report requests."""
+        check_arguments("legacy.reporting.batch_detail_records.speech_to_text.list", options=options)
         return await self._transport.request(
             "GET",
             "/legacy/reporting/batch_detail_records/speech_to_text",
@@ -41,6 +43,11 @@ class AsyncBatchSpeechToText(AsyncResource):
         self, *, end_date: str, start_date: str, **options: Unpack[RequestOptions]
     ) -> SttPostDetailReportResponse:
         """Request a speech-to-text detail report."""
+        check_arguments(
+            "legacy.reporting.batch_detail_records.speech_to_text.create",
+            options=options,
+            others=("end_date", "start_date"),
+        )
         return await self._transport.request(
             "POST",
             "/legacy/reporting/batch_detail_records/speech_to_text",
@@ -51,6 +58,9 @@ class AsyncBatchSpeechToText(AsyncResource):
 
     async def retrieve(self, id: str, **options: Unpack[RequestOptions]) -> SttGetDetailReportByIdResponse:
         """One detail report request by id."""
+        check_arguments(
+            "legacy.reporting.batch_detail_records.speech_to_text.retrieve", options=options, others=("id",)
+        )
         return await self._transport.request(
             "GET",
             build_path("/legacy/reporting/batch_detail_records/speech_to_text/{id}", id=id),
@@ -60,6 +70,7 @@ class AsyncBatchSpeechToText(AsyncResource):
 
     async def delete(self, id: str, **options: Unpack[RequestOptions]) -> SttDeleteDetailReportResponse:
         """Delete a detail report request."""
+        check_arguments("legacy.reporting.batch_detail_records.speech_to_text.delete", options=options, others=("id",))
         return await self._transport.request(
             "DELETE",
             build_path("/legacy/reporting/batch_detail_records/speech_to_text/{id}", id=id),
@@ -83,6 +94,9 @@ class AsyncUsageReports(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SttUsageReportResponse:
         """Speech-to-text usage over a date range."""
+        check_arguments(
+            "legacy.reporting.usage_reports.retrieve_speech_to_text", options=options, others=("start_date", "end_date")
+        )
         return await self._transport.request(
             "GET",
             "/legacy/reporting/usage_reports/speech_to_text",

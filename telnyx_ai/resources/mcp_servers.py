@@ -28,7 +28,7 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MCPServer]:
         """Every MCP server, page by page."""
-        check_arguments("ai.mcp_servers.list", strings={"type": type, "url": url})
+        check_arguments("ai.mcp_servers.list", strings={"type": type, "url": url}, options=options)
         return paginate(
             self._transport,
             "/ai/mcp_servers",
@@ -58,6 +58,7 @@ class AsyncMCPServers(AsyncResource):
             string_lists={"allowed_tools": allowed_tools},
             strings={"api_key_ref": api_key_ref, "name": name, "type": type, "url": url},
             nullable=("allowed_tools", "api_key_ref"),
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -69,6 +70,7 @@ class AsyncMCPServers(AsyncResource):
 
     async def retrieve(self, mcp_server_id: str, **options: Unpack[RequestOptions]) -> MCPServer:
         """One MCP server by id."""
+        check_arguments("ai.mcp_servers.retrieve", options=options, others=("mcp_server_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),
@@ -95,6 +97,8 @@ class AsyncMCPServers(AsyncResource):
             string_lists={"allowed_tools": allowed_tools},
             strings={"api_key_ref": api_key_ref, "id": id, "name": name, "type": type, "url": url},
             nullable=("allowed_tools", "api_key_ref"),
+            options=options,
+            others=("mcp_server_id", "created_at"),
         )
         return await self._transport.request(
             "PUT",
@@ -114,6 +118,7 @@ class AsyncMCPServers(AsyncResource):
 
     async def delete(self, mcp_server_id: str, **options: Unpack[RequestOptions]) -> None:
         """Remove an MCP server."""
+        check_arguments("ai.mcp_servers.delete", options=options, others=("mcp_server_id",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),

@@ -68,6 +68,7 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
             numbers={"dimensions": dimensions},
             strings={"encoding_format": encoding_format, "model": model, "user": user},
             strings_or_string_lists={"input": input},
+            options=options,
         )
         body = {
             "dimensions": dimensions,
@@ -86,6 +87,7 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
 
     async def list_embedding_models(self, **options: Unpack[RequestOptions]) -> OpenAIEmbeddingModelsResponse:
         """The models ``create_embeddings`` accepts."""
+        check_arguments("ai.openai.embeddings.list_embedding_models", options=options)
         return await self._transport.request(
             "GET", "/ai/openai/embeddings/models", cast_to=OpenAIEmbeddingModelsResponse, options=options
         )

@@ -130,6 +130,8 @@ class AsyncTextToSpeech(AsyncResource):
                 "text_type": text_type,
                 "voice": voice,
             },
+            options=options,
+            others=("disable_cache",),
         )
         body = {
             "aws": aws,
@@ -176,7 +178,9 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> VoicesResponse:
         """The voices available, optionally for one provider."""
-        check_arguments("text_to_speech.list_voices", strings={"provider": provider, "api_key": api_key})
+        check_arguments(
+            "text_to_speech.list_voices", strings={"provider": provider, "api_key": api_key}, options=options
+        )
         return await self._transport.request(
             "GET",
             "/text-to-speech/voices",

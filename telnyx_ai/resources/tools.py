@@ -27,7 +27,9 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[SharedToolResponse]:
         """Every shared tool, page by page."""
-        check_arguments("ai.tools.list", strings={"filter_type": filter_type, "filter_name": filter_name})
+        check_arguments(
+            "ai.tools.list", strings={"filter_type": filter_type, "filter_name": filter_name}, options=options
+        )
         return paginate(
             self._transport,
             "/ai/tools",
@@ -65,6 +67,7 @@ class AsyncTools(AsyncResource):
             },
             numbers={"timeout_ms": timeout_ms},
             strings={"display_name": display_name, "type": type},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -85,6 +88,7 @@ class AsyncTools(AsyncResource):
 
     async def retrieve(self, tool_id: str, **options: Unpack[RequestOptions]) -> SharedToolResponse:
         """One shared tool by id."""
+        check_arguments("ai.tools.retrieve", options=options, others=("tool_id",))
         return await self._transport.request(
             "GET", build_path("/ai/tools/{tool_id}", tool_id=tool_id), cast_to=SharedToolResponse, options=options
         )
@@ -115,6 +119,8 @@ class AsyncTools(AsyncResource):
             },
             numbers={"timeout_ms": timeout_ms},
             strings={"display_name": display_name, "type": type},
+            options=options,
+            others=("tool_id",),
         )
         return await self._transport.request(
             "PATCH",
@@ -135,6 +141,7 @@ class AsyncTools(AsyncResource):
 
     async def delete(self, tool_id: str, **options: Unpack[RequestOptions]) -> object:
         """Delete a shared tool."""
+        check_arguments("ai.tools.delete", options=options, others=("tool_id",))
         return await self._transport.request(
             "DELETE", build_path("/ai/tools/{tool_id}", tool_id=tool_id), cast_to=object, options=options
         )

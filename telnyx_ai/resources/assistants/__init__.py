@@ -125,6 +125,7 @@ class AsyncAssistants(AsyncResource):
                 "model": model,
                 "name": name,
             },
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -164,7 +165,10 @@ class AsyncAssistants(AsyncResource):
     ) -> AssistantChatResponse:
         """Send a message to an assistant and get its reply."""
         check_arguments(
-            "ai.assistants.chat", strings={"content": content, "conversation_id": conversation_id, "name": name}
+            "ai.assistants.chat",
+            strings={"content": content, "conversation_id": conversation_id, "name": name},
+            options=options,
+            others=("assistant_id",),
         )
         return await self._transport.request(
             "POST",
@@ -186,7 +190,10 @@ class AsyncAssistants(AsyncResource):
     ) -> Assistant:
         """One assistant by id."""
         check_arguments(
-            "ai.assistants.retrieve", strings={"from_": from_, "to": to, "call_control_id": call_control_id}
+            "ai.assistants.retrieve",
+            strings={"from_": from_, "to": to, "call_control_id": call_control_id},
+            options=options,
+            others=("assistant_id", "fetch_dynamic_variables_from_webhook"),
         )
         return await self._transport.request(
             "GET",
@@ -250,6 +257,8 @@ class AsyncAssistants(AsyncResource):
                 "model": model,
                 "name": name,
             },
+            options=options,
+            others=("assistant_id", "promote_to_main"),
         )
         return await self._transport.request(
             "POST",
@@ -281,6 +290,7 @@ class AsyncAssistants(AsyncResource):
 
     async def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
         """Every assistant."""
+        check_arguments("ai.assistants.list", options=options)
         return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
 
     async def imports(
@@ -296,6 +306,7 @@ class AsyncAssistants(AsyncResource):
             "ai.assistants.imports",
             string_lists={"import_ids": import_ids},
             strings={"api_key_ref": api_key_ref, "provider": provider},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -307,6 +318,7 @@ class AsyncAssistants(AsyncResource):
 
     async def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantDeletedResponse:
         """Delete an assistant."""
+        check_arguments("ai.assistants.delete", options=options, others=("assistant_id",))
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
@@ -330,6 +342,8 @@ class AsyncAssistants(AsyncResource):
             "ai.assistants.send_sms",
             mappings={"conversation_metadata": conversation_metadata},
             strings={"from_": from_, "text": text, "to": to},
+            options=options,
+            others=("assistant_id", "should_create_conversation"),
         )
         return await self._transport.request(
             "POST",
@@ -347,6 +361,7 @@ class AsyncAssistants(AsyncResource):
 
     async def clone(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
         """Copy an assistant."""
+        check_arguments("ai.assistants.clone", options=options, others=("assistant_id",))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/clone", assistant_id=assistant_id),
@@ -356,6 +371,7 @@ class AsyncAssistants(AsyncResource):
 
     async def get_texml(self, assistant_id: str, **options: Unpack[RequestOptions]) -> str:
         """The TeXML that connects a call to an assistant."""
+        check_arguments("ai.assistants.get_texml", options=options, others=("assistant_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/texml", assistant_id=assistant_id),

@@ -19,6 +19,7 @@ __all__ = ["AsyncCanaryDeploys"]
 class AsyncCanaryDeploys(AsyncResource):
     async def retrieve(self, assistant_id: str, **options: Unpack[RequestOptions]) -> CanaryDeployResponse:
         """An assistant's canary deploy."""
+        check_arguments("ai.assistants.canary_deploys.retrieve", options=options, others=("assistant_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -30,7 +31,12 @@ class AsyncCanaryDeploys(AsyncResource):
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
-        check_arguments("ai.assistants.canary_deploys.create", mapping_lists={"versions": versions})
+        check_arguments(
+            "ai.assistants.canary_deploys.create",
+            mapping_lists={"versions": versions},
+            options=options,
+            others=("assistant_id",),
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -43,7 +49,12 @@ class AsyncCanaryDeploys(AsyncResource):
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
-        check_arguments("ai.assistants.canary_deploys.update", mapping_lists={"versions": versions})
+        check_arguments(
+            "ai.assistants.canary_deploys.update",
+            mapping_lists={"versions": versions},
+            options=options,
+            others=("assistant_id",),
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -54,6 +65,7 @@ class AsyncCanaryDeploys(AsyncResource):
 
     async def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """End a canary deploy."""
+        check_arguments("ai.assistants.canary_deploys.delete", options=options, others=("assistant_id",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),

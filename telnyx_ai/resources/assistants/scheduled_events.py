@@ -30,7 +30,12 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ScheduledEventResponse]:
         """An assistant's scheduled events, page by page."""
-        check_arguments("ai.assistants.scheduled_events.list", strings={"conversation_channel": conversation_channel})
+        check_arguments(
+            "ai.assistants.scheduled_events.list",
+            strings={"conversation_channel": conversation_channel},
+            options=options,
+            others=("assistant_id", "from_date", "to_date"),
+        )
         return paginate(
             self._transport,
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),
@@ -64,6 +69,8 @@ class AsyncScheduledEvents(AsyncResource):
                 "telnyx_end_user_target": telnyx_end_user_target,
                 "text": text,
             },
+            options=options,
+            others=("assistant_id", "scheduled_at_fixed_datetime"),
         )
         return await self._transport.request(
             "POST",
@@ -85,6 +92,7 @@ class AsyncScheduledEvents(AsyncResource):
         self, event_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]
     ) -> ScheduledEventResponse:
         """One scheduled event."""
+        check_arguments("ai.assistants.scheduled_events.retrieve", options=options, others=("assistant_id", "event_id"))
         return await self._transport.request(
             "GET",
             build_path(
@@ -98,6 +106,7 @@ class AsyncScheduledEvents(AsyncResource):
 
     async def delete(self, event_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """Cancel a scheduled event."""
+        check_arguments("ai.assistants.scheduled_events.delete", options=options, others=("assistant_id", "event_id"))
         await self._transport.request(
             "DELETE",
             build_path(

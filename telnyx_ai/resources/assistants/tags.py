@@ -18,11 +18,12 @@ __all__ = ["AsyncAssistantTags"]
 class AsyncAssistantTags(AsyncResource):
     async def list(self, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Every tag used on assistants."""
+        check_arguments("ai.assistants.tags.list", options=options)
         return await self._transport.request("GET", "/ai/assistants/tags", cast_to=TagsResponse, options=options)
 
     async def add(self, assistant_id: str, *, tag: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Tag an assistant."""
-        check_arguments("ai.assistants.tags.add", strings={"tag": tag})
+        check_arguments("ai.assistants.tags.add", strings={"tag": tag}, options=options, others=("assistant_id",))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/tags", assistant_id=assistant_id),
@@ -33,6 +34,7 @@ class AsyncAssistantTags(AsyncResource):
 
     async def remove(self, tag: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Remove a tag from an assistant."""
+        check_arguments("ai.assistants.tags.remove", options=options, others=("assistant_id", "tag"))
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/tags/{tag}", assistant_id=assistant_id, tag=tag),

@@ -33,6 +33,8 @@ class AsyncTestSuiteRuns(AsyncResource):
         check_arguments(
             "ai.assistants.tests.test_suites.runs.list",
             strings={"status": status, "test_suite_run_id": test_suite_run_id},
+            options=options,
+            others=("suite_name",),
         )
         return paginate(
             self._transport,
@@ -49,7 +51,10 @@ class AsyncTestSuiteRuns(AsyncResource):
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
         check_arguments(
-            "ai.assistants.tests.test_suites.runs.trigger", strings={"destination_version_id": destination_version_id}
+            "ai.assistants.tests.test_suites.runs.trigger",
+            strings={"destination_version_id": destination_version_id},
+            options=options,
+            others=("suite_name",),
         )
         return await self._transport.request(
             "POST",
@@ -67,6 +72,7 @@ class AsyncTestSuites(AsyncResource):
 
     async def list(self, **options: Unpack[RequestOptions]) -> TestSuitesResponse:
         """The names of the test suites."""
+        check_arguments("ai.assistants.tests.test_suites.list", options=options)
         return await self._transport.request(
             "GET", "/ai/assistants/tests/test-suites", cast_to=TestSuitesResponse, options=options
         )

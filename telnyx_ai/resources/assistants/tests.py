@@ -32,7 +32,9 @@ class AsyncTestRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TestRunResponse]:
         """The runs of a test, page by page."""
-        check_arguments("ai.assistants.tests.runs.list", strings={"status": status})
+        check_arguments(
+            "ai.assistants.tests.runs.list", strings={"status": status}, options=options, others=("test_id",)
+        )
         return paginate(
             self._transport,
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -47,7 +49,12 @@ class AsyncTestRuns(AsyncResource):
         self, test_id: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> TestRunResponse:
         """Run a test."""
-        check_arguments("ai.assistants.tests.runs.trigger", strings={"destination_version_id": destination_version_id})
+        check_arguments(
+            "ai.assistants.tests.runs.trigger",
+            strings={"destination_version_id": destination_version_id},
+            options=options,
+            others=("test_id",),
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -58,6 +65,7 @@ class AsyncTestRuns(AsyncResource):
 
     async def retrieve(self, run_id: str, *, test_id: str, **options: Unpack[RequestOptions]) -> TestRunResponse:
         """One run of a test."""
+        check_arguments("ai.assistants.tests.runs.retrieve", options=options, others=("test_id", "run_id"))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/tests/{test_id}/runs/{run_id}", test_id=test_id, run_id=run_id),
@@ -103,6 +111,7 @@ class AsyncTests(AsyncResource):
                 "telnyx_conversation_channel": telnyx_conversation_channel,
                 "test_suite": test_suite,
             },
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -139,6 +148,7 @@ class AsyncTests(AsyncResource):
                 "telnyx_conversation_channel": telnyx_conversation_channel,
                 "destination": destination,
             },
+            options=options,
         )
         return paginate(
             self._transport,
@@ -156,6 +166,7 @@ class AsyncTests(AsyncResource):
 
     async def retrieve(self, test_id: str, **options: Unpack[RequestOptions]) -> AssistantTestResponse:
         """One test by id."""
+        check_arguments("ai.assistants.tests.retrieve", options=options, others=("test_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/tests/{test_id}", test_id=test_id),
@@ -190,6 +201,8 @@ class AsyncTests(AsyncResource):
                 "telnyx_conversation_channel": telnyx_conversation_channel,
                 "test_suite": test_suite,
             },
+            options=options,
+            others=("test_id",),
         )
         return await self._transport.request(
             "PUT",
@@ -210,6 +223,7 @@ class AsyncTests(AsyncResource):
 
     async def delete(self, test_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a test."""
+        check_arguments("ai.assistants.tests.delete", options=options, others=("test_id",))
         await self._transport.request(
             "DELETE", build_path("/ai/assistants/tests/{test_id}", test_id=test_id), cast_to=None, options=options
         )

@@ -18,6 +18,7 @@ __all__ = ["AsyncAssistantTools"]
 class AsyncAssistantTools(AsyncResource):
     async def add(self, tool_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> object:
         """Attach a shared tool to an assistant."""
+        check_arguments("ai.assistants.tools.add", options=options, others=("assistant_id", "tool_id"))
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/tools/{tool_id}", assistant_id=assistant_id, tool_id=tool_id),
@@ -27,6 +28,7 @@ class AsyncAssistantTools(AsyncResource):
 
     async def remove(self, tool_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> object:
         """Detach a shared tool from an assistant."""
+        check_arguments("ai.assistants.tools.remove", options=options, others=("assistant_id", "tool_id"))
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/tools/{tool_id}", assistant_id=assistant_id, tool_id=tool_id),
@@ -45,7 +47,10 @@ class AsyncAssistantTools(AsyncResource):
     ) -> TestWebhookToolResponseData:
         """Call an assistant's webhook tool with test arguments."""
         check_arguments(
-            "ai.assistants.tools.test", mappings={"arguments": arguments, "dynamic_variables": dynamic_variables}
+            "ai.assistants.tools.test",
+            mappings={"arguments": arguments, "dynamic_variables": dynamic_variables},
+            options=options,
+            others=("assistant_id", "tool_id"),
         )
         return await self._transport.request(
             "POST",

@@ -29,6 +29,7 @@ __all__ = ["AsyncAssistantVersions"]
 class AsyncAssistantVersions(AsyncResource):
     async def list(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantsListData:
         """An assistant's versions."""
+        check_arguments("ai.assistants.versions.list", options=options, others=("assistant_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/versions", assistant_id=assistant_id),
@@ -45,6 +46,11 @@ class AsyncAssistantVersions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """One version of an assistant."""
+        check_arguments(
+            "ai.assistants.versions.retrieve",
+            options=options,
+            others=("assistant_id", "version_id", "include_mcp_servers"),
+        )
         return await self._transport.request(
             "GET",
             build_path(
@@ -104,6 +110,8 @@ class AsyncAssistantVersions(AsyncResource):
                 "model": model,
                 "name": name,
             },
+            options=options,
+            others=("assistant_id", "version_id"),
         )
         return await self._transport.request(
             "POST",
@@ -136,6 +144,7 @@ class AsyncAssistantVersions(AsyncResource):
 
     async def delete(self, version_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a version of an assistant."""
+        check_arguments("ai.assistants.versions.delete", options=options, others=("assistant_id", "version_id"))
         await self._transport.request(
             "DELETE",
             build_path(
@@ -147,6 +156,7 @@ class AsyncAssistantVersions(AsyncResource):
 
     async def promote(self, version_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
         """Make a version the assistant's main version."""
+        check_arguments("ai.assistants.versions.promote", options=options, others=("assistant_id", "version_id"))
         return await self._transport.request(
             "POST",
             build_path(

@@ -81,6 +81,7 @@ class AsyncConversations(AsyncResource):
                 "order": order,
                 "or_": or_,
             },
+            options=options,
         )
         return await self._transport.request(
             "GET",
@@ -111,7 +112,9 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
-        check_arguments("ai.conversations.create", mappings={"metadata": metadata}, strings={"name": name})
+        check_arguments(
+            "ai.conversations.create", mappings={"metadata": metadata}, strings={"name": name}, options=options
+        )
         return await self._transport.request(
             "POST",
             "/ai/conversations",
@@ -122,6 +125,7 @@ class AsyncConversations(AsyncResource):
 
     async def retrieve(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationRetrieveResponse:
         """One conversation by id."""
+        check_arguments("ai.conversations.retrieve", options=options, others=("conversation_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -137,7 +141,9 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationUpdateResponse:
         """Replace a conversation's metadata."""
-        check_arguments("ai.conversations.update", mappings={"metadata": metadata})
+        check_arguments(
+            "ai.conversations.update", mappings={"metadata": metadata}, options=options, others=("conversation_id",)
+        )
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -148,6 +154,7 @@ class AsyncConversations(AsyncResource):
 
     async def delete(self, conversation_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a conversation."""
+        check_arguments("ai.conversations.delete", options=options, others=("conversation_id",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -159,6 +166,9 @@ class AsyncConversations(AsyncResource):
         self, conversation_id: str, **options: Unpack[RequestOptions]
     ) -> ConversationInsightListData:
         """The insights computed for a conversation."""
+        check_arguments(
+            "ai.conversations.retrieve_conversations_insights", options=options, others=("conversation_id",)
+        )
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/{conversation_id}/conversations-insights", conversation_id=conversation_id),
@@ -186,6 +196,8 @@ class AsyncConversations(AsyncResource):
             mapping_lists={"tool_calls": tool_calls},
             mappings={"metadata": metadata},
             strings={"content": content, "name": name, "role": role, "tool_call_id": tool_call_id},
+            options=options,
+            others=("conversation_id", "sent_at", "tool_choice"),
         )
         await self._transport.request(
             "POST",

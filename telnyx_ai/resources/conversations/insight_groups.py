@@ -20,6 +20,9 @@ __all__ = ["AsyncInsightGroupInsights", "AsyncInsightGroups"]
 class AsyncInsightGroupInsights(AsyncResource):
     async def assign(self, insight_id: str, *, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Add an insight to a group."""
+        check_arguments(
+            "ai.conversations.insight_groups.insights.assign", options=options, others=("group_id", "insight_id")
+        )
         await self._transport.request(
             "POST",
             build_path(
@@ -33,6 +36,11 @@ class AsyncInsightGroupInsights(AsyncResource):
 
     async def delete_unassign(self, insight_id: str, *, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Take an insight out of a group."""
+        check_arguments(
+            "ai.conversations.insight_groups.insights.delete_unassign",
+            options=options,
+            others=("group_id", "insight_id"),
+        )
         await self._transport.request(
             "DELETE",
             build_path(
@@ -60,6 +68,7 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[InsightTemplateGroupResp]:
         """Every insight group, page by page."""
+        check_arguments("ai.conversations.insight_groups.retrieve_insight_groups", options=options)
         return paginate(
             self._transport,
             "/ai/conversations/insight-groups",
@@ -84,6 +93,7 @@ class AsyncInsightGroups(AsyncResource):
         check_arguments(
             "ai.conversations.insight_groups.insight_groups",
             strings={"description": description, "name": name, "webhook": webhook},
+            options=options,
         )
         return await self._transport.request(
             "POST",
@@ -97,6 +107,7 @@ class AsyncInsightGroups(AsyncResource):
 
     async def retrieve(self, group_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateGroupDetailRespData:
         """One insight group by id."""
+        check_arguments("ai.conversations.insight_groups.retrieve", options=options, others=("group_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),
@@ -117,6 +128,8 @@ class AsyncInsightGroups(AsyncResource):
         check_arguments(
             "ai.conversations.insight_groups.update",
             strings={"description": description, "name": name, "webhook": webhook},
+            options=options,
+            others=("group_id",),
         )
         return await self._transport.request(
             "PUT",
@@ -128,6 +141,7 @@ class AsyncInsightGroups(AsyncResource):
 
     async def delete(self, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an insight group."""
+        check_arguments("ai.conversations.insight_groups.delete", options=options, others=("group_id",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),

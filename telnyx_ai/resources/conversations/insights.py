@@ -25,6 +25,7 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[InsightTemplateResp]:
         """Every insight, page by page."""
+        check_arguments("ai.conversations.insights.list", options=options)
         return paginate(
             self._transport,
             "/ai/conversations/insights",
@@ -46,7 +47,10 @@ class AsyncInsights(AsyncResource):
     ) -> InsightTemplateDetailRespData:
         """Create an insight: instructions the model applies to conversations."""
         check_arguments(
-            "ai.conversations.insights.create", strings={"instructions": instructions, "name": name, "webhook": webhook}
+            "ai.conversations.insights.create",
+            strings={"instructions": instructions, "name": name, "webhook": webhook},
+            options=options,
+            others=("json_schema",),
         )
         return await self._transport.request(
             "POST",
@@ -58,6 +62,7 @@ class AsyncInsights(AsyncResource):
 
     async def retrieve(self, insight_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateDetailRespData:
         """One insight by id."""
+        check_arguments("ai.conversations.insights.retrieve", options=options, others=("insight_id",))
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),
@@ -77,7 +82,10 @@ class AsyncInsights(AsyncResource):
     ) -> InsightTemplateDetailRespData:
         """Change an insight."""
         check_arguments(
-            "ai.conversations.insights.update", strings={"instructions": instructions, "name": name, "webhook": webhook}
+            "ai.conversations.insights.update",
+            strings={"instructions": instructions, "name": name, "webhook": webhook},
+            options=options,
+            others=("insight_id", "json_schema"),
         )
         return await self._transport.request(
             "PUT",
@@ -89,6 +97,7 @@ class AsyncInsights(AsyncResource):
 
     async def delete(self, insight_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an insight."""
+        check_arguments("ai.conversations.insights.delete", options=options, others=("insight_id",))
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),
