@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_logging", "_errors", "_aiohttp_compat", "_config", "_types", "_models", "types"),
-    ("_request", "_sse", "_retry"),
+    ("_request", "_sse", "_retry", "_rate_control", "_embed_inputs"),
     ("_response",),
     ("_streaming",),
     ("_pool", "_transport"),

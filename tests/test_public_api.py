@@ -34,6 +34,7 @@ EXPORTED = [
     "PageMeta",
     "PermissionDeniedError",
     "ProgressCallback",
+    "RateController",
     "RateLimitError",
     "RawResponse",
     "RequestOptions",
