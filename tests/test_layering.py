@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_response",),
     ("_streaming",),
     ("_pool", "_transport"),
-    ("_raw_response", "_pagination", "_embed_many", "_progress", "_files", "_resource"),
+    ("_raw_response", "_pagination", "_embed_many", "_embed_sink", "_progress", "_files", "_resource"),
     ("resources",),
     ("_client",),
     ("_bridge", "_sync_streaming", "_sync_pagination"),
