@@ -195,7 +195,8 @@ class RateController:
         paced, self._paced_since_update = self._paced_since_update, False
         if self.slow_start or last is None or not paced:
             return  # grow only when the rate was what held requests back
-        elapsed = min(now - last, 1.0)
+        # Only time spent sending at the pace counts: a pause (waiting for retries, for input) is no evidence.
+        elapsed = min(now - last, 2.0 / self.rate)
         period = self._period()
         ceiling = self.ceiling_rate or self.rate
         if self.rate < ceiling * _NEAR_CEILING:
