@@ -62,7 +62,7 @@ def test_sigkill_half_way_then_resume_sends_at_most_one_window_twice(tmp_path: P
             deadline = time.monotonic() + 30
             while not (output.exists() and output.read_bytes().count(b"\n") >= 300):
                 assert child.poll() is None, (
-                    f"the job ended before it was killed: {child.stderr and child.stderr.read()}"
+                    f"the job ended before it was killed: {child.stderr and child.stderr.read()!r}"
                 )
                 assert time.monotonic() < deadline, "the job wrote too few rows in time"
                 time.sleep(0.02)
