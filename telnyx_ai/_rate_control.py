@@ -56,6 +56,9 @@ _ACCEPTED_SAMPLES = 4
 _LOW_REMAINING = 2
 """A server that says fewer requests than this remain is at its limit: no probing then."""
 _DEFAULT_ROUND_TRIP = 0.1
+_SLOW_START_ROUND_TRIP = 0.2
+"""Slow start doubles at most every 0.2 s: a server's burst allowance hides its limit for a while, and
+doubling faster than that overshoots far before the first 429 says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,7 @@ class RateController:
             self._answered = [t for t in self._answered if t > now - self._round_trip]
             self._answered.append(now)
             if self._paced_since_update:  # one more per round trip per answer: doubles each round trip
-                self.rate += 1.0 / self._round_trip
+                self.rate += 1.0 / max(self._round_trip, _SLOW_START_ROUND_TRIP)
 
     def throttled(self, epoch: int) -> None:
         """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip."""
