@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._client import AsyncTelnyx
 from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions
-from ._embed_many import EmbedProgress, ProgressCallback
+from ._embed_many import EmbedProgress, ProgressCallback, RateController
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -94,6 +94,7 @@ __all__ = [
     "PageMeta",
     "PermissionDeniedError",
     "ProgressCallback",
+    "RateController",
     "RateLimitError",
     "RawResponse",
     "RequestOptions",

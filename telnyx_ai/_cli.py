@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import IO, Any
 
 from ._client import AsyncTelnyx
+from ._embed_sink import JsonlSink
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -96,9 +97,22 @@ def _parser() -> argparse.ArgumentParser:
     embed.add_argument(
         "--model", default=DEFAULT_EMBEDDING_MODEL, help=f"embedding model (default: {DEFAULT_EMBEDDING_MODEL})"
     )
-    embed.add_argument("--concurrency", type=_positive, default=4, help="requests in flight at once (default: 4)")
+    embed.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=None,
+        help="most requests in flight (default: the connection pool's size; the rate limit is found below it)",
+    )
     embed.add_argument("--batch-size", type=_positive, default=64, help="lines per request (default: 64)")
-    embed.add_argument("-o", "--output", help="write JSONL here instead of stdout")
+    embed.add_argument("--dimensions", type=_positive, help="ask for vectors of this length (models that allow it)")
+    embed.add_argument(
+        "-o", "--output", help="write JSONL here, each row as its batch finishes (default: stdout, at the end)"
+    )
+    embed.add_argument(
+        "--resume",
+        action="store_true",
+        help="with -o: keep the rows already in the output and embed only the missing lines",
+    )
     embed.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
@@ -201,8 +215,17 @@ def _read_lines(path: str) -> list[tuple[int, str]]:
     return [(number, line) for number, line in enumerate(text.splitlines()) if line.strip()]
 
 
+def _dimensions(args: argparse.Namespace) -> int | NotGiven:
+    return NOT_GIVEN if args.dimensions is None else int(args.dimensions)
+
+
 async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
     lines = _read_lines(args.file)
+    if args.output:
+        await _embed_to_file(args, lines)
+        return
+    if args.resume:
+        raise _UsageError("error: --resume needs -o/--output: the file to resume.")
     async with _client(args) as client:
         try:
             vectors: Sequence[list[float] | None] = await client.ai.openai.embeddings.embed_many(
@@ -210,24 +233,54 @@ async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
                 model=args.model,
                 batch_size=args.batch_size,
                 concurrency=args.concurrency,
+                dimensions=_dimensions(args),
                 max_retries=args.max_retries,  # None: the batch default, which retries harder
                 progress=not args.no_progress,
             )
         except EmbedManyError as exc:
             # Keep every line that did succeed; the error then says which ones to run again.
-            _write_jsonl(args.output, out, lines, exc.results or [None] * len(lines))
+            _write_jsonl(out, lines, exc.results or [None] * len(lines))
             raise
-    _write_jsonl(args.output, out, lines, vectors)
+    _write_jsonl(out, lines, vectors)
 
 
-def _write_jsonl(
-    path: str | None, out: IO[str], lines: list[tuple[int, str]], vectors: Sequence[list[float] | None]
-) -> None:
-    with open(path, "w", encoding="utf-8") if path else contextlib.nullcontext(out) as sink:
-        for (number, text), vector in zip(lines, vectors, strict=True):
-            if vector is not None:
-                row = {"index": number, "text": text, "embedding": vector}
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+async def _embed_to_file(args: argparse.Namespace, lines: list[tuple[int, str]]) -> None:
+    """Rows written as batches finish; a killed run leaves them, and ``--resume`` sends only the rest."""
+    try:
+        sink = JsonlSink(args.output, resume=args.resume)
+    except OSError as exc:
+        raise _UsageError(f"error: cannot write {args.output}: {exc}") from exc
+    done = {position for position, (number, _) in enumerate(lines) if number in sink.done}
+    try:
+        async with _client(args) as client:
+            pairs = client.ai.openai.embeddings.embed_many_iter(
+                [text for _, text in lines],
+                model=args.model,
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+                dimensions=_dimensions(args),
+                max_retries=args.max_retries,
+                progress=not args.no_progress,
+                skip=done,
+            )
+            async with contextlib.aclosing(pairs):
+                async for position, vector in pairs:
+                    number, text = lines[position]
+                    sink.write(number, text, vector)
+    except EmbedManyError:
+        sink.finish()  # what did succeed stays, in order; the error says which lines to run again
+        raise
+    except BaseException:
+        sink.close()  # interrupted: every finished row is on disk; --resume carries on
+        raise
+    sink.finish()
+
+
+def _write_jsonl(sink: IO[str], lines: list[tuple[int, str]], vectors: Sequence[list[float] | None]) -> None:
+    for (number, text), vector in zip(lines, vectors, strict=True):
+        if vector is not None:
+            row = {"index": number, "text": text, "embedding": vector}
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 _COMMANDS = {"chat": _chat, "models": _models, "embed": _embed}
@@ -251,7 +304,9 @@ def _advice(exc: BaseException) -> str:
         if status in (400, 422):
             return "check the arguments"
         if status == 429:
-            return "rate limited: wait a little and retry, or lower --concurrency"
+            return (
+                "rate limited: wait a little and retry, or lower --concurrency (with -o, --resume keeps what is done)"
+            )
         if status >= 500:
             return "the API had a problem; try again shortly"
         return "see the message above"
@@ -269,7 +324,7 @@ def _describe(exc: TelnyxError) -> str:
         first = min(exc.failed)
         cause = exc.failed[first]
         reason = cause.message if isinstance(cause, APIError) else str(cause)
-        message = f"{len(exc.failed)} of {len(exc.results or exc.failed)} inputs could not be embedded (line {first}: {reason})"
+        message = f"{len(exc.failed)} of {exc.total} inputs could not be embedded (line {first}: {reason})"
     else:
         message = exc.message if isinstance(exc, APIError) else str(exc)
     return f"error: {message} — {_advice(exc)}"

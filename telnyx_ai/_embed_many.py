@@ -1,37 +1,45 @@
-"""Embedding a large corpus: batches sent at bounded, adaptive concurrency; every input once, in order.
+"""Embedding a large corpus: batches sent at the server's rate, every input once, in order.
 
-Inputs are read lazily (a list, any iterable, or an async iterable), so memory holds at most
-about ``2 * concurrency`` batches of text, never the whole corpus. Each batch is retried with
-the client's policy (`_retry`); a 429 also halves the number of batches in flight, and each
-success grows it back slowly (additive increase, multiplicative decrease, as in TCP). Inputs
-that still fail are collected, never dropped, and reported together in `EmbedManyError`.
+Inputs are read lazily (`_embed_inputs`), so memory holds about ``2 * concurrency`` batches of
+text, never the whole corpus. A `RateController` (`_rate_control`) decides when each request may
+leave and how many may be in flight; ``concurrency`` is only a ceiling. A batch that fails gives
+its slot back at once, waits (the server's ``Retry-After``, spread, or backoff) holding nothing,
+and goes back through the scheduler. A batch the server rejects as a whole (400/413/422) is cut
+in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
+dropped, and reported together in `EmbedManyError`, with every vector already paid for.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ._errors import APIError, APIResponseValidationError, EmbedManyError, RateLimitError
-from ._retry import send_with_retries, should_retry
+from ._config import DEFAULT_MAX_CONNECTIONS
+from ._embed_inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
+from ._errors import APIError, APIResponseValidationError, APIStatusError, EmbedManyError, RateLimitError
+from ._rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
+from ._retry import backoff_delay, retry_after_seconds, should_retry, wait_before_retry
 
 __all__ = [
     "BATCH_RETRIES",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONCURRENCY",
+    "MAX_RETRY_WAIT",
     "AdaptiveLimit",
+    "BatchReply",
     "EmbedJob",
     "EmbedProgress",
     "ProgressCallback",
+    "RateController",
     "Texts",
     "embed_all",
     "embed_as_completed",
 ]
-
-Texts = Iterable[str] | AsyncIterable[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +54,31 @@ class EmbedProgress:
 ProgressCallback = Callable[[EmbedProgress], None]
 
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = DEFAULT_MAX_CONNECTIONS
+"""A ceiling, not a target: the controller finds the rate below it, so nobody has to know rate times latency."""
 BATCH_RETRIES = 8
 """A long job should ride out a bad minute: by default its batches retry harder than single calls."""
+MAX_RETRY_WAIT = 900.0
+"""The longest ``Retry-After`` a batch waits out (a single call gives up on more than a minute)."""
+SPLIT_STATUSES = frozenset({400, 413, 422})
+"""Statuses that reject a batch for what it contains: it is halved to find the inputs at fault."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmbedJob:
-    """How a batch job runs: inputs per request, requests in flight, retries per batch, who hears of progress."""
+    """How a batch job runs: inputs per request, the in-flight ceiling, retries per batch, progress, resume.
+
+    ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
+    ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
+    """
 
     batch_size: int = DEFAULT_BATCH_SIZE
     concurrency: int = DEFAULT_CONCURRENCY
     max_retries: int = BATCH_RETRIES
     on_progress: ProgressCallback | None = None
+    skip: Collection[int] = frozenset()
+    max_retry_wait: float = MAX_RETRY_WAIT
+    rate: RateController | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -81,76 +101,25 @@ class _EmbeddingResponse(Protocol):
     def data(self) -> Sequence[_Embedding]: ...
 
 
-SendBatch = Callable[[list[str]], Awaitable[_EmbeddingResponse]]
+@dataclass(frozen=True, slots=True)
+class BatchReply:
+    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``."""
+
+    data: Sequence[_Embedding]
+    headers: Mapping[str, str]
 
 
-class AdaptiveLimit:
-    """How many batches may be in flight: halved on a 429, grown by about one per window of successes."""
-
-    def __init__(self, maximum: int) -> None:
-        self.maximum = maximum
-        self.limit = float(maximum)
-        self.in_flight = 0
-        self.peak = 0
-        self._epoch = 0
-        self._changed = asyncio.Condition()
-
-    async def acquire(self) -> int:
-        """Wait for a free slot; returns the epoch the batch starts in."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
-            return self._epoch
-
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
-
-    def throttled(self, epoch: int) -> None:
-        # Only the first 429 of an epoch halves the limit: the others were sent before we slowed down.
-        if epoch == self._epoch:
-            self.limit = max(1.0, self.limit / 2)
-            self._epoch += 1
-
-    def succeeded(self) -> None:
-        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+SendBatch = Callable[[list[str], int], Awaitable[_EmbeddingResponse]]
+"""Sends one batch: its texts, and how many times it was tried before (for the retry-count header)."""
 
 
 @dataclass(slots=True)
 class _Outcome:
-    start: int
-    size: int
+    """What became of some inputs: their vectors, or the error that stopped them."""
+
+    indices: Sequence[int]
     vectors: list[list[float]] | None = None
     error: BaseException | None = None
-
-
-async def _batches(texts: Texts, batch_size: int) -> AsyncIterator[list[str]]:
-    batch: list[str] = []
-    index = 0
-
-    def checked(text: object) -> str:
-        if not isinstance(text, str):
-            raise TypeError(f"embed_many takes strings; input {index} is a {type(text).__name__}.")
-        return text
-
-    if isinstance(texts, AsyncIterable):
-        async for text in texts:
-            batch.append(checked(text))
-            index += 1
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-    else:
-        for text in texts:
-            batch.append(checked(text))
-            index += 1
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
 
 
 def _vectors(response: _EmbeddingResponse, size: int) -> list[list[float]]:
@@ -167,79 +136,160 @@ def _retryable(exc: BaseException) -> bool:
     return should_retry(exc) or (isinstance(exc, APIResponseValidationError) and exc.malformed)
 
 
-def _check_texts(texts: Texts) -> None:
-    if isinstance(texts, str):
-        raise TypeError("embed_many takes a collection of strings, not one string; wrap it in a list.")
-    if isinstance(texts, list | tuple):
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
-                raise TypeError(f"embed_many takes strings; input {index} is a {type(text).__name__}.")
+def _headers(source: object) -> Mapping[str, str] | None:
+    if isinstance(source, BatchReply):
+        return source.headers
+    if isinstance(source, APIStatusError) and source.response is not None:
+        return source.response.headers
+    return None
+
+
+class _Scheduler:
+    """One job's batches: read lazily, sent when the controller allows, retried without holding a slot."""
+
+    def __init__(
+        self, send: SendBatch, texts: Texts, job: EmbedJob, rate: RateController, window: AdaptiveLimit | None
+    ) -> None:
+        self.send, self.job, self.rate, self.window = send, job, rate, window
+        self.inputs: AsyncIterator[Batch | BadInput] = read_batches(texts, job.batch_size, job.skip)
+        self.finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue()
+        self.ready: deque[Batch] = deque()  # retries and halves, sent before new input
+        self.in_flight = 0
+        self.waiting = 0  # batches sleeping before a retry: they hold no slot
+        self.unread_outcomes = 0
+        self.exhausted = False
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
+
+    # -- the loop that starts requests ---------------------------------------------------------
+
+    def _room(self) -> bool:
+        limit = self.job.concurrency
+        if self.window is not None:
+            limit = min(limit, int(self.window.limit))
+        return self.in_flight < limit
+
+    def _held(self) -> int:
+        return self.in_flight + self.waiting + len(self.ready) + self.unread_outcomes
+
+    def _has_work(self) -> bool:
+        return bool(self.ready) or (not self.exhausted and self._held() < 2 * self.job.concurrency)
+
+    def _idle(self) -> bool:
+        return self.exhausted and not self.ready and self.in_flight == 0 and self.waiting == 0
+
+    async def run(self) -> None:
+        """Start requests until every input has an outcome; then put the end marker."""
+        try:
+            while not self._idle():
+                if not (self._room() and self._has_work()):
+                    self._changed.clear()
+                    await self._changed.wait()
+                    continue
+                epoch, window_epoch = await self.rate.turn(), self.window.epoch if self.window else 0
+                batch = await self._next_batch()
+                if batch is not None:
+                    self._start(batch, epoch, window_epoch)
+        except Exception as exc:  # the input iterable failed: the job fails with its error
+            await self.finished.put(exc)
+            return
+        await self.finished.put(None)
+
+    async def _next_batch(self) -> Batch | None:
+        if self.ready:
+            return self.ready.popleft()
+        while not self.exhausted:
+            item = await anext(self.inputs, None)
+            if item is None:
+                self.exhausted = True
+            elif isinstance(item, BadInput):
+                self._report(_Outcome([item.index], error=item.error))
+            else:
+                return item
+        return None
+
+    def _start(self, batch: Batch, epoch: int, window_epoch: int) -> None:
+        self.in_flight += 1
+        task = asyncio.create_task(self._attempt(batch, epoch, window_epoch))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _report(self, outcome: _Outcome) -> None:
+        self.unread_outcomes += 1
+        self.finished.put_nowait(outcome)
+
+    def outcome_read(self) -> None:
+        self.unread_outcomes -= 1
+        self._changed.set()
+
+    # -- one request ---------------------------------------------------------------------------
+
+    async def _attempt(self, batch: Batch, epoch: int, window_epoch: int) -> None:
+        started = time.monotonic()
+        try:
+            reply = await self.send(batch.texts, batch.retries)
+            vectors = _vectors(reply, len(batch.texts))
+        except APIError as exc:
+            self._free_slot()
+            self._failed(batch, exc, epoch, window_epoch)
+            return
+        except Exception as exc:  # not the API's doing (a bug in a custom sender): the job fails with it
+            self.finished.put_nowait(exc)
+            return
+        self._free_slot()
+        self.rate.succeeded(time.monotonic() - started)
+        self.rate.advise(rate_limit_hint(_headers(reply)))
+        if self.window is not None:
+            self.window.succeeded()
+        self._report(_Outcome(batch.indices, vectors=vectors))
+
+    def _free_slot(self) -> None:
+        self.in_flight -= 1
+        self._changed.set()
+
+    def _failed(self, batch: Batch, exc: APIError, epoch: int, window_epoch: int) -> None:
+        self.rate.advise(rate_limit_hint(_headers(exc)))
+        if isinstance(exc, RateLimitError):
+            self.rate.throttled(epoch)
+            if self.window is not None:
+                self.window.throttled(window_epoch)
+        if isinstance(exc, APIStatusError) and exc.status_code in SPLIT_STATUSES and len(batch.texts) > 1:
+            self.ready.extendleft(reversed(batch.halves()))
+        elif _retryable(exc) and batch.retries < self.job.max_retries:
+            batch.retries += 1
+            asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
+            delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
+            self.waiting += 1
+            task = asyncio.create_task(self._retry_later(batch, delay))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        else:
+            self._report(_Outcome(batch.indices, error=exc))
+
+    async def _retry_later(self, batch: Batch, delay: float) -> None:
+        await wait_before_retry(delay)
+        self.waiting -= 1
+        self.ready.append(batch)
+        self._changed.set()
 
 
 async def _outcomes(
-    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit
+    send: SendBatch, texts: Texts, job: EmbedJob, window: AdaptiveLimit | None
 ) -> AsyncGenerator[_Outcome, None]:
     """Each batch's outcome as it finishes. Leaving early cancels every request still in flight."""
-    concurrency = job.concurrency
-    work: asyncio.Queue[tuple[int, list[str]] | None] = asyncio.Queue(maxsize=concurrency)
-    finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue(maxsize=concurrency)
-
-    # The end-of-work markers are not sent from ``finally``: once cancelled, nobody reads them.
-    async def read_inputs() -> None:
-        start = 0
-        try:
-            async for batch in _batches(texts, job.batch_size):
-                await work.put((start, batch))
-                start += len(batch)
-        except Exception as exc:
-            await finished.put(exc)
-            return
-        for _ in range(concurrency):
-            await work.put(None)
-
-    async def run(start: int, batch: list[str]) -> _Outcome:
-        epoch = await limit.acquire()
-
-        def on_retry(failure: BaseException) -> None:
-            if isinstance(failure, RateLimitError):
-                limit.throttled(epoch)
-
-        try:
-            response = await send_with_retries(
-                lambda: send(batch), max_retries=job.max_retries, on_retry=on_retry, retry_if=_retryable
-            )
-            vectors = _vectors(response, len(batch))
-        except APIError as exc:
-            return _Outcome(start, len(batch), error=exc)
-        finally:
-            await limit.release()
-        limit.succeeded()
-        return _Outcome(start, len(batch), vectors=vectors)
-
-    async def worker() -> None:
-        try:
-            while (item := await work.get()) is not None:
-                await finished.put(await run(*item))
-        except Exception as exc:
-            await finished.put(exc)
-            return
-        await finished.put(None)
-
-    tasks = [asyncio.create_task(read_inputs()), *(asyncio.create_task(worker()) for _ in range(concurrency))]
+    scheduler = _Scheduler(send, texts, job, job.rate or RateController(), window)
+    runner = asyncio.create_task(scheduler.run())
     try:
-        running = concurrency
-        while running:
-            outcome = await finished.get()
-            if outcome is None:
-                running -= 1
-            elif isinstance(outcome, BaseException):
+        while (outcome := await scheduler.finished.get()) is not None:
+            if isinstance(outcome, BaseException):
                 raise outcome
-            else:
-                yield outcome
+            scheduler.outcome_read()
+            yield outcome
     finally:
-        for task in tasks:
+        pending = [runner, *scheduler.tasks]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @dataclass(slots=True)
@@ -253,39 +303,49 @@ class _Tally:
 
 
 async def _successes(
-    send: SendBatch, texts: Texts, job: EmbedJob, tally: _Tally, limit: AdaptiveLimit | None
+    send: SendBatch, texts: Texts, job: EmbedJob, tally: _Tally, window: AdaptiveLimit | None
 ) -> AsyncGenerator[_Outcome, None]:
     """The batches that succeeded, as they finish; failures and progress are recorded in ``tally``."""
-    _check_texts(texts)
-    outcomes = _outcomes(send, texts, job, limit or AdaptiveLimit(job.concurrency))
-    # aclosing: whatever stops the consumer (leaving early, a progress callback raising) stops the workers too.
+    outcomes = _outcomes(send, texts, job, window)
+    # aclosing: whatever stops the consumer (leaving early, a progress callback raising) stops the requests too.
     async with aclosing(outcomes):
         async for outcome in outcomes:
-            end = outcome.start + outcome.size
-            tally.seen = max(tally.seen, end)
+            tally.seen = max(tally.seen, max(outcome.indices) + 1)
             if outcome.vectors is None:
                 assert outcome.error is not None
-                tally.failed.update(dict.fromkeys(range(outcome.start, end), outcome.error))
+                tally.failed.update(dict.fromkeys(outcome.indices, outcome.error))
             else:
-                tally.done += outcome.size
+                tally.done += len(outcome.indices)
                 yield outcome
             if job.on_progress is not None:
                 job.on_progress(EmbedProgress(tally.done, len(tally.failed), tally.total))
 
 
+def _store(results: list[list[float] | None], outcome: _Outcome) -> None:
+    """Put a finished batch's vectors at their inputs' places: the one place results are stored."""
+    end = max(outcome.indices) + 1
+    if len(results) < end:
+        results.extend([None] * (end - len(results)))
+    for index, vector in zip(outcome.indices, outcome.vectors or [], strict=True):
+        results[index] = vector
+
+
 async def embed_all(
     send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
 ) -> list[list[float]]:
-    """One vector per input, in input order; raises `EmbedManyError` (keeping what succeeded) if any failed."""
-    tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
+    """One vector per input, in input order; raises `EmbedManyError` (keeping what succeeded) if any failed.
+
+    ``limit``, when given, is an extra AIMD window the job also respects.
+    """
+    check_texts(texts)
+    if job.skip:
+        raise ValueError("embed_all returns every input's vector; use embed_as_completed to skip indices.")
+    tally = _Tally(total_to_send(texts, job.skip))
     results: list[list[float] | None] = [None] * tally.total if tally.total is not None else []
     successes = _successes(send, texts, job, tally, limit)
     async with aclosing(successes):
         async for outcome in successes:
-            end = outcome.start + outcome.size
-            if len(results) < end:
-                results.extend([None] * (end - len(results)))
-            results[outcome.start : end] = outcome.vectors or []
+            _store(results, outcome)
     if len(results) < tally.seen:
         results.extend([None] * (tally.seen - len(results)))
     if tally.failed:
@@ -298,11 +358,12 @@ async def embed_as_completed(
     send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
 ) -> AsyncGenerator[tuple[int, list[float]], None]:
     """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
-    tally = _Tally(len(texts) if isinstance(texts, Sized) else None)
+    check_texts(texts)
+    tally = _Tally(total_to_send(texts, job.skip))
     successes = _successes(send, texts, job, tally, limit)
     async with aclosing(successes):
         async for outcome in successes:
-            for offset, vector in enumerate(outcome.vectors or []):
-                yield outcome.start + offset, vector
+            for index, vector in zip(outcome.indices, outcome.vectors or [], strict=True):
+                yield index, vector
     if tally.failed:
-        raise EmbedManyError(results=None, failed=tally.failed, total=tally.seen)
+        raise EmbedManyError(results=None, failed=tally.failed, total=max(tally.seen, tally.total or 0))

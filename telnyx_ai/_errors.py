@@ -459,6 +459,8 @@ class EmbedManyError(APIError):
 
     results: list[list[float] | None] | None
     failed: dict[int, BaseException]
+    total: int
+    """How many inputs the job had to embed."""
 
     def __init__(
         self, *, results: list[list[float] | None] | None, failed: dict[int, BaseException], total: int
@@ -470,3 +472,4 @@ class EmbedManyError(APIError):
         )
         self.results = results
         self.failed = failed
+        self.total = total

@@ -32,6 +32,7 @@ __all__ = [
     "retry_after_seconds",
     "send_with_retries",
     "should_retry",
+    "wait_before_retry",
 ]
 
 T = TypeVar("T")
@@ -49,8 +50,8 @@ def should_retry(exc: BaseException) -> bool:
     return isinstance(exc, APIConnectionError)
 
 
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The wait the server asked for, if it asked for one within `MAX_RETRY_AFTER` seconds."""
+def retry_after_seconds(exc: BaseException, *, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """The wait the server asked for, if it asked for one within ``cap`` seconds (`MAX_RETRY_AFTER` for one call)."""
     response = exc.response if isinstance(exc, APIStatusError) else None
     if response is None:
         return None
@@ -75,7 +76,7 @@ def retry_after_seconds(exc: BaseException) -> float | None:
                 if parsed is not None:
                     # A date already past means "now".
                     seconds = max(0.0, parsed.timestamp() - time.time())
-    if seconds is None or seconds != seconds or not 0 <= seconds <= MAX_RETRY_AFTER:
+    if seconds is None or seconds != seconds or not 0 <= seconds <= cap:
         return None
     return seconds
 
@@ -93,6 +94,11 @@ def _delay_before(retry_number: int, failure: BaseException) -> float:
 
 async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+async def wait_before_retry(seconds: float) -> None:
+    """Sleep before another attempt (the batch engine waits through here too, so tests can patch one place)."""
+    await _sleep(seconds)
 
 
 def _describe(exc: BaseException) -> str:

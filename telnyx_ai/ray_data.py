@@ -12,12 +12,22 @@ from ``api_key`` / ``base_url`` or the ``TELNYX_*`` environment variables:
         TelnyxEmbedder,
         fn_constructor_kwargs={"model": "thenlper/gte-large"},
         batch_size=512,
-        concurrency=4,  # Ray workers; each sends up to `request_concurrency` requests at once
+        concurrency=4,  # Ray workers; each paces itself at its share of the rate limit
     )
     ds.write_parquet("embeddings/")
 
 Rows keep their columns and gain ``embedding``. A batch whose inputs still fail after retries
 raises `EmbedManyError` in the worker, and Ray's own task retries apply.
+
+Sharing one rate limit: each worker keeps one `RateController` for all its blocks (a block does
+not start from slow start again), and the workers coordinate through the server alone, as TCP
+flows sharing a link do. Whenever together they send faster than the limit, the 429s land on
+whoever sends next, so the fastest workers are cut most often, and every worker probes upwards
+while nothing is refused; the total settles just under the limit without any shared actor (and
+without one to lose). When a worker dies, Ray runs its block again on another one: the inputs of
+that block are sent again, and the share of the limit it used is taken up by the others' probing
+within a few seconds. ``x-ratelimit-remaining: 0``, when the server sends it, holds every worker
+that sees it.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ._rate_control import RateController
 from ._sync_client import Telnyx
 
 __all__ = ["TelnyxEmbedder"]
@@ -43,7 +54,7 @@ class TelnyxEmbedder:
         api_key: str | None = None,
         base_url: str | None = None,
         request_batch_size: int = 64,
-        request_concurrency: int = 16,
+        request_concurrency: int | None = None,
         max_retries: int | None = None,
     ) -> None:
         self.model = model
@@ -54,6 +65,8 @@ class TelnyxEmbedder:
         self.max_retries = max_retries
         # Built here, inside the worker process: a client holds sockets and a loop thread.
         self.client = Telnyx(api_key=api_key, base_url=base_url or os.environ.get("TELNYX_BASE_URL"))
+        self.rate = RateController()
+        """This worker's pace, kept from block to block."""
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         texts = [str(text) for text in batch[self.text_column]]
@@ -63,6 +76,7 @@ class TelnyxEmbedder:
             batch_size=self.request_batch_size,
             concurrency=self.request_concurrency,
             max_retries=self.max_retries,
+            rate=self.rate,
         )
         return {**batch, self.output_column: vectors}
 

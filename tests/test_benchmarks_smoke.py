@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,24 @@ def test_nginx_config_answers_post_from_static_files(tmp_path: Path) -> None:
     assert "error_page 405 =200 $uri;" in text
     assert "access_log off;" in text
     assert "default_type text/event-stream;" in text
+
+
+def test_goodput_scenario_runs_and_reports(tmp_path: Path) -> None:
+    """The goodput scenario at toy size: one case, embed_many only, its table appended to results.md."""
+    from benchmarks import goodput
+
+    small = goodput.Case("toy", "R 400/s, L 0.01 s", 400, 0.01, 320)
+    assert goodput.Case("d", "", 200, 0.2, 0, schedule=((4.0, 50), (10.0, 200))).ideal(2000) == pytest.approx(14.5)
+    parent, child = multiprocessing.Pipe()
+    server = threading.Thread(target=goodput._serve, args=(child,), daemon=True)  # pyright: ignore[reportPrivateUsage]
+    server.start()
+    url = parent.recv()
+    outcome = goodput.run_case(
+        small, "embed_many (default)", goodput.contenders()["embed_many (default)"], parent, url, 1.0
+    )
+    parent.send(None)
+    server.join(10)
+    assert outcome.requests - outcome.refused == 20 and outcome.lost == 0
+    assert outcome.ratio > 0.5 and sum(b[1] for b in outcome.bins) == 20
+    report = goodput._markdown([outcome], 1.0)  # pyright: ignore[reportPrivateUsage]
+    assert "| R 400/s, L 0.01 s | embed_many (default) |" in report

@@ -560,3 +560,21 @@ async def test_with_raw_response_takes_a_partial(client: AsyncTelnyx, mocked: ai
     embed = functools.partial(client.ai.openai.embeddings.create_embeddings, model="m")
     raw = await client.with_raw_response(embed, input="a")
     assert raw.parsed.data[0].embedding == [0.5]
+
+
+def test_embed_many_batch_retries_say_their_retry_count(server: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import telnyx_ai._embed_many as engine
+    from telnyx_ai.testing import Fault
+
+    async def instant(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(engine, "wait_before_retry", instant)
+    server.reset()
+    server.inject(Fault.status(503), times=2, path="/ai/openai/embeddings")
+    driver = Driver("async", server.url, max_retries=0)
+    try:
+        driver.call("ai.openai.embeddings.embed_many", ["a", "b"], model="thenlper/gte-large", batch_size=2)
+    finally:
+        driver.close()
+    assert [r.headers["X-Retry-Count"] for r in server.requests] == ["0", "1", "2"]

@@ -13,11 +13,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_logging", "_errors", "_aiohttp_compat", "_config", "_types", "_models", "types"),
     ("_checks",),
-    ("_request", "_sse", "_retry", "_chat_accumulator", "_sse_relay"),
+    ("_request", "_sse", "_retry", "_chat_accumulator", "_sse_relay", "_rate_control", "_embed_inputs"),
     ("_response",),
     ("_streaming",),
     ("_pool", "_transport"),
-    ("_raw_response", "_pagination", "_embed_many", "_progress", "_files", "_resource"),
+    ("_raw_response", "_pagination", "_embed_many", "_embed_sink", "_progress", "_files", "_resource"),
     ("resources",),
     ("_client",),
     ("_bridge", "_sync_streaming", "_sync_pagination"),

@@ -35,6 +35,7 @@ EXPORTED = [
     "PageMeta",
     "PermissionDeniedError",
     "ProgressCallback",
+    "RateController",
     "RateLimitError",
     "RawResponse",
     "RequestOptions",

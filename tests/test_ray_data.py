@@ -43,6 +43,27 @@ def test_map_batches_embeds_every_row_exactly_once() -> None:
         assert sorted(sent) == sorted(row["text"] for row in rows)
 
 
+@pytest.mark.usefixtures("local_ray")
+def test_four_workers_share_one_rate_limit() -> None:
+    # 4 workers, one server at 100 requests/s, 0.05 s each: 400 requests, ideal 4 s once they run.
+    # Margins are loose (Ray and the server share two cores here, and four independent slow starts
+    # overshoot together); they catch workers that ignore the limit, not a few points of 429s.
+    with MockServer.in_thread() as server:
+        limiter = server.set_rate_limit(100, latency=0.05, retry_after=None, path="/ai/openai/embeddings")
+        rows = [{"id": i, "text": f"shared row {i}"} for i in range(1600)]
+        settings = {"model": MODEL, "api_key": "test", "base_url": server.url, "request_batch_size": 4}
+        dataset = ray.data.from_items(rows).map_batches(
+            TelnyxEmbedder, fn_constructor_kwargs=settings, batch_size=100, concurrency=4, num_cpus=0.25
+        )
+        assert sorted(int(row["id"]) for row in dataset.take_all()) == list(range(1600))
+        span = limiter.decisions[-1][0] - limiter.decisions[0][0]
+    share = limiter.refused / (limiter.accepted + limiter.refused)
+    print(f"4 workers: {span:.1f} s for an ideal of 4.0 s, {share:.1%} answered 429")
+    assert limiter.accepted == 400
+    assert share < 0.4
+    assert span < 4.0 * 3.0
+
+
 def test_clients_refuse_to_be_pickled_and_say_what_to_do() -> None:
     with pytest.raises(TypeError, match="in each process"):
         pickle.dumps(AsyncTelnyx(api_key="k"))

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Sequence
 from functools import cached_property
 from typing import Literal, Unpack, overload
 
 from .._bridge import SyncResource
-from .._embed_many import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, ProgressCallback, Texts
+from .._embed_many import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
 from .._sync_streaming import iterate
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
@@ -84,20 +84,24 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         *,
         model: str,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
         **options: Unpack[RequestOptions],
     ) -> list[list[float]]:
-        """Embed every text, ``batch_size`` per request with up to ``concurrency`` requests in flight.
+        """Embed every text, ``batch_size`` per request, as fast as the server's rate limit allows.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
-        async iterable; it is read lazily. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) and a 429 halves the requests in flight. If inputs
-        still fail, `EmbedManyError` carries the vectors that succeeded and the failed indices
-        with their causes.
+        async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
+        default the client's ``max_connections``); the job finds the server's rate below it from
+        429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
+        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
+        `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
+        ``rate`` shares one `RateController` between jobs that hit the same limit.
         """
         return self._bridge.call(
             self._async.embed_many,
@@ -108,6 +112,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
             dimensions=dimensions,
             max_retries=max_retries,
             progress=progress,
+            rate=rate,
             **options,
         )
 
@@ -117,15 +122,18 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         *,
         model: str,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
         **options: Unpack[RequestOptions],
     ) -> Generator[tuple[int, list[float]], None, None]:
         """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
 
-        For corpora that do not fit in memory. Failures are raised as `EmbedManyError` once every
+        For corpora that do not fit in memory. ``skip`` holds indices already embedded (a resumed
+        job): they are read past and never sent. Failures are raised as `EmbedManyError` once every
         other input has been yielded. Use it with ``for``; to stop early, wrap it in
         ``contextlib.closing`` so in-flight requests are cancelled at once.
         """
@@ -139,6 +147,8 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 dimensions=dimensions,
                 max_retries=max_retries,
                 progress=progress,
+                rate=rate,
+                skip=skip,
                 **options,
             ),
         )

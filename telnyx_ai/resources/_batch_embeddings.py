@@ -7,21 +7,26 @@ Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sized
 from contextlib import aclosing
 from typing import Unpack
 
+from aiohttp import ClientResponse
+
 from .._checks import check_arguments
+from .._embed_inputs import total_to_send
 from .._embed_many import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
-    DEFAULT_CONCURRENCY,
+    BatchReply,
     EmbedJob,
     ProgressCallback,
+    RateController,
     Texts,
     embed_all,
     embed_as_completed,
 )
+from .._request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingResponse
@@ -41,37 +46,61 @@ def _check(method: str, model: str, dimensions: int | NotGiven, options: Request
     )
 
 
+def _with_retry_count(options: RequestOptions, retry: int) -> RequestOptions:
+    """The engine retries batches itself: each attempt still says which one it is (``X-Retry-Count``)."""
+    headers = {**(options.get("extra_headers") or {}), RETRY_COUNT_HEADER: str(retry)}
+    return {**options, "extra_headers": headers}
+
+
 class AsyncBatchEmbeddings(AsyncResource):
     def _sender(
         self, model: str, dimensions: int | NotGiven, options: RequestOptions
-    ) -> Callable[[list[str]], Awaitable[OpenAIEmbeddingResponse]]:
-        # Batches retry in the engine (which also slows down on 429s), so requests themselves do not.
+    ) -> Callable[[list[str], int], Awaitable[BatchReply]]:
+        # Batches retry in the engine (which paces them and frees their slot while they wait), so requests do not.
         transport = self._transport.with_config(max_retries=0)
 
-        async def send(batch: list[str]) -> OpenAIEmbeddingResponse:
+        async def send(batch: list[str], retry: int) -> BatchReply:
+            seen: list[ClientResponse | None] = []
             body = {"input": batch, "model": model, "dimensions": dimensions}
-            return await transport.request(
-                "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options
+            attempt_options = options if not retry else _with_retry_count(options, retry)
+            reply = await transport.observed(seen.append).request(
+                "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=attempt_options
             )
+            answered = seen[-1] if seen else None
+            return BatchReply(reply.data, answered.headers if answered is not None else {})
 
         return send
 
     def _job(
-        self, *, batch_size: int, concurrency: int, max_retries: int | None, on_progress: ProgressCallback | None
+        self,
+        *,
+        batch_size: int,
+        concurrency: int | None,
+        max_retries: int | None,
+        on_progress: ProgressCallback | None,
+        rate: RateController | None,
+        skip: Collection[int] = frozenset(),
     ) -> EmbedJob:
         if max_retries is None:  # batches retry harder than single calls, or as hard as the client asks
             max_retries = max(BATCH_RETRIES, self._transport.config.max_retries)
+        if concurrency is None:  # a ceiling only: as many as the pool has connections
+            concurrency = self._transport.config.max_connections
         return EmbedJob(
-            batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
+            batch_size=batch_size,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            on_progress=on_progress,
+            rate=rate,
+            skip=skip,
         )
 
     def _progress(
-        self, texts: Texts, progress: bool | ProgressCallback
+        self, texts: Texts, progress: bool | ProgressCallback, skip: Collection[int] = frozenset()
     ) -> tuple[ProgressCallback | None, Callable[[], None] | None]:
         if progress is True:
             from .._progress import progress_bar  # rich is imported only when a bar is asked for
 
-            return progress_bar(len(texts) if isinstance(texts, Sized) else None)
+            return progress_bar(total_to_send(texts, skip) if isinstance(texts, Sized) else None)
         return (progress or None), None
 
     async def embed_many(
@@ -80,26 +109,34 @@ class AsyncBatchEmbeddings(AsyncResource):
         *,
         model: str,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
         **options: Unpack[RequestOptions],
     ) -> list[list[float]]:
-        """Embed every text, ``batch_size`` per request with up to ``concurrency`` requests in flight.
+        """Embed every text, ``batch_size`` per request, as fast as the server's rate limit allows.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
-        async iterable; it is read lazily. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) and a 429 halves the requests in flight. If inputs
-        still fail, `EmbedManyError` carries the vectors that succeeded and the failed indices
-        with their causes.
+        async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
+        default the client's ``max_connections``); the job finds the server's rate below it from
+        429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
+        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
+        `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
+        ``rate`` shares one `RateController` between jobs that hit the same limit.
         """
         _check("embed_many", model, dimensions, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
-                batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
+                batch_size=batch_size,
+                concurrency=concurrency,
+                max_retries=max_retries,
+                on_progress=on_progress,
+                rate=rate,
             )
             return await embed_all(self._sender(model, dimensions, options), texts, job)
         finally:
@@ -112,23 +149,31 @@ class AsyncBatchEmbeddings(AsyncResource):
         *,
         model: str,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
         **options: Unpack[RequestOptions],
     ) -> AsyncGenerator[tuple[int, list[float]], None]:
         """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
 
-        For corpora that do not fit in memory. Failures are raised as `EmbedManyError` once every
+        For corpora that do not fit in memory. ``skip`` holds indices already embedded (a resumed
+        job): they are read past and never sent. Failures are raised as `EmbedManyError` once every
         other input has been yielded. Use it with ``async for``; to stop early, wrap it in
         ``contextlib.aclosing`` so in-flight requests are cancelled at once.
         """
         _check("embed_many_iter", model, dimensions, options)
-        on_progress, close = self._progress(texts, progress)
+        on_progress, close = self._progress(texts, progress, skip)
         try:
             job = self._job(
-                batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, on_progress=on_progress
+                batch_size=batch_size,
+                concurrency=concurrency,
+                max_retries=max_retries,
+                on_progress=on_progress,
+                rate=rate,
+                skip=skip,
             )
             pairs = embed_as_completed(self._sender(model, dimensions, options), texts, job)
             async with aclosing(pairs):

@@ -11,7 +11,8 @@
 It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models), OpenAI-compatible embeddings and their
 models, the models list, conversations and paginated assistant tests, over real HTTP on
 127.0.0.1. It records every request and can be told to fail in realistic ways
-(`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`) or to shape its event
+(`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`), play a rate-limited API
+(`MockServer.set_rate_limit`), or shape its event
 streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end.
 """
 
@@ -31,6 +32,7 @@ from ._fixtures import (
     tool_call_pieces,
 )
 from ._probes import Connections, pool_connections
+from ._rate_limit import RateLimiter
 from ._records import Call, Handler, RecordedRequest
 from ._responses import json_response, telnyx_error, validation_error
 from ._server import MockServer
@@ -50,6 +52,7 @@ __all__ = [
     "Handler",
     "Injection",
     "MockServer",
+    "RateLimiter",
     "RecordedRequest",
     "StreamConfig",
     "expected_embedding",

@@ -23,6 +23,7 @@ from . import _handlers
 from ._faults import Fault, Injection
 from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
 from ._plan import FaultPlan
+from ._rate_limit import RateLimiter
 from ._records import Call, Handler, RecordedRequest, note_disconnect
 from ._responses import telnyx_error
 from ._state import EmulatorState, StreamConfig
@@ -97,6 +98,7 @@ class MockServer:
         for method, path, handler in _handlers.ROUTES:
             self.add_route(method, path, handler)
         self._plan = FaultPlan()
+        self._rate_limiter: RateLimiter | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._request_ids: dict[int, str] = {}  # id(request) -> x-request-id, while it is being answered
@@ -210,6 +212,39 @@ class MockServer:
         """Queued faults not yet used up."""
         return list(self._plan.injections)
 
+    # -- rate limit ------------------------------------------------------------------------
+
+    def set_rate_limit(
+        self,
+        rate: float,
+        *,
+        burst: int = 10,
+        latency: float = 0.0,
+        retry_after: float | None = 1.0,
+        headers: bool = True,
+        path: str | None = None,
+    ) -> RateLimiter:
+        """Play a rate-limited API: a token bucket of ``burst`` requests refilled at ``rate`` per second.
+
+        Refused requests get a 429 at once (``Retry-After: retry_after`` unless None); accepted ones
+        are answered after ``latency`` seconds. ``headers`` adds ``x-ratelimit-*`` to every answer.
+        ``path`` limits one path only. Returns the `RateLimiter`: its ``set_rate`` changes the rate
+        while a job runs, and it counts what it accepted and refused, over time.
+        """
+        self._rate_limiter = RateLimiter(
+            rate, burst=burst, latency=latency, retry_after=retry_after, headers=headers, path=path
+        )
+        return self._rate_limiter
+
+    @property
+    def rate_limit(self) -> RateLimiter | None:
+        """The rate limit in force (see `set_rate_limit`), or None."""
+        return self._rate_limiter
+
+    def clear_rate_limit(self) -> None:
+        """Answer at full speed again."""
+        self._rate_limiter = None
+
     # -- recordings ------------------------------------------------------------------------
 
     def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
@@ -217,9 +252,10 @@ class MockServer:
         return [r for r in self.requests if r.path == path and (method is None or r.method == method.upper())]
 
     def reset(self) -> None:
-        """Forget recorded requests and counters, and drop all faults; data and `stream` stay."""
+        """Forget recorded requests and counters, and drop all faults and the rate limit; data and `stream` stay."""
         self.requests = []
         self._plan.clear()
+        self._rate_limiter = None
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -248,6 +284,7 @@ class MockServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         app.on_response_prepare.append(self._add_request_id)
+        app.on_response_prepare.append(self._add_rate_limit_headers)
         runner = web.AppRunner(
             app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
@@ -368,6 +405,12 @@ class MockServer:
         if request_id is not None:
             response.headers["x-request-id"] = request_id
 
+    async def _add_rate_limit_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        limiter = self._rate_limiter
+        wanted = limiter is not None and limiter.headers and limiter.applies_to(request.path)
+        if wanted and limiter is not None and "x-ratelimit-remaining" not in response.headers:
+            response.headers.update(limiter.header_values())
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         record = RecordedRequest(
@@ -420,6 +463,13 @@ class MockServer:
                 return telnyx_error(405, f"{request.method} is not allowed here; use {', '.join(found)}.")
             return telnyx_error(404, f"The emulator has no route for {request.method} {request.path}.")
         template, handler, params = found
+        limiter = self._rate_limiter
+        if limiter is not None and limiter.applies_to(request.path):
+            if not limiter.take():
+                self.served += 1
+                return limiter.refusal()
+            if limiter.latency:
+                await asyncio.sleep(limiter.latency)
         streaming = _wants_stream(record.body)
         fault = self._plan.take(request.method, request.path, template, streaming=streaming)
         record.fault = fault
