@@ -22,8 +22,9 @@ from typing import Protocol
 from ._config import DEFAULT_MAX_CONNECTIONS
 from ._embed_inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
 from ._errors import APIError, APIResponseValidationError, APIStatusError, EmbedManyError, RateLimitError
+from ._logging import logger
 from ._rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
-from ._retry import backoff_delay, retry_after_seconds, should_retry, wait_before_retry
+from ._retry import backoff_delay, retry_after_seconds, short_reason, should_retry, wait_before_retry
 
 __all__ = [
     "BATCH_RETRIES",
@@ -259,6 +260,14 @@ class _Scheduler:
             batch.retries += 1
             asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
             delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
+            logger.info(
+                "Retrying a batch of %d inputs in %.2fs after %s (retry %d of %d)",
+                len(batch.texts),
+                delay,
+                short_reason(exc),
+                batch.retries,
+                self.job.max_retries,
+            )
             self.waiting += 1
             task = asyncio.create_task(self._retry_later(batch, delay))
             self.tasks.add(task)

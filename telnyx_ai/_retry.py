@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ._errors import APIConnectionError, APIError, APIStatusError
+from ._errors import APIConnectionError, APIError, APIResponseValidationError, APIStatusError, APITimeoutError
 from ._logging import logger
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ __all__ = [
     "backoff_delay",
     "retry_after_seconds",
     "send_with_retries",
+    "short_reason",
     "should_retry",
     "wait_before_retry",
 ]
@@ -101,8 +102,17 @@ async def wait_before_retry(seconds: float) -> None:
     await _sleep(seconds)
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{exc.status_code}" if isinstance(exc, APIStatusError) else type(exc).__name__
+def short_reason(exc: BaseException) -> str:
+    """A failure in a word or a number, for a retry's log line: ``429``, ``timeout``, ``cut body``."""
+    if isinstance(exc, APIStatusError):
+        return f"{exc.status_code}"
+    if isinstance(exc, APITimeoutError):
+        return "timeout"
+    if isinstance(exc, APIConnectionError):
+        return "connection"
+    if isinstance(exc, APIResponseValidationError):
+        return "cut body" if exc.malformed else "bad body"
+    return type(exc).__name__
 
 
 async def send_with_retries(
@@ -130,7 +140,7 @@ async def send_with_retries(
             getattr(failure, "method", None),
             getattr(failure, "url", None),
             delay,
-            _describe(failure),
+            short_reason(failure),
             retry_number,
             max_retries,
         )

@@ -102,7 +102,7 @@ def test_embed_writes_jsonl_in_input_order(tmp_path: Path, capsys: pytest.Captur
     model = "sentence-transformers/all-MiniLM-L6-v2"
 
     argv = ["embed", str(source), "--local", "--model", model, "--batch-size", "2", "--concurrency", "3"]
-    assert main([*argv, "-o", str(target)]) == 0
+    assert main([*argv, "-o", str(target), "--progress"]) == 0  # stderr is no terminal here: ask for the bar
 
     rows = [json.loads(row) for row in target.read_text(encoding="utf-8").splitlines()]
     assert [row["text"] for row in rows] == lines
@@ -143,13 +143,16 @@ def test_embed_against_a_faulty_server_writes_every_line_once(
             "16",
             "-o",
             str(output),
+            "--progress",
         ]
         assert main(argv) == 0
         assert sum(server.fault_counts.values()) > 0
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [row["index"] for row in rows] == list(range(1000))
     assert all(row["embedding"] == expected_embedding(row["text"], "thenlper/gte-large") for row in rows)
-    assert "1000/1000" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1000/1000" in err
+    assert "retries (last " in err, "retries show on the progress line"
 
 
 def test_embed_keeps_what_succeeded_when_some_lines_fail(
@@ -287,3 +290,10 @@ def test_local_faults_report_what_was_injected(tmp_path: Path, capsys: pytest.Ca
     assert "none" not in err
     assert main(["embed", "--local-faults", "0.3", str(source)]) == 2
     assert "only applies with --local" in capsys.readouterr().err
+
+
+def test_chat_sends_temperature_and_max_tokens(remote: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["chat", "--base-url", remote.url, "--temperature", "0.2", "--max-tokens", "50", "Q"]
+    assert main(argv) == 0
+    [request] = remote.requests
+    assert request.json()["temperature"] == 0.2 and request.json()["max_tokens"] == 50

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_bridge", "_sync_streaming", "_sync_pagination"),
     ("_sync",),
     ("_sync_client",),
-    ("testing", "_cli", "ray_data", "__init__", "__main__"),
+    ("testing", "_cli_common", "_cli_chat", "_cli_embed", "_cli", "ray_data", "__init__", "__main__"),
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 600
