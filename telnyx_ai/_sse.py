@@ -84,6 +84,38 @@ class SSEDecoder:
                 chunk = chunk[3:]
                 if not chunk:
                     return []
+        if not self._data and self._event is None and b"\r" not in chunk:
+            return self._feed_data_events(chunk)
+        return self._feed_lines(chunk)
+
+    def _feed_data_events(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The usual stream, one ``data: <json>`` line per event and ``\n`` line endings: split on
+        blank lines, with no work per line. Anything else goes the general way from where it starts."""
+        blocks = chunk.split(b"\n\n")
+        tail = blocks.pop()  # what follows the last blank line: part of the next event, or nothing
+        events: list[ServerSentEvent] = []
+        limit = self._max_event
+        for position, block in enumerate(blocks):
+            if block[:6] == b"data: " and b"\n" not in block and len(block) <= limit:
+                events.append(ServerSentEvent(block[6:], "message", self._id, self._retry))
+                continue
+            rest = b"\n\n".join(blocks[position:]) + b"\n\n" + tail
+            return self._after(events, rest)
+        return self._after(events, tail) if tail else events
+
+    def _after(self, events: list[ServerSentEvent], rest: bytes) -> list[ServerSentEvent]:
+        """``events``, then those the general parser finds in ``rest``; an overflow there is raised
+        on the next read when ``events`` has something to deliver first."""
+        try:
+            return events + self._feed_lines(rest)
+        except APIError:
+            if not events:
+                raise
+            self._overflowed = True
+            return events
+
+    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The general parser: line by line, every field, every line ending."""
         lines = chunk.splitlines()
         last = chunk[-1]
         if last == 13:  # b"\r"
