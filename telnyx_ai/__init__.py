@@ -1,5 +1,6 @@
 """telnyx_ai: an asyncio-first client for the Telnyx AI API.
 
+```python
 from telnyx_ai import AsyncTelnyx
 
 async with AsyncTelnyx() as client:
@@ -7,6 +8,7 @@ async with AsyncTelnyx() as client:
     async with stream:
         async for chunk in stream:
             print(chunk.choices[0].delta.content or "", end="")
+```
 """
 
 import importlib
