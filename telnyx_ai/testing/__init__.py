@@ -11,7 +11,8 @@ async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.u
 ```
 
 It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models), OpenAI-compatible embeddings and their
-models, the models list, conversations and paginated assistant tests, over real HTTP on
+models, the models list, conversations, speech to text and text to speech, assistants (with
+versions, canary deploys and chat) and assistant tests and their runs, over real HTTP on
 127.0.0.1. It records every request and can be told to fail in realistic ways
 (`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`) or to shape its event
 streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end.
