@@ -123,7 +123,7 @@ def _directive(identifier: str) -> list[str]:
 def render_area(area: Area, index: TypeIndex) -> str:
     """The Markdown of one reference page."""
     lines = [HEADER, f"# {area.title}", "", area.intro, "", SYNC_NOTE, "", NOT_GIVEN_NOTE, ""]
-    lines += ["| Call | HTTP | |", "| --- | --- | --- |"]
+    lines += ["| Call | HTTP | What it does |", "| --- | --- | --- |"]
     for op in area.ops:
         lines.append(f"| [`client.{op.call}`](#client.{op.call}) | `{op.method} {op.path}` | {op.doc} |")
     lines += ["", "## Operations", ""]
