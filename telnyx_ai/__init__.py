@@ -1,5 +1,6 @@
 """telnyx_ai: an asyncio-first client for the Telnyx AI API.
 
+```python
 from telnyx_ai import AsyncTelnyx
 
 async with AsyncTelnyx() as client:
@@ -7,6 +8,7 @@ async with AsyncTelnyx() as client:
     async with stream:
         async for chunk in stream:
             print(chunk.choices[0].delta.content or "", end="")
+```
 """
 
 import importlib
@@ -44,12 +46,14 @@ from ._version import __version__
 from .types.chat import tool_result
 
 if TYPE_CHECKING:
+    from ._files import write_audio
     from ._sync_client import Telnyx
     from ._sync_pagination import SyncPage, SyncPaginator
     from ._sync_streaming import Stream
 
 # The sync client loads on first use: async-only programs never import it.
 _LAZY = {
+    "write_audio": "._files",  # loads anyio, which only file work needs
     "Telnyx": "._sync_client",
     "Stream": "._sync_streaming",
     "SyncPage": "._sync_pagination",
@@ -108,4 +112,5 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
     "tool_result",
+    "write_audio",
 ]

@@ -31,8 +31,10 @@ T = TypeVar("T")
 class AsyncTelnyx:
     """The asyncio client. Use one per event loop, ideally for the life of the program:
 
+    ```python
     async with AsyncTelnyx() as client:
         reply = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
+    ```
     """
 
     _transport: Transport
@@ -96,15 +98,19 @@ class AsyncTelnyx:
     ) -> RawResponse[T]:
         """Call ``operation`` and return its parsed result with the HTTP status and headers:
 
+        ```python
         raw = await client.with_raw_response(client.ai.retrieve_models)
         print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
+        ```
         """
         return await with_raw_response(operation, *args, **kwargs)
 
     async def call_with_raw_response(self, call: Callable[[AsyncTelnyx], Awaitable[T]], /) -> RawResponse[T]:
         """`with_raw_response` for one call written out in full, on a copy of this client given to ``call``:
 
+        ```python
         raw = await client.call_with_raw_response(lambda c: c.ai.chat.create_completion(messages=[...], stream=True))
+        ```
 
         Typed exactly like the direct call by every checker (through `with_raw_response`'s ParamSpec,
         mypy cannot infer a literal ``messages`` list).

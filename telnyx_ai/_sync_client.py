@@ -24,8 +24,10 @@ T = TypeVar("T")
 class Telnyx(TelnyxResources):
     """The blocking client: the same call paths and return types as `AsyncTelnyx`:
 
+    ```python
     with Telnyx() as client:
         reply = client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
+    ```
 
     One client serves any number of threads through one connection pool; its requests run on
     an event loop in a background thread, so it also works from code that already runs a loop
@@ -60,8 +62,10 @@ class Telnyx(TelnyxResources):
     def with_raw_response(self, operation: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
         """Call ``operation`` and return its parsed result with the HTTP status and headers:
 
+        ```python
         raw = client.with_raw_response(client.ai.retrieve_models)
         print(raw.status_code, raw.headers.get("x-request-id"), raw.parsed.data)
+        ```
         """
         resource: SyncResource[Any]
         resource, function = bound_operation(operation, SyncResource)
@@ -74,7 +78,9 @@ class Telnyx(TelnyxResources):
     def call_with_raw_response(self, call: Callable[[Telnyx], T], /) -> RawResponse[T]:
         """`with_raw_response` for one call written out in full, on a copy of this client given to ``call``:
 
+        ```python
         raw = client.call_with_raw_response(lambda c: c.ai.chat.create_completion(messages=[...], stream=True))
+        ```
 
         Typed exactly like the direct call by every checker (through `with_raw_response`'s ParamSpec,
         mypy cannot infer a literal ``messages`` list).

@@ -38,9 +38,11 @@ def _texts(bridge: Bridge, stream: AsyncStream[ChatCompletionChunk]) -> Generato
 class Stream(Generic[T]):
     """The chunks of a streamed response, as a plain iterator:
 
+    ```python
     with client.ai.chat.create_completion(messages=[...], stream=True) as stream:
         for chunk in stream:
             print(chunk.choices[0].delta.content or "", end="")
+    ```
 
     Leaving the ``with`` block (or calling `close`) early drops the connection. A stream that
     is simply abandoned has its connection dropped when it is garbage collected. Errors are

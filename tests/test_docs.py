@@ -206,3 +206,14 @@ def test_mkdocs_build_strict(background: Background) -> None:
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     assert (background.site_dir / "index.html").is_file()
     assert (background.site_dir / "reference" / "client" / "index.html").is_file()
+
+
+def test_signatures_are_formatted_and_docstring_examples_are_code(background: Background) -> None:
+    """ruff formats long signatures over several lines; a fenced docstring example renders highlighted."""
+    assert background.build.result().returncode == 0
+    html = (background.site_dir / "reference" / "client" / "index.html").read_text(encoding="utf-8")
+    signature = re.search(r'<div class="doc-signature[^"]*"[^>]*>(.*?)</div>', html, re.DOTALL)
+    assert signature is not None
+    assert signature.group(1).count('id="__codelineno') >= 4, "AsyncTelnyx's signature is on one line"
+    blocks = [re.sub("<[^>]+>", "", b) for b in re.findall(r'<div class="highlight">(.*?)</div>', html, re.DOTALL)]
+    assert any(b.startswith("async with AsyncTelnyx() as client:") for b in blocks), "AsyncTelnyx's example is prose"

@@ -49,6 +49,7 @@ EXPORTED = [
     "UnprocessableEntityError",
     "__version__",
     "tool_result",
+    "write_audio",
 ]
 
 

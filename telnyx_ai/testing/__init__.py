@@ -1,15 +1,18 @@
 """A local emulator of the Telnyx AI API, for tests and for trying the SDK without an API key.
 
-    from telnyx_ai import AsyncTelnyx
-    from telnyx_ai.testing import MockServer, expected_reply
+```python
+from telnyx_ai import AsyncTelnyx
+from telnyx_ai.testing import MockServer, expected_reply
 
-    async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
-        messages = [{"role": "user", "content": "Hi"}]
-        reply = await client.ai.chat.create_completion(messages=messages)
-        assert reply.choices[0].message.content == expected_reply(messages)
+async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
+    messages = [{"role": "user", "content": "Hi"}]
+    reply = await client.ai.chat.create_completion(messages=messages)
+    assert reply.choices[0].message.content == expected_reply(messages)
+```
 
 It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models), OpenAI-compatible embeddings and their
-models, the models list, conversations and paginated assistant tests, over real HTTP on
+models, the models list, conversations, speech to text and text to speech, assistants (with
+versions, canary deploys and chat) and assistant tests and their runs, over real HTTP on
 127.0.0.1. It records every request and can be told to fail in realistic ways
 (`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`), play a rate-limited API
 (`MockServer.set_rate_limit`), or shape its event

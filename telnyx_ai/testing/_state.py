@@ -47,6 +47,10 @@ class EmulatorState:
     """Stored conversations by id."""
     assistant_tests: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     """What ``GET /ai/assistants/tests`` pages through."""
+    assistants: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """Stored assistants by id, each with its versions (``_assistant_handlers``)."""
+    test_runs: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """Runs of assistant tests by run id."""
     completions: int = 0
     """Chat completions produced so far; numbers their ids."""
     disconnects: int = 0
