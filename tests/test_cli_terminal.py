@@ -53,7 +53,8 @@ def test_the_emulators_summary_gets_a_line_of_its_own_even_when_the_command_fail
     assert len(summary) == 1, proc.stderr
     if proc.returncode == 0:
         assert proc.stdout.endswith("hello there\n")
-    failing = run("chat", "--local", "--local-faults", "1", "--max-retries", "0", "hi")
+    # An unknown model always fails (422); a tiny fault rate only turns the summary on.
+    failing = run("chat", "--local", "--local-faults", "0.001", "--max-retries", "0", "--model", "no/such-model", "hi")
     assert failing.returncode == 1
     assert any(line.startswith("local emulator:") for line in failing.stderr.splitlines()), failing.stderr
 
