@@ -24,6 +24,7 @@ from _codegen_model import build_operations
 from _codegen_render import HEADER, Symbols, render_resource_module, render_type_module
 from _codegen_types import TypeBuilder
 from _ruff_format import ruff_format
+from _write_generated import write_or_check
 
 
 def generate() -> dict[Path, str]:
@@ -53,24 +54,8 @@ def orphans(files: dict[Path, str]) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
     files = generate()
-    stale = [path for path, text in files.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
-    removed = orphans(files)
-    if check:
-        for path in stale:
-            print(f"stale: {path.relative_to(ROOT)}")
-        for path in removed:
-            print(f"stale (no longer generated): {path.relative_to(ROOT)}")
-        return 1 if stale or removed else 0
-    for path in stale:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(files[path], encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
-    for path in removed:
-        path.unlink()
-        print(f"removed {path.relative_to(ROOT)}")
-    return 0
+    return write_or_check(files, orphans(files), root=ROOT, check="--check" in argv)
 
 
 if __name__ == "__main__":
