@@ -2,26 +2,33 @@
 
 Two phases, as in TCP. **Slow start**: a short burst, then requests paced at a rate that grows by
 one per round trip per success (doubling every round trip). The first 429 ends it, at half that
-rate (or the rate answers came back at, if higher). **Paced**:
-requests leave at most ``rate`` per second, evenly spaced. A 429 from a request sent at the current
-rate cuts the rate to `DECREASE` of itself and remembers the rate that failed (``ceiling_rate``).
-No cut for requests sent before the last cut (they report a rate no longer used) and at most one
-per round trip, so a server that refuses a few requests at random does not drive the
-rate to nothing. After a cut the rate climbs back quickly towards the rate that failed,
-then probes above it, slowly at first and faster the longer no 429 comes (so a limit that was
-raised is found within seconds). Time constants are counted in round trips, as in TCP. A
-server's ``x-ratelimit-remaining: 0`` holds every send until its ``x-ratelimit-reset``, and a low
+rate (or the rate answers came back at, if lower). **Paced**: requests leave at most ``rate`` per
+second, evenly spaced. A 429 from a request sent at the current rate cuts the rate: to `DECREASE`
+of itself, or, when the server was seen to accept far less than that (its limit dropped), to the
+rate it accepted. No cut for requests sent before the last cut (they report a rate no longer
+used) and at most one per round trip, so a server that refuses a few requests at random does not
+drive the rate to nothing. After a cut the rate climbs back quickly towards the rate that failed
+(``ceiling_rate``), then probes above it, slowly at first and faster the longer no 429 comes.
+After a drop, the rate the server used to accept is remembered: once a probe gets well above the
+new ceiling without a 429, the rate climbs straight back towards the old one. Time constants are
+counted in round trips, as in TCP.
+
+The ``x-ratelimit-*`` headers, when a server sends them, are hints on top: ``limit`` caps the pace
+(read as requests per second, a safe upper bound for any longer window) and ends slow start
+without an overshoot; ``remaining`` over ``reset`` caps it until the window resets (the pace that
+spends what is left evenly); ``remaining: 0`` holds every send until the reset, and a low
 ``remaining`` stops the probing.
 
 The job's ``concurrency`` caps requests in flight on top of this. Nothing here holds a slot or a
-lock: the scheduler asks `turn` for the moment to send, then tells
-the controller what happened (`succeeded`, `throttled`, `advise`). The clock and the sleep are
-attributes, so tests can drive it without waiting.
+lock: the scheduler asks `turn` for the moment to send, then tells the controller what happened
+(`succeeded`, `throttled`, `advise`). The clock and the sleep are attributes, so tests can drive
+it without waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import random
 import time
@@ -45,16 +52,33 @@ INITIAL_RATE = 100.0
 """Requests per second after that burst, doubling every round trip until the first 429."""
 DECREASE = 0.85
 """The rate after a 429, as a share of the rate that got it: small cuts keep the average close to the limit."""
+_ACCEPTED_SHARE = 0.95
+"""After a drop, the rate is cut to this share of the rate the server was seen to accept."""
 _NEAR_CEILING = 0.97
 """Within this share of the rate that failed, the climb back becomes a probe."""
 _PROBE_START = 0.01
 """Probing adds 1 % per period at first, doubling each period without a 429, up to 100 % per period."""
+_RECOVERY_PROBE_START = 0.2
+"""After a drop, probing starts at 20 % per period: the limit is likely to come back."""
+_RECOVERED = 0.5
+"""A probe that sent this many seconds' worth of the ceiling's requests above it, none refused, means the
+limit rose (no burst allowance lasts that long): climb back to the old rate."""
+_STALE_STEP = 1.5
+"""Without such a rate, a ceiling found stale that way is raised by half."""
+_DROPPED = 1.25
+"""A server that accepts this much less than it used to has lowered its limit: its old rate is worth remembering."""
 _PERIOD_ROUND_TRIPS = 5.0
 """A period is five round trips, kept between 0.2 s and 1 s: fast servers are probed faster."""
 _ACCEPTED_SAMPLES = 4
-"""Answers needed in a round trip before their rate says anything about the server's."""
+"""Answers needed in a window before their rate says anything about the server's."""
+_HINT_MARGIN = 0.98
+"""Pace at this share of a rate the server's headers allow: a token bucket refuses the odd early request."""
 _LOW_REMAINING = 2
 """A server that says fewer requests than this remain is at its limit: no probing then."""
+_HISTORY = 2.0
+"""Seconds of answers kept, for the accepted rate (a window of a few round trips) and its peak."""
+_PEAK_WINDOW = 1.0
+"""The peak accepted rate is measured over a second: a burst allowance inflates shorter windows."""
 _DEFAULT_ROUND_TRIP = 0.1
 _SLOW_START_ROUND_TRIP = 0.2
 """Slow start doubles at most every 0.2 s: a server's burst allowance hides its limit for a while, and
@@ -63,26 +87,34 @@ doubling faster than that overshoots far before the first 429 says so."""
 
 @dataclass(frozen=True, slots=True)
 class RateLimitHint:
-    """What a response's ``x-ratelimit-*`` headers say: requests left in the window, seconds until it resets."""
+    """What a response's ``x-ratelimit-*`` headers say: requests left, seconds until the window resets, the limit."""
 
-    remaining: int
-    reset: float
+    remaining: int | None
+    reset: float | None
+    limit: float | None = None
 
 
 def rate_limit_hint(headers: Mapping[str, str] | None) -> RateLimitHint | None:
-    """The ``x-ratelimit-remaining`` / ``x-ratelimit-reset`` pair, if both are there and make sense."""
+    """The ``x-ratelimit-remaining`` / ``-reset`` pair (both or neither) and ``-limit``, where they make sense."""
     if headers is None:
         return None
-    remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
-    if remaining is None or reset is None:
+    remaining, reset = _number(headers.get("x-ratelimit-remaining")), _number(headers.get("x-ratelimit-reset"))
+    if remaining is None or reset is None or remaining < 0 or not 0 <= reset < 3600:
+        remaining = reset = None
+    limit = _number(headers.get("x-ratelimit-limit"))
+    if limit is not None and not 0 < limit < math.inf:
+        limit = None
+    if remaining is None and limit is None:
         return None
+    return RateLimitHint(None if remaining is None else int(remaining), reset, limit)
+
+
+def _number(text: str | None) -> float | None:
     try:
-        hint = RateLimitHint(int(float(remaining)), float(reset))
+        value = float(text) if text is not None else None
     except ValueError:
         return None
-    if hint.remaining < 0 or not 0 <= hint.reset < 3600 or math.isnan(hint.reset):
-        return None
-    return hint
+    return None if value is None or math.isnan(value) else value
 
 
 def spread(seconds: float) -> float:
@@ -95,13 +127,14 @@ class RateController:
 
     ``rate`` is requests per second; ``slow_start`` is True until the first 429. ``epoch`` counts
     the cuts: a request remembers the epoch it was sent in, and only a 429 from the current epoch
-    cuts again.
+    cuts again. ``limit`` is the server's ``x-ratelimit-limit``, once it sent one.
     """
 
     def __init__(self, *, initial_rate: float = INITIAL_RATE, initial_burst: int = INITIAL_BURST) -> None:
         self.rate = initial_rate
         self.slow_start = True
         self.ceiling_rate: float | None = None
+        self.limit: float | None = None
         self.epoch = 0
         self.cuts = 0
         self.clock: Callable[[], float] = time.monotonic
@@ -109,12 +142,17 @@ class RateController:
         self._burst_left = initial_burst
         self._next_send = 0.0
         self._hold_until = 0.0
+        self._budget = math.inf  # remaining / reset, until the window resets
+        self._budget_until = 0.0
         self._last_update: float | None = None
         self._probe_started: float | None = None
         self._paced_since_update = False
         self._at_limit = False
         self._round_trip = _DEFAULT_ROUND_TRIP
-        self._answered: list[float] = []  # when the last round trip's successes came back
+        self._answers: list[float] = []  # when successes came back, the last `_HISTORY` seconds
+        self._peak_accepted = 0.0  # the most the server was seen to accept since the last drop
+        self._former_rate: float | None = None  # what it accepted before the drop: where a recovery climbs back to
+        self._probe_excess = 0.0  # requests sent above the ceiling since the last cut, none refused
         self._last_cut = -math.inf
 
     def __repr__(self) -> str:
@@ -125,54 +163,76 @@ class RateController:
 
     async def turn(self) -> int:
         """Wait until the next request may leave; returns the epoch it leaves in."""
+        epoch, delay = self.reserve()
+        if delay > 0:
+            await self.sleep(delay)
+        return epoch
+
+    def reserve(self) -> tuple[int, float]:
+        """Book the next send without waiting: its epoch and the seconds until it may leave."""
         now = self.clock()
         self._grow(now)
         start = max(now, self._hold_until)
         if self._burst_left > 0 and start == now:
             self._burst_left -= 1  # the first few leave at once: nothing is known about the server yet
             self._next_send = max(self._next_send, now)
-            return self.epoch
+            return self.epoch, 0.0
         start = max(start, self._next_send)
-        self._next_send = start + 1.0 / self.rate
+        pace = self.rate if now >= self._budget_until else min(self.rate, self._budget)
+        self._next_send = start + 1.0 / max(pace, 0.1)
         if start > now:
             self._paced_since_update = True
-            await self.sleep(start - now)
-        return self.epoch
+        return self.epoch, start - now
 
     # -- told by the scheduler ---------------------------------------------------------------
 
     def succeeded(self, round_trip: float) -> None:
         """A request was answered; ``round_trip`` is how long it took."""
         self._round_trip = 0.8 * self._round_trip + 0.2 * max(round_trip, 0.001)
-        if self.slow_start:
-            now = self.clock()
-            self._answered = [t for t in self._answered if t > now - self._round_trip]
-            self._answered.append(now)
-            if self._paced_since_update:  # one more per round trip per answer: doubles each round trip
-                self.rate += 1.0 / max(self._round_trip, _SLOW_START_ROUND_TRIP)
+        now = self.clock()
+        answers = self._answers
+        answers.append(now)
+        if answers[0] < now - _HISTORY:
+            del answers[: bisect.bisect_left(answers, now - _HISTORY)]
+        peak = self._accepted_rate(now, _PEAK_WINDOW)
+        if peak is not None:
+            self._peak_accepted = max(self._peak_accepted, peak)
+        if self.slow_start and self._paced_since_update:  # one more per round trip per answer: doubles each round trip
+            self.rate += 1.0 / max(self._round_trip, _SLOW_START_ROUND_TRIP)
+            if self.limit is not None and self.rate >= self.limit * _HINT_MARGIN:
+                self._leave_slow_start(self.limit * _HINT_MARGIN)  # the server said its limit: no overshoot needed
 
     def throttled(self, epoch: int) -> None:
         """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip."""
         now = self.clock()
+        if self.slow_start and not self._answers:
+            self._burst_left = 0  # refused before anything was answered: the burst was too big, not the pace
+            return
         if epoch != self.epoch or now - self._last_cut < self._round_trip:
             return
         self.epoch += 1
         self.cuts += 1
         self._last_cut = now
         self._probe_started = None
+        self._probe_excess = 0.0
         self._last_update = now
         self._next_send = max(self._next_send, now)
         if self.slow_start:
             # Leaving slow start: the rate overshot, by up to twice (more while a burst allowance hid
             # the limit). Halve it as TCP does, or go to the rate answers came back at if that is
             # lower, then climb back towards the rate that failed.
-            self.slow_start = False
-            answered = [t for t in self._answered if t > now - self._round_trip]
+            answered = self._accepted_rate(now, self._round_trip)
             self.ceiling_rate = self.rate
-            self.rate = 0.5 * self.rate
-            if len(answered) >= _ACCEPTED_SAMPLES:
-                self.rate = min(self.rate, 0.9 * len(answered) / self._round_trip)
-            self.rate = max(1.0, self.rate)
+            self._leave_slow_start(min(0.5 * self.rate, math.inf if answered is None else 0.9 * answered))
+            return
+        accepted = self._accepted_rate(now, self._window())
+        seen = max(self._peak_accepted, self._former_rate or 0.0)
+        if accepted is not None and accepted * _DROPPED <= seen and _ACCEPTED_SHARE * accepted < DECREASE * self.rate:
+            # The server accepts far less than it did, and than we send: its limit dropped. Go to what it
+            # accepts (at most halving per cut: one window of answers can mislead) and remember the old rate.
+            self._former_rate, self._peak_accepted = seen, accepted
+            self.ceiling_rate = accepted
+            self.rate = max(0.5, 0.5 * self.rate, _ACCEPTED_SHARE * accepted)
             return
         # A cut while still climbing back lowers the remembered ceiling only halfway: one stray 429
         # (a server refusing a few requests at random) must not ratchet the rate down for good.
@@ -181,12 +241,46 @@ class RateController:
         self.rate = max(0.5, self.rate * DECREASE)
 
     def advise(self, hint: RateLimitHint | None) -> None:
-        """Take in a response's ``x-ratelimit-*`` headers: an empty window holds every send until it resets."""
+        """Take in a response's ``x-ratelimit-*`` headers (see the module's docstring)."""
         if hint is None:
+            return
+        now = self.clock()
+        if hint.limit is not None and hint.limit != self.limit:
+            self._new_limit(hint.limit)
+        if hint.remaining is None or hint.reset is None:
             return
         self._at_limit = hint.remaining < _LOW_REMAINING
         if hint.remaining == 0:
-            self._hold_until = max(self._hold_until, self.clock() + hint.reset)
+            self._hold_until = max(self._hold_until, now + hint.reset)
+        elif hint.reset > 0:
+            self._budget, self._budget_until = hint.remaining / hint.reset, now + hint.reset
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def _leave_slow_start(self, rate: float) -> None:
+        self.slow_start = False
+        self.rate = max(1.0, rate)
+        if self.ceiling_rate is None:
+            self.ceiling_rate = self.rate
+
+    def _new_limit(self, limit: float) -> None:
+        """The server's stated limit changed: a cap now, and, if it rose, a rate to climb back to."""
+        old, self.limit = self.limit, limit
+        cap = limit * _HINT_MARGIN
+        self.rate = min(self.rate, cap)
+        if self.ceiling_rate is not None:
+            self.ceiling_rate = min(self.ceiling_rate, cap) if old is None or limit < old else cap
+
+    def _accepted_rate(self, now: float, window: float) -> float | None:
+        """Successes per second over the last ``window`` seconds, if there were enough to say."""
+        answers = self._answers
+        count = len(answers) - bisect.bisect_right(answers, now - window)
+        if count < _ACCEPTED_SAMPLES or answers[0] > now - window:
+            return None  # too few, or the history does not cover the window yet
+        return count / window
+
+    def _window(self) -> float:
+        return min(1.0, max(0.25, 2.0 * self._round_trip))
 
     # -- growth ------------------------------------------------------------------------------
 
@@ -204,15 +298,24 @@ class RateController:
         ceiling = self.ceiling_rate or self.rate
         if self.rate < ceiling * _NEAR_CEILING:
             self.rate += (ceiling - self.rate) * (1.0 - math.exp(-2.0 * elapsed / period))
-            return
-        if self._at_limit:
-            self._probe_started = None
-            return
-        if self._probe_started is None:
-            self._probe_started = now
-        probing = now - self._probe_started
-        growth = min(1.0, _PROBE_START * 2.0 ** (probing / period)) / period
-        self.rate *= math.exp(growth * elapsed)
+        elif self._at_limit or (self.limit is not None and self.rate >= self.limit * _HINT_MARGIN):
+            self._probe_started = None  # the server says this is its limit: nothing to find above
+        elif self._probe_excess >= _RECOVERED * ceiling:
+            # More sent above the rate that failed than any burst allowance explains, and still no 429:
+            # the limit is higher now. Climb straight back to the rate before a drop, or half as high again.
+            self.ceiling_rate = self._former_rate or ceiling * _STALE_STEP
+            self._probe_started, self._probe_excess = None, 0.0
+        else:
+            if self._probe_started is None:
+                self._probe_started = now
+            start = _PROBE_START if self._former_rate is None else _RECOVERY_PROBE_START
+            growth = min(1.0, start * 2.0 ** ((now - self._probe_started) / period)) / period
+            self.rate *= math.exp(growth * elapsed)
+            self._probe_excess += max(0.0, self.rate - ceiling) * elapsed
+        if self._former_rate is not None and self.rate >= self._former_rate * _NEAR_CEILING:
+            self._former_rate = None  # back where it was before the drop
+        if self.limit is not None:
+            self.rate = min(self.rate, self.limit * _HINT_MARGIN)
 
 
 class AdaptiveLimit:
