@@ -418,7 +418,11 @@ def describe_failure(exc: BaseException) -> str:
 
 def request_id_of(headers: Any) -> str | None:
     """The server's id for a request, from whichever request-id header its response carries."""
-    return next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            return str(value)
+    return None
 
 
 def status_error(
