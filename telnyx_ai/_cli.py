@@ -239,7 +239,8 @@ async def _embed(args: argparse.Namespace, out: IO[str]) -> None:
             )
         except EmbedManyError as exc:
             # Keep every line that did succeed; the error then says which ones to run again.
-            _write_jsonl(out, lines, exc.results or [None] * len(lines))
+            done = exc.results if isinstance(exc.results, list) else None  # lists: no as_numpy here
+            _write_jsonl(out, lines, done or [None] * len(lines))
             raise
     _write_jsonl(out, lines, vectors)
 
