@@ -69,12 +69,10 @@ def _state(transport: Transport, model: str) -> _Model:
 @asynccontextmanager
 async def _trial(state: _Model) -> AsyncGenerator[_Trial, None]:
     """The encoding to ask with; while a model is unknown, only one request at a time finds out."""
-    waited = 0.0
-    if state.known is None and state.probe is not None:
-        started = time.monotonic()
-        while state.known is None and state.probe is not None:
-            await state.probe.wait()
-        waited = time.monotonic() - started
+    started = time.monotonic()
+    while state.known is None and (probe := state.probe) is not None:
+        await probe.wait()  # another request is finding out; then it is known, or this one finds out
+    waited = time.monotonic() - started
     if state.known is not None:
         yield _Trial(state.known, None, waited)
         return
