@@ -3,7 +3,8 @@
 A server that rejects base64 with a 400 or 422 is asked again at once without it; if that works, the
 refusal is remembered for the client (its connection pool, shared by ``with_options`` copies), base
 URL and model, so a job pays for it once. Until a model's first answer, one request probes and the
-others wait for it, so a refusal costs exactly one failed request even with many in flight.
+others wait for it (up to `PROBE_WAIT`), so a refusal costs exactly one failed request even with many
+in flight; on a server slower than that, the others go too and each finds out for itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ __all__ = ["EMBEDDINGS_PATH", "REFUSAL_STATUSES", "request_embeddings"]
 EMBEDDINGS_PATH = "/ai/openai/embeddings"
 REFUSAL_STATUSES = frozenset({400, 422})
 """What a server that does not take base64 answers it with (a 413 or 429 says nothing about the format)."""
+
+PROBE_WAIT = 0.5
+"""How long a request waits for the probe's answer: a refusal comes back fast; a slow model must not
+hold a job's start for a whole round trip."""
 
 Encoding = Literal["base64", "float"]
 
@@ -71,7 +76,12 @@ async def _trial(state: _Model) -> AsyncGenerator[_Trial, None]:
     """The encoding to ask with; while a model is unknown, only one request at a time finds out."""
     started = time.monotonic()
     while state.known is None and (probe := state.probe) is not None:
-        await probe.wait()  # another request is finding out; then it is known, or this one finds out
+        left = started + PROBE_WAIT - time.monotonic()
+        try:  # another request is finding out; then it is known, or this one finds out
+            await asyncio.wait_for(probe.wait(), max(left, 0.0))
+        except TimeoutError:
+            yield _Trial("base64", state, time.monotonic() - started)  # finds out too, holding nobody
+            return
     waited = time.monotonic() - started
     if state.known is not None:
         yield _Trial(state.known, None, waited)
