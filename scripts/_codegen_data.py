@@ -58,6 +58,7 @@ class ValueSwitch:
     field: str
     value: str  # the value that asks for the other response
     response: str  # the type of that response (the spec's own type answers every other value)
+    unset: str | None = None  # a hand-written base-class method answering when the field is not given
 
 
 @dataclass(frozen=True)

@@ -233,11 +233,18 @@ class ClassWriter:
         rest = ", ".join(repr(v) for v in op.arg(fld).choices if v != value)
         variants = [((f"Literal[{rest}] | NotGiven", True), op.json_type), ((f'Literal["{value}"]', False), other)]
         request = f'self._transport.request("{op.method}", {self.path(op)}'
+        unset = []
+        if op.value.unset is not None:  # the hand-written base class decides what an unset field asks for
+            unset = [
+                f"        if isinstance({fld}, {self.need('NotGiven')}):",
+                f"            return await self.{op.value.unset}(body, options)",
+            ]
         return self.switched(
             op,
             fld,
             variants,
             [
+                *unset,
                 f'        if {fld} == "{value}":',
                 f"            return await {request}, cast_to={self.ann(other)}, body=body, options=options)",
                 f"        return await {request}, cast_to={self.ann(op.json_type)}, body=body, options=options)",

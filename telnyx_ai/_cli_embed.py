@@ -117,7 +117,8 @@ async def embed(args: argparse.Namespace, out: IO[str]) -> None:
             )
         except EmbedManyError as exc:
             # Keep every line that did succeed; the error then says which ones to run again.
-            _write_jsonl(out, lines, exc.results or [None] * len(lines))
+            done = exc.results if isinstance(exc.results, list) else None  # lists: the CLI never asks for arrays
+            _write_jsonl(out, lines, done or [None] * len(lines))
             raise _failure(exc, lines) from None
     _write_jsonl(out, lines, vectors)
 

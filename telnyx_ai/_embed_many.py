@@ -7,6 +7,8 @@ its slot back at once, waits (the server's ``Retry-After``, spread, or backoff) 
 and goes back through the scheduler. A batch the server rejects as a whole (400/413/422) is cut
 in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
 dropped, and reported together in `EmbedManyError`, with every vector already paid for.
+Vectors arrive as floats or base64 (`_vectors`) and are stored in one place, in the output's
+form: Python lists (`embed_all`), one float32 array (`embed_all_float32`), or yielded as they come.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ._config import DEFAULT_MAX_CONNECTIONS
 from ._embed_inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
@@ -25,6 +27,10 @@ from ._errors import APIError, APIResponseValidationError, APIStatusError, Embed
 from ._logging import logger
 from ._rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
 from ._retry import backoff_delay, retry_after_seconds, short_reason, should_retry, wait_before_retry
+from ._vectors import Float32Rows, Vector, read_vectors, require_numpy, to_float32, to_list, width
+
+if TYPE_CHECKING:
+    from ._types import Float32Array
 
 __all__ = [
     "BATCH_RETRIES",
@@ -39,8 +45,12 @@ __all__ = [
     "RateController",
     "Texts",
     "embed_all",
+    "embed_all_float32",
     "embed_as_completed",
+    "embed_as_completed_float32",
 ]
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,8 @@ class EmbedJob:
 
     ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
     ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
+    ``one_width``: every vector must have the first one's width (an array's rows); a batch of
+    another width fails, not retried.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -80,6 +92,7 @@ class EmbedJob:
     skip: Collection[int] = frozenset()
     max_retry_wait: float = MAX_RETRY_WAIT
     rate: RateController | None = None
+    one_width: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -92,7 +105,7 @@ class EmbedJob:
 
 class _Embedding(Protocol):
     @property
-    def embedding(self) -> list[float]: ...
+    def embedding(self) -> list[float] | str: ...
     @property
     def index(self) -> int: ...
 
@@ -104,10 +117,12 @@ class _EmbeddingResponse(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BatchReply:
-    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``."""
+    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``;
+    ``waited``: seconds the sender held it before sending (not part of its round trip)."""
 
     data: Sequence[_Embedding]
     headers: Mapping[str, str]
+    waited: float = 0.0
 
 
 SendBatch = Callable[[list[str], int], Awaitable[_EmbeddingResponse]]
@@ -119,17 +134,25 @@ class _Outcome:
     """What became of some inputs: their vectors, or the error that stopped them."""
 
     indices: Sequence[int]
-    vectors: list[list[float]] | None = None
+    vectors: list[Vector] | None = None
     error: BaseException | None = None
 
 
-def _vectors(response: _EmbeddingResponse, size: int) -> list[list[float]]:
-    items = sorted(response.data, key=lambda item: item.index)
-    if [item.index for item in items] != list(range(size)):
+def _span(indices: Sequence[int]) -> str:
+    return f"inputs {indices[0]}-{indices[-1]}" if len(indices) > 1 else f"input {indices[0]}"
+
+
+def _vectors(response: _EmbeddingResponse, batch: Batch) -> list[Vector]:
+    """The batch's vectors in input order, base64 decoded and checked (`read_vectors`)."""
+    items = response.data
+    if any(item.index != position for position, item in enumerate(items)):  # servers answer in order
+        items = sorted(items, key=lambda item: item.index)
+    size = len(batch.texts)
+    if len(items) != size or any(item.index != position for position, item in enumerate(items)):
         raise APIResponseValidationError(
             f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
         )
-    return [item.embedding for item in items]
+    return read_vectors([item.embedding for item in items], _span(batch.indices))
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -160,6 +183,7 @@ class _Scheduler:
         self.unread_outcomes = 0
         self.exhausted = False
         self.tasks: set[asyncio.Task[None]] = set()
+        self.width: int | None = None  # with ``job.one_width``: the first batch's
         self._changed = asyncio.Event()
 
     # -- the loop that starts requests ---------------------------------------------------------
@@ -229,7 +253,7 @@ class _Scheduler:
         started = time.monotonic()
         try:
             reply = await self.send(batch.texts, batch.retries)
-            vectors = _vectors(reply, len(batch.texts))
+            vectors = _vectors(reply, batch)
         except APIError as exc:
             self._free_slot()
             self._failed(batch, exc, epoch, window_epoch)
@@ -238,11 +262,25 @@ class _Scheduler:
             self.finished.put_nowait(exc)
             return
         self._free_slot()
-        self.rate.succeeded(time.monotonic() - started)
+        self.rate.succeeded(time.monotonic() - started - (reply.waited if isinstance(reply, BatchReply) else 0.0))
         self.rate.advise(rate_limit_hint(_headers(reply)))
         if self.window is not None:
             self.window.succeeded()
-        self._report(_Outcome(batch.indices, vectors=vectors))
+        self._report(self._checked_width(batch, vectors))
+
+    def _checked_width(self, batch: Batch, vectors: list[Vector]) -> _Outcome:
+        """The batch's outcome; with ``one_width``, a failure if its width is not the job's."""
+        if self.job.one_width and vectors:
+            size = width(vectors[0])
+            if self.width is None:
+                self.width = size
+            elif size != self.width:
+                problem = f"has {size} values per vector; this job's array has {self.width}"
+                error = APIResponseValidationError(
+                    f"The embedding of {_span(batch.indices)} {problem}.", status_code=200
+                )
+                return _Outcome(batch.indices, error=error)
+        return _Outcome(batch.indices, vectors=vectors)
 
     def _free_slot(self) -> None:
         self.in_flight -= 1
@@ -331,12 +369,27 @@ async def _successes(
 
 
 def _store(results: list[list[float] | None], outcome: _Outcome) -> None:
-    """Put a finished batch's vectors at their inputs' places: the one place results are stored."""
+    """Put a finished batch's vectors at their inputs' places, as lists: the one place lists are stored."""
     end = max(outcome.indices) + 1
     if len(results) < end:
         results.extend([None] * (end - len(results)))
     for index, vector in zip(outcome.indices, outcome.vectors or [], strict=True):
-        results[index] = vector
+        results[index] = to_list(vector)
+
+
+async def _fill(
+    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit | None, store: Callable[[_Outcome], None]
+) -> _Tally:
+    """Run the job, handing each successful batch to ``store``; what failed is in the returned tally."""
+    check_texts(texts)
+    if job.skip:
+        raise ValueError("embed_all returns every input's vector; use embed_as_completed to skip indices.")
+    tally = _Tally(total_to_send(texts, job.skip))
+    successes = _successes(send, texts, job, tally, limit)
+    async with aclosing(successes):
+        async for outcome in successes:
+            store(outcome)
+    return tally
 
 
 async def embed_all(
@@ -346,15 +399,9 @@ async def embed_all(
 
     ``limit``, when given, is an extra AIMD window the job also respects.
     """
-    check_texts(texts)
-    if job.skip:
-        raise ValueError("embed_all returns every input's vector; use embed_as_completed to skip indices.")
-    tally = _Tally(total_to_send(texts, job.skip))
-    results: list[list[float] | None] = [None] * tally.total if tally.total is not None else []
-    successes = _successes(send, texts, job, tally, limit)
-    async with aclosing(successes):
-        async for outcome in successes:
-            _store(results, outcome)
+    total = None if isinstance(texts, str) else total_to_send(texts, job.skip)
+    results: list[list[float] | None] = [None] * total if total is not None else []
+    tally = await _fill(send, texts, job, limit, lambda outcome: _store(results, outcome))
     if len(results) < tally.seen:
         results.extend([None] * (tally.seen - len(results)))
     if tally.failed:
@@ -363,16 +410,44 @@ async def embed_all(
     return complete
 
 
-async def embed_as_completed(
+async def embed_all_float32(
     send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
-) -> AsyncGenerator[tuple[int, list[float]], None]:
-    """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
+) -> Float32Array:
+    """Like `embed_all`, as one (N, D) float32 array filled in place; `EmbedManyError` holds it with failed rows NaN."""
+    rows = Float32Rows(None if isinstance(texts, str) else total_to_send(texts, job.skip))
+    tally = await _fill(
+        send, texts, replace(job, one_width=True), limit, lambda o: rows.put(o.indices, o.vectors or [])
+    )
+    array = rows.finish(max(tally.seen, tally.total or 0))
+    if tally.failed:
+        raise EmbedManyError(results=array, failed=tally.failed, total=len(array))
+    return array
+
+
+async def _pairs(
+    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit | None, convert: Callable[[Vector], V]
+) -> AsyncGenerator[tuple[int, V], None]:
     check_texts(texts)
     tally = _Tally(total_to_send(texts, job.skip))
     successes = _successes(send, texts, job, tally, limit)
     async with aclosing(successes):
         async for outcome in successes:
             for index, vector in zip(outcome.indices, outcome.vectors or [], strict=True):
-                yield index, vector
+                yield index, convert(vector)
     if tally.failed:
         raise EmbedManyError(results=None, failed=tally.failed, total=max(tally.seen, tally.total or 0))
+
+
+def embed_as_completed(
+    send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
+) -> AsyncGenerator[tuple[int, list[float]], None]:
+    """``(index, vector)`` pairs as batches finish, keeping nothing; failures are raised at the end."""
+    return _pairs(send, texts, job, limit, to_list)
+
+
+def embed_as_completed_float32(
+    send: SendBatch, texts: Texts, job: EmbedJob, *, limit: AdaptiveLimit | None = None
+) -> AsyncGenerator[tuple[int, Float32Array], None]:
+    """Like `embed_as_completed`, each vector a new 1-D float32 array (numpy is checked before any request)."""
+    require_numpy()
+    return _pairs(send, texts, job, limit, to_float32)

@@ -29,6 +29,8 @@ from multidict import CIMultiDict
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
 
+    from ._types import Float32Array
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -459,15 +461,16 @@ class EmbedManyError(APIError):
     Nothing that succeeded is thrown away: ``results[i]`` is input ``i``'s vector, or ``None``
     where it failed (``embed_many_iter`` keeps no results, so there it is ``None``), and
     ``failed`` maps each failed input index to its cause. Resubmit just those to finish the job.
+    With ``as_numpy=True``, ``results`` is the (N, D) float32 array, a failed input's row all NaN.
     """
 
-    results: list[list[float] | None] | None
+    results: list[list[float] | None] | Float32Array | None
     failed: dict[int, BaseException]
     total: int
     """How many inputs the job had to embed."""
 
     def __init__(
-        self, *, results: list[list[float] | None] | None, failed: dict[int, BaseException], total: int
+        self, *, results: list[list[float] | None] | Float32Array | None, failed: dict[int, BaseException], total: int
     ) -> None:
         first = failed[min(failed)]
         super().__init__(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Literal, TypedDict, final
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypedDict, final
+
+if TYPE_CHECKING:  # numpy is an optional extra: only type checkers need it here
+    import numpy
+    from numpy.typing import NDArray
+
+    Float32Array: TypeAlias = NDArray[numpy.float32]
+    """What ``as_numpy=True`` returns: float32 vectors, one per row."""
 
 __all__ = [
     "NOT_GIVEN",

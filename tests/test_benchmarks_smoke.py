@@ -162,3 +162,31 @@ def test_goodput_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert outcome.ratio > 0.5 and sum(b[1] for b in outcome.bins) == 20
     report = goodput._markdown([outcome], 1.0)  # pyright: ignore[reportPrivateUsage]
     assert "| R 400/s, L 0.01 s | embed_many (default) |" in report
+
+
+def test_vectors_scenario_runs_and_reports(tmp_path: Path) -> None:
+    """The compact-vectors scenario at toy size, in this process: both servers, floor and telnyx_ai."""
+    from benchmarks import vectors
+
+    def start(honour: bool) -> str:
+        urls: list[str] = []
+        ready = threading.Event()
+
+        def announce(url: str) -> None:
+            urls.append(url)
+            ready.set()
+
+        threading.Thread(target=vectors.serve, args=(honour, announce), daemon=True).start()
+        assert ready.wait(10)
+        return urls[0]
+
+    rows = []
+    for honour in (True, False):
+        url = start(honour)
+        for name in ("floor", "telnyx_ai", "telnyx_ai_numpy"):
+            result = vectors.measure(name, url, 200)  # raises if the vectors' sum is wrong
+            rows.append({"server": "honours base64" if honour else "ignores base64", "name": name, **result})
+    report = vectors.markdown(rows)
+    assert "| honours base64 | embed_many as_numpy=True |" in report
+    assert "| ignores base64 | aiohttp + msgspec, floats, lists |" in report
+    assert "1.00x" in report

@@ -38,7 +38,8 @@ async def test_json_body_leaves_out_arguments_not_given(client: AsyncTelnyx, moc
     result = await client.ai.openai.embeddings.create_embeddings(input=["a"], model="m")
     method, url, call = only_call(mocked)
     assert (method, str(url)) == ("POST", f"{BASE_URL}/ai/openai/embeddings")
-    assert sent_json(call) == {"input": ["a"], "model": "m"}
+    # dimensions and user are left out; encoding_format is the SDK's own choice (base64, decoded for the caller).
+    assert sent_json(call) == {"input": ["a"], "model": "m", "encoding_format": "base64"}
     assert call.kwargs["headers"]["Content-Type"] == "application/json"
     assert call.kwargs["headers"]["Authorization"] == f"Bearer {API_KEY}"
     assert call.kwargs["headers"]["User-Agent"].startswith("telnyx-ai-python/")
@@ -58,7 +59,13 @@ async def test_extra_body_query_headers_and_timeout(client: AsyncTelnyx, mocked:
     )
     _, url, call = only_call(mocked)
     assert url.query["trace"] == "1"
-    assert sent_json(call) == {"input": "a", "model": "override", "dimensions": 2, "new_field": True}
+    assert sent_json(call) == {
+        "input": "a",
+        "model": "override",
+        "dimensions": 2,
+        "new_field": True,
+        "encoding_format": "base64",
+    }
     assert call.kwargs["headers"]["X-Trace"] == "abc"
     assert call.kwargs["timeout"].sock_read == 7
     assert call.kwargs["timeout"].sock_connect == 2

@@ -92,7 +92,7 @@ async def test_streamed_fragments_may_omit_tool_call_fields() -> None:
     assert (call.id, call.function and call.function.name) == (None, None)
 
 
-# -- embeddings: floats unless base64 is asked for -------------------------------------------------
+# -- embeddings: floats to the caller unless base64 is asked for (base64 on the wire either way) ----
 
 
 async def test_embeddings_are_floats_and_base64_is_its_own_type() -> None:
@@ -105,16 +105,22 @@ async def test_embeddings_are_floats_and_base64_is_its_own_type() -> None:
         assert isinstance(packed, OpenAIEmbeddingBase64Response)
         assert isinstance(packed.data[0].embedding, str)
         sent = [r.json() for r in server.requests_to("/ai/openai/embeddings")]
-        assert [body.get("encoding_format") for body in sent] == [None, "base64"]
+        # Not asked, the SDK asks for base64 itself (smaller, cheaper to decode) and returns floats.
+        assert [body.get("encoding_format") for body in sent] == ["base64", "base64"]
 
 
-async def test_a_base64_vector_where_floats_belong_does_not_decode(client: AsyncTelnyx, mocked: aioresponses) -> None:
-    body = {"data": [{"embedding": "AAAA", "index": 0, "object": "embedding"}], "model": "m", "object": "list"}
-    body["usage"] = {"prompt_tokens": 1, "total_tokens": 1}
-    mocked.post(f"{BASE_URL}/ai/openai/embeddings", payload=body)
-    with pytest.raises(
-        APIResponseValidationError, match=re.escape("Expected `array`, got `str` - at `$.data[0].embedding`")
-    ):
+async def test_a_base64_vector_where_floats_belong_decodes_only_if_whole(
+    client: AsyncTelnyx, mocked: aioresponses
+) -> None:
+    def reply(embedding: str) -> dict[str, object]:
+        data = [{"embedding": embedding, "index": 0, "object": "embedding"}]
+        return {"data": data, "model": "m", "object": "list", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+    mocked.post(f"{BASE_URL}/ai/openai/embeddings", payload=reply("AACAPwAAAMA="))  # float32 1.0, -2.0
+    floats = await client.ai.openai.embeddings.create_embeddings(input="hi", model="m")
+    assert floats.data[0].embedding == [1.0, -2.0]
+    mocked.post(f"{BASE_URL}/ai/openai/embeddings", payload=reply("AAAA"))  # 3 bytes: never a short vector
+    with pytest.raises(APIResponseValidationError, match=re.escape("(0) of 3 bytes, not whole float32 values")):
         await client.ai.openai.embeddings.create_embeddings(input="hi", model="m")
 
 
@@ -173,6 +179,10 @@ def test_misspelled_keywords_are_type_errors() -> None:
     )
     report = json.loads(done.stdout)
     errors = [(d["range"]["start"]["line"] + 1, d["message"]) for d in report["generalDiagnostics"]]
-    # The overloaded create_completion says no overload matches; embed_many names the keyword.
+    # Both methods are overloaded (on ``stream``, on ``as_numpy``): pyright says no overload matches,
+    # listing the arguments it was given (the runtime check then names the keyword and its fix).
     assert [line for line, _ in errors] == [10, 11, 15, 16], errors
-    assert [message for line, message in errors if line in (11, 16)] == ['No parameter named "batchsize"'] * 2
+    assert [message for line, message in errors if line in (11, 16)] == [
+        'No overloads for "embed_many" match the provided arguments\n'
+        "\xa0\xa0Argument types: (list[str], Literal['m'], Literal[10])"  # pyright indents with no-break spaces
+    ] * 2

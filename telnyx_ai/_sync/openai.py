@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Generator, Sequence
 from functools import cached_property
-from typing import Literal, Unpack, overload
+from typing import TYPE_CHECKING, Literal, Unpack, overload
 
 from .._bridge import SyncResource
 from .._embed_many import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
@@ -14,6 +14,9 @@ from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
 from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
 from ..types.openai_base64 import OpenAIEmbeddingBase64Response
+
+if TYPE_CHECKING:
+    from .._types import Float32Array
 
 __all__ = ["OpenAI", "OpenAIEmbeddings"]
 
@@ -78,6 +81,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         """The models ``create_embeddings`` accepts."""
         return self._bridge.call(self._async.list_embedding_models, **options)
 
+    @overload
     def embed_many(
         self,
         texts: Texts,
@@ -89,8 +93,56 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
+        as_numpy: Literal[False] = False,
         **options: Unpack[RequestOptions],
-    ) -> list[list[float]]:
+    ) -> list[list[float]]: ...
+
+    @overload
+    def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> Float32Array: ...
+
+    @overload
+    def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> list[list[float]] | Float32Array: ...
+
+    def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> list[list[float]] | Float32Array:
         """Embed every text, ``batch_size`` per request, as fast as the server's rate limit allows.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
@@ -102,19 +154,74 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         ``rate`` shares one `RateController` between jobs that hit the same limit.
+        ``as_numpy=True`` returns one (N, D) float32 numpy array instead, filled as batches arrive
+        (``pip install 'telnyx-ai[numpy]'``). Vectors travel as base64 unless the server refuses it.
         """
         return self._bridge.call(
-            self._async.embed_many,
-            texts=texts,
-            model=model,
-            batch_size=batch_size,
-            concurrency=concurrency,
-            dimensions=dimensions,
-            max_retries=max_retries,
-            progress=progress,
-            rate=rate,
-            **options,
+            lambda: self._async.embed_many(
+                texts=texts,
+                model=model,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                dimensions=dimensions,
+                max_retries=max_retries,
+                progress=progress,
+                rate=rate,
+                as_numpy=as_numpy,
+                **options,
+            )
         )
+
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: Literal[False] = False,
+        **options: Unpack[RequestOptions],
+    ) -> Generator[tuple[int, list[float]], None, None]: ...
+
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> Generator[tuple[int, Float32Array], None, None]: ...
+
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> Generator[tuple[int, list[float]] | tuple[int, Float32Array], None, None]: ...
 
     def embed_many_iter(
         self,
@@ -128,14 +235,16 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
+        as_numpy: bool = False,
         **options: Unpack[RequestOptions],
-    ) -> Generator[tuple[int, list[float]], None, None]:
+    ) -> Generator[tuple[int, list[float]] | tuple[int, Float32Array], None, None]:
         """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
 
         For corpora that do not fit in memory. ``skip`` holds indices already embedded (a resumed
         job): they are read past and never sent. Failures are raised as `EmbedManyError` once every
         other input has been yielded. Use it with ``for``; to stop early, wrap it in
-        ``contextlib.closing`` so in-flight requests are cancelled at once.
+        ``contextlib.closing`` so in-flight requests are cancelled at once. With ``as_numpy=True``
+        each vector is a 1-D float32 numpy array.
         """
         return iterate(
             self._bridge,
@@ -149,6 +258,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 progress=progress,
                 rate=rate,
                 skip=skip,
+                as_numpy=as_numpy,
                 **options,
             ),
         )

@@ -1,7 +1,9 @@
 """``embed_many`` and ``embed_many_iter``: the batch helpers of ``client.ai.openai.embeddings``.
 
 Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching engine is
-`telnyx_ai._embed_many`; this class only binds it to the embeddings endpoint.
+`telnyx_ai._embed_many`; this class only binds it to the embeddings endpoint. It also answers the
+generated ``create_embeddings`` when ``encoding_format`` is not given (the ``unset`` hook of its
+``[value_switch]``): base64 on the wire (`_wire_format`), floats to the caller (`_vectors`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sized
 from contextlib import aclosing
-from typing import Unpack
+from typing import TYPE_CHECKING, Literal, Unpack, overload
 
 from aiohttp import ClientResponse
 
@@ -24,18 +26,25 @@ from .._embed_many import (
     RateController,
     Texts,
     embed_all,
+    embed_all_float32,
     embed_as_completed,
+    embed_as_completed_float32,
 )
 from .._request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
-from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
+from .._vectors import WireEmbeddingResponse, float_response, require_numpy
+from .._wire_format import request_embeddings
 from ..types.openai import OpenAIEmbeddingResponse
+
+if TYPE_CHECKING:
+    from .._types import Float32Array
 
 __all__ = ["AsyncBatchEmbeddings"]
 
 
-def _check(method: str, model: str, dimensions: int | NotGiven, options: RequestOptions) -> None:
-    """Wrong types and misspelled keywords (``batchsize=``) fail before any work starts."""
+def _check(method: str, model: str, dimensions: int | NotGiven, as_numpy: bool, options: RequestOptions) -> None:
+    """Wrong types and misspelled keywords (``batchsize=``) fail before any work starts; so does a missing numpy."""
     others = tuple(inspect.signature(getattr(AsyncBatchEmbeddings, method)).parameters)[2:] if options else ()
     check_arguments(
         f"ai.openai.embeddings.{method}",
@@ -44,6 +53,10 @@ def _check(method: str, model: str, dimensions: int | NotGiven, options: Request
         options=options,
         others=others,
     )
+    if not isinstance(as_numpy, bool):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+        raise TypeError(f"{method}() argument 'as_numpy' must be True or False, not {type(as_numpy).__name__}.")
+    if as_numpy:
+        require_numpy()
 
 
 def _with_retry_count(options: RequestOptions, retry: int) -> RequestOptions:
@@ -53,6 +66,10 @@ def _with_retry_count(options: RequestOptions, retry: int) -> RequestOptions:
 
 
 class AsyncBatchEmbeddings(AsyncResource):
+    async def _create_embeddings_unset(self, body: Body, options: RequestOptions) -> OpenAIEmbeddingResponse:
+        """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused), returned as floats."""
+        return float_response(await request_embeddings(self._transport, body, options))
+
     def _sender(
         self, model: str, dimensions: int | NotGiven, options: RequestOptions
     ) -> Callable[[list[str], int], Awaitable[BatchReply]]:
@@ -61,13 +78,14 @@ class AsyncBatchEmbeddings(AsyncResource):
 
         async def send(batch: list[str], retry: int) -> BatchReply:
             seen: list[ClientResponse | None] = []
+            waited: list[float] = []
             body = {"input": batch, "model": model, "dimensions": dimensions}
             attempt_options = options if not retry else _with_retry_count(options, retry)
-            reply = await transport.observed(seen.append).request(
-                "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=attempt_options
+            reply: WireEmbeddingResponse = await request_embeddings(
+                transport.observed(seen.append), body, attempt_options, waited
             )
             answered = seen[-1] if seen else None
-            return BatchReply(reply.data, answered.headers if answered is not None else {})
+            return BatchReply(reply.data, answered.headers if answered is not None else {}, sum(waited))
 
         return send
 
@@ -103,6 +121,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             return progress_bar(total_to_send(texts, skip) if isinstance(texts, Sized) else None)
         return (progress or None), None
 
+    @overload
     async def embed_many(
         self,
         texts: Texts,
@@ -114,8 +133,53 @@ class AsyncBatchEmbeddings(AsyncResource):
         max_retries: int | None = None,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
+        as_numpy: Literal[False] = False,
         **options: Unpack[RequestOptions],
-    ) -> list[list[float]]:
+    ) -> list[list[float]]: ...
+    @overload
+    async def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> Float32Array: ...
+    @overload
+    async def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> list[list[float]] | Float32Array: ...
+    async def embed_many(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> list[list[float]] | Float32Array:
         """Embed every text, ``batch_size`` per request, as fast as the server's rate limit allows.
 
         Returns one vector per input, in input order. ``texts`` may be a list, any iterable or an
@@ -127,8 +191,10 @@ class AsyncBatchEmbeddings(AsyncResource):
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
         ``rate`` shares one `RateController` between jobs that hit the same limit.
+        ``as_numpy=True`` returns one (N, D) float32 numpy array instead, filled as batches arrive
+        (``pip install 'telnyx-ai[numpy]'``). Vectors travel as base64 unless the server refuses it.
         """
-        _check("embed_many", model, dimensions, options)
+        _check("embed_many", model, dimensions, as_numpy, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
@@ -138,11 +204,62 @@ class AsyncBatchEmbeddings(AsyncResource):
                 on_progress=on_progress,
                 rate=rate,
             )
-            return await embed_all(self._sender(model, dimensions, options), texts, job)
+            send = self._sender(model, dimensions, options)
+            if as_numpy:
+                return await embed_all_float32(send, texts, job)
+            return await embed_all(send, texts, job)
         finally:
             if close is not None:
                 close()
 
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: Literal[False] = False,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncGenerator[tuple[int, list[float]], None]: ...
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> AsyncGenerator[tuple[int, Float32Array], None]: ...
+    @overload
+    def embed_many_iter(
+        self,
+        texts: Texts,
+        *,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int | None = None,
+        dimensions: int | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        progress: bool | ProgressCallback = False,
+        rate: RateController | None = None,
+        skip: Collection[int] = frozenset(),
+        as_numpy: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncGenerator[tuple[int, list[float]] | tuple[int, Float32Array], None]: ...
     async def embed_many_iter(
         self,
         texts: Texts,
@@ -155,16 +272,18 @@ class AsyncBatchEmbeddings(AsyncResource):
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
+        as_numpy: bool = False,
         **options: Unpack[RequestOptions],
-    ) -> AsyncGenerator[tuple[int, list[float]], None]:
+    ) -> AsyncGenerator[tuple[int, list[float]] | tuple[int, Float32Array], None]:
         """Like `embed_many`, but yield ``(index, vector)`` as batches finish and keep nothing.
 
         For corpora that do not fit in memory. ``skip`` holds indices already embedded (a resumed
         job): they are read past and never sent. Failures are raised as `EmbedManyError` once every
         other input has been yielded. Use it with ``async for``; to stop early, wrap it in
-        ``contextlib.aclosing`` so in-flight requests are cancelled at once.
+        ``contextlib.aclosing`` so in-flight requests are cancelled at once. With ``as_numpy=True``
+        each vector is a 1-D float32 numpy array.
         """
-        _check("embed_many_iter", model, dimensions, options)
+        _check("embed_many_iter", model, dimensions, as_numpy, options)
         on_progress, close = self._progress(texts, progress, skip)
         try:
             job = self._job(
@@ -175,7 +294,10 @@ class AsyncBatchEmbeddings(AsyncResource):
                 rate=rate,
                 skip=skip,
             )
-            pairs = embed_as_completed(self._sender(model, dimensions, options), texts, job)
+            send = self._sender(model, dimensions, options)
+            pairs: AsyncGenerator[tuple[int, list[float]] | tuple[int, Float32Array], None] = (
+                embed_as_completed_float32(send, texts, job) if as_numpy else embed_as_completed(send, texts, job)
+            )
             async with aclosing(pairs):
                 async for pair in pairs:
                     yield pair

@@ -77,6 +77,8 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
             "model": model,
             "user": user,
         }
+        if isinstance(encoding_format, NotGiven):
+            return await self._create_embeddings_unset(body, options)
         if encoding_format == "base64":
             return await self._transport.request(
                 "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingBase64Response, body=body, options=options

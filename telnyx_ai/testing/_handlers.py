@@ -147,12 +147,16 @@ async def embeddings(call: Call) -> web.StreamResponse:
     encoding = body.get("encoding_format", "float")
     if encoding not in ("float", "base64"):
         return validation_error(["body", "encoding_format"], "encoding_format must be 'float' or 'base64'.")
+    if encoding == "base64" and call.state.base64 == "reject":
+        return validation_error(["body", "encoding_format"], "encoding_format must be 'float'.", "literal_error")
+    if encoding == "base64" and call.state.base64 == "ignore":
+        encoding = "float"
     data: list[dict[str, Any]] = []
     for index, text in enumerate(texts):
         vector = expected_embedding(text, model, dimensions)
         embedding: object = vector
         if encoding == "base64":
-            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()  # OpenAI's format
         data.append({"object": "embedding", "index": index, "embedding": embedding})
     tokens = sum(_words(t) for t in texts)
     return json_response(

@@ -26,7 +26,7 @@ from ._plan import FaultPlan
 from ._rate_limit import RateLimiter
 from ._records import Call, Handler, RecordedRequest, note_disconnect
 from ._responses import telnyx_error
-from ._state import EmulatorState, StreamConfig
+from ._state import Base64Mode, EmulatorState, StreamConfig
 
 __all__ = ["MockServer"]
 
@@ -146,6 +146,18 @@ class MockServer:
     @assistant_tests.setter
     def assistant_tests(self, tests: list[dict[str, Any]]) -> None:
         self._state.assistant_tests = tests
+
+    @property
+    def base64(self) -> Base64Mode:
+        """What ``POST /ai/openai/embeddings`` does with ``encoding_format: "base64"``: ``"honour"`` it
+        (base64 of little-endian float32, OpenAI's format), ``"ignore"`` it (floats) or ``"reject"`` it (422)."""
+        return self._state.base64
+
+    @base64.setter
+    def base64(self, mode: Base64Mode) -> None:
+        if mode not in ("honour", "ignore", "reject"):
+            raise ValueError(f"base64 must be 'honour', 'ignore' or 'reject', got {mode!r}.")
+        self._state.base64 = mode
 
     @property
     def disconnects(self) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EmulatorState", "StreamConfig"]
+__all__ = ["Base64Mode", "EmulatorState", "StreamConfig"]
+
+Base64Mode = Literal["honour", "ignore", "reject"]
 
 
 @dataclass(slots=True)
@@ -57,6 +59,9 @@ class EmulatorState:
     """Clients that went away before their response was complete."""
     closing: bool = False
     """True while the server shuts down; connections it drops then are not counted as disconnects."""
+    base64: Base64Mode = "honour"
+    """What the embeddings route does with ``encoding_format: "base64"``: honour it, ignore it (answer
+    floats, as some OpenAI-compatible servers do), or reject it with a 422."""
 
     def next_completion_id(self) -> str:
         """A fresh, sequential chat completion id."""

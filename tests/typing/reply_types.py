@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import assert_type
 
+import numpy as np
+from numpy.typing import NDArray
+
 from telnyx_ai import AsyncStream, AsyncTelnyx, RawResponse, Stream, Telnyx
 from telnyx_ai.types.chat import ChatCompletion, ChatCompletionChunk, ChatMessageParam
 from telnyx_ai.types.openai import OpenAIEmbeddingResponse
@@ -27,6 +30,12 @@ async def replies(client: AsyncTelnyx) -> None:
     assert_type(packed, OpenAIEmbeddingBase64Response)
     assert_type(packed.data[0].embedding, str)
     assert_type(await client.ai.openai.embeddings.embed_many(["x"], model="m"), list[list[float]])
+    array = await client.ai.openai.embeddings.embed_many(["x"], model="m", as_numpy=True)
+    assert_type(array, NDArray[np.float32])
+    async for index, row in client.ai.openai.embeddings.embed_many_iter(["x"], model="m", as_numpy=True):
+        assert_type((index, row), tuple[int, NDArray[np.float32]])
+    async for index, vector in client.ai.openai.embeddings.embed_many_iter(["x"], model="m"):
+        assert_type((index, vector), tuple[int, list[float]])
 
     raw = await client.with_raw_response(client.ai.chat.create_completion, messages=MESSAGES, stream=True)
     assert_type(raw, RawResponse[AsyncStream[ChatCompletionChunk]])
@@ -39,6 +48,10 @@ async def replies(client: AsyncTelnyx) -> None:
 
 
 def sync_replies(client: Telnyx) -> None:
+    assert_type(client.ai.openai.embeddings.embed_many(["x"], model="m"), list[list[float]])
+    assert_type(client.ai.openai.embeddings.embed_many(["x"], model="m", as_numpy=True), NDArray[np.float32])
+    for index, row in client.ai.openai.embeddings.embed_many_iter(["x"], model="m", as_numpy=True):
+        assert_type((index, row), tuple[int, NDArray[np.float32]])
     packed = client.ai.openai.embeddings.create_embeddings(input="x", model="m", encoding_format="base64")
     assert_type(packed, OpenAIEmbeddingBase64Response)
     raw = client.with_raw_response(client.ai.chat.create_completion, messages=MESSAGES, stream=True)
