@@ -82,7 +82,9 @@ class EmbedJob:
     ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
     ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
     ``one_width``: every vector must have the first one's width (an array's rows); a batch of
-    another width fails, not retried.
+    another width fails, not retried. ``first_alone``: the first request goes alone, and the others
+    wait for its answer (it settles something they depend on, such as the wire format); otherwise
+    they would be held back and released at once, a burst that a rate limit answers with 429s.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -93,6 +95,7 @@ class EmbedJob:
     max_retry_wait: float = MAX_RETRY_WAIT
     rate: RateController | None = None
     one_width: bool = False
+    first_alone: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -184,11 +187,14 @@ class _Scheduler:
         self.exhausted = False
         self.tasks: set[asyncio.Task[None]] = set()
         self.width: int | None = None  # with ``job.one_width``: the first batch's
+        self.alone = job.first_alone  # until the first request is answered, one in flight
         self._changed = asyncio.Event()
 
     # -- the loop that starts requests ---------------------------------------------------------
 
     def _room(self) -> bool:
+        if self.alone:
+            return self.in_flight == 0
         limit = self.job.concurrency
         if self.window is not None:
             limit = min(limit, int(self.window.limit))
@@ -284,6 +290,7 @@ class _Scheduler:
 
     def _free_slot(self) -> None:
         self.in_flight -= 1
+        self.alone = False
         self._changed.set()
 
     def _failed(self, batch: Batch, exc: APIError, epoch: int, window_epoch: int) -> None:

@@ -4,7 +4,9 @@ A server that rejects base64 with a 400 or 422 is asked again at once without it
 refusal is remembered for the client (its connection pool, shared by ``with_options`` copies), base
 URL and model, so a job pays for it once. Until a model's first answer, one request probes and the
 others wait for it (up to `PROBE_WAIT`), so a refusal costs exactly one failed request even with many
-in flight; on a server slower than that, the others go too and each finds out for itself.
+in flight; on a server slower than that, the others go too and each finds out for itself. A batch
+job does not rely on that wait (`needs_probe`): it sends its first request alone, because requests
+held and then released together arrive as a burst that a rate limit refuses.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ._transport import Transport
 from ._types import NOT_GIVEN, Body, RequestOptions
 from ._vectors import WireEmbeddingResponse
 
-__all__ = ["EMBEDDINGS_PATH", "REFUSAL_STATUSES", "request_embeddings"]
+__all__ = ["EMBEDDINGS_PATH", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
 
 EMBEDDINGS_PATH = "/ai/openai/embeddings"
 REFUSAL_STATUSES = frozenset({400, 422})
@@ -71,6 +73,21 @@ def _state(transport: Transport, model: str) -> _Model:
     return state
 
 
+def _chosen(body: Body, options: RequestOptions) -> bool:
+    """Whether the caller chose ``encoding_format`` (as an argument or in ``extra_body``)."""
+    if body.get("encoding_format", NOT_GIVEN) is not NOT_GIVEN:
+        return True
+    return "encoding_format" in (options.get("extra_body") or {})
+
+
+def needs_probe(transport: Transport, model: str, options: RequestOptions) -> bool:
+    """Whether this client has yet to learn if the model's server takes base64 (the caller did not choose).
+
+    A batch job then sends its first request alone: its answer settles the format for the rest.
+    """
+    return not _chosen({}, options) and _state(transport, model).known is None
+
+
 @asynccontextmanager
 async def _trial(state: _Model) -> AsyncGenerator[_Trial, None]:
     """The encoding to ask with; while a model is unknown, only one request at a time finds out."""
@@ -109,8 +126,7 @@ async def request_embeddings(
             "POST", EMBEDDINGS_PATH, cast_to=WireEmbeddingResponse, body=fields, options=options
         )
 
-    chosen = body.get("encoding_format", NOT_GIVEN) is not NOT_GIVEN
-    if chosen or "encoding_format" in (options.get("extra_body") or {}):
+    if _chosen(body, options):
         return await post(body)
     state = _state(transport, str(body.get("model")))
     if state.known == "base64":  # the usual case, without the machinery below

@@ -223,6 +223,30 @@ async def test_a_bad_input_is_not_mistaken_for_a_refusal(server: MockServer, cli
     assert formats(server)[-1] == "base64"  # base64 was not given up
 
 
+async def test_a_job_that_must_learn_the_format_sends_its_first_request_alone(
+    server: MockServer, client: AsyncTelnyx
+) -> None:
+    # Held behind a probe and then released at once, the others would arrive as one burst; a rate
+    # limit answers that with 429s. So while the format is unknown, the first request goes alone.
+    server.set_rate_limit(10_000, burst=1_000, latency=0.6, headers=False)
+    inputs = [f"doc {n}" for n in range(64)]
+    embeddings = client.ai.openai.embeddings
+
+    async def in_flight_early() -> int:
+        job = asyncio.create_task(embeddings.embed_many(inputs, model=MODEL, dimensions=4, batch_size=4))
+        while not server.requests_to(PATH):  # noqa: ASYNC110 - polling the records, no event to wait on
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # well inside the first answer's 0.6 s
+        seen = len(server.requests_to(PATH))
+        assert await job == expected(inputs, 4)
+        assert set(formats(server)) == {"base64"}
+        server.requests.clear()
+        return seen
+
+    assert await in_flight_early() == 1
+    assert await in_flight_early() > 1  # known now: the next job starts at full width
+
+
 # -- arrays out ------------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from .._request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
 from .._vectors import WireEmbeddingResponse, float_response, require_numpy
-from .._wire_format import request_embeddings
+from .._wire_format import needs_probe, request_embeddings
 from ..types.openai import OpenAIEmbeddingResponse
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         max_retries: int | None,
         on_progress: ProgressCallback | None,
         rate: RateController | None,
+        first_alone: bool,
         skip: Collection[int] = frozenset(),
     ) -> EmbedJob:
         if max_retries is None:  # batches retry harder than single calls, or as hard as the client asks
@@ -110,6 +111,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             on_progress=on_progress,
             rate=rate,
             skip=skip,
+            first_alone=first_alone,
         )
 
     def _progress(
@@ -203,6 +205,7 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
+                first_alone=needs_probe(self._transport, model, options),
             )
             send = self._sender(model, dimensions, options)
             if as_numpy:
@@ -292,6 +295,7 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
+                first_alone=needs_probe(self._transport, model, options),
                 skip=skip,
             )
             send = self._sender(model, dimensions, options)
