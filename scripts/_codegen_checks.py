@@ -1,4 +1,4 @@
-"""Which runtime check each argument gets, and the one `check_arguments` call a method starts with.
+"""Which runtime check each argument gets: a method's `ArgumentChecks` table, and the call it starts with.
 
 A kind is chosen from the argument's annotation (``telnyx_ai._checks`` names the groups): strings,
 numbers, mappings and lists of them. Strings the spec gives a ``format`` msgspec encodes from other
@@ -41,25 +41,45 @@ def check_kind(ann: str, schema: dict[str, Any], mapping_names: set[str]) -> str
     return "mappings" if is_mapping(base) else None
 
 
-def check_call(call: str, args: list[tuple[str, str | None, bool]], need: Callable[[], str]) -> list[str]:
-    """The line ``check_arguments("<call>", group={...}, nullable=(...), options=options, others=(...))``.
+def _tuple(items: list[str]) -> str:
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
-    ``args`` are (name, kind, nullable); ``need`` imports the helper and returns its local name.
-    Every method gets it: ``options`` (the extra keywords) is checked for misspellings, with the
-    method's own argument names (the unchecked ones listed in ``others``) as suggestions.
-    """
+
+def _groups(args: list[tuple[str, str | None, bool]]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for name, kind, _ in args:
         if kind is not None:
             groups.setdefault(kind, []).append(name)
+    return dict(sorted(groups.items()))
+
+
+def checks_attribute(method: str) -> str:
+    """The class attribute holding ``method``'s `ArgumentChecks`."""
+    return f"_{method}_checks"
+
+
+def checks_table(
+    method: str, call: str, args: list[tuple[str, str | None, bool]], need: Callable[[], str]
+) -> list[str]:
+    """The class-body line ``_<method>_checks = ArgumentChecks("<call>", group=(names), nullable=..., others=...)``.
+
+    ``args`` are (name, kind, nullable); ``need`` imports the class and returns its local name.
+    Every method gets one: ``options`` (the extra keywords) is checked for misspellings, with the
+    method's own argument names (the unchecked ones listed in ``others``) as suggestions.
+    """
     parts = [f'"{call}"']
-    for kind in sorted(groups):
-        parts.append(f"{kind}={{{', '.join(f'{n!r}: {n}' for n in groups[kind])}}}")  # ruff makes the quotes double
-    nullable = tuple(name for name, kind, is_nullable in args if kind is not None and is_nullable)
+    parts += [f"{kind}={_tuple([repr(n) for n in names])}" for kind, names in _groups(args).items()]
+    nullable = [repr(name) for name, kind, is_nullable in args if kind is not None and is_nullable]
     if nullable:
-        parts.append(f"nullable={nullable!r}")
-    parts.append("options=options")
-    others = tuple(name for name, kind, _ in args if kind is None)
+        parts.append(f"nullable={_tuple(nullable)}")
+    others = [repr(name) for name, kind, _ in args if kind is None]
     if others:
-        parts.append(f"others={others!r}")
-    return [f"        {need()}({', '.join(parts)})"]
+        parts.append(f"others={_tuple(others)}")
+    return [f"    {checks_attribute(method)} = {need()}({', '.join(parts)})"]  # ruff makes the quotes double
+
+
+def checks_call(method: str, args: list[tuple[str, str | None, bool]]) -> list[str]:
+    """The method's first line: its values, group by group in the table's order, checked."""
+    parts = ["options"]
+    parts += [f"{kind}={_tuple(names)}" for kind, names in _groups(args).items()]
+    return [f"        self.{checks_attribute(method)}.check({', '.join(parts)})"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import re
 
-from _codegen_checks import check_call
+from _codegen_checks import checks_call, checks_table
 from _codegen_data import Inputs, Node
 from _codegen_imports import Imports
 from _codegen_model import Arg, Operation
@@ -118,12 +118,20 @@ class ClassWriter:
             f"    async def {op.name}({self.signature(op)}) -> {self.ann(op.returns)}: ...",
         ]
 
+    @staticmethod
+    def _check_args(op: Operation) -> list[tuple[str, str | None, bool]]:
+        return [(a.name, a.check, a.ann.endswith(" | None")) for a in op.args]
+
     def checks(self, op: Operation) -> list[str]:
         """The line checking the argument types first, before anything is built or sent."""
-        args = [(a.name, a.check, a.ann.endswith(" | None")) for a in op.args]
-        return check_call(op.call, args, lambda: self.imports.need("telnyx_ai._checks", "check_arguments"))
+        return checks_call(op.name, self._check_args(op))
 
     def method(self, op: Operation) -> list[str]:
+        """The method's `ArgumentChecks` (built once, with the class), then the method itself."""
+        need = lambda: self.imports.need("telnyx_ai._checks", "ArgumentChecks")  # noqa: E731
+        return [*checks_table(op.name, op.call, self._check_args(op), need), "", *self._method(op)]
+
+    def _method(self, op: Operation) -> list[str]:
         if op.paginated:
             out = self.paginated(op)
         elif op.binary is not None:

@@ -1,71 +1,184 @@
 """Cheap checks of an operation's arguments, so a wrong type fails at the call, before any request.
 
-Every generated method calls `check_arguments` first, with its arguments grouped by what they must
-be (the generator knows each one's type). Only ``isinstance`` tests on the values given; an
-argument left `NOT_GIVEN` costs an identity test. Deeper shapes (a message's keys, a value from a
-``Literal``) are the server's to judge.
+Every generated method has an `ArgumentChecks` built once, next to it in the class body, naming
+its arguments by group (the generator knows each one's type); the method passes the values in
+the same order. The usual call costs a few C-level set tests (``{str, NotGiven} ⊇ types of the
+strings``); only a value outside them (a subclass, a None, a mistake) gets the per-argument walk
+that names what is wrong. Deeper shapes (a message's keys, a value from a ``Literal``) are the
+server's to judge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ._config import check_keywords
-from ._types import NOT_GIVEN, OPTION_NAMES
+from ._types import NOT_GIVEN, OPTION_NAMES, NotGiven
 
-__all__ = ["check_arguments"]
+__all__ = ["ArgumentChecks", "check_arguments"]
 
-_EMPTY: Mapping[str, object] = {}
+Values = tuple[object, ...]
+Names = tuple[str, ...]
+_Check = Callable[[str, str, object], None]
+"""A per-value check of the slow path: (method, argument name, value), raising `TypeError`."""
+
+# The exact types that pass without a closer look; anything else goes to the walk, which decides.
+_STRING_TYPES = frozenset({str, NotGiven})
+_NUMBER_TYPES = frozenset({int, float, NotGiven})
+_MAPPING_TYPES = frozenset({dict, NotGiven})
+_STR = frozenset({str})
+_DICT = frozenset({dict})
+
+
+class ArgumentChecks:
+    """What each checked argument of one operation must be, by group, and the names to suggest for a typo.
+
+    A number is an int or a float, never a bool; a list is any sequence but a string; `NOT_GIVEN`
+    passes everywhere, and None only for the names in ``nullable``. ``others`` are the method's
+    unchecked arguments, named only when a misspelled keyword resembles one.
+    """
+
+    __slots__ = (
+        "known",
+        "mapping_lists",
+        "mappings",
+        "method",
+        "nullable",
+        "numbers",
+        "string_lists",
+        "strings",
+        "strings_or_string_lists",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        *,
+        strings: Names = (),
+        numbers: Names = (),
+        mappings: Names = (),
+        string_lists: Names = (),
+        mapping_lists: Names = (),
+        strings_or_string_lists: Names = (),
+        nullable: Names = (),
+        others: Names = (),
+    ) -> None:
+        self.method = method
+        self.strings, self.numbers, self.mappings = strings, numbers, mappings
+        self.string_lists, self.mapping_lists = string_lists, mapping_lists
+        self.strings_or_string_lists = strings_or_string_lists
+        self.nullable = nullable
+        self.known = [*strings, *numbers, *mappings, *string_lists, *mapping_lists, *strings_or_string_lists, *others]
+
+    def __repr__(self) -> str:
+        return f"<ArgumentChecks of {self.method}()>"
+
+    def check(
+        self,
+        options: Mapping[str, object],
+        *,
+        strings: Values = (),
+        numbers: Values = (),
+        mappings: Values = (),
+        string_lists: Values = (),
+        mapping_lists: Values = (),
+        strings_or_string_lists: Values = (),
+    ) -> None:
+        """Raise `TypeError` naming the first value that is not what its group says.
+
+        Each group's values come in the order of the names given at construction. ``options``
+        holds the keywords the caller passed beyond the method's own: one that is not a
+        `RequestOptions` key is a misspelling, reported with the closest name.
+        """
+        if options:
+            check_keywords(options, OPTION_NAMES, f"{self.method}()", known=self.known)
+        if not _STRING_TYPES.issuperset(map(type, strings)):
+            self._walk(self.strings, strings, _check_string)
+        if not _NUMBER_TYPES.issuperset(map(type, numbers)):
+            self._walk(self.numbers, numbers, _check_number)
+        if not _MAPPING_TYPES.issuperset(map(type, mappings)):
+            self._walk(self.mappings, mappings, _check_mapping)
+        for value in string_lists:
+            if value is not NOT_GIVEN and not _is_list_of(value, _STR):
+                self._walk(self.string_lists, string_lists, _check_string_list)
+                break
+        for value in mapping_lists:
+            if value is not NOT_GIVEN and not _is_list_of(value, _DICT):
+                self._walk(self.mapping_lists, mapping_lists, _check_mapping_list)
+                break
+        for value in strings_or_string_lists:
+            if value is not NOT_GIVEN and type(value) is not str and not _is_list_of(value, _STR):
+                self._walk(self.strings_or_string_lists, strings_or_string_lists, _check_string_or_list)
+                break
+
+    def _walk(self, names: Names, values: Values, check: _Check) -> None:
+        """The slow path: each value of one group on its own, raising for the first that is wrong."""
+        for name, value in zip(names, values, strict=True):
+            if value is NOT_GIVEN or (value is None and name in self.nullable):
+                continue
+            check(self.method, name, value)
+
+
+def _is_list_of(value: object, item_types: frozenset[type]) -> bool:
+    """Whether ``value`` is a list holding only items of exactly these types (the fast test)."""
+    if type(value) is not list:
+        return False
+    items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+    return item_types.issuperset(map(type, items))
 
 
 def check_arguments(
     method: str,
     *,
-    strings: Mapping[str, object] = _EMPTY,
-    numbers: Mapping[str, object] = _EMPTY,
-    mappings: Mapping[str, object] = _EMPTY,
-    string_lists: Mapping[str, object] = _EMPTY,
-    mapping_lists: Mapping[str, object] = _EMPTY,
-    strings_or_string_lists: Mapping[str, object] = _EMPTY,
-    nullable: tuple[str, ...] = (),
-    options: Mapping[str, object] = _EMPTY,
-    others: tuple[str, ...] = (),
+    strings: Mapping[str, object] | None = None,
+    numbers: Mapping[str, object] | None = None,
+    mappings: Mapping[str, object] | None = None,
+    string_lists: Mapping[str, object] | None = None,
+    mapping_lists: Mapping[str, object] | None = None,
+    strings_or_string_lists: Mapping[str, object] | None = None,
+    nullable: Names = (),
+    options: Mapping[str, object] | None = None,
+    others: Names = (),
 ) -> None:
-    """Raise `TypeError` naming the first argument of ``method`` that is not what its group says.
-
-    Each group maps argument names to the values given; `NOT_GIVEN` passes, and so does None for
-    the names in ``nullable``. A number is an int or a float, never a bool; a list is any
-    sequence but a string. ``options`` holds the keywords the caller passed beyond the method's
-    own: one that is not a `RequestOptions` key is a misspelling, reported with the closest name
-    among the method's arguments (the groups' and ``others``) and the options.
-    """
-    if options:
-        known = [*strings, *numbers, *mappings, *string_lists, *mapping_lists, *strings_or_string_lists, *others]
-        check_keywords(options, OPTION_NAMES, f"{method}()", known=known)
-    for name, value in strings.items():
-        if value is not NOT_GIVEN and not isinstance(value, str) and _wrong_none(name, value, nullable):
-            raise _wrong(method, name, "a string", value)
-    for name, value in numbers.items():
-        wrong = type(value) is bool or not isinstance(value, (int, float))
-        if wrong and value is not NOT_GIVEN and _wrong_none(name, value, nullable):
-            raise _wrong(method, name, "a number", value)
-    for name, value in mappings.items():
-        if value is not NOT_GIVEN and not isinstance(value, Mapping) and _wrong_none(name, value, nullable):
-            raise _wrong(method, name, "a mapping (such as a dict)", value)
-    for name, value in string_lists.items():
-        if value is not NOT_GIVEN and _wrong_none(name, value, nullable):
-            _check_list(method, name, value, str, "a list of strings", "a string")
-    for name, value in mapping_lists.items():
-        if value is not NOT_GIVEN and _wrong_none(name, value, nullable):
-            _check_list(method, name, value, Mapping, "a list of mappings (such as dicts)", "a mapping")
-    for name, value in strings_or_string_lists.items():
-        if value is not NOT_GIVEN and not isinstance(value, str) and _wrong_none(name, value, nullable):
-            _check_list(method, name, value, str, "a string or a list of strings", "a string")
+    """`ArgumentChecks` in one call, for hand-written methods: each group maps names to the values given."""
+    groups = {
+        "strings": strings or {},
+        "numbers": numbers or {},
+        "mappings": mappings or {},
+        "string_lists": string_lists or {},
+        "mapping_lists": mapping_lists or {},
+        "strings_or_string_lists": strings_or_string_lists or {},
+    }
+    checks = ArgumentChecks(method, nullable=nullable, others=others, **{k: tuple(v) for k, v in groups.items()})
+    checks.check(options or {}, **{k: tuple(v.values()) for k, v in groups.items()})
 
 
-def _wrong_none(name: str, value: object, nullable: tuple[str, ...]) -> bool:
-    """False only for a None that ``name`` may hold; every other value goes on to its check."""
-    return value is not None or name not in nullable
+def _check_string(method: str, name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise _wrong(method, name, "a string", value)
+
+
+def _check_number(method: str, name: str, value: object) -> None:
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise _wrong(method, name, "a number", value)
+
+
+def _check_mapping(method: str, name: str, value: object) -> None:
+    if not isinstance(value, Mapping):
+        raise _wrong(method, name, "a mapping (such as a dict)", value)
+
+
+def _check_string_list(method: str, name: str, value: object) -> None:
+    _check_list(method, name, value, str, "a list of strings", "a string")
+
+
+def _check_mapping_list(method: str, name: str, value: object) -> None:
+    _check_list(method, name, value, Mapping, "a list of mappings (such as dicts)", "a mapping")
+
+
+def _check_string_or_list(method: str, name: str, value: object) -> None:
+    if not isinstance(value, str):
+        _check_list(method, name, value, str, "a string or a list of strings", "a string")
 
 
 def _check_list(method: str, name: str, value: object, item_type: type, expected: str, each: str) -> None:
@@ -73,9 +186,8 @@ def _check_list(method: str, name: str, value: object, item_type: type, expected
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise _wrong(method, name, expected, value)
     items: Sequence[object] = value  # pyright: ignore[reportUnknownVariableType]
-    exact = dict if item_type is Mapping else item_type  # the usual item: a cheaper test than the ABC's
     for index, item in enumerate(items):
-        if type(item) is not exact and not isinstance(item, item_type):
+        if not isinstance(item, item_type):
             raise _wrong(method, f"{name}[{index}]", each, item)
 
 

@@ -82,9 +82,10 @@ class EmbedJob:
     ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
     ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
     ``one_width``: every vector must have the first one's width (an array's rows); a batch of
-    another width fails, not retried. ``first_alone``: the first request goes alone, and the others
-    wait for its answer (it settles something they depend on, such as the wire format); otherwise
-    they would be held back and released at once, a burst that a rate limit answers with 429s.
+    another width fails, not retried. ``first_alone``: seconds the first request goes alone, the
+    others waiting for its answer (it settles something they depend on, such as the wire format)
+    for at most that long; held back elsewhere and released at once, they would arrive as a burst,
+    which a rate limit answers with 429s.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -95,7 +96,7 @@ class EmbedJob:
     max_retry_wait: float = MAX_RETRY_WAIT
     rate: RateController | None = None
     one_width: bool = False
-    first_alone: bool = False
+    first_alone: float = 0.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -108,7 +109,7 @@ class EmbedJob:
 
 class _Embedding(Protocol):
     @property
-    def embedding(self) -> list[float] | str: ...
+    def embedding(self) -> list[float] | bytes | str: ...
     @property
     def index(self) -> int: ...
 
@@ -120,12 +121,10 @@ class _EmbeddingResponse(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BatchReply:
-    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``;
-    ``waited``: seconds the sender held it before sending (not part of its round trip)."""
+    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``."""
 
     data: Sequence[_Embedding]
     headers: Mapping[str, str]
-    waited: float = 0.0
 
 
 SendBatch = Callable[[list[str], int], Awaitable[_EmbeddingResponse]]
@@ -187,7 +186,7 @@ class _Scheduler:
         self.exhausted = False
         self.tasks: set[asyncio.Task[None]] = set()
         self.width: int | None = None  # with ``job.one_width``: the first batch's
-        self.alone = job.first_alone  # until the first request is answered, one in flight
+        self.alone = job.first_alone > 0  # until the first request is answered (or that long), one in flight
         self._changed = asyncio.Event()
 
     # -- the loop that starts requests ---------------------------------------------------------
@@ -240,6 +239,8 @@ class _Scheduler:
         return None
 
     def _start(self, batch: Batch, epoch: int, window_epoch: int) -> None:
+        if self.alone and not self.tasks:  # the first request: the others go when it is answered, or then
+            asyncio.get_running_loop().call_later(self.job.first_alone, self._end_alone)
         self.in_flight += 1
         task = asyncio.create_task(self._attempt(batch, epoch, window_epoch))
         self.tasks.add(task)
@@ -268,7 +269,7 @@ class _Scheduler:
             self.finished.put_nowait(exc)
             return
         self._free_slot()
-        self.rate.succeeded(time.monotonic() - started - (reply.waited if isinstance(reply, BatchReply) else 0.0))
+        self.rate.succeeded(time.monotonic() - started)
         self.rate.advise(rate_limit_hint(_headers(reply)))
         if self.window is not None:
             self.window.succeeded()
@@ -290,6 +291,9 @@ class _Scheduler:
 
     def _free_slot(self) -> None:
         self.in_flight -= 1
+        self._end_alone()
+
+    def _end_alone(self) -> None:
         self.alone = False
         self._changed.set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 import weakref
+from collections.abc import Hashable
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ class ConnectionPool:
     bound to that loop: using it from another loop raises a clear error instead of hanging.
     """
 
-    __slots__ = ("__weakref__", "_abandoned", "_closed", "_loop", "_max_connections", "_owned", "_session")
+    __slots__ = ("__weakref__", "_abandoned", "_closed", "_loop", "_max_connections", "_owned", "_session", "learned")
 
     def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
@@ -32,6 +33,9 @@ class ConnectionPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._abandoned: weakref.finalize[Any, Any] | None = None
+        self.learned: dict[Hashable, Any] = {}
+        """What requests found out about the servers (such as the wire format a model takes), kept for the
+        client and its copies; keyed by whoever learned it."""
 
     @property
     def closed(self) -> bool:

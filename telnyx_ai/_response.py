@@ -32,7 +32,10 @@ async def read_body(response: aiohttp.ClientResponse, request: Request, limit: i
     matters) the first ``limit`` bytes, the rest left unread and the connection dropped.
     """
     try:
-        return await _read_limited(response, request, limit, truncate)
+        length = response.content_length
+        if length is not None and length <= limit and not response.headers.get("Content-Encoding"):
+            return await response.read()  # the usual case: the length is known and within the cap
+        return await _read_limited(response, request, limit, truncate, length)
     except (TimeoutError, aiohttp.ClientError) as exc:
         # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
         error = connection_error(
@@ -47,10 +50,9 @@ async def read_body(response: aiohttp.ClientResponse, request: Request, limit: i
     raise error  # outside the except block, so aiohttp's exception is not its context either
 
 
-async def _read_limited(response: aiohttp.ClientResponse, request: Request, limit: int, truncate: bool) -> bytes:
-    length = response.content_length
-    if length is not None and length <= limit and not response.headers.get("Content-Encoding"):
-        return await response.read()
+async def _read_limited(
+    response: aiohttp.ClientResponse, request: Request, limit: int, truncate: bool, length: int | None
+) -> bytes:
     if length is not None and length > limit and not truncate:
         raise _too_large(f"The response body is {length} bytes, over the client's limit of {limit}.", response, request)
     # Chunked, compressed or too long: count what is actually decoded, not what the header says.
@@ -106,8 +108,9 @@ def decode(raw: bytes, status: int, cast_to: type[T], request: Request) -> T:
             method=request.method,
             url=request.url,
             body=raw[:2000].decode("utf-8", "replace"),
-            # msgspec.ValidationError (a subclass) means valid JSON of the wrong shape.
-            malformed=not isinstance(exc, msgspec.ValidationError),
+            # msgspec.ValidationError (a subclass) means valid JSON of the wrong shape, except for a
+            # base64 field whose text is garbled (cut in transit, like a short body).
+            malformed=not isinstance(exc, msgspec.ValidationError) or str(exc).startswith("Invalid base64"),
         ) from exc
 
 
@@ -115,7 +118,8 @@ async def read_decoded(
     response: aiohttp.ClientResponse, request: Request, cast_to: type[T] | None, limit: int
 ) -> T | None:
     """Check the status, read the body and decode it into ``cast_to`` (None: read and drop it)."""
-    await raise_for_status(response, request, limit)
+    if response.status >= 300:
+        await raise_for_status(response, request, limit)
     raw = await read_body(response, request, limit)
     return None if cast_to is None else _with_request_id(decode(raw, response.status, cast_to, request), response)
 

@@ -29,8 +29,8 @@ __all__ = [
     "MAX_DELAY",
     "MAX_RETRY_AFTER",
     "backoff_delay",
+    "retry_after",
     "retry_after_seconds",
-    "send_with_retries",
     "short_reason",
     "should_retry",
     "wait_before_retry",
@@ -115,24 +115,21 @@ def short_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def send_with_retries(
+async def retry_after(
+    first_failure: APIError,
     send: Callable[[], Awaitable[T]],
     *,
     max_retries: int,
     on_retry: Callable[[BaseException], None] | None = None,
     retry_if: Callable[[BaseException], bool] = should_retry,
 ) -> T:
-    """Await ``send()``; on a retryable `APIError`, wait and call it again, at most ``max_retries`` more times.
+    """The retries after a first attempt failed with ``first_failure`` (which `should_retry`): wait, then
+    await ``send()`` again, at most ``max_retries`` times in all, raising the last failure.
 
+    The first attempt is the caller's own, so a call that succeeds at once never enters this module.
     ``on_retry`` sees each failure that is about to be retried (the batch helper slows down on 429s);
     ``retry_if`` replaces the default policy for callers that know more (idempotent batches).
     """
-    try:
-        return await send()
-    except APIError as exc:
-        if max_retries <= 0 or not retry_if(exc):
-            raise
-        first_failure = exc
 
     def before_retry(failure: BaseException, retry_number: int, delay: float) -> None:
         logger.info(

@@ -16,12 +16,12 @@ import aiohttp
 from yarl import URL
 
 from ._config import ClientChanges, ClientConfig, masked_url
-from ._errors import connection_error
+from ._errors import APIError, connection_error
 from ._logging import logger, redact_headers
 from ._pool import ConnectionPool
 from ._request import PayloadFactory, Request, RequestBuilder
 from ._response import read_decoded, read_media
-from ._retry import send_with_retries
+from ._retry import retry_after, should_retry
 from ._streaming import AsyncStream
 from ._types import Body, Query, RequestOptions
 
@@ -154,17 +154,22 @@ class Transport:
 
     async def _call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""
-
-        retry = -1
+        try:  # the first attempt inline: a call that succeeds at once pays for no retry machinery
+            return await read(await self.send(request))
+        except APIError as exc:
+            # A payload that can be produced only once gets one attempt, so its own error surfaces.
+            retries = self.config.max_retries if request.resendable else 0
+            if retries <= 0 or not should_retry(exc):
+                raise
+            failure = exc
+        retry = 0
 
         async def attempt() -> T:
             nonlocal retry
             retry += 1
             return await read(await self.send(request, retry=retry))
 
-        # A payload that can be produced only once gets one attempt, so its own error surfaces.
-        retries = self.config.max_retries if request.resendable else 0
-        return await send_with_retries(attempt, max_retries=retries)
+        return await retry_after(failure, attempt, max_retries=retries)
 
     async def send(self, request: Request, *, retry: int = 0) -> aiohttp.ClientResponse:
         """One attempt: the response once its headers arrived, or `APIConnectionError`/`APITimeoutError`."""

@@ -5,25 +5,25 @@ refusal is remembered for the client (its connection pool, shared by ``with_opti
 URL and model, so a job pays for it once. Until a model's first answer, one request probes and the
 others wait for it (up to `PROBE_WAIT`), so a refusal costs exactly one failed request even with many
 in flight; on a server slower than that, the others go too and each finds out for itself. A batch
-job does not rely on that wait (`needs_probe`): it sends its first request alone, because requests
-held and then released together arrive as a burst that a rate limit refuses.
+job's requests do not wait here (``wait_for_probe=False``): held and released together they would
+arrive as a burst, which a rate limit refuses. Its scheduler holds them back instead (`needs_probe`):
+the job's first request goes alone, for up to `PROBE_WAIT`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from ._errors import APIStatusError
 from ._transport import Transport
 from ._types import NOT_GIVEN, Body, RequestOptions
 from ._vectors import WireEmbeddingResponse
 
-__all__ = ["EMBEDDINGS_PATH", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
+__all__ = ["EMBEDDINGS_PATH", "PROBE_WAIT", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
 
 EMBEDDINGS_PATH = "/ai/openai/embeddings"
 REFUSAL_STATUSES = frozenset({400, 422})
@@ -49,27 +49,22 @@ class _Model:
 class _Trial:
     """One request's encoding; a probe (the model's first request) settles what is remembered."""
 
-    __slots__ = ("encoding", "model", "waited")
+    __slots__ = ("encoding", "model")
 
-    def __init__(self, encoding: Encoding, model: _Model | None, waited: float) -> None:
-        self.encoding, self.model, self.waited = encoding, model, waited
+    def __init__(self, encoding: Encoding, model: _Model | None) -> None:
+        self.encoding, self.model = encoding, model
 
     def settle(self, encoding: Encoding) -> None:
         if self.model is not None:
             self.model.known = encoding
 
 
-_memory: weakref.WeakKeyDictionary[object, dict[tuple[str, str], _Model]] = weakref.WeakKeyDictionary()
-
-
 def _state(transport: Transport, model: str) -> _Model:
-    models = _memory.get(transport.pool)
-    if models is None:
-        models = _memory[transport.pool] = {}
-    key = (transport.config.base_url, model)
-    state = models.get(key)
+    learned = transport.pool.learned  # shared by the client's copies; gone with the client
+    key = (EMBEDDINGS_PATH, transport.config.base_url, model)
+    state: _Model | None = learned.get(key)
     if state is None:
-        state = models[key] = _Model()
+        state = learned[key] = _Model()
     return state
 
 
@@ -81,69 +76,66 @@ def _chosen(body: Body, options: RequestOptions) -> bool:
 
 
 def needs_probe(transport: Transport, model: str, options: RequestOptions) -> bool:
-    """Whether this client has yet to learn if the model's server takes base64 (the caller did not choose).
-
-    A batch job then sends its first request alone: its answer settles the format for the rest.
-    """
+    """Whether this client has yet to learn if the model's server takes base64 (the caller did not choose)."""
     return not _chosen({}, options) and _state(transport, model).known is None
 
 
 @asynccontextmanager
-async def _trial(state: _Model) -> AsyncGenerator[_Trial, None]:
-    """The encoding to ask with; while a model is unknown, only one request at a time finds out."""
+async def _trial(state: _Model, wait: bool) -> AsyncGenerator[_Trial, None]:
+    """The encoding to ask with; while a model is unknown, one request at a time finds out and the
+    others wait for it (if ``wait``, up to `PROBE_WAIT`), or find out too."""
     started = time.monotonic()
     while state.known is None and (probe := state.probe) is not None:
         left = started + PROBE_WAIT - time.monotonic()
         try:  # another request is finding out; then it is known, or this one finds out
+            if not wait:
+                raise TimeoutError
             await asyncio.wait_for(probe.wait(), max(left, 0.0))
         except TimeoutError:
-            yield _Trial("base64", state, time.monotonic() - started)  # finds out too, holding nobody
+            yield _Trial("base64", state)  # finds out too, holding nobody
             return
-    waited = time.monotonic() - started
     if state.known is not None:
-        yield _Trial(state.known, None, waited)
+        yield _Trial(state.known, None)
         return
     state.probe = probe = asyncio.Event()
     try:
-        yield _Trial("base64", state, waited)
+        yield _Trial("base64", state)
     finally:  # settled or not (a 500, a timeout, a cancel): let the next request find out
         state.probe = None
         probe.set()
 
 
+def _post(transport: Transport, fields: Body, options: RequestOptions) -> Coroutine[Any, Any, WireEmbeddingResponse]:
+    """The request itself (a plain function returning the coroutine: no frame of its own to await)."""
+    return transport.request("POST", EMBEDDINGS_PATH, cast_to=WireEmbeddingResponse, body=fields, options=options)
+
+
 async def request_embeddings(
-    transport: Transport, body: Body, options: RequestOptions, waited: list[float] | None = None
+    transport: Transport, body: Body, options: RequestOptions, *, wait_for_probe: bool = True
 ) -> WireEmbeddingResponse:
     """POST the embeddings request, in base64 unless the caller chose (``encoding_format`` in ``body`` or
     ``extra_body``) or the server refused it; the reply's vectors may be in either encoding.
 
-    Seconds spent waiting for another request to find out are appended to ``waited`` (they are no
-    part of a round trip: a batch job's pacing must not count them).
+    ``wait_for_probe=False``: never wait for another request to find out (a batch job's pacing
+    would count the wait as part of the round trip, and its scheduler holds requests back itself).
     """
-
-    async def post(fields: Mapping[str, object]) -> WireEmbeddingResponse:
-        return await transport.request(
-            "POST", EMBEDDINGS_PATH, cast_to=WireEmbeddingResponse, body=fields, options=options
-        )
-
     if _chosen(body, options):
-        return await post(body)
+        return await _post(transport, body, options)
     state = _state(transport, str(body.get("model")))
     if state.known == "base64":  # the usual case, without the machinery below
-        return await post({**body, "encoding_format": "base64"})
-    async with _trial(state) as trial:
-        if waited is not None and trial.waited:
-            waited.append(trial.waited)
-        if trial.encoding == "float":
-            return await post(body)
+        return await _post(transport, {**body, "encoding_format": "base64"}, options)
+    async with _trial(state, wait_for_probe) as trial:
+        asked = body if trial.encoding == "float" else {**body, "encoding_format": "base64"}
         try:
-            reply = await post({**body, "encoding_format": "base64"})
+            reply = await _post(transport, asked, options)
         except APIStatusError as exc:
-            if trial.model is None or exc.status_code not in REFUSAL_STATUSES:
+            if asked is body or trial.model is None or exc.status_code not in REFUSAL_STATUSES:
                 raise
         else:
-            trial.settle("base64")
+            if asked is not body:
+                trial.settle("base64")
             return reply
-        reply = await post(body)  # as before base64: no encoding_format; if this fails too, it was not the format
+        # As before base64: no encoding_format; if this fails too, it was not the format.
+        reply = await _post(transport, body, options)
         trial.settle("float")
         return reply

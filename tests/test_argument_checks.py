@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import enum
 import re
 import sys
 from collections.abc import Iterator
@@ -37,6 +39,26 @@ def test_given_values_of_the_right_type_pass() -> None:
         nullable=("c",),
     )
     check_arguments("m", strings={"c": None}, nullable=("c",))
+
+
+def test_subclasses_and_other_sequences_pass_by_the_closer_look() -> None:
+    # The fast test knows exact types only; anything else is walked and judged by isinstance.
+    class Name(str): ...
+
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    check_arguments(
+        "m",
+        strings={"a": Name("x")},
+        numbers={"n": Level.HIGH},
+        mappings={"d": collections.OrderedDict()},
+        string_lists={"s": ("a", Name("b"))},
+        mapping_lists={"messages": (collections.OrderedDict(role="user"),)},
+        strings_or_string_lists={"input": Name("x"), "many": ("x",)},
+    )
+    with pytest.raises(TypeError, match=re.escape("m() argument 's[1]' must be a string, not bytes.")):
+        check_arguments("m", string_lists={"s": ("a", b"b")})
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,17 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import numpy as np
 import pytest
 
 import telnyx_ai._vectors as vectors_module
 from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, Telnyx
 from telnyx_ai._embed_many import EmbedJob, embed_all, embed_all_float32
-from telnyx_ai._vectors import read_vectors, to_float32, to_list
+from telnyx_ai._request import Request
+from telnyx_ai._response import decode
+from telnyx_ai._vectors import WireEmbeddingResponse, read_vectors, to_float32, to_list
+from telnyx_ai._wire_format import PROBE_WAIT
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.testing._fixtures import expected_embedding
 from telnyx_ai.types.openai import OpenAIEmbeddingResponse
@@ -79,6 +83,19 @@ def test_a_vector_of_the_wrong_length_is_a_malformed_reply_naming_the_batch(
         read_vectors(embeddings, "inputs 64-127")
     assert problem in str(caught.value)
     assert caught.value.malformed  # so a batch job tries it again, like a body cut short
+
+
+def test_garbled_base64_from_the_server_is_a_malformed_reply() -> None:
+    # msgspec decodes the base64 while it parses; text that is not base64 is a reply cut or garbled
+    # in transit, which a batch job tries again, not a server answering the wrong shape.
+    body = b'{"data":[{"embedding":"AAAA$AAA","index":0,"object":"embedding"}],"model":"m","object":"list",'
+    body += b'"usage":{"prompt_tokens":1,"total_tokens":1}}'
+    request = Request("POST", "http://x/ai/openai/embeddings", None, {}, None, aiohttp.ClientTimeout())
+    with pytest.raises(APIResponseValidationError) as caught:
+        decode(body, 200, WireEmbeddingResponse, request)
+    assert caught.value.malformed
+    fine = decode(body.replace(b"AAAA$AAA", packed([1.5]).encode()), 200, WireEmbeddingResponse, request)
+    assert fine.data[0].embedding == struct.pack("<f", 1.5)
 
 
 @dataclass
@@ -228,7 +245,7 @@ async def test_a_job_that_must_learn_the_format_sends_its_first_request_alone(
 ) -> None:
     # Held behind a probe and then released at once, the others would arrive as one burst; a rate
     # limit answers that with 429s. So while the format is unknown, the first request goes alone.
-    server.set_rate_limit(10_000, burst=1_000, latency=0.6, headers=False)
+    server.set_rate_limit(10_000, burst=1_000, latency=0.3, headers=False)
     inputs = [f"doc {n}" for n in range(64)]
     embeddings = client.ai.openai.embeddings
 
@@ -236,7 +253,7 @@ async def test_a_job_that_must_learn_the_format_sends_its_first_request_alone(
         job = asyncio.create_task(embeddings.embed_many(inputs, model=MODEL, dimensions=4, batch_size=4))
         while not server.requests_to(PATH):  # noqa: ASYNC110 - polling the records, no event to wait on
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.3)  # well inside the first answer's 0.6 s
+        await asyncio.sleep(0.15)  # well inside the first answer's 0.3 s
         seen = len(server.requests_to(PATH))
         assert await job == expected(inputs, 4)
         assert set(formats(server)) == {"base64"}
@@ -245,6 +262,19 @@ async def test_a_job_that_must_learn_the_format_sends_its_first_request_alone(
 
     assert await in_flight_early() == 1
     assert await in_flight_early() > 1  # known now: the next job starts at full width
+
+
+async def test_a_slow_first_answer_holds_a_job_back_at_most_the_probe_wait(server: MockServer) -> None:
+    server.set_rate_limit(10_000, burst=1_000, latency=2.0, headers=False)  # far longer than PROBE_WAIT
+    async with AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        job = asyncio.create_task(
+            client.ai.openai.embeddings.embed_many([f"d{n}" for n in range(40)], model=MODEL, batch_size=4)
+        )
+        await asyncio.sleep(PROBE_WAIT + 0.6)
+        assert len(server.requests_to(PATH)) > 1  # the rest went before the first answer
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
 
 
 # -- arrays out ------------------------------------------------------------------------------

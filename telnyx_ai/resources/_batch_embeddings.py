@@ -34,7 +34,7 @@ from .._request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
 from .._vectors import WireEmbeddingResponse, float_response, require_numpy
-from .._wire_format import needs_probe, request_embeddings
+from .._wire_format import PROBE_WAIT, needs_probe, request_embeddings
 from ..types.openai import OpenAIEmbeddingResponse
 
 if TYPE_CHECKING:
@@ -78,14 +78,13 @@ class AsyncBatchEmbeddings(AsyncResource):
 
         async def send(batch: list[str], retry: int) -> BatchReply:
             seen: list[ClientResponse | None] = []
-            waited: list[float] = []
             body = {"input": batch, "model": model, "dimensions": dimensions}
             attempt_options = options if not retry else _with_retry_count(options, retry)
             reply: WireEmbeddingResponse = await request_embeddings(
-                transport.observed(seen.append), body, attempt_options, waited
+                transport.observed(seen.append), body, attempt_options, wait_for_probe=False
             )
             answered = seen[-1] if seen else None
-            return BatchReply(reply.data, answered.headers if answered is not None else {}, sum(waited))
+            return BatchReply(reply.data, answered.headers if answered is not None else {})
 
         return send
 
@@ -97,7 +96,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         max_retries: int | None,
         on_progress: ProgressCallback | None,
         rate: RateController | None,
-        first_alone: bool,
+        first_alone: float,
         skip: Collection[int] = frozenset(),
     ) -> EmbedJob:
         if max_retries is None:  # batches retry harder than single calls, or as hard as the client asks
@@ -205,7 +204,7 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
-                first_alone=needs_probe(self._transport, model, options),
+                first_alone=PROBE_WAIT if needs_probe(self._transport, model, options) else 0.0,
             )
             send = self._sender(model, dimensions, options)
             if as_numpy:
@@ -295,7 +294,7 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
-                first_alone=needs_probe(self._transport, model, options),
+                first_alone=PROBE_WAIT if needs_probe(self._transport, model, options) else 0.0,
                 skip=skip,
             )
             send = self._sender(model, dimensions, options)

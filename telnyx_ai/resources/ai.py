@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.embeddings import SummaryResponseData
@@ -82,10 +82,14 @@ class AsyncAI(AsyncResource):
 
         return AsyncTools(self._transport)
 
+    _retrieve_models_checks = ArgumentChecks("ai.retrieve_models")
+
     async def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
         """The models available for chat completions."""
-        check_arguments("ai.retrieve_models", options=options)
+        self._retrieve_models_checks.check(options)
         return await self._transport.request("GET", "/ai/models", cast_to=ModelsResponse, options=options)
+
+    _summarize_checks = ArgumentChecks("ai.summarize", strings=("bucket", "filename", "system_prompt"))
 
     async def summarize(
         self,
@@ -96,11 +100,7 @@ class AsyncAI(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
-        check_arguments(
-            "ai.summarize",
-            strings={"bucket": bucket, "filename": filename, "system_prompt": system_prompt},
-            options=options,
-        )
+        self._summarize_checks.check(options, strings=(bucket, filename, system_prompt))
         return await self._transport.request(
             "POST",
             "/ai/summarize",

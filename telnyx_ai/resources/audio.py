@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._files import FileInput, multipart_form
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -16,6 +16,13 @@ __all__ = ["AsyncAudio"]
 
 
 class AsyncAudio(AsyncResource):
+    _transcribe_checks = ArgumentChecks(
+        "ai.audio.transcribe",
+        mappings=("model_config",),
+        strings=("file_url", "language", "model", "response_format", "timestamp_granularities"),
+        others=("file",),
+    )
+
     async def transcribe(
         self,
         *,
@@ -29,18 +36,10 @@ class AsyncAudio(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AudioTranscriptionResponse:
         """Transcribe an audio file (a path, bytes, a binary file or an async byte stream) or a URL."""
-        check_arguments(
-            "ai.audio.transcribe",
-            mappings={"model_config": model_config},
-            strings={
-                "file_url": file_url,
-                "language": language,
-                "model": model,
-                "response_format": response_format,
-                "timestamp_granularities": timestamp_granularities,
-            },
-            options=options,
-            others=("file",),
+        self._transcribe_checks.check(
+            options,
+            mappings=(model_config,),
+            strings=(file_url, language, model, response_format, timestamp_granularities),
         )
         return await self._transport.request(
             "POST",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._streaming import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import (
@@ -24,6 +24,27 @@ __all__ = ["AsyncChat"]
 
 
 class AsyncChat(AsyncStructuredChat):
+    _create_completion_checks = ArgumentChecks(
+        "ai.chat.create_completion",
+        mapping_lists=("messages", "tools"),
+        mappings=("guided_json", "response_format"),
+        numbers=(
+            "best_of",
+            "frequency_penalty",
+            "length_penalty",
+            "max_tokens",
+            "min_p",
+            "n",
+            "presence_penalty",
+            "temperature",
+            "top_logprobs",
+            "top_p",
+        ),
+        string_lists=("guided_choice",),
+        strings=("api_key_ref", "guided_regex", "model"),
+        others=("early_stopping", "enable_thinking", "logprobs", "stream", "tool_choice", "use_beam_search"),
+    )
+
     @overload
     async def create_completion(
         self,
@@ -144,26 +165,24 @@ class AsyncChat(AsyncStructuredChat):
         **options: Unpack[RequestOptions],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an `AsyncStream` of typed chunks."""
-        check_arguments(
-            "ai.chat.create_completion",
-            mapping_lists={"messages": messages, "tools": tools},
-            mappings={"guided_json": guided_json, "response_format": response_format},
-            numbers={
-                "best_of": best_of,
-                "frequency_penalty": frequency_penalty,
-                "length_penalty": length_penalty,
-                "max_tokens": max_tokens,
-                "min_p": min_p,
-                "n": n,
-                "presence_penalty": presence_penalty,
-                "temperature": temperature,
-                "top_logprobs": top_logprobs,
-                "top_p": top_p,
-            },
-            string_lists={"guided_choice": guided_choice},
-            strings={"api_key_ref": api_key_ref, "guided_regex": guided_regex, "model": model},
-            options=options,
-            others=("early_stopping", "enable_thinking", "logprobs", "stream", "tool_choice", "use_beam_search"),
+        self._create_completion_checks.check(
+            options,
+            mapping_lists=(messages, tools),
+            mappings=(guided_json, response_format),
+            numbers=(
+                best_of,
+                frequency_penalty,
+                length_penalty,
+                max_tokens,
+                min_p,
+                n,
+                presence_penalty,
+                temperature,
+                top_logprobs,
+                top_p,
+            ),
+            string_lists=(guided_choice,),
+            strings=(api_key_ref, guided_regex, model),
         )
         body = {
             "api_key_ref": api_key_ref,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal, Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -25,16 +25,20 @@ __all__ = ["AsyncEmbeddingBuckets", "AsyncEmbeddings"]
 
 
 class AsyncEmbeddingBuckets(AsyncResource):
+    _list_checks = ArgumentChecks("ai.embeddings.buckets.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> UserEmbeddedBucketsData:
         """The buckets that hold embedded files."""
-        check_arguments("ai.embeddings.buckets.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/embeddings/buckets", cast_to=UserEmbeddedBucketsData, options=options
         )
 
+    _retrieve_checks = ArgumentChecks("ai.embeddings.buckets.retrieve", others=("bucket_name",))
+
     async def retrieve(self, bucket_name: str, **options: Unpack[RequestOptions]) -> EmbeddingsBucketFilesData:
         """The embedded files of a bucket."""
-        check_arguments("ai.embeddings.buckets.retrieve", options=options, others=("bucket_name",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/embeddings/buckets/{bucket_name}", bucket_name=bucket_name),
@@ -42,9 +46,11 @@ class AsyncEmbeddingBuckets(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.embeddings.buckets.delete", others=("bucket_name",))
+
     async def delete(self, bucket_name: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a bucket's embeddings."""
-        check_arguments("ai.embeddings.buckets.delete", options=options, others=("bucket_name",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/embeddings/buckets/{bucket_name}", bucket_name=bucket_name),
@@ -58,14 +64,22 @@ class AsyncEmbeddings(AsyncResource):
     def buckets(self) -> AsyncEmbeddingBuckets:
         return AsyncEmbeddingBuckets(self._transport)
 
+    _list_checks = ArgumentChecks("ai.embeddings.list", string_lists=("status",))
+
     async def list(
         self, *, status: Sequence[str] | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> BackgroundTasksQueryResponseData:
         """Embedding tasks, by status."""
-        check_arguments("ai.embeddings.list", string_lists={"status": status}, options=options)
+        self._list_checks.check(options, string_lists=(status,))
         return await self._transport.request(
             "GET", "/ai/embeddings", cast_to=BackgroundTasksQueryResponseData, query={"status": status}, options=options
         )
+
+    _create_checks = ArgumentChecks(
+        "ai.embeddings.create",
+        numbers=("document_chunk_overlap_size", "document_chunk_size"),
+        strings=("bucket_name", "embedding_model", "loader"),
+    )
 
     async def create(
         self,
@@ -78,14 +92,10 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
         """Embed the files of a storage bucket."""
-        check_arguments(
-            "ai.embeddings.create",
-            numbers={
-                "document_chunk_overlap_size": document_chunk_overlap_size,
-                "document_chunk_size": document_chunk_size,
-            },
-            strings={"bucket_name": bucket_name, "embedding_model": embedding_model, "loader": loader},
-            options=options,
+        self._create_checks.check(
+            options,
+            numbers=(document_chunk_overlap_size, document_chunk_size),
+            strings=(bucket_name, embedding_model, loader),
         )
         return await self._transport.request(
             "POST",
@@ -101,6 +111,10 @@ class AsyncEmbeddings(AsyncResource):
             options=options,
         )
 
+    _similarity_search_checks = ArgumentChecks(
+        "ai.embeddings.similarity_search", numbers=("num_of_docs",), strings=("bucket_name", "query")
+    )
+
     async def similarity_search(
         self,
         *,
@@ -110,12 +124,7 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingSimilaritySearchResponse:
         """The chunks of a bucket closest to a query."""
-        check_arguments(
-            "ai.embeddings.similarity_search",
-            numbers={"num_of_docs": num_of_docs},
-            strings={"bucket_name": bucket_name, "query": query},
-            options=options,
-        )
+        self._similarity_search_checks.check(options, numbers=(num_of_docs,), strings=(bucket_name, query))
         return await self._transport.request(
             "POST",
             "/ai/embeddings/similarity-search",
@@ -124,9 +133,11 @@ class AsyncEmbeddings(AsyncResource):
             options=options,
         )
 
+    _url_checks = ArgumentChecks("ai.embeddings.url", strings=("bucket_name", "url"))
+
     async def url(self, *, bucket_name: str, url: str, **options: Unpack[RequestOptions]) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
-        check_arguments("ai.embeddings.url", strings={"bucket_name": bucket_name, "url": url}, options=options)
+        self._url_checks.check(options, strings=(bucket_name, url))
         return await self._transport.request(
             "POST",
             "/ai/embeddings/url",
@@ -135,9 +146,11 @@ class AsyncEmbeddings(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.embeddings.retrieve", others=("task_id",))
+
     async def retrieve(self, task_id: str, **options: Unpack[RequestOptions]) -> TaskStatusResponse:
         """The status of an embedding task."""
-        check_arguments("ai.embeddings.retrieve", options=options, others=("task_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/embeddings/{task_id}", task_id=task_id), cast_to=TaskStatusResponse, options=options
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -17,12 +17,18 @@ __all__ = ["AsyncFineTuning", "AsyncFineTuningJobs"]
 
 
 class AsyncFineTuningJobs(AsyncResource):
+    _list_checks = ArgumentChecks("ai.fine_tuning.jobs.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> FineTuningJobsListData:
         """Fine-tuning jobs."""
-        check_arguments("ai.fine_tuning.jobs.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/fine_tuning/jobs", cast_to=FineTuningJobsListData, options=options
         )
+
+    _create_checks = ArgumentChecks(
+        "ai.fine_tuning.jobs.create", mappings=("hyperparameters",), strings=("model", "suffix", "training_file")
+    )
 
     async def create(
         self,
@@ -34,12 +40,7 @@ class AsyncFineTuningJobs(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> FineTuningJob:
         """Start a fine-tuning job."""
-        check_arguments(
-            "ai.fine_tuning.jobs.create",
-            mappings={"hyperparameters": hyperparameters},
-            strings={"model": model, "suffix": suffix, "training_file": training_file},
-            options=options,
-        )
+        self._create_checks.check(options, mappings=(hyperparameters,), strings=(model, suffix, training_file))
         return await self._transport.request(
             "POST",
             "/ai/fine_tuning/jobs",
@@ -48,16 +49,20 @@ class AsyncFineTuningJobs(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.fine_tuning.jobs.retrieve", others=("job_id",))
+
     async def retrieve(self, job_id: str, **options: Unpack[RequestOptions]) -> FineTuningJob:
         """One fine-tuning job by id."""
-        check_arguments("ai.fine_tuning.jobs.retrieve", options=options, others=("job_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/fine_tuning/jobs/{job_id}", job_id=job_id), cast_to=FineTuningJob, options=options
         )
 
+    _cancel_checks = ArgumentChecks("ai.fine_tuning.jobs.cancel", others=("job_id",))
+
     async def cancel(self, job_id: str, **options: Unpack[RequestOptions]) -> FineTuningJob:
         """Cancel a fine-tuning job."""
-        check_arguments("ai.fine_tuning.jobs.cancel", options=options, others=("job_id",))
+        self._cancel_checks.check(options)
         return await self._transport.request(
             "POST",
             build_path("/ai/fine_tuning/jobs/{job_id}/cancel", job_id=job_id),

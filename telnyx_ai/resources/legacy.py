@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -29,9 +29,11 @@ __all__ = [
 
 
 class AsyncBatchSpeechToText(AsyncResource):
+    _list_checks = ArgumentChecks("legacy.reporting.batch_detail_records.speech_to_text.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> SttGetDetailReportResponse:
         """Speech-to-text detail report requests."""
-        check_arguments("legacy.reporting.batch_detail_records.speech_to_text.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET",
             "/legacy/reporting/batch_detail_records/speech_to_text",
@@ -39,15 +41,15 @@ class AsyncBatchSpeechToText(AsyncResource):
             options=options,
         )
 
+    _create_checks = ArgumentChecks(
+        "legacy.reporting.batch_detail_records.speech_to_text.create", others=("end_date", "start_date")
+    )
+
     async def create(
         self, *, end_date: str, start_date: str, **options: Unpack[RequestOptions]
     ) -> SttPostDetailReportResponse:
         """Request a speech-to-text detail report."""
-        check_arguments(
-            "legacy.reporting.batch_detail_records.speech_to_text.create",
-            options=options,
-            others=("end_date", "start_date"),
-        )
+        self._create_checks.check(options)
         return await self._transport.request(
             "POST",
             "/legacy/reporting/batch_detail_records/speech_to_text",
@@ -56,11 +58,11 @@ class AsyncBatchSpeechToText(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("legacy.reporting.batch_detail_records.speech_to_text.retrieve", others=("id",))
+
     async def retrieve(self, id: str, **options: Unpack[RequestOptions]) -> SttGetDetailReportByIdResponse:
         """One detail report request by id."""
-        check_arguments(
-            "legacy.reporting.batch_detail_records.speech_to_text.retrieve", options=options, others=("id",)
-        )
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/legacy/reporting/batch_detail_records/speech_to_text/{id}", id=id),
@@ -68,9 +70,11 @@ class AsyncBatchSpeechToText(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("legacy.reporting.batch_detail_records.speech_to_text.delete", others=("id",))
+
     async def delete(self, id: str, **options: Unpack[RequestOptions]) -> SttDeleteDetailReportResponse:
         """Delete a detail report request."""
-        check_arguments("legacy.reporting.batch_detail_records.speech_to_text.delete", options=options, others=("id",))
+        self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE",
             build_path("/legacy/reporting/batch_detail_records/speech_to_text/{id}", id=id),
@@ -86,6 +90,10 @@ class AsyncBatchDetailRecords(AsyncResource):
 
 
 class AsyncUsageReports(AsyncResource):
+    _retrieve_speech_to_text_checks = ArgumentChecks(
+        "legacy.reporting.usage_reports.retrieve_speech_to_text", others=("start_date", "end_date")
+    )
+
     async def retrieve_speech_to_text(
         self,
         *,
@@ -94,9 +102,7 @@ class AsyncUsageReports(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SttUsageReportResponse:
         """Speech-to-text usage over a date range."""
-        check_arguments(
-            "legacy.reporting.usage_reports.retrieve_speech_to_text", options=options, others=("start_date", "end_date")
-        )
+        self._retrieve_speech_to_text_checks.check(options)
         return await self._transport.request(
             "GET",
             "/legacy/reporting/usage_reports/speech_to_text",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._pagination import AsyncPaginator, paginate
 from .._request import build_path
 from .._resource import AsyncResource
@@ -18,6 +18,8 @@ __all__ = ["AsyncMCPServers"]
 
 
 class AsyncMCPServers(AsyncResource):
+    _list_checks = ArgumentChecks("ai.mcp_servers.list", strings=("type", "url"))
+
     def list(
         self,
         *,
@@ -28,7 +30,7 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MCPServer]:
         """Every MCP server, page by page."""
-        check_arguments("ai.mcp_servers.list", strings={"type": type, "url": url}, options=options)
+        self._list_checks.check(options, strings=(type, url))
         return paginate(
             self._transport,
             "/ai/mcp_servers",
@@ -42,6 +44,13 @@ class AsyncMCPServers(AsyncResource):
             bare_array=True,
         )
 
+    _create_checks = ArgumentChecks(
+        "ai.mcp_servers.create",
+        string_lists=("allowed_tools",),
+        strings=("api_key_ref", "name", "type", "url"),
+        nullable=("allowed_tools", "api_key_ref"),
+    )
+
     async def create(
         self,
         *,
@@ -53,13 +62,7 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Register an MCP server."""
-        check_arguments(
-            "ai.mcp_servers.create",
-            string_lists={"allowed_tools": allowed_tools},
-            strings={"api_key_ref": api_key_ref, "name": name, "type": type, "url": url},
-            nullable=("allowed_tools", "api_key_ref"),
-            options=options,
-        )
+        self._create_checks.check(options, string_lists=(allowed_tools,), strings=(api_key_ref, name, type, url))
         return await self._transport.request(
             "POST",
             "/ai/mcp_servers",
@@ -68,15 +71,25 @@ class AsyncMCPServers(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.mcp_servers.retrieve", others=("mcp_server_id",))
+
     async def retrieve(self, mcp_server_id: str, **options: Unpack[RequestOptions]) -> MCPServer:
         """One MCP server by id."""
-        check_arguments("ai.mcp_servers.retrieve", options=options, others=("mcp_server_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),
             cast_to=MCPServer,
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.mcp_servers.update",
+        string_lists=("allowed_tools",),
+        strings=("api_key_ref", "id", "name", "type", "url"),
+        nullable=("allowed_tools", "api_key_ref"),
+        others=("mcp_server_id", "created_at"),
+    )
 
     async def update(
         self,
@@ -92,14 +105,7 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Change an MCP server."""
-        check_arguments(
-            "ai.mcp_servers.update",
-            string_lists={"allowed_tools": allowed_tools},
-            strings={"api_key_ref": api_key_ref, "id": id, "name": name, "type": type, "url": url},
-            nullable=("allowed_tools", "api_key_ref"),
-            options=options,
-            others=("mcp_server_id", "created_at"),
-        )
+        self._update_checks.check(options, string_lists=(allowed_tools,), strings=(api_key_ref, id, name, type, url))
         return await self._transport.request(
             "PUT",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),
@@ -116,9 +122,11 @@ class AsyncMCPServers(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.mcp_servers.delete", others=("mcp_server_id",))
+
     async def delete(self, mcp_server_id: str, **options: Unpack[RequestOptions]) -> None:
         """Remove an MCP server."""
-        check_arguments("ai.mcp_servers.delete", options=options, others=("mcp_server_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),

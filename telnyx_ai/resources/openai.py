@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal, Unpack, overload
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
@@ -19,6 +19,13 @@ __all__ = ["AsyncOpenAI", "AsyncOpenAIEmbeddings"]
 
 
 class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
+    _create_embeddings_checks = ArgumentChecks(
+        "ai.openai.embeddings.create_embeddings",
+        numbers=("dimensions",),
+        strings=("encoding_format", "model", "user"),
+        strings_or_string_lists=("input",),
+    )
+
     @overload
     async def create_embeddings(
         self,
@@ -63,12 +70,8 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
         **options: Unpack[RequestOptions],
     ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response:
         """Embed one text or a list of texts; ``data[i].embedding`` belongs to ``input[i]``."""
-        check_arguments(
-            "ai.openai.embeddings.create_embeddings",
-            numbers={"dimensions": dimensions},
-            strings={"encoding_format": encoding_format, "model": model, "user": user},
-            strings_or_string_lists={"input": input},
-            options=options,
+        self._create_embeddings_checks.check(
+            options, numbers=(dimensions,), strings=(encoding_format, model, user), strings_or_string_lists=(input,)
         )
         body = {
             "dimensions": dimensions,
@@ -87,9 +90,11 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
             "POST", "/ai/openai/embeddings", cast_to=OpenAIEmbeddingResponse, body=body, options=options
         )
 
+    _list_embedding_models_checks = ArgumentChecks("ai.openai.embeddings.list_embedding_models")
+
     async def list_embedding_models(self, **options: Unpack[RequestOptions]) -> OpenAIEmbeddingModelsResponse:
         """The models ``create_embeddings`` accepts."""
-        check_arguments("ai.openai.embeddings.list_embedding_models", options=options)
+        self._list_embedding_models_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/openai/embeddings/models", cast_to=OpenAIEmbeddingModelsResponse, options=options
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Unpack, overload
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._files import with_accept
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -26,6 +26,13 @@ __all__ = ["AsyncTextToSpeech"]
 
 
 class AsyncTextToSpeech(AsyncResource):
+    _generate_checks = ArgumentChecks(
+        "text_to_speech.generate",
+        mappings=("aws", "azure", "elevenlabs", "minimax", "resemble", "rime", "telnyx", "voice_settings"),
+        strings=("language", "output_type", "provider", "text", "text_type", "voice"),
+        others=("disable_cache",),
+    )
+
     @overload
     async def generate(
         self,
@@ -110,28 +117,10 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
-        check_arguments(
-            "text_to_speech.generate",
-            mappings={
-                "aws": aws,
-                "azure": azure,
-                "elevenlabs": elevenlabs,
-                "minimax": minimax,
-                "resemble": resemble,
-                "rime": rime,
-                "telnyx": telnyx,
-                "voice_settings": voice_settings,
-            },
-            strings={
-                "language": language,
-                "output_type": output_type,
-                "provider": provider,
-                "text": text,
-                "text_type": text_type,
-                "voice": voice,
-            },
-            options=options,
-            others=("disable_cache",),
+        self._generate_checks.check(
+            options,
+            mappings=(aws, azure, elevenlabs, minimax, resemble, rime, telnyx, voice_settings),
+            strings=(language, output_type, provider, text, text_type, voice),
         )
         body = {
             "aws": aws,
@@ -170,6 +159,8 @@ class AsyncTextToSpeech(AsyncResource):
             options=with_accept(options, "audio/mpeg, application/json;q=0.9"),
         )
 
+    _list_voices_checks = ArgumentChecks("text_to_speech.list_voices", strings=("provider", "api_key"))
+
     async def list_voices(
         self,
         *,
@@ -178,9 +169,7 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> VoicesResponse:
         """The voices available, optionally for one provider."""
-        check_arguments(
-            "text_to_speech.list_voices", strings={"provider": provider, "api_key": api_key}, options=options
-        )
+        self._list_voices_checks.check(options, strings=(provider, api_key))
         return await self._transport.request(
             "GET",
             "/text-to-speech/voices",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from .._checks import check_arguments
+from .._checks import ArgumentChecks
 from .._pagination import AsyncPaginator, paginate
 from .._request import build_path
 from .._resource import AsyncResource
@@ -17,6 +17,8 @@ __all__ = ["AsyncTools"]
 
 
 class AsyncTools(AsyncResource):
+    _list_checks = ArgumentChecks("ai.tools.list", strings=("filter_type", "filter_name"))
+
     def list(
         self,
         *,
@@ -27,9 +29,7 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[SharedToolResponse]:
         """Every shared tool, page by page."""
-        check_arguments(
-            "ai.tools.list", strings={"filter_type": filter_type, "filter_name": filter_name}, options=options
-        )
+        self._list_checks.check(options, strings=(filter_type, filter_name))
         return paginate(
             self._transport,
             "/ai/tools",
@@ -41,6 +41,13 @@ class AsyncTools(AsyncResource):
             number_param="page[number]",
             size_param="page[size]",
         )
+
+    _create_checks = ArgumentChecks(
+        "ai.tools.create",
+        mappings=("function", "handoff", "invite", "retrieval", "webhook"),
+        numbers=("timeout_ms",),
+        strings=("display_name", "type"),
+    )
 
     async def create(
         self,
@@ -56,18 +63,11 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Create a shared tool."""
-        check_arguments(
-            "ai.tools.create",
-            mappings={
-                "function": function,
-                "handoff": handoff,
-                "invite": invite,
-                "retrieval": retrieval,
-                "webhook": webhook,
-            },
-            numbers={"timeout_ms": timeout_ms},
-            strings={"display_name": display_name, "type": type},
-            options=options,
+        self._create_checks.check(
+            options,
+            mappings=(function, handoff, invite, retrieval, webhook),
+            numbers=(timeout_ms,),
+            strings=(display_name, type),
         )
         return await self._transport.request(
             "POST",
@@ -86,12 +86,22 @@ class AsyncTools(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.tools.retrieve", others=("tool_id",))
+
     async def retrieve(self, tool_id: str, **options: Unpack[RequestOptions]) -> SharedToolResponse:
         """One shared tool by id."""
-        check_arguments("ai.tools.retrieve", options=options, others=("tool_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/tools/{tool_id}", tool_id=tool_id), cast_to=SharedToolResponse, options=options
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.tools.update",
+        mappings=("function", "handoff", "invite", "retrieval", "webhook"),
+        numbers=("timeout_ms",),
+        strings=("display_name", "type"),
+        others=("tool_id",),
+    )
 
     async def update(
         self,
@@ -108,19 +118,11 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Change a shared tool."""
-        check_arguments(
-            "ai.tools.update",
-            mappings={
-                "function": function,
-                "handoff": handoff,
-                "invite": invite,
-                "retrieval": retrieval,
-                "webhook": webhook,
-            },
-            numbers={"timeout_ms": timeout_ms},
-            strings={"display_name": display_name, "type": type},
-            options=options,
-            others=("tool_id",),
+        self._update_checks.check(
+            options,
+            mappings=(function, handoff, invite, retrieval, webhook),
+            numbers=(timeout_ms,),
+            strings=(display_name, type),
         )
         return await self._transport.request(
             "PATCH",
@@ -139,9 +141,11 @@ class AsyncTools(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.tools.delete", others=("tool_id",))
+
     async def delete(self, tool_id: str, **options: Unpack[RequestOptions]) -> object:
         """Delete a shared tool."""
-        check_arguments("ai.tools.delete", options=options, others=("tool_id",))
+        self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE", build_path("/ai/tools/{tool_id}", tool_id=tool_id), cast_to=object, options=options
         )

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -78,6 +78,31 @@ class AsyncAssistants(AsyncResource):
 
         return AsyncAssistantVersions(self._transport)
 
+    _create_checks = ArgumentChecks(
+        "ai.assistants.create",
+        mapping_lists=("tools",),
+        mappings=(
+            "dynamic_variables",
+            "insight_settings",
+            "messaging_settings",
+            "privacy_settings",
+            "telephony_settings",
+            "transcription",
+            "voice_settings",
+            "widget_settings",
+        ),
+        string_lists=("enabled_features", "tool_ids"),
+        strings=(
+            "description",
+            "dynamic_variables_webhook_url",
+            "greeting",
+            "instructions",
+            "llm_api_key_ref",
+            "model",
+            "name",
+        ),
+    )
+
     async def create(
         self,
         *,
@@ -102,30 +127,21 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Create an assistant."""
-        check_arguments(
-            "ai.assistants.create",
-            mapping_lists={"tools": tools},
-            mappings={
-                "dynamic_variables": dynamic_variables,
-                "insight_settings": insight_settings,
-                "messaging_settings": messaging_settings,
-                "privacy_settings": privacy_settings,
-                "telephony_settings": telephony_settings,
-                "transcription": transcription,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-            },
-            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
-            strings={
-                "description": description,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "greeting": greeting,
-                "instructions": instructions,
-                "llm_api_key_ref": llm_api_key_ref,
-                "model": model,
-                "name": name,
-            },
-            options=options,
+        self._create_checks.check(
+            options,
+            mapping_lists=(tools,),
+            mappings=(
+                dynamic_variables,
+                insight_settings,
+                messaging_settings,
+                privacy_settings,
+                telephony_settings,
+                transcription,
+                voice_settings,
+                widget_settings,
+            ),
+            string_lists=(enabled_features, tool_ids),
+            strings=(description, dynamic_variables_webhook_url, greeting, instructions, llm_api_key_ref, model, name),
         )
         return await self._transport.request(
             "POST",
@@ -154,6 +170,10 @@ class AsyncAssistants(AsyncResource):
             options=options,
         )
 
+    _chat_checks = ArgumentChecks(
+        "ai.assistants.chat", strings=("content", "conversation_id", "name"), others=("assistant_id",)
+    )
+
     async def chat(
         self,
         assistant_id: str,
@@ -164,12 +184,7 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantChatResponse:
         """Send a message to an assistant and get its reply."""
-        check_arguments(
-            "ai.assistants.chat",
-            strings={"content": content, "conversation_id": conversation_id, "name": name},
-            options=options,
-            others=("assistant_id",),
-        )
+        self._chat_checks.check(options, strings=(content, conversation_id, name))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
@@ -177,6 +192,12 @@ class AsyncAssistants(AsyncResource):
             body={"content": content, "conversation_id": conversation_id, "name": name},
             options=options,
         )
+
+    _retrieve_checks = ArgumentChecks(
+        "ai.assistants.retrieve",
+        strings=("from_", "to", "call_control_id"),
+        others=("assistant_id", "fetch_dynamic_variables_from_webhook"),
+    )
 
     async def retrieve(
         self,
@@ -189,12 +210,7 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """One assistant by id."""
-        check_arguments(
-            "ai.assistants.retrieve",
-            strings={"from_": from_, "to": to, "call_control_id": call_control_id},
-            options=options,
-            others=("assistant_id", "fetch_dynamic_variables_from_webhook"),
-        )
+        self._retrieve_checks.check(options, strings=(from_, to, call_control_id))
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
@@ -207,6 +223,32 @@ class AsyncAssistants(AsyncResource):
             },
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.assistants.update",
+        mapping_lists=("tools",),
+        mappings=(
+            "dynamic_variables",
+            "insight_settings",
+            "messaging_settings",
+            "privacy_settings",
+            "telephony_settings",
+            "transcription",
+            "voice_settings",
+            "widget_settings",
+        ),
+        string_lists=("enabled_features", "tool_ids"),
+        strings=(
+            "description",
+            "dynamic_variables_webhook_url",
+            "greeting",
+            "instructions",
+            "llm_api_key_ref",
+            "model",
+            "name",
+        ),
+        others=("assistant_id", "promote_to_main"),
+    )
 
     async def update(
         self,
@@ -234,31 +276,21 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change an assistant (saved as a new version, promoted unless asked otherwise)."""
-        check_arguments(
-            "ai.assistants.update",
-            mapping_lists={"tools": tools},
-            mappings={
-                "dynamic_variables": dynamic_variables,
-                "insight_settings": insight_settings,
-                "messaging_settings": messaging_settings,
-                "privacy_settings": privacy_settings,
-                "telephony_settings": telephony_settings,
-                "transcription": transcription,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-            },
-            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
-            strings={
-                "description": description,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "greeting": greeting,
-                "instructions": instructions,
-                "llm_api_key_ref": llm_api_key_ref,
-                "model": model,
-                "name": name,
-            },
-            options=options,
-            others=("assistant_id", "promote_to_main"),
+        self._update_checks.check(
+            options,
+            mapping_lists=(tools,),
+            mappings=(
+                dynamic_variables,
+                insight_settings,
+                messaging_settings,
+                privacy_settings,
+                telephony_settings,
+                transcription,
+                voice_settings,
+                widget_settings,
+            ),
+            string_lists=(enabled_features, tool_ids),
+            strings=(description, dynamic_variables_webhook_url, greeting, instructions, llm_api_key_ref, model, name),
         )
         return await self._transport.request(
             "POST",
@@ -288,10 +320,16 @@ class AsyncAssistants(AsyncResource):
             options=options,
         )
 
+    _list_checks = ArgumentChecks("ai.assistants.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
         """Every assistant."""
-        check_arguments("ai.assistants.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
+
+    _imports_checks = ArgumentChecks(
+        "ai.assistants.imports", string_lists=("import_ids",), strings=("api_key_ref", "provider")
+    )
 
     async def imports(
         self,
@@ -302,12 +340,7 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantsListData:
         """Import assistants from another provider."""
-        check_arguments(
-            "ai.assistants.imports",
-            string_lists={"import_ids": import_ids},
-            strings={"api_key_ref": api_key_ref, "provider": provider},
-            options=options,
-        )
+        self._imports_checks.check(options, string_lists=(import_ids,), strings=(api_key_ref, provider))
         return await self._transport.request(
             "POST",
             "/ai/assistants/import",
@@ -316,15 +349,24 @@ class AsyncAssistants(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.assistants.delete", others=("assistant_id",))
+
     async def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantDeletedResponse:
         """Delete an assistant."""
-        check_arguments("ai.assistants.delete", options=options, others=("assistant_id",))
+        self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
             cast_to=AssistantDeletedResponse,
             options=options,
         )
+
+    _send_sms_checks = ArgumentChecks(
+        "ai.assistants.send_sms",
+        mappings=("conversation_metadata",),
+        strings=("from_", "text", "to"),
+        others=("assistant_id", "should_create_conversation"),
+    )
 
     async def send_sms(
         self,
@@ -338,13 +380,7 @@ class AsyncAssistants(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantSmsChatResponse:
         """Have an assistant send an SMS."""
-        check_arguments(
-            "ai.assistants.send_sms",
-            mappings={"conversation_metadata": conversation_metadata},
-            strings={"from_": from_, "text": text, "to": to},
-            options=options,
-            others=("assistant_id", "should_create_conversation"),
-        )
+        self._send_sms_checks.check(options, mappings=(conversation_metadata,), strings=(from_, text, to))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat/sms", assistant_id=assistant_id),
@@ -359,9 +395,11 @@ class AsyncAssistants(AsyncResource):
             options=options,
         )
 
+    _clone_checks = ArgumentChecks("ai.assistants.clone", others=("assistant_id",))
+
     async def clone(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
         """Copy an assistant."""
-        check_arguments("ai.assistants.clone", options=options, others=("assistant_id",))
+        self._clone_checks.check(options)
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/clone", assistant_id=assistant_id),
@@ -369,9 +407,11 @@ class AsyncAssistants(AsyncResource):
             options=options,
         )
 
+    _get_texml_checks = ArgumentChecks("ai.assistants.get_texml", others=("assistant_id",))
+
     async def get_texml(self, assistant_id: str, **options: Unpack[RequestOptions]) -> str:
         """The TeXML that connects a call to an assistant."""
-        check_arguments("ai.assistants.get_texml", options=options, others=("assistant_id",))
+        self._get_texml_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/texml", assistant_id=assistant_id),

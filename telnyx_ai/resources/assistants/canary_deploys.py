@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
@@ -17,9 +17,11 @@ __all__ = ["AsyncCanaryDeploys"]
 
 
 class AsyncCanaryDeploys(AsyncResource):
+    _retrieve_checks = ArgumentChecks("ai.assistants.canary_deploys.retrieve", others=("assistant_id",))
+
     async def retrieve(self, assistant_id: str, **options: Unpack[RequestOptions]) -> CanaryDeployResponse:
         """An assistant's canary deploy."""
-        check_arguments("ai.assistants.canary_deploys.retrieve", options=options, others=("assistant_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -27,16 +29,15 @@ class AsyncCanaryDeploys(AsyncResource):
             options=options,
         )
 
+    _create_checks = ArgumentChecks(
+        "ai.assistants.canary_deploys.create", mapping_lists=("versions",), others=("assistant_id",)
+    )
+
     async def create(
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
-        check_arguments(
-            "ai.assistants.canary_deploys.create",
-            mapping_lists={"versions": versions},
-            options=options,
-            others=("assistant_id",),
-        )
+        self._create_checks.check(options, mapping_lists=(versions,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -45,16 +46,15 @@ class AsyncCanaryDeploys(AsyncResource):
             options=options,
         )
 
+    _update_checks = ArgumentChecks(
+        "ai.assistants.canary_deploys.update", mapping_lists=("versions",), others=("assistant_id",)
+    )
+
     async def update(
         self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
-        check_arguments(
-            "ai.assistants.canary_deploys.update",
-            mapping_lists={"versions": versions},
-            options=options,
-            others=("assistant_id",),
-        )
+        self._update_checks.check(options, mapping_lists=(versions,))
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
@@ -63,9 +63,11 @@ class AsyncCanaryDeploys(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.assistants.canary_deploys.delete", others=("assistant_id",))
+
     async def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """End a canary deploy."""
-        check_arguments("ai.assistants.canary_deploys.delete", options=options, others=("assistant_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -18,6 +18,12 @@ __all__ = ["AsyncScheduledEvents"]
 
 
 class AsyncScheduledEvents(AsyncResource):
+    _list_checks = ArgumentChecks(
+        "ai.assistants.scheduled_events.list",
+        strings=("conversation_channel",),
+        others=("assistant_id", "from_date", "to_date"),
+    )
+
     def list(
         self,
         assistant_id: str,
@@ -30,12 +36,7 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ScheduledEventResponse]:
         """An assistant's scheduled events, page by page."""
-        check_arguments(
-            "ai.assistants.scheduled_events.list",
-            strings={"conversation_channel": conversation_channel},
-            options=options,
-            others=("assistant_id", "from_date", "to_date"),
-        )
+        self._list_checks.check(options, strings=(conversation_channel,))
         return paginate(
             self._transport,
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),
@@ -45,6 +46,13 @@ class AsyncScheduledEvents(AsyncResource):
             page_size=page_size,
             options=options,
         )
+
+    _create_checks = ArgumentChecks(
+        "ai.assistants.scheduled_events.create",
+        mappings=("conversation_metadata", "dynamic_variables"),
+        strings=("telnyx_agent_target", "telnyx_conversation_channel", "telnyx_end_user_target", "text"),
+        others=("assistant_id", "scheduled_at_fixed_datetime"),
+    )
 
     async def create(
         self,
@@ -60,17 +68,10 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ScheduledEventResponse:
         """Schedule a call or message by an assistant."""
-        check_arguments(
-            "ai.assistants.scheduled_events.create",
-            mappings={"conversation_metadata": conversation_metadata, "dynamic_variables": dynamic_variables},
-            strings={
-                "telnyx_agent_target": telnyx_agent_target,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "telnyx_end_user_target": telnyx_end_user_target,
-                "text": text,
-            },
-            options=options,
-            others=("assistant_id", "scheduled_at_fixed_datetime"),
+        self._create_checks.check(
+            options,
+            mappings=(conversation_metadata, dynamic_variables),
+            strings=(telnyx_agent_target, telnyx_conversation_channel, telnyx_end_user_target, text),
         )
         return await self._transport.request(
             "POST",
@@ -88,11 +89,13 @@ class AsyncScheduledEvents(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.assistants.scheduled_events.retrieve", others=("assistant_id", "event_id"))
+
     async def retrieve(
         self, event_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]
     ) -> ScheduledEventResponse:
         """One scheduled event."""
-        check_arguments("ai.assistants.scheduled_events.retrieve", options=options, others=("assistant_id", "event_id"))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path(
@@ -104,9 +107,11 @@ class AsyncScheduledEvents(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.assistants.scheduled_events.delete", others=("assistant_id", "event_id"))
+
     async def delete(self, event_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """Cancel a scheduled event."""
-        check_arguments("ai.assistants.scheduled_events.delete", options=options, others=("assistant_id", "event_id"))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path(

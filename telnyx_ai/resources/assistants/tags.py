@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
@@ -16,14 +16,18 @@ __all__ = ["AsyncAssistantTags"]
 
 
 class AsyncAssistantTags(AsyncResource):
+    _list_checks = ArgumentChecks("ai.assistants.tags.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Every tag used on assistants."""
-        check_arguments("ai.assistants.tags.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request("GET", "/ai/assistants/tags", cast_to=TagsResponse, options=options)
+
+    _add_checks = ArgumentChecks("ai.assistants.tags.add", strings=("tag",), others=("assistant_id",))
 
     async def add(self, assistant_id: str, *, tag: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Tag an assistant."""
-        check_arguments("ai.assistants.tags.add", strings={"tag": tag}, options=options, others=("assistant_id",))
+        self._add_checks.check(options, strings=(tag,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/tags", assistant_id=assistant_id),
@@ -32,9 +36,11 @@ class AsyncAssistantTags(AsyncResource):
             options=options,
         )
 
+    _remove_checks = ArgumentChecks("ai.assistants.tags.remove", others=("assistant_id", "tag"))
+
     async def remove(self, tag: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Remove a tag from an assistant."""
-        check_arguments("ai.assistants.tags.remove", options=options, others=("assistant_id", "tag"))
+        self._remove_checks.check(options)
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/tags/{tag}", assistant_id=assistant_id, tag=tag),

@@ -8,7 +8,7 @@ import builtins
 from functools import cached_property
 from typing import Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -19,6 +19,10 @@ __all__ = ["AsyncTestSuiteRuns", "AsyncTestSuites"]
 
 
 class AsyncTestSuiteRuns(AsyncResource):
+    _list_checks = ArgumentChecks(
+        "ai.assistants.tests.test_suites.runs.list", strings=("status", "test_suite_run_id"), others=("suite_name",)
+    )
+
     def list(
         self,
         suite_name: str,
@@ -30,12 +34,7 @@ class AsyncTestSuiteRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TestRunResponse]:
         """The runs of a test suite, page by page."""
-        check_arguments(
-            "ai.assistants.tests.test_suites.runs.list",
-            strings={"status": status, "test_suite_run_id": test_suite_run_id},
-            options=options,
-            others=("suite_name",),
-        )
+        self._list_checks.check(options, strings=(status, test_suite_run_id))
         return paginate(
             self._transport,
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),
@@ -46,16 +45,15 @@ class AsyncTestSuiteRuns(AsyncResource):
             options=options,
         )
 
+    _trigger_checks = ArgumentChecks(
+        "ai.assistants.tests.test_suites.runs.trigger", strings=("destination_version_id",), others=("suite_name",)
+    )
+
     async def trigger(
         self, suite_name: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
-        check_arguments(
-            "ai.assistants.tests.test_suites.runs.trigger",
-            strings={"destination_version_id": destination_version_id},
-            options=options,
-            others=("suite_name",),
-        )
+        self._trigger_checks.check(options, strings=(destination_version_id,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),
@@ -70,9 +68,11 @@ class AsyncTestSuites(AsyncResource):
     def runs(self) -> AsyncTestSuiteRuns:
         return AsyncTestSuiteRuns(self._transport)
 
+    _list_checks = ArgumentChecks("ai.assistants.tests.test_suites.list")
+
     async def list(self, **options: Unpack[RequestOptions]) -> TestSuitesResponse:
         """The names of the test suites."""
-        check_arguments("ai.assistants.tests.test_suites.list", options=options)
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/assistants/tests/test-suites", cast_to=TestSuitesResponse, options=options
         )

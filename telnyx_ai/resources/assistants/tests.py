@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -22,6 +22,8 @@ __all__ = ["AsyncTestRuns", "AsyncTests"]
 
 
 class AsyncTestRuns(AsyncResource):
+    _list_checks = ArgumentChecks("ai.assistants.tests.runs.list", strings=("status",), others=("test_id",))
+
     def list(
         self,
         test_id: str,
@@ -32,9 +34,7 @@ class AsyncTestRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[TestRunResponse]:
         """The runs of a test, page by page."""
-        check_arguments(
-            "ai.assistants.tests.runs.list", strings={"status": status}, options=options, others=("test_id",)
-        )
+        self._list_checks.check(options, strings=(status,))
         return paginate(
             self._transport,
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -45,16 +45,15 @@ class AsyncTestRuns(AsyncResource):
             options=options,
         )
 
+    _trigger_checks = ArgumentChecks(
+        "ai.assistants.tests.runs.trigger", strings=("destination_version_id",), others=("test_id",)
+    )
+
     async def trigger(
         self, test_id: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> TestRunResponse:
         """Run a test."""
-        check_arguments(
-            "ai.assistants.tests.runs.trigger",
-            strings={"destination_version_id": destination_version_id},
-            options=options,
-            others=("test_id",),
-        )
+        self._trigger_checks.check(options, strings=(destination_version_id,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
@@ -63,9 +62,11 @@ class AsyncTestRuns(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.assistants.tests.runs.retrieve", others=("test_id", "run_id"))
+
     async def retrieve(self, run_id: str, *, test_id: str, **options: Unpack[RequestOptions]) -> TestRunResponse:
         """One run of a test."""
-        check_arguments("ai.assistants.tests.runs.retrieve", options=options, others=("test_id", "run_id"))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/tests/{test_id}/runs/{run_id}", test_id=test_id, run_id=run_id),
@@ -85,6 +86,13 @@ class AsyncTests(AsyncResource):
 
         return AsyncTestSuites(self._transport)
 
+    _create_checks = ArgumentChecks(
+        "ai.assistants.tests.create",
+        mapping_lists=("rubric",),
+        numbers=("max_duration_seconds",),
+        strings=("description", "destination", "instructions", "name", "telnyx_conversation_channel", "test_suite"),
+    )
+
     async def create(
         self,
         *,
@@ -99,19 +107,11 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Create a test for assistants."""
-        check_arguments(
-            "ai.assistants.tests.create",
-            mapping_lists={"rubric": rubric},
-            numbers={"max_duration_seconds": max_duration_seconds},
-            strings={
-                "description": description,
-                "destination": destination,
-                "instructions": instructions,
-                "name": name,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "test_suite": test_suite,
-            },
-            options=options,
+        self._create_checks.check(
+            options,
+            mapping_lists=(rubric,),
+            numbers=(max_duration_seconds,),
+            strings=(description, destination, instructions, name, telnyx_conversation_channel, test_suite),
         )
         return await self._transport.request(
             "POST",
@@ -130,6 +130,10 @@ class AsyncTests(AsyncResource):
             options=options,
         )
 
+    _list_checks = ArgumentChecks(
+        "ai.assistants.tests.list", strings=("test_suite", "telnyx_conversation_channel", "destination")
+    )
+
     def list(
         self,
         *,
@@ -141,15 +145,7 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[AssistantTestResponse]:
         """Every test, page by page: ``await`` for the first page, ``async for`` for all."""
-        check_arguments(
-            "ai.assistants.tests.list",
-            strings={
-                "test_suite": test_suite,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "destination": destination,
-            },
-            options=options,
-        )
+        self._list_checks.check(options, strings=(test_suite, telnyx_conversation_channel, destination))
         return paginate(
             self._transport,
             "/ai/assistants/tests",
@@ -164,15 +160,25 @@ class AsyncTests(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.assistants.tests.retrieve", others=("test_id",))
+
     async def retrieve(self, test_id: str, **options: Unpack[RequestOptions]) -> AssistantTestResponse:
         """One test by id."""
-        check_arguments("ai.assistants.tests.retrieve", options=options, others=("test_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/tests/{test_id}", test_id=test_id),
             cast_to=AssistantTestResponse,
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.assistants.tests.update",
+        mapping_lists=("rubric",),
+        numbers=("max_duration_seconds",),
+        strings=("description", "destination", "instructions", "name", "telnyx_conversation_channel", "test_suite"),
+        others=("test_id",),
+    )
 
     async def update(
         self,
@@ -189,20 +195,11 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Change a test."""
-        check_arguments(
-            "ai.assistants.tests.update",
-            mapping_lists={"rubric": rubric},
-            numbers={"max_duration_seconds": max_duration_seconds},
-            strings={
-                "description": description,
-                "destination": destination,
-                "instructions": instructions,
-                "name": name,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "test_suite": test_suite,
-            },
-            options=options,
-            others=("test_id",),
+        self._update_checks.check(
+            options,
+            mapping_lists=(rubric,),
+            numbers=(max_duration_seconds,),
+            strings=(description, destination, instructions, name, telnyx_conversation_channel, test_suite),
         )
         return await self._transport.request(
             "PUT",
@@ -221,9 +218,11 @@ class AsyncTests(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.assistants.tests.delete", others=("test_id",))
+
     async def delete(self, test_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a test."""
-        check_arguments("ai.assistants.tests.delete", options=options, others=("test_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE", build_path("/ai/assistants/tests/{test_id}", test_id=test_id), cast_to=None, options=options
         )

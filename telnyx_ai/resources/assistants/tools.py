@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -16,9 +16,11 @@ __all__ = ["AsyncAssistantTools"]
 
 
 class AsyncAssistantTools(AsyncResource):
+    _add_checks = ArgumentChecks("ai.assistants.tools.add", others=("assistant_id", "tool_id"))
+
     async def add(self, tool_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> object:
         """Attach a shared tool to an assistant."""
-        check_arguments("ai.assistants.tools.add", options=options, others=("assistant_id", "tool_id"))
+        self._add_checks.check(options)
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/tools/{tool_id}", assistant_id=assistant_id, tool_id=tool_id),
@@ -26,15 +28,21 @@ class AsyncAssistantTools(AsyncResource):
             options=options,
         )
 
+    _remove_checks = ArgumentChecks("ai.assistants.tools.remove", others=("assistant_id", "tool_id"))
+
     async def remove(self, tool_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> object:
         """Detach a shared tool from an assistant."""
-        check_arguments("ai.assistants.tools.remove", options=options, others=("assistant_id", "tool_id"))
+        self._remove_checks.check(options)
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}/tools/{tool_id}", assistant_id=assistant_id, tool_id=tool_id),
             cast_to=object,
             options=options,
         )
+
+    _test_checks = ArgumentChecks(
+        "ai.assistants.tools.test", mappings=("arguments", "dynamic_variables"), others=("assistant_id", "tool_id")
+    )
 
     async def test(
         self,
@@ -46,12 +54,7 @@ class AsyncAssistantTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> TestWebhookToolResponseData:
         """Call an assistant's webhook tool with test arguments."""
-        check_arguments(
-            "ai.assistants.tools.test",
-            mappings={"arguments": arguments, "dynamic_variables": dynamic_variables},
-            options=options,
-            others=("assistant_id", "tool_id"),
-        )
+        self._test_checks.check(options, mappings=(arguments, dynamic_variables))
         return await self._transport.request(
             "POST",
             build_path(

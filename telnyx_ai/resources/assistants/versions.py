@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -27,15 +27,21 @@ __all__ = ["AsyncAssistantVersions"]
 
 
 class AsyncAssistantVersions(AsyncResource):
+    _list_checks = ArgumentChecks("ai.assistants.versions.list", others=("assistant_id",))
+
     async def list(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantsListData:
         """An assistant's versions."""
-        check_arguments("ai.assistants.versions.list", options=options, others=("assistant_id",))
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/assistants/{assistant_id}/versions", assistant_id=assistant_id),
             cast_to=AssistantsListData,
             options=options,
         )
+
+    _retrieve_checks = ArgumentChecks(
+        "ai.assistants.versions.retrieve", others=("assistant_id", "version_id", "include_mcp_servers")
+    )
 
     async def retrieve(
         self,
@@ -46,11 +52,7 @@ class AsyncAssistantVersions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """One version of an assistant."""
-        check_arguments(
-            "ai.assistants.versions.retrieve",
-            options=options,
-            others=("assistant_id", "version_id", "include_mcp_servers"),
-        )
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path(
@@ -60,6 +62,32 @@ class AsyncAssistantVersions(AsyncResource):
             query={"include_mcp_servers": include_mcp_servers},
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.assistants.versions.update",
+        mapping_lists=("tools",),
+        mappings=(
+            "dynamic_variables",
+            "insight_settings",
+            "messaging_settings",
+            "privacy_settings",
+            "telephony_settings",
+            "transcription",
+            "voice_settings",
+            "widget_settings",
+        ),
+        string_lists=("enabled_features", "tool_ids"),
+        strings=(
+            "description",
+            "dynamic_variables_webhook_url",
+            "greeting",
+            "instructions",
+            "llm_api_key_ref",
+            "model",
+            "name",
+        ),
+        others=("assistant_id", "version_id"),
+    )
 
     async def update(
         self,
@@ -87,31 +115,21 @@ class AsyncAssistantVersions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change a version of an assistant."""
-        check_arguments(
-            "ai.assistants.versions.update",
-            mapping_lists={"tools": tools},
-            mappings={
-                "dynamic_variables": dynamic_variables,
-                "insight_settings": insight_settings,
-                "messaging_settings": messaging_settings,
-                "privacy_settings": privacy_settings,
-                "telephony_settings": telephony_settings,
-                "transcription": transcription,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-            },
-            string_lists={"enabled_features": enabled_features, "tool_ids": tool_ids},
-            strings={
-                "description": description,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "greeting": greeting,
-                "instructions": instructions,
-                "llm_api_key_ref": llm_api_key_ref,
-                "model": model,
-                "name": name,
-            },
-            options=options,
-            others=("assistant_id", "version_id"),
+        self._update_checks.check(
+            options,
+            mapping_lists=(tools,),
+            mappings=(
+                dynamic_variables,
+                insight_settings,
+                messaging_settings,
+                privacy_settings,
+                telephony_settings,
+                transcription,
+                voice_settings,
+                widget_settings,
+            ),
+            string_lists=(enabled_features, tool_ids),
+            strings=(description, dynamic_variables_webhook_url, greeting, instructions, llm_api_key_ref, model, name),
         )
         return await self._transport.request(
             "POST",
@@ -142,9 +160,11 @@ class AsyncAssistantVersions(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.assistants.versions.delete", others=("assistant_id", "version_id"))
+
     async def delete(self, version_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a version of an assistant."""
-        check_arguments("ai.assistants.versions.delete", options=options, others=("assistant_id", "version_id"))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path(
@@ -154,9 +174,11 @@ class AsyncAssistantVersions(AsyncResource):
             options=options,
         )
 
+    _promote_checks = ArgumentChecks("ai.assistants.versions.promote", others=("assistant_id", "version_id"))
+
     async def promote(self, version_id: str, *, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
         """Make a version the assistant's main version."""
-        check_arguments("ai.assistants.versions.promote", options=options, others=("assistant_id", "version_id"))
+        self._promote_checks.check(options)
         return await self._transport.request(
             "POST",
             build_path(

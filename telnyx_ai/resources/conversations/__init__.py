@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -47,6 +47,24 @@ class AsyncConversations(AsyncResource):
 
         return AsyncMessages(self._transport)
 
+    _list_checks = ArgumentChecks(
+        "ai.conversations.list",
+        numbers=("limit",),
+        strings=(
+            "id",
+            "name",
+            "created_at",
+            "last_message_at",
+            "metadata_assistant_id",
+            "metadata_call_control_id",
+            "metadata_telnyx_agent_target",
+            "metadata_telnyx_end_user_target",
+            "metadata_telnyx_conversation_channel",
+            "order",
+            "or_",
+        ),
+    )
+
     async def list(
         self,
         *,
@@ -65,23 +83,22 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationsListData:
         """List conversations, filtered with PostgREST-style expressions such as ``eq.value``."""
-        check_arguments(
-            "ai.conversations.list",
-            numbers={"limit": limit},
-            strings={
-                "id": id,
-                "name": name,
-                "created_at": created_at,
-                "last_message_at": last_message_at,
-                "metadata_assistant_id": metadata_assistant_id,
-                "metadata_call_control_id": metadata_call_control_id,
-                "metadata_telnyx_agent_target": metadata_telnyx_agent_target,
-                "metadata_telnyx_end_user_target": metadata_telnyx_end_user_target,
-                "metadata_telnyx_conversation_channel": metadata_telnyx_conversation_channel,
-                "order": order,
-                "or_": or_,
-            },
-            options=options,
+        self._list_checks.check(
+            options,
+            numbers=(limit,),
+            strings=(
+                id,
+                name,
+                created_at,
+                last_message_at,
+                metadata_assistant_id,
+                metadata_call_control_id,
+                metadata_telnyx_agent_target,
+                metadata_telnyx_end_user_target,
+                metadata_telnyx_conversation_channel,
+                order,
+                or_,
+            ),
         )
         return await self._transport.request(
             "GET",
@@ -104,6 +121,8 @@ class AsyncConversations(AsyncResource):
             options=options,
         )
 
+    _create_checks = ArgumentChecks("ai.conversations.create", mappings=("metadata",), strings=("name",))
+
     async def create(
         self,
         *,
@@ -112,9 +131,7 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
-        check_arguments(
-            "ai.conversations.create", mappings={"metadata": metadata}, strings={"name": name}, options=options
-        )
+        self._create_checks.check(options, mappings=(metadata,), strings=(name,))
         return await self._transport.request(
             "POST",
             "/ai/conversations",
@@ -123,15 +140,19 @@ class AsyncConversations(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.conversations.retrieve", others=("conversation_id",))
+
     async def retrieve(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationRetrieveResponse:
         """One conversation by id."""
-        check_arguments("ai.conversations.retrieve", options=options, others=("conversation_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
             cast_to=ConversationRetrieveResponse,
             options=options,
         )
+
+    _update_checks = ArgumentChecks("ai.conversations.update", mappings=("metadata",), others=("conversation_id",))
 
     async def update(
         self,
@@ -141,9 +162,7 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationUpdateResponse:
         """Replace a conversation's metadata."""
-        check_arguments(
-            "ai.conversations.update", mappings={"metadata": metadata}, options=options, others=("conversation_id",)
-        )
+        self._update_checks.check(options, mappings=(metadata,))
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -152,9 +171,11 @@ class AsyncConversations(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.conversations.delete", others=("conversation_id",))
+
     async def delete(self, conversation_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a conversation."""
-        check_arguments("ai.conversations.delete", options=options, others=("conversation_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
@@ -162,19 +183,29 @@ class AsyncConversations(AsyncResource):
             options=options,
         )
 
+    _retrieve_conversations_insights_checks = ArgumentChecks(
+        "ai.conversations.retrieve_conversations_insights", others=("conversation_id",)
+    )
+
     async def retrieve_conversations_insights(
         self, conversation_id: str, **options: Unpack[RequestOptions]
     ) -> ConversationInsightListData:
         """The insights computed for a conversation."""
-        check_arguments(
-            "ai.conversations.retrieve_conversations_insights", options=options, others=("conversation_id",)
-        )
+        self._retrieve_conversations_insights_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/{conversation_id}/conversations-insights", conversation_id=conversation_id),
             cast_to=ConversationInsightListData,
             options=options,
         )
+
+    _add_message_checks = ArgumentChecks(
+        "ai.conversations.add_message",
+        mapping_lists=("tool_calls",),
+        mappings=("metadata",),
+        strings=("content", "name", "role", "tool_call_id"),
+        others=("conversation_id", "sent_at", "tool_choice"),
+    )
 
     async def add_message(
         self,
@@ -191,13 +222,8 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> None:
         """Append a message to a conversation."""
-        check_arguments(
-            "ai.conversations.add_message",
-            mapping_lists={"tool_calls": tool_calls},
-            mappings={"metadata": metadata},
-            strings={"content": content, "name": name, "role": role, "tool_call_id": tool_call_id},
-            options=options,
-            others=("conversation_id", "sent_at", "tool_choice"),
+        self._add_message_checks.check(
+            options, mapping_lists=(tool_calls,), mappings=(metadata,), strings=(content, name, role, tool_call_id)
         )
         await self._transport.request(
             "POST",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -18,11 +18,13 @@ __all__ = ["AsyncInsightGroupInsights", "AsyncInsightGroups"]
 
 
 class AsyncInsightGroupInsights(AsyncResource):
+    _assign_checks = ArgumentChecks(
+        "ai.conversations.insight_groups.insights.assign", others=("group_id", "insight_id")
+    )
+
     async def assign(self, insight_id: str, *, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Add an insight to a group."""
-        check_arguments(
-            "ai.conversations.insight_groups.insights.assign", options=options, others=("group_id", "insight_id")
-        )
+        self._assign_checks.check(options)
         await self._transport.request(
             "POST",
             build_path(
@@ -34,13 +36,13 @@ class AsyncInsightGroupInsights(AsyncResource):
             options=options,
         )
 
+    _delete_unassign_checks = ArgumentChecks(
+        "ai.conversations.insight_groups.insights.delete_unassign", others=("group_id", "insight_id")
+    )
+
     async def delete_unassign(self, insight_id: str, *, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Take an insight out of a group."""
-        check_arguments(
-            "ai.conversations.insight_groups.insights.delete_unassign",
-            options=options,
-            others=("group_id", "insight_id"),
-        )
+        self._delete_unassign_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path(
@@ -60,6 +62,8 @@ class AsyncInsightGroups(AsyncResource):
     def insights(self) -> AsyncInsightGroupInsights:
         return AsyncInsightGroupInsights(self._transport)
 
+    _retrieve_insight_groups_checks = ArgumentChecks("ai.conversations.insight_groups.retrieve_insight_groups")
+
     def retrieve_insight_groups(
         self,
         *,
@@ -68,7 +72,7 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[InsightTemplateGroupResp]:
         """Every insight group, page by page."""
-        check_arguments("ai.conversations.insight_groups.retrieve_insight_groups", options=options)
+        self._retrieve_insight_groups_checks.check(options)
         return paginate(
             self._transport,
             "/ai/conversations/insight-groups",
@@ -81,6 +85,10 @@ class AsyncInsightGroups(AsyncResource):
 
     list = retrieve_insight_groups  # the same method under a name that says what it does
 
+    _insight_groups_checks = ArgumentChecks(
+        "ai.conversations.insight_groups.insight_groups", strings=("description", "name", "webhook")
+    )
+
     async def insight_groups(
         self,
         *,
@@ -90,11 +98,7 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Create an insight group."""
-        check_arguments(
-            "ai.conversations.insight_groups.insight_groups",
-            strings={"description": description, "name": name, "webhook": webhook},
-            options=options,
-        )
+        self._insight_groups_checks.check(options, strings=(description, name, webhook))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insight-groups",
@@ -105,15 +109,21 @@ class AsyncInsightGroups(AsyncResource):
 
     create = insight_groups  # the same method under a name that says what it does
 
+    _retrieve_checks = ArgumentChecks("ai.conversations.insight_groups.retrieve", others=("group_id",))
+
     async def retrieve(self, group_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateGroupDetailRespData:
         """One insight group by id."""
-        check_arguments("ai.conversations.insight_groups.retrieve", options=options, others=("group_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),
             cast_to=InsightTemplateGroupDetailRespData,
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.conversations.insight_groups.update", strings=("description", "name", "webhook"), others=("group_id",)
+    )
 
     async def update(
         self,
@@ -125,12 +135,7 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Change an insight group's name, description or webhook."""
-        check_arguments(
-            "ai.conversations.insight_groups.update",
-            strings={"description": description, "name": name, "webhook": webhook},
-            options=options,
-            others=("group_id",),
-        )
+        self._update_checks.check(options, strings=(description, name, webhook))
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),
@@ -139,9 +144,11 @@ class AsyncInsightGroups(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.conversations.insight_groups.delete", others=("group_id",))
+
     async def delete(self, group_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an insight group."""
-        check_arguments("ai.conversations.insight_groups.delete", options=options, others=("group_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._pagination import AsyncPaginator, paginate
 from ..._request import build_path
 from ..._resource import AsyncResource
@@ -17,6 +17,8 @@ __all__ = ["AsyncInsights"]
 
 
 class AsyncInsights(AsyncResource):
+    _list_checks = ArgumentChecks("ai.conversations.insights.list")
+
     def list(
         self,
         *,
@@ -25,7 +27,7 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[InsightTemplateResp]:
         """Every insight, page by page."""
-        check_arguments("ai.conversations.insights.list", options=options)
+        self._list_checks.check(options)
         return paginate(
             self._transport,
             "/ai/conversations/insights",
@@ -35,6 +37,10 @@ class AsyncInsights(AsyncResource):
             page_size=page_size,
             options=options,
         )
+
+    _create_checks = ArgumentChecks(
+        "ai.conversations.insights.create", strings=("instructions", "name", "webhook"), others=("json_schema",)
+    )
 
     async def create(
         self,
@@ -46,12 +52,7 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Create an insight: instructions the model applies to conversations."""
-        check_arguments(
-            "ai.conversations.insights.create",
-            strings={"instructions": instructions, "name": name, "webhook": webhook},
-            options=options,
-            others=("json_schema",),
-        )
+        self._create_checks.check(options, strings=(instructions, name, webhook))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insights",
@@ -60,15 +61,23 @@ class AsyncInsights(AsyncResource):
             options=options,
         )
 
+    _retrieve_checks = ArgumentChecks("ai.conversations.insights.retrieve", others=("insight_id",))
+
     async def retrieve(self, insight_id: str, **options: Unpack[RequestOptions]) -> InsightTemplateDetailRespData:
         """One insight by id."""
-        check_arguments("ai.conversations.insights.retrieve", options=options, others=("insight_id",))
+        self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),
             cast_to=InsightTemplateDetailRespData,
             options=options,
         )
+
+    _update_checks = ArgumentChecks(
+        "ai.conversations.insights.update",
+        strings=("instructions", "name", "webhook"),
+        others=("insight_id", "json_schema"),
+    )
 
     async def update(
         self,
@@ -81,12 +90,7 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Change an insight."""
-        check_arguments(
-            "ai.conversations.insights.update",
-            strings={"instructions": instructions, "name": name, "webhook": webhook},
-            options=options,
-            others=("insight_id", "json_schema"),
-        )
+        self._update_checks.check(options, strings=(instructions, name, webhook))
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),
@@ -95,9 +99,11 @@ class AsyncInsights(AsyncResource):
             options=options,
         )
 
+    _delete_checks = ArgumentChecks("ai.conversations.insights.delete", others=("insight_id",))
+
     async def delete(self, insight_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an insight."""
-        check_arguments("ai.conversations.insights.delete", options=options, others=("insight_id",))
+        self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),

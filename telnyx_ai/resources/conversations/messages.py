@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from ..._checks import check_arguments
+from ..._checks import ArgumentChecks
 from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
@@ -16,9 +16,11 @@ __all__ = ["AsyncMessages"]
 
 
 class AsyncMessages(AsyncResource):
+    _list_checks = ArgumentChecks("ai.conversations.messages.list", others=("conversation_id",))
+
     async def list(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationMessageListData:
         """The messages of a conversation."""
-        check_arguments("ai.conversations.messages.list", options=options, others=("conversation_id",))
+        self._list_checks.check(options)
         return await self._transport.request(
             "GET",
             build_path("/ai/conversations/{conversation_id}/messages", conversation_id=conversation_id),
