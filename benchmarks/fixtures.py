@@ -5,7 +5,8 @@ One set of bodies is served under several URL prefixes so each SDK finds it wher
 * ``/v2/...`` the Telnyx layout (``telnyx_ai``, the official ``telnyx`` SDK, the floor);
 * ``/openai/v1/...`` the OpenAI layout (``openai`` pointed at ``base_url=.../openai/v1``);
 * a variant prefix in front of either picks another body: ``/e16`` answers embeddings with
-  16 vectors instead of 1, ``/sse`` answers chat completions with the SSE stream.
+  16 vectors instead of 1, ``/e16b`` the same 16 in base64, ``/sse`` answers chat completions with
+  the SSE stream.
 
 A contender reaches a variant by putting its prefix into its ``base_url``, so no server has to
 look at the request body to decide what to answer.
@@ -13,16 +14,21 @@ look at the request body to decide what to answer.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHAT_MODEL", "DIM", "EMBED_MODEL", "Fixtures", "Route", "build", "write_tree"]
+__all__ = ["BASE64_VARIANT", "CHAT_MODEL", "DIM", "EMBED_MODEL", "Fixtures", "Route", "build", "write_tree"]
 
 DIM = 1024
 EMBED_MODEL = "thenlper/gte-large"
 CHAT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+BASE64_VARIANT = "/e16b"
+"""The prefix whose embeddings come back in base64 (S1c): each contender asks for, or accepts, base64 and
+decodes it to floats; the vectors are S1b's, rounded to float32 (what base64 carries)."""
 JSON = "application/json"
 SSE = "text/event-stream"
 
@@ -43,6 +49,7 @@ class Fixtures:
 
     routes: dict[str, Route]
     embed_sums: dict[int, float]  # vectors per response -> sum of every float in the response
+    embed16_base64_sum: float  # the same for the base64 variant's 16 vectors (float32 values)
     chat_text_len: int  # characters in the completion's message content
     stream_chunks: int  # chat.completion.chunk events before [DONE]
     stream_text_len: int  # characters of content across all chunks
@@ -52,6 +59,7 @@ class Fixtures:
         return {
             "embed1_sum": self.embed_sums[1],
             "embed16_sum": self.embed_sums[16],
+            "embed16_base64_sum": self.embed16_base64_sum,
             "chat_text_len": self.chat_text_len,
             "stream_chunks": self.stream_chunks,
             "stream_text_len": self.stream_text_len,
@@ -62,15 +70,21 @@ def _dumps(obj: object) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _embedding_body(rng: random.Random, vectors: int) -> tuple[bytes, float]:
-    data = []
-    total = 0.0
+def _embedding_body(rng: random.Random, vectors: int) -> tuple[bytes, float, bytes, float]:
+    """The float body and its sum, and the base64 body of the same vectors (as float32) and its sum."""
+    data, data64 = [], []
+    total = total64 = 0.0
     for index in range(vectors):
         vector = [round(rng.gauss(0.0, 0.05), 9) for _ in range(DIM)]
         total += sum(vector)
+        packed = struct.pack(f"<{DIM}f", *vector)
+        total64 += sum(struct.unpack(f"<{DIM}f", packed))
         data.append({"object": "embedding", "index": index, "embedding": vector})
-    body = {"object": "list", "data": data, "model": EMBED_MODEL, "usage": {"prompt_tokens": 8, "total_tokens": 8}}
-    return _dumps(body), total
+        data64.append({"object": "embedding", "index": index, "embedding": base64.b64encode(packed).decode()})
+    usage = {"prompt_tokens": 8, "total_tokens": 8}
+    body = {"object": "list", "data": data, "model": EMBED_MODEL, "usage": usage}
+    body64 = {"object": "list", "data": data64, "model": EMBED_MODEL, "usage": usage}
+    return _dumps(body), total, _dumps(body64), total64
 
 
 def _completion_body() -> tuple[bytes, int]:
@@ -124,8 +138,8 @@ def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
     if stream_chunks < 2:
         raise ValueError("a stream needs at least 2 chunks (role, then finish_reason)")
     rng = random.Random(seed)
-    embed1, sum1 = _embedding_body(rng, 1)
-    embed16, sum16 = _embedding_body(rng, 16)
+    embed1, sum1, _, _ = _embedding_body(rng, 1)
+    embed16, sum16, embed16_base64, sum16_base64 = _embedding_body(rng, 16)
     completion, chat_len = _completion_body()
     stream, stream_len = _stream_body(stream_chunks)
 
@@ -140,12 +154,14 @@ def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
     ):
         add(prefix + embed_path, embed1, JSON)
         add("/e16" + embed_path, embed16, JSON)
+        add(BASE64_VARIANT + embed_path, embed16_base64, JSON)
         for chat_path in chat_paths:
             add(chat_path, completion, JSON)
             add("/sse" + chat_path, stream, SSE)
     return Fixtures(
         routes=routes,
         embed_sums={1: sum1, 16: sum16},
+        embed16_base64_sum=sum16_base64,
         chat_text_len=chat_len,
         stream_chunks=stream_chunks,
         stream_text_len=stream_len,

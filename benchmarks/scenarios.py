@@ -60,6 +60,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect="embed16_sum",
     ),
     Scenario(
+        "embed16_b64_seq",
+        "1c",
+        "{n} sequential embeddings (16x1024 each, in base64)",
+        "async",
+        "embed",
+        "/e16b",
+        200,
+        expect="embed16_base64_sum",
+    ),
+    Scenario(
         "embed_conc", "2", "{n} embeddings at concurrency 256", "async", "embed", "", 20000, 256, expect="embed1_sum"
     ),
     Scenario("stream", "3", "one chat stream of {n} chunks", "async", "stream", "/sse", 20000, unit="chunk"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import multiprocessing
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import pytest
 from aiohttp import web
 
 import telnyx_ai
-from benchmarks.contenders import vectors_sum
+from benchmarks.contenders import floats, vectors_sum
 from benchmarks.fixtures import DIM, Fixtures, build
 from benchmarks.report import format_markdown, summarize, write_reports
 from benchmarks.runner import Config, Sizes, run, select
@@ -80,6 +81,9 @@ def test_fixture_sums_match_the_bodies(fixtures: Fixtures) -> None:
         assert len(body["data"]) == vectors
         assert all(len(item["embedding"]) == DIM for item in body["data"])
         assert vectors_sum(item["embedding"] for item in body["data"]) == fixtures.embed_sums[vectors]
+    body64 = msgspec.json.decode(fixtures.routes["/e16b/v2/ai/openai/embeddings"].body)
+    assert vectors_sum(floats(item["embedding"]) for item in body64["data"]) == fixtures.embed16_base64_sum
+    assert math.isclose(fixtures.embed16_base64_sum, fixtures.embed_sums[16], rel_tol=1e-5)  # the same vectors
     stream = fixtures.routes["/sse/v2/ai/chat/completions"]
     assert stream.content_type == "text/event-stream"
     assert stream.body.count(b"\n\n") == STREAM_CHUNKS + 1

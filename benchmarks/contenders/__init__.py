@@ -11,15 +11,28 @@ This module imports no SDK: a worker process loads only the contender it runs.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import importlib.util
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..fixtures import DIM
 
-__all__ = ["API_KEY", "CONTENDERS", "EMBED_INPUT", "MESSAGES", "Spec", "by_name", "unavailable", "vectors_sum"]
+__all__ = [
+    "API_KEY",
+    "CONTENDERS",
+    "EMBED_INPUT",
+    "MESSAGES",
+    "Spec",
+    "by_name",
+    "floats",
+    "unavailable",
+    "vectors_sum",
+]
 
 API_KEY = "bench-key-not-secret"
 EMBED_INPUT = "The quick brown fox jumps over the lazy dog"
@@ -31,6 +44,16 @@ MESSAGES = [
 
 class CheckError(AssertionError):
     """A contender returned something other than the canned response."""
+
+
+def floats(embedding: list[float] | str) -> list[float]:
+    """A vector as floats: a base64 string (little-endian float32, S1c) decoded as a user would."""
+    if isinstance(embedding, str):
+        values = array("f", base64.b64decode(embedding))
+        if sys.byteorder == "big":
+            values.byteswap()
+        return values.tolist()
+    return embedding
 
 
 def vectors_sum(vectors: Iterable[list[float]]) -> float:

@@ -9,11 +9,12 @@ Minimal but correct: statuses and content types are checked, nothing is skipped.
 from __future__ import annotations
 
 import http.client
+from array import array
 from urllib.parse import urlsplit
 
 import msgspec
 
-from ..fixtures import CHAT_MODEL, EMBED_MODEL
+from ..fixtures import BASE64_VARIANT, CHAT_MODEL, EMBED_MODEL
 from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, vectors_sum
 
 __all__ = ["Floor", "SyncFloor"]
@@ -26,6 +27,16 @@ class _EmbeddingData(msgspec.Struct):
 
 class _EmbeddingResponse(msgspec.Struct):
     data: list[_EmbeddingData]
+    model: str
+
+
+class _Base64Data(msgspec.Struct):
+    embedding: bytes  # msgspec decodes base64 into bytes itself
+    index: int
+
+
+class _Base64Response(msgspec.Struct):
+    data: list[_Base64Data]
     model: str
 
 
@@ -58,11 +69,17 @@ class _Chunk(msgspec.Struct):
 
 _encode = msgspec.json.Encoder().encode
 _decode_embeddings = msgspec.json.Decoder(_EmbeddingResponse).decode
+_decode_base64_embeddings = msgspec.json.Decoder(_Base64Response).decode
 _decode_completion = msgspec.json.Decoder(_Completion).decode
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
 
 _HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json", "Accept": "application/json"}
 _SSE_HEADERS = {**_HEADERS, "Accept": "text/event-stream"}
+
+
+def _float32_list(raw: bytes) -> list[float]:
+    values = array("f", raw)  # little-endian float32 on the wire; this benchmark runs little-endian
+    return values.tolist()
 
 
 def _completion_len(raw: bytes) -> int:
@@ -83,6 +100,7 @@ class Floor:
 
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
         base = f"{root}{variant}/v2"
+        self._base64 = variant == BASE64_VARIANT
         self._embed_url = f"{base}/ai/openai/embeddings"
         self._chat_url = f"{base}/ai/chat/completions"
 
@@ -97,6 +115,10 @@ class Floor:
             return raw
 
     async def embed(self) -> float:
+        if self._base64:
+            body = {"input": EMBED_INPUT, "model": EMBED_MODEL, "encoding_format": "base64"}
+            raw = await self._post(self._embed_url, _encode(body))
+            return vectors_sum(_float32_list(item.embedding) for item in _decode_base64_embeddings(raw).data)
         raw = await self._post(self._embed_url, _encode({"input": EMBED_INPUT, "model": EMBED_MODEL}))
         return vectors_sum(item.embedding for item in _decode_embeddings(raw).data)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fixtures import CHAT_MODEL, EMBED_MODEL
+from ..fixtures import BASE64_VARIANT, CHAT_MODEL, EMBED_MODEL
 from . import API_KEY, EMBED_INPUT, MESSAGES, vectors_sum
 
 __all__ = ["AsyncOpenAIAiohttp", "AsyncOpenAIHttpx", "SyncOpenAI"]
@@ -39,12 +39,18 @@ class AsyncOpenAIHttpx:
         self._client = openai.AsyncOpenAI(
             api_key=API_KEY, base_url=f"{root}{variant}/openai/v1", http_client=self._http_client(concurrency)
         )
+        self._base64 = variant == BASE64_VARIANT
 
     async def close(self) -> None:
         await self._client.close()
 
     async def embed(self) -> float:
-        response = await self._client.embeddings.create(input=EMBED_INPUT, model=EMBED_MODEL, encoding_format="float")
+        if self._base64:  # openai-python's default: it asks for base64 and decodes it
+            response = await self._client.embeddings.create(input=EMBED_INPUT, model=EMBED_MODEL)
+        else:
+            response = await self._client.embeddings.create(
+                input=EMBED_INPUT, model=EMBED_MODEL, encoding_format="float"
+            )
         return vectors_sum(item.embedding for item in response.data)
 
     async def chat(self) -> int:

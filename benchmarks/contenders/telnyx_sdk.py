@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ..fixtures import CHAT_MODEL, EMBED_MODEL
-from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, vectors_sum
+from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, floats, vectors_sum
 
 __all__ = ["AsyncTelnyxAiohttp", "AsyncTelnyxHttpx", "SyncTelnyx"]
 
@@ -52,7 +52,7 @@ class AsyncTelnyxHttpx:
 
     async def embed(self) -> float:
         response = await self._client.ai.openai.embeddings.create_embeddings(input=EMBED_INPUT, model=EMBED_MODEL)
-        return vectors_sum(item.embedding for item in response.data)
+        return vectors_sum(floats(item.embedding) for item in response.data)  # base64 (S1c): decoded by hand
 
     async def chat(self) -> int:
         completion = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL)
