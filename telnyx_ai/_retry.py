@@ -120,15 +120,12 @@ async def retry_after(
     send: Callable[[], Awaitable[T]],
     *,
     max_retries: int,
-    on_retry: Callable[[BaseException], None] | None = None,
-    retry_if: Callable[[BaseException], bool] = should_retry,
 ) -> T:
-    """The retries after a first attempt failed with ``first_failure`` (which `should_retry`): wait, then
-    await ``send()`` again, at most ``max_retries`` times in all, raising the last failure.
+    """The retries after a first attempt failed with ``first_failure`` (one that `should_retry`): wait,
+    then await ``send()`` again, at most ``max_retries`` times in all, raising the last failure.
 
-    The first attempt is the caller's own, so a call that succeeds at once never enters this module.
-    ``on_retry`` sees each failure that is about to be retried (the batch helper slows down on 429s);
-    ``retry_if`` replaces the default policy for callers that know more (idempotent batches).
+    The first attempt is the caller's own, so a call that succeeds at once never gets here (nor loads
+    tenacity). Batch jobs retry in their scheduler instead (`_embed_many`), which frees the slot.
     """
 
     def before_retry(failure: BaseException, retry_number: int, delay: float) -> None:
@@ -141,8 +138,6 @@ async def retry_after(
             retry_number,
             max_retries,
         )
-        if on_retry is not None:
-            on_retry(failure)
 
     delay = _delay_before(1, first_failure)
     before_retry(first_failure, 1, delay)
@@ -165,7 +160,7 @@ async def retry_after(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_retries),
         wait=wait,
-        retry=retry_if_exception(retry_if),
+        retry=retry_if_exception(should_retry),
         sleep=_sleep,
         before_sleep=log_retry,
         reraise=True,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import telnyx_ai._vectors as vectors_module
-from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, Telnyx
+from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, InternalServerError, Telnyx
 from telnyx_ai._embed_many import EmbedJob, embed_all, embed_all_float32
 from telnyx_ai._request import Request
 from telnyx_ai._response import decode
@@ -160,6 +160,25 @@ async def test_an_array_of_unknown_length_grows_and_is_trimmed() -> None:
     array = await embed_all_float32(sender, source, EmbedJob(batch_size=100, concurrency=4, max_retries=0))
     assert array.shape == (2500, 2) and array.dtype == np.float32
     assert array[:, 0].tolist() == [float(i) for i in range(2500)]
+
+
+async def test_rows_never_filled_are_nan_also_past_the_first_capacity() -> None:
+    # The array is allocated unwritten; rows no batch filled become NaN at the end, grown ones too.
+    async def send(batch: list[str], retry: int = 0) -> Reply:
+        if batch[0] in ("item-0", "item-1500"):
+            raise InternalServerError("500 Internal Server Error", status_code=500)
+        return await Sender()(batch, retry)
+
+    source = (text for text in texts(2000))
+    with pytest.raises(EmbedManyError) as caught:
+        await embed_all_float32(send, source, EmbedJob(batch_size=100, concurrency=4, max_retries=0))
+    array = caught.value.results
+    assert isinstance(array, np.ndarray) and array.shape == (2000, 2)
+    failed = sorted(caught.value.failed)
+    assert failed == [*range(100), *range(1500, 1600)]
+    assert np.isnan(array[failed]).all()
+    kept = [i for i in range(2000) if i not in caught.value.failed]
+    assert array[kept, 0].tolist() == [float(i) for i in kept]
 
 
 # -- what is sent, and the server's answers -----------------------------------------------------
