@@ -210,6 +210,8 @@ class _Scheduler:
 
     async def run(self) -> None:
         """Start requests until every input has an outcome; then put the end marker."""
+        if self.alone:  # the first request goes alone until it is answered, or until then
+            asyncio.get_running_loop().call_later(self.job.first_alone, self._end_alone)
         try:
             while not self._idle():
                 if not (self._room() and self._has_work()):
@@ -239,8 +241,6 @@ class _Scheduler:
         return None
 
     def _start(self, batch: Batch, epoch: int, window_epoch: int) -> None:
-        if self.alone and not self.tasks:  # the first request: the others go when it is answered, or then
-            asyncio.get_running_loop().call_later(self.job.first_alone, self._end_alone)
         self.in_flight += 1
         task = asyncio.create_task(self._attempt(batch, epoch, window_epoch))
         self.tasks.add(task)

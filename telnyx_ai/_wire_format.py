@@ -70,14 +70,16 @@ def _state(transport: Transport, model: str) -> _Model:
 
 def _chosen(body: Body, options: RequestOptions) -> bool:
     """Whether the caller chose ``encoding_format`` (as an argument or in ``extra_body``)."""
-    if body.get("encoding_format", NOT_GIVEN) is not NOT_GIVEN:
-        return True
+    return body.get("encoding_format", NOT_GIVEN) is not NOT_GIVEN or _chosen_in_extra_body(options)
+
+
+def _chosen_in_extra_body(options: RequestOptions) -> bool:
     return "encoding_format" in (options.get("extra_body") or {})
 
 
 def needs_probe(transport: Transport, model: str, options: RequestOptions) -> bool:
     """Whether this client has yet to learn if the model's server takes base64 (the caller did not choose)."""
-    return not _chosen({}, options) and _state(transport, model).known is None
+    return not _chosen_in_extra_body(options) and _state(transport, model).known is None
 
 
 @asynccontextmanager

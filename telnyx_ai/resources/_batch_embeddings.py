@@ -96,7 +96,8 @@ class AsyncBatchEmbeddings(AsyncResource):
         max_retries: int | None,
         on_progress: ProgressCallback | None,
         rate: RateController | None,
-        first_alone: float,
+        model: str,
+        options: RequestOptions,
         skip: Collection[int] = frozenset(),
     ) -> EmbedJob:
         if max_retries is None:  # batches retry harder than single calls, or as hard as the client asks
@@ -110,7 +111,8 @@ class AsyncBatchEmbeddings(AsyncResource):
             on_progress=on_progress,
             rate=rate,
             skip=skip,
-            first_alone=first_alone,
+            # Until this client knows the model's wire format, the first request finds out alone.
+            first_alone=PROBE_WAIT if needs_probe(self._transport, model, options) else 0.0,
         )
 
     def _progress(
@@ -204,7 +206,8 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
-                first_alone=PROBE_WAIT if needs_probe(self._transport, model, options) else 0.0,
+                model=model,
+                options=options,
             )
             send = self._sender(model, dimensions, options)
             if as_numpy:
@@ -294,7 +297,8 @@ class AsyncBatchEmbeddings(AsyncResource):
                 max_retries=max_retries,
                 on_progress=on_progress,
                 rate=rate,
-                first_alone=PROBE_WAIT if needs_probe(self._transport, model, options) else 0.0,
+                model=model,
+                options=options,
                 skip=skip,
             )
             send = self._sender(model, dimensions, options)
