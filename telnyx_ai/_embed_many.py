@@ -146,14 +146,13 @@ def _span(indices: Sequence[int]) -> str:
 
 def _vectors(response: _EmbeddingResponse, batch: Batch) -> list[Vector]:
     """The batch's vectors in input order, base64 decoded and checked (`read_vectors`)."""
-    items = response.data
-    if any(item.index != position for position, item in enumerate(items)):  # servers answer in order
-        items = sorted(items, key=lambda item: item.index)
-    size = len(batch.texts)
+    items, size = response.data, len(batch.texts)
     if len(items) != size or any(item.index != position for position, item in enumerate(items)):
-        raise APIResponseValidationError(
-            f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
-        )
+        items = sorted(items, key=lambda item: item.index)  # servers answer in order: sorted only if not
+        if [item.index for item in items] != list(range(size)):
+            raise APIResponseValidationError(
+                f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
+            )
     return read_vectors([item.embedding for item in items], _span(batch.indices))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, Literal
 
 from ._errors import APIStatusError
@@ -88,14 +88,14 @@ async def _trial(state: _Model, wait: bool) -> AsyncGenerator[_Trial, None]:
     others wait for it (if ``wait``, up to `PROBE_WAIT`), or find out too."""
     started = time.monotonic()
     while state.known is None and (probe := state.probe) is not None:
+        # Another request is finding out: wait for it (then it is known, or this one finds out), or not.
         left = started + PROBE_WAIT - time.monotonic()
-        try:  # another request is finding out; then it is known, or this one finds out
-            if not wait:
-                raise TimeoutError
-            await asyncio.wait_for(probe.wait(), max(left, 0.0))
-        except TimeoutError:
-            yield _Trial("base64", state)  # finds out too, holding nobody
-            return
+        if wait and left > 0:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(probe.wait(), left)
+            continue
+        yield _Trial("base64", state)  # finds out too, holding nobody
+        return
     if state.known is not None:
         yield _Trial(state.known, None)
         return
