@@ -17,6 +17,7 @@ from .types.chat import (
     ChatCompletionMessage,
     ChatCompletionMessageToolCall,
     Choice,
+    ChoiceDelta,
     ChoiceDeltaToolCall,
     CompletionUsage,
     FunctionCall,
@@ -83,12 +84,23 @@ class _Choice:
 
     def __init__(self) -> None:
         self.role: str | None = None
-        self.content: list[str] | None = None  # None until a content delta arrives, even an empty one
+        self.content: list[str] = []  # empty until a content delta arrives ("" counts: content is then "")
         self.reasoning: list[str] | None = None
         self.calls: list[_ToolCall] = []  # in order of first appearance
         self.current: dict[int, _ToolCall] = {}  # index -> the call fragments at that index now go to
         self.finish_reason: str | None = None
         self.logprobs: dict[str, Any] | None = None
+
+    def add_rare(self, delta: ChoiceDelta) -> None:
+        """The parts of a delta other than its content: role, ``reasoning_content``, tool calls."""
+        if delta.reasoning_content is not None:
+            if self.reasoning is None:
+                self.reasoning = []
+            self.reasoning.append(delta.reasoning_content)
+        if delta.tool_calls:
+            self.add_tool_calls(delta.tool_calls)
+        if delta.role:
+            self.role = delta.role
 
     def add_tool_calls(self, fragments: list[ChoiceDeltaToolCall]) -> None:
         for fragment in fragments:
@@ -114,7 +126,7 @@ class _Choice:
         calls = sorted(self.calls, key=lambda call: call.index)  # stable: same-index calls keep their order
         message = ChatCompletionMessage(
             role=self.role or "assistant",
-            content=None if self.content is None else "".join(self.content),
+            content="".join(self.content) if self.content else None,
             tool_calls=[call.result() for call in calls] or None,
             reasoning_content=None if self.reasoning is None else "".join(self.reasoning),
         )
@@ -124,9 +136,10 @@ class _Choice:
 class ChatAccumulator:
     """Adds up chat completion chunks; `completion` is the reply they make so far."""
 
-    __slots__ = ("_choices", "_created", "_id", "_model", "_usage")
+    __slots__ = ("_choices", "_created", "_header_missing", "_id", "_model", "_usage")
 
     def __init__(self) -> None:
+        self._header_missing = True  # until id, model and created are all known
         self._choices: dict[int, _Choice] = {}
         self._id: str | None = None
         self._model: str | None = None
@@ -134,38 +147,41 @@ class ChatAccumulator:
         self._usage: CompletionUsage | None = None
 
     def add(self, chunks: Iterable[ChatCompletionChunk]) -> None:
-        """Fold ``chunks`` in, in order."""
+        """Fold ``chunks`` in, in order.
+
+        Called on every chunk of every chat stream, so the usual chunk (one choice, a content delta)
+        takes the fewest steps: the header fields are read only until all three are known, and the
+        rarer parts of a delta are looked at only when the delta has more than content.
+        """
         choices = self._choices
         for chunk in chunks:
-            if self._id is None:
-                self._id = chunk.id
-            if self._model is None:
-                self._model = chunk.model
-            if self._created is None:
-                self._created = chunk.created
+            if self._header_missing:
+                self._header(chunk)
             if chunk.usage is not None:
                 self._usage = chunk.usage
             for choice in chunk.choices:
-                state = choices.get(choice.index)
-                if state is None:
+                try:
+                    state = choices[choice.index]
+                except KeyError:
                     state = choices[choice.index] = _Choice()
                 delta = choice.delta
                 if delta.content is not None:
-                    if state.content is None:
-                        state.content = []
                     state.content.append(delta.content)
-                if delta.reasoning_content is not None:
-                    if state.reasoning is None:
-                        state.reasoning = []
-                    state.reasoning.append(delta.reasoning_content)
-                if delta.tool_calls:
-                    state.add_tool_calls(delta.tool_calls)
-                if delta.role:
-                    state.role = delta.role
+                if delta.role or delta.reasoning_content is not None or delta.tool_calls:
+                    state.add_rare(delta)
                 if choice.finish_reason is not None:
                     state.finish_reason = choice.finish_reason
                 if choice.logprobs:
                     state.add_logprobs(choice.logprobs)
+
+    def _header(self, chunk: ChatCompletionChunk) -> None:
+        if self._id is None:
+            self._id = chunk.id
+        if self._model is None:
+            self._model = chunk.model
+        if self._created is None:
+            self._created = chunk.created
+        self._header_missing = self._id is None or self._model is None or self._created is None
 
     def completion(self) -> ChatCompletion:
         """The `ChatCompletion` the chunks added so far make, choices in index order."""

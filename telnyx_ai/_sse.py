@@ -62,6 +62,19 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Consume one read; return the events it completed (often none, sometimes many)."""
+        id_, retry = self._id, self._retry  # what the leading plain messages carry
+        messages, events = self.feed_split(chunk)
+        if not messages:
+            return events
+        made = [ServerSentEvent(data, "message", id_, retry) for data in messages]
+        return made + events if events else made
+
+    def feed_split(self, chunk: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
+        """Like `feed`, for a reader that wants the data of the usual events without an object per event.
+
+        Returns the data of the leading plain messages (a ``message`` event of one ``data:`` line, the
+        whole of a typical JSON stream), then every event after them, in order, as `ServerSentEvent`.
+        """
         if self._overflowed:
             raise self._overflow_error()
         if self._skip_lf:
@@ -69,50 +82,61 @@ class SSEDecoder:
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
         if not chunk:
-            return []
+            return [], []
+        prefix = b""  # an unfinished line from before, which this read's first line continues
         if self._partial:
-            if b"\n" not in chunk and b"\r" not in chunk:
-                return self._hold(chunk)
-            chunk = b"".join([*self._partial, chunk])
+            if chunk.find(b"\n") < 0 and chunk.find(b"\r") < 0:
+                return [], self._hold(chunk)
+            prefix = b"".join(self._partial)
             self._partial = []
             self._partial_size = 0
+            if not self._started or self._data or self._event is not None or chunk.find(b"\r") >= 0:
+                chunk, prefix = prefix + chunk, b""
         if not self._started:
             if len(chunk) < 3 and _BOM.startswith(chunk):
-                return self._hold(chunk)
+                return [], self._hold(chunk)
             self._started = True
             if chunk.startswith(_BOM):
                 chunk = chunk[3:]
                 if not chunk:
-                    return []
-        if not self._data and self._event is None and b"\r" not in chunk:
-            return self._feed_data_events(chunk)
-        return self._feed_lines(chunk)
+                    return [], []
+        if prefix or (not self._data and self._event is None and chunk.find(b"\r") < 0):
+            return self._feed_data_events(chunk, prefix)
+        return [], self._feed_lines(chunk)
 
-    def _feed_data_events(self, chunk: bytes) -> list[ServerSentEvent]:
+    def _feed_data_events(self, chunk: bytes, prefix: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
         """The usual stream, one ``data: <json>`` line per event and ``\n`` line endings: split on
-        blank lines, with no work per line. Anything else goes the general way from where it starts."""
+        blank lines, with no work per line. Anything else goes the general way from where it starts.
+
+        ``prefix`` (the start of the first line) is joined to the first block only, not to the whole
+        read: a read is often 100 KiB, and copying it again cost a fresh allocation every time.
+        """
         blocks = chunk.split(b"\n\n")
+        if prefix:
+            blocks[0] = prefix + blocks[0]
         tail = blocks.pop()  # what follows the last blank line: part of the next event, or nothing
-        events: list[ServerSentEvent] = []
+        messages: list[bytes] = []
         limit = self._max_event
         for position, block in enumerate(blocks):
-            if block[:6] == b"data: " and b"\n" not in block and len(block) <= limit:
-                events.append(ServerSentEvent(block[6:], "message", self._id, self._retry))
+            # find, not "in": bytes.__contains__ tries its argument as an int first, and raising and
+            # clearing that TypeError costs more than the rest of this line.
+            if block[:6] == b"data: " and block.find(b"\n") < 0 and len(block) <= limit:
+                messages.append(block[6:])
                 continue
             rest = b"\n\n".join(blocks[position:]) + b"\n\n" + tail
-            return self._after(events, rest)
-        return self._after(events, tail) if tail else events
+            return self._after(messages, rest)
+        return self._after(messages, tail) if tail else (messages, [])
 
-    def _after(self, events: list[ServerSentEvent], rest: bytes) -> list[ServerSentEvent]:
-        """``events``, then those the general parser finds in ``rest``; an overflow there is raised
-        on the next read when ``events`` has something to deliver first."""
+    def _after(self, messages: list[bytes], rest: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
+        """``messages``, then the events the general parser finds in ``rest``; an overflow there is
+        raised on the next read when ``messages`` has something to deliver first."""
         try:
-            return events + self._feed_lines(rest)
+            return messages, self._feed_lines(rest)
         except APIError:
-            if not events:
+            if not messages:
                 raise
             self._overflowed = True
-            return events
+            return messages, []
 
     def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
         """The general parser: line by line, every field, every line ending."""

@@ -140,3 +140,40 @@ def test_a_long_line_over_many_reads_is_kept_in_pieces_not_rejoined() -> None:
     events = decoder.feed(reads[-1])
     assert [len(e.data) for e in events] == [4 * 1024 * 1024]
     assert decoder._partial == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b'data: {"n": 1}\n\n',
+                b"data: plain\n\n",
+                b"data: [DONE]\n\n",
+                b"data: \n\n",
+                b"id: 7\n\n",
+                b"event: error\ndata: {}\n\n",
+                b"data: one\ndata: two\n\n",
+                b": comment\n\n",
+                b"retry: 10\ndata: r\n\n",
+            ]
+        ),
+        max_size=12,
+    ),
+    st.lists(st.integers(min_value=1, max_value=40), max_size=12),
+)
+def test_feed_split_gives_the_events_feed_gives(blocks: list[bytes], sizes: list[int]) -> None:
+    # The fast path hands plain messages over as bytes; rebuilt, they are the events `feed` makes,
+    # ids and retry values included, wherever the reads are cut.
+    wire = b"".join(blocks)
+    pieces, offset = [], 0
+    for size in [*sizes, len(wire)]:
+        pieces.append(wire[offset : offset + size])
+        offset += size
+    splitter = SSEDecoder()
+    rebuilt: list[ServerSentEvent] = []
+    for piece in pieces:
+        id_, retry = splitter._id, splitter._retry
+        messages, events = splitter.feed_split(piece)
+        rebuilt += [ServerSentEvent(data, "message", id_, retry) for data in messages] + events
+    assert rebuilt == feed_all(pieces) == feed_all([wire])

@@ -305,3 +305,33 @@ async def test_a_server_that_never_ends_the_body_after_done_does_not_hold_the_cl
         assert stream.closed
         await asyncio.wait_for(script.finished.wait(), 5)
     assert script.disconnects == 1
+
+
+@pytest.mark.parametrize(
+    ("ending", "raised"),
+    [
+        (DONE, None),
+        (b'event: error\ndata: {"errors": [{"title": "Model overloaded"}]}\n\n', APIStreamError),
+        (b'data: {"choices": "nope"}\n\n', APIResponseValidationError),
+    ],
+)
+async def test_a_read_of_hundreds_of_chunks_is_delivered_in_order_before_how_it_ends(
+    scripted: tuple[Script, str], ending: bytes, raised: type[Exception] | None
+) -> None:
+    # One write of 300 chunks and its ending arrives as one read; its chunks are decoded a few dozen
+    # at a time, and the ending (or the error) comes only after the last of them.
+    script, url = scripted
+    script.responses = [[chunk_event("first"), 0.05, b"".join(chunk_event(f"{i} ") for i in range(300)) + ending]]
+    client, stream = await open_stream(url)
+    received: list[str] = []
+    async with client:
+        if raised is None:
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+            completion = await stream.get_final_completion()
+            assert completion.choices[0].message.content == "".join(received)
+        else:
+            with pytest.raises(raised):
+                async for chunk in stream:
+                    received.append(chunk.choices[0].delta.content or "")
+    assert received == ["first", *(f"{i} " for i in range(300))]

@@ -18,7 +18,7 @@ from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, I
 from telnyx_ai._embed_many import EmbedJob, embed_all, embed_all_float32
 from telnyx_ai._request import Request
 from telnyx_ai._response import decode
-from telnyx_ai._vectors import WireEmbeddingResponse, read_vectors, to_float32, to_list
+from telnyx_ai._vectors import Float32Rows, WireEmbeddingResponse, read_vectors, to_float32, to_list
 from telnyx_ai._wire_format import PROBE_WAIT
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.testing._fixtures import expected_embedding
@@ -179,6 +179,17 @@ async def test_rows_never_filled_are_nan_also_past_the_first_capacity() -> None:
     assert np.isnan(array[failed]).all()
     kept = [i for i in range(2000) if i not in caught.value.failed]
     assert array[kept, 0].tolist() == [float(i) for i in kept]
+
+
+def test_rows_of_a_batch_with_gaps_or_both_encodings_land_at_their_own_indices() -> None:
+    # The block copy is only for consecutive base64 rows; a resumed job's gaps and a mixed reply go row by row.
+    rows = Float32Rows(7)
+    rows.put([0, 2, 5], [struct.pack("<2f", 0, 0.5), [2.0, 2.5], struct.pack("<2f", 5, 5.5)])
+    rows.put([3, 4], [struct.pack("<2f", 3, 3.5), struct.pack("<2f", 4, 4.5)])
+    array = rows.finish(7)
+    assert array.shape == (7, 2) and array.dtype == np.float32 and array.flags.writeable
+    assert array[[0, 2, 3, 4, 5]].tolist() == [[0, 0.5], [2, 2.5], [3, 3.5], [4, 4.5], [5, 5.5]]
+    assert np.isnan(array[[1, 6]]).all()
 
 
 # -- what is sent, and the server's answers -----------------------------------------------------
