@@ -74,6 +74,7 @@ class SSEDecoder:
 
         Returns the data of the leading plain messages (a ``message`` event of one ``data:`` line, the
         whole of a typical JSON stream), then every event after them, in order, as `ServerSentEvent`.
+        The messages' ``id`` and ``retry`` are the ones in force before this call (`feed` adds them).
         """
         if self._overflowed:
             raise self._overflow_error()

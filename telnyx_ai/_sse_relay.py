@@ -68,7 +68,7 @@ async def relay(
     close: Callable[[], Awaitable[None]],
     heartbeat: float | None,
 ) -> AsyncGenerator[bytes, None]:
-    """The SSE bytes for a stream read with ``next_payloads`` (one frame group per network read).
+    """The SSE bytes for a stream read with ``next_payloads`` (one frame group per batch of chunks).
 
     However the generator ends (finished, failed, closed or cancelled by a framework whose client
     went away), ``close`` drops the upstream connection before it returns.

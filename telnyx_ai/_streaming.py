@@ -172,9 +172,13 @@ class AsyncStream(Generic[T]):
         if self._closed:
             return
         self._closed = True
+        # [DONE] already read but not yet reached (it waits behind other chunks of its read): the
+        # body is over all the same, so the connection can still go back to the pool.
+        done = self._finished or _DONE in self._queued or any(event.data == _DONE for event in self._queued_events)
+        self._queued, self._queued_at, self._queued_events = [], 0, []
         reusable = False
         try:
-            reusable = self._finished and await self._body_ends_soon()
+            reusable = done and await self._body_ends_soon()
         finally:  # also when cancelled while draining: the connection is then dropped, never leaked
             if reusable:
                 self.response.release()  # back to the pool for the next request
@@ -201,7 +205,8 @@ class AsyncStream(Generic[T]):
                 yield item
 
     async def next_batch(self) -> list[T] | None:
-        """The chunks the next network read completed (never empty), or None at the end.
+        """The next chunks (never empty), or None at the end: those of the next network read, at most
+        `_DECODE_AT_ONCE` (64) at a time.
 
         For readers that handle several chunks at once: the sync `Stream` crosses threads once
         per batch, a relay can forward a batch in one write. Do not mix it with ``async for``.

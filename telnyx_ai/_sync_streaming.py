@@ -21,7 +21,7 @@ V = TypeVar("V")
 
 
 def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]:
-    # One trip to the loop thread per network read, however many chunks it completed.
+    # One trip to the loop thread per batch (`AsyncStream.next_batch`: up to 64 chunks), not per chunk.
     read = stream.next_batch
     call = bridge.call
     while (batch := call(read)) is not None:
@@ -101,7 +101,7 @@ class Stream(Generic[T]):
     def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> Generator[bytes, None, None]:
         """The stream as Server-Sent Events, for a WSGI framework's streaming response (see `AsyncStream.to_sse`).
 
-        One trip to the loop thread per network read (or ping); closing the generator closes upstream.
+        One trip to the loop thread per batch of chunks (or ping); closing the generator closes upstream.
         """
         return iterate(self._bridge, self._async.to_sse(heartbeat))
 

@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Sequence
 from operator import attrgetter
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import APIResponseValidationError
 from ._models import APIResponse, BaseModel
@@ -159,15 +159,31 @@ def to_float32(vector: Vector) -> Float32Array:
     return listed
 
 
+def _private_memory(size: int) -> mmap.mmap:
+    """``size`` zeroed bytes of this process's own, in ordinary pages.
+
+    Private, as malloc's memory is: a forked child gets a copy-on-write copy, never a view that
+    writes through to the parent's array. ``MADV_NOHUGEPAGE`` also keeps a host whose huge pages
+    are on for everything from assembling them (see `Float32Rows`).
+    """
+    if sys.platform == "win32":
+        return mmap.mmap(-1, size)  # private to the process already; Windows has no fork
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    no_huge_pages = getattr(mmap, "MADV_NOHUGEPAGE", None)  # Linux only
+    if no_huge_pages is not None:
+        memory.madvise(no_huge_pages)
+    return memory
+
+
 class Float32Rows:
     """The (N, D) float32 array a job fills in place as batches arrive; rows never filled are NaN.
 
     Allocated at the first vector (D is known then): N rows when the input's length is known,
-    otherwise a capacity doubled as indices pass it. The memory is an anonymous `mmap`, not numpy's
-    own allocation: numpy asks the kernel for huge pages for large arrays, and making those stalled
-    a 200 MiB allocation for up to a second on a host with fragmented memory, 20 times the cost of
-    ordinary pages. Pages are touched only as rows are written; rows never written are set to NaN
-    at `finish`, so a capacity past the last row costs address space, not memory.
+    otherwise a capacity doubled as indices pass it. The memory comes from `_private_memory`, not
+    numpy's allocator, which asks the kernel for huge pages for large arrays: assembling those
+    stalled a 200 MiB allocation for about a second on a host with fragmented memory, 10 to 20
+    times the cost of ordinary pages. Pages are touched only as rows are written; rows never written are
+    set to NaN at `finish`, so a capacity past the last row costs address space, not memory.
     """
 
     __slots__ = ("_array", "_filled", "_np", "_total")
@@ -182,7 +198,7 @@ class Float32Rows:
         """Room for ``rows`` rows (zeros, not yet in memory), keeping the rows already written; the
         new array and its written-yet flags."""
         np = self._np
-        memory = mmap.mmap(-1, max(1, rows * dim * 4))
+        memory = _private_memory(max(1, rows * dim * 4))
         array = np.frombuffer(memory, dtype=np.float32, count=rows * dim).reshape(rows, dim)
         filled = np.zeros(rows, dtype=bool)
         if self._array is not None:
@@ -202,12 +218,14 @@ class Float32Rows:
         first, last, count = indices[0], indices[-1], len(indices)
         target, filled = self._array, self._filled
         if target is None:
-            target, filled = self._allocate(self._total or max(1024, last + 1), width(vectors[0]))
-        elif last >= target.shape[0]:
+            rows = self._total if self._total is not None else max(1024, last + 1)
+            target, filled = self._allocate(rows, width(vectors[0]))
+        if last >= target.shape[0]:  # also a first batch past a length that said less
             target, filled = self._allocate(max(last + 1, 2 * target.shape[0]), target.shape[1])
         if last - first == count - 1 and all(type(vector) is bytes for vector in vectors):
-            # The usual batch: base64 on consecutive rows: one copy of the joined bytes, not one per row.
-            block = self._np.frombuffer(b"".join(vectors), dtype="<f4")  # type: ignore[arg-type]  # all bytes
+            # The usual batch: base64 on consecutive rows: one join and one slice assignment, where
+            # a numpy call per row cost more than the copying.
+            block = self._np.frombuffer(b"".join(cast("list[bytes]", vectors)), dtype="<f4")
             target[first : last + 1] = block.reshape(count, -1)
             filled[first : last + 1] = True
             return
@@ -225,6 +243,6 @@ class Float32Rows:
         if rows > self._array.shape[0]:
             self._allocate(rows, self._array.shape[1])
         done: Float32Array = self._array[:rows]
-        done[~self._filled[:rows]] = np.float32("nan")  # a float32 NaN: a float64 one is cast element by element
+        done[~self._filled[:rows]] = np.nan
         self._array = self._filled = None
         return done

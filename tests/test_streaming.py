@@ -335,3 +335,30 @@ async def test_a_read_of_hundreds_of_chunks_is_delivered_in_order_before_how_it_
                 async for chunk in stream:
                     received.append(chunk.choices[0].delta.content or "")
     assert received == ["first", *(f"{i} " for i in range(300))]
+
+
+async def test_a_large_read_is_handed_over_in_batches_of_at_most_64(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("first"), 0.05, b"".join(chunk_event(f"{i} ") for i in range(300)) + DONE]]
+    client, stream = await open_stream(url)
+    async with client:
+        sizes: list[int] = []
+        while (batch := await stream.next_batch()) is not None:
+            sizes.append(len(batch))
+        assert sum(sizes) == 301 and max(sizes) <= 64 and len(sizes) >= 5
+        assert stream.closed and pool_connections(client) == (0, 1)  # [DONE] in a later batch still ends it
+
+
+async def test_leaving_when_done_is_read_but_not_reached_keeps_the_connection(scripted: tuple[Script, str]) -> None:
+    # [DONE] arrived in the read whose first chunks the reader stopped at, and the body ends a moment
+    # later: the stream is over, so the connection goes back to the pool instead of being dropped.
+    script, url = scripted
+    big_read = b"".join(chunk_event(f"{i} ") for i in range(300)) + DONE
+    script.responses = [[chunk_event("first"), 0.05, big_read, 0.03]]
+    client, stream = await open_stream(url)
+    async with client:
+        async with stream:
+            async for chunk in stream:
+                if chunk.choices[0].delta.content == "10 ":
+                    break
+        assert pool_connections(client) == (0, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import struct
 import sys
 from collections.abc import AsyncIterator
@@ -182,7 +183,8 @@ async def test_rows_never_filled_are_nan_also_past_the_first_capacity() -> None:
 
 
 def test_rows_of_a_batch_with_gaps_or_both_encodings_land_at_their_own_indices() -> None:
-    # The block copy is only for consecutive base64 rows; a resumed job's gaps and a mixed reply go row by row.
+    # The block copy is only for consecutive base64 rows; a batch with gaps (an input set apart on its
+    # own after a bad batch) and a reply mixing encodings go row by row.
     rows = Float32Rows(7)
     rows.put([0, 2, 5], [struct.pack("<2f", 0, 0.5), [2.0, 2.5], struct.pack("<2f", 5, 5.5)])
     rows.put([3, 4], [struct.pack("<2f", 3, 3.5), struct.pack("<2f", 4, 4.5)])
@@ -190,6 +192,31 @@ def test_rows_of_a_batch_with_gaps_or_both_encodings_land_at_their_own_indices()
     assert array.shape == (7, 2) and array.dtype == np.float32 and array.flags.writeable
     assert array[[0, 2, 3, 4, 5]].tolist() == [[0, 0.5], [2, 2.5], [3, 3.5], [4, 4.5], [5, 5.5]]
     assert np.isnan(array[[1, 6]]).all()
+
+
+def test_a_first_batch_past_the_stated_length_grows_the_array() -> None:
+    # An input whose len() said 50 but yielded more: the first batch to finish may be past row 50.
+    rows = Float32Rows(50)
+    rows.put(list(range(60, 64)), [struct.pack("<2f", i, i + 0.5) for i in range(60, 64)])
+    rows.put([70], [[70.0, 70.5]])
+    array = rows.finish(71)
+    assert array.shape == (71, 2)
+    assert array[60:64].tolist() == [[i, i + 0.5] for i in range(60, 64)] and array[70].tolist() == [70, 70.5]
+    assert np.isnan(array[:60]).all()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_writing_the_array_leaves_the_parents_alone() -> None:
+    # The array's memory is private, as malloc's is: a child gets a copy-on-write copy.
+    rows = Float32Rows(4)
+    rows.put([0, 1, 2, 3], [struct.pack("<2f", i, i) for i in range(4)])
+    array = rows.finish(4)
+    child = os.fork()
+    if child == 0:  # pragma: no cover  (the child)
+        array[:] = 99.0
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert array[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
 # -- what is sent, and the server's answers -----------------------------------------------------
