@@ -98,18 +98,12 @@ class ArgumentChecks:
             self._walk(self.numbers, numbers, _check_number)
         if not _MAPPING_TYPES.issuperset(map(type, mappings)):
             self._walk(self.mappings, mappings, _check_mapping)
-        for value in string_lists:
-            if value is not NOT_GIVEN and not _is_list_of(value, _STR):
-                self._walk(self.string_lists, string_lists, _check_string_list)
-                break
-        for value in mapping_lists:
-            if value is not NOT_GIVEN and not _is_list_of(value, _DICT):
-                self._walk(self.mapping_lists, mapping_lists, _check_mapping_list)
-                break
-        for value in strings_or_string_lists:
-            if value is not NOT_GIVEN and type(value) is not str and not _is_list_of(value, _STR):
-                self._walk(self.strings_or_string_lists, strings_or_string_lists, _check_string_or_list)
-                break
+        if string_lists and _unusual_lists(string_lists, _STR):
+            self._walk(self.string_lists, string_lists, _check_string_list)
+        if mapping_lists and _unusual_lists(mapping_lists, _DICT):
+            self._walk(self.mapping_lists, mapping_lists, _check_mapping_list)
+        if strings_or_string_lists and _unusual_lists(strings_or_string_lists, _STR, strings_pass=True):
+            self._walk(self.strings_or_string_lists, strings_or_string_lists, _check_string_or_list)
 
     def _walk(self, names: Names, values: Values, check: _Check) -> None:
         """The slow path: each value of one group on its own, raising for the first that is wrong."""
@@ -119,12 +113,18 @@ class ArgumentChecks:
             check(self.method, name, value)
 
 
-def _is_list_of(value: object, item_types: frozenset[type]) -> bool:
-    """Whether ``value`` is a list holding only items of exactly these types (the fast test)."""
-    if type(value) is not list:
-        return False
-    items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-    return item_types.issuperset(map(type, items))
+def _unusual_lists(values: Values, item_types: frozenset[type], *, strings_pass: bool = False) -> bool:
+    """Whether a given value is not simply a list of items of exactly these types (nor, with
+    ``strings_pass``, a string): the fast test; the walk then decides whether it is wrong."""
+    for value in values:
+        if value is NOT_GIVEN or (strings_pass and type(value) is str):
+            continue
+        if type(value) is not list:
+            return True
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        if not item_types.issuperset(map(type, items)):
+            return True
+    return False
 
 
 def check_arguments(

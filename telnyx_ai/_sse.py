@@ -84,15 +84,17 @@ class SSEDecoder:
                 chunk = chunk[1:]
         if not chunk:
             return [], []
+        has_cr = chunk.find(b"\r") >= 0  # find, not "in" (see `_feed_data_events`)
         prefix = b""  # an unfinished line from before, which this read's first line continues
         if self._partial:
-            if chunk.find(b"\n") < 0 and chunk.find(b"\r") < 0:
+            if not has_cr and chunk.find(b"\n") < 0:
                 return [], self._hold(chunk)
             prefix = b"".join(self._partial)
             self._partial = []
             self._partial_size = 0
-            if not self._started or self._data or self._event is not None or chunk.find(b"\r") >= 0:
-                chunk, prefix = prefix + chunk, b""
+        usual = not self._data and self._event is None and not has_cr  # plain data events, "\n" endings
+        if prefix and not (self._started and usual):
+            chunk, prefix = prefix + chunk, b""
         if not self._started:
             if len(chunk) < 3 and _BOM.startswith(chunk):
                 return [], self._hold(chunk)
@@ -101,7 +103,7 @@ class SSEDecoder:
                 chunk = chunk[3:]
                 if not chunk:
                     return [], []
-        if prefix or (not self._data and self._event is None and chunk.find(b"\r") < 0):
+        if usual:
             return self._feed_data_events(chunk, prefix)
         return [], self._feed_lines(chunk)
 

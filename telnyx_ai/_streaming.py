@@ -80,9 +80,8 @@ class AsyncStream(Generic[T]):
         self._pending_error: Exception | None = None
         self._iterator = self._iterate()
         self._batch_json: list[bytes] = []  # the JSON of each chunk in the batch last decoded
-        # The last read's events not decoded yet: its plain messages (from `_queued_at` on), then the rest.
+        # The last read's events not decoded yet: its plain messages, then the rest.
         self._queued: list[bytes] = []
-        self._queued_at = 0
         self._queued_events: list[ServerSentEvent] = []
         # A chat stream's completion so far: every chunk handed out is folded in as it passes
         # (keeping their JSON to fold on demand was no faster: the memory held cost page faults).
@@ -175,7 +174,7 @@ class AsyncStream(Generic[T]):
         # [DONE] already read but not yet reached (it waits behind other chunks of its read): the
         # body is over all the same, so the connection can still go back to the pool.
         done = self._finished or _DONE in self._queued or any(event.data == _DONE for event in self._queued_events)
-        self._queued, self._queued_at, self._queued_events = [], 0, []
+        self._queued, self._queued_events = [], []
         reusable = False
         try:
             reusable = done and await self._body_ends_soon()
@@ -218,7 +217,7 @@ class AsyncStream(Generic[T]):
             pending, self._pending_error = self._pending_error, None
             raise pending
         while not self._finished and not self._closed:
-            if self._queued_at < len(self._queued) or self._queued_events:
+            if self._queued or self._queued_events:
                 batch = self._decode_queued()
                 if batch:
                     if self._accumulator is not None:
@@ -253,15 +252,9 @@ class AsyncStream(Generic[T]):
             except Exception:
                 await self.close()
                 raise
-            self._queued_at = 0
         if not self._closed:
             await self.close()
         return None
-
-    def _chat_accumulator(self) -> ChatAccumulator:
-        if self._accumulator is None:
-            raise TelnyxError("Only a chat completion stream can be assembled into a completion.")
-        return self._accumulator
 
     # -- chat helpers --------------------------------------------------------------------
 
@@ -281,7 +274,9 @@ class AsyncStream(Generic[T]):
         Tool calls are merged by index, content and ``reasoning_content`` joined, ``usage`` kept.
         A stream that was closed or failed before ``[DONE]`` raises rather than return a short reply.
         """
-        accumulator = self._chat_accumulator()
+        accumulator = self._accumulator
+        if accumulator is None:
+            raise TelnyxError("Only a chat completion stream can be assembled into a completion.")
         while await self.next_batch() is not None:
             pass
         if not self._finished:
@@ -316,13 +311,10 @@ class AsyncStream(Generic[T]):
 
     def _decode_queued(self) -> list[T]:
         """Decode the next `_DECODE_AT_ONCE` messages of the last read (its other events with the last ones)."""
-        at = self._queued_at
-        end = at + _DECODE_AT_ONCE
-        messages = self._queued[at:end]
-        if end < len(self._queued):
-            self._queued_at = end
+        messages, self._queued = self._queued[:_DECODE_AT_ONCE], self._queued[_DECODE_AT_ONCE:]
+        if self._queued:
             return self._decode(messages, [])
-        events, self._queued, self._queued_at, self._queued_events = self._queued_events, [], 0, []
+        events, self._queued_events = self._queued_events, []
         return self._decode(messages, events)
 
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
