@@ -80,8 +80,9 @@ class AsyncStream(Generic[T]):
         self._pending_error: Exception | None = None
         self._iterator = self._iterate()
         self._batch_json: list[bytes] = []  # the JSON of each chunk in the batch last decoded
-        # The last read's events not decoded yet: its plain messages, then the rest.
+        # The last read's events not decoded yet: its plain messages (from `_queued_at` on), then the rest.
         self._queued: list[bytes] = []
+        self._queued_at = 0  # an offset, not slicing the list: a read can hold hundreds of messages
         self._queued_events: list[ServerSentEvent] = []
         # A chat stream's completion so far: every chunk handed out is folded in as it passes
         # (keeping their JSON to fold on demand was no faster: the memory held cost page faults).
@@ -174,7 +175,7 @@ class AsyncStream(Generic[T]):
         # [DONE] already read but not yet reached (it waits behind other chunks of its read): the
         # body is over all the same, so the connection can still go back to the pool.
         done = self._finished or _DONE in self._queued or any(event.data == _DONE for event in self._queued_events)
-        self._queued, self._queued_events = [], []
+        self._queued, self._queued_at, self._queued_events = [], 0, []
         reusable = False
         try:
             reusable = done and await self._body_ends_soon()
@@ -217,7 +218,7 @@ class AsyncStream(Generic[T]):
             pending, self._pending_error = self._pending_error, None
             raise pending
         while not self._finished and not self._closed:
-            if self._queued or self._queued_events:
+            if self._queued_at < len(self._queued) or self._queued_events:
                 batch = self._decode_queued()
                 if batch:
                     if self._accumulator is not None:
@@ -252,6 +253,7 @@ class AsyncStream(Generic[T]):
             except Exception:
                 await self.close()
                 raise
+            self._queued_at = 0
         if not self._closed:
             await self.close()
         return None
@@ -311,10 +313,13 @@ class AsyncStream(Generic[T]):
 
     def _decode_queued(self) -> list[T]:
         """Decode the next `_DECODE_AT_ONCE` messages of the last read (its other events with the last ones)."""
-        messages, self._queued = self._queued[:_DECODE_AT_ONCE], self._queued[_DECODE_AT_ONCE:]
-        if self._queued:
+        at = self._queued_at
+        end = at + _DECODE_AT_ONCE
+        messages = self._queued[at:end]
+        if end < len(self._queued):
+            self._queued_at = end
             return self._decode(messages, [])
-        events, self._queued_events = self._queued_events, []
+        events, self._queued, self._queued_at, self._queued_events = self._queued_events, [], 0, []
         return self._decode(messages, events)
 
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
