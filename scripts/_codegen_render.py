@@ -24,7 +24,7 @@ KNOWN_NAMES = {
     **dict.fromkeys(["Mapping", "Sequence"], "collections.abc"),
     **dict.fromkeys(["NOT_GIVEN", "NotGiven", "RequestOptions"], "telnyx_ai._types"),
     "AsyncPaginator": "telnyx_ai._pagination",
-    "AsyncStream": "telnyx_ai._streaming",
+    "AsyncStream": "telnyx_ai._streams.stream",
     **dict.fromkeys(["APIResponse", "BaseModel"], "telnyx_ai._models"),
     "FileInput": "telnyx_ai._files",
 }
@@ -151,7 +151,7 @@ class ClassWriter:
         if not path_args:
             return f'"{op.path}"'
         kwargs = ", ".join(f"{a.wire}={a.name}" for a in path_args)
-        return f'{self.imports.need("telnyx_ai._request", "build_path")}("{op.path}", {kwargs})'
+        return f'{self.imports.need("telnyx_ai._http.request", "build_path")}("{op.path}", {kwargs})'
 
     def paginated(self, op: Operation) -> list[str]:
         query = [a for a in op.args if a.where == "query"]
@@ -229,7 +229,7 @@ class ClassWriter:
             variants,
             [
                 f"        if {fld}:",
-                f'            return await self._transport.stream("{op.method}", {path}, cast_to={self.ann(chunk)}, body=body, options=options)',
+                f'            return await {self.imports.need("telnyx_ai._streams.open", "open_stream")}(self._transport, "{op.method}", {path}, cast_to={self.ann(chunk)}, body=body, options=options)',
                 f'        return await self._transport.request("{op.method}", {path}, cast_to={self.ann(op.json_type)}, body=body, options=options)',
             ],
         )

@@ -17,7 +17,7 @@ from _codegen_types import TypeBuilder
 
 # Names of generated annotations that are not API types but have a reference page of their own.
 LINKED_NAMES = {
-    "AsyncStream": "telnyx_ai._streaming.AsyncStream",
+    "AsyncStream": "telnyx_ai._streams.stream.AsyncStream",
     "AsyncPaginator": "telnyx_ai._pagination.AsyncPaginator",
     "RequestOptions": "telnyx_ai._types.RequestOptions",
     "NotGiven": "telnyx_ai._types.NotGiven",

@@ -43,7 +43,7 @@ ROOT_CLASS = "TelnyxResources"
 
 # Async names and their sync replacements, keyed by where they are defined.
 RENAMES = {
-    ("telnyx_ai._streaming", "AsyncStream"): ("telnyx_ai._sync_streaming", "Stream"),
+    ("telnyx_ai._streams.stream", "AsyncStream"): ("telnyx_ai._streams.sync_stream", "Stream"),
     ("telnyx_ai._pagination", "AsyncPaginator"): ("telnyx_ai._sync_pagination", "SyncPaginator"),
     ("telnyx_ai._pagination", "AsyncPage"): ("telnyx_ai._sync_pagination", "SyncPage"),
 }
@@ -403,13 +403,13 @@ def _method(member: Member, imports: Imports, overloaded: bool) -> str:
     else:
         call = f"{target}({args})"
     if kind == "stream":
-        call = f"{imports.need('telnyx_ai._sync_streaming', 'Stream')}(self._bridge, {call})"
+        call = f"{imports.need('telnyx_ai._streams.sync_stream', 'Stream')}(self._bridge, {call})"
     elif kind == "paginator":
         call = f"{imports.need('telnyx_ai._sync_pagination', 'SyncPaginator')}(self._bridge, {call})"
     elif kind == "maybe_stream":
-        call = f"{imports.need('telnyx_ai._sync_streaming', 'stream_or_value')}(self._bridge, {call})"
+        call = f"{imports.need('telnyx_ai._streams.sync_stream', 'stream_or_value')}(self._bridge, {call})"
     elif kind == "iterator":
-        call = f"{imports.need('telnyx_ai._sync_streaming', 'iterate')}(self._bridge, {call})"
+        call = f"{imports.need('telnyx_ai._streams.sync_stream', 'iterate')}(self._bridge, {call})"
     return f"    def {node.name}({params}){returns}:\n{_docstring(node)}        return {call}\n"
 
 

@@ -14,9 +14,9 @@ async with AsyncTelnyx() as client:
 import importlib
 from typing import TYPE_CHECKING
 
+from ._batch.engine import EmbedProgress, ProgressCallback, RateController
 from ._client import AsyncTelnyx
 from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions
-from ._embed_many import EmbedProgress, ProgressCallback, RateController
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -39,23 +39,23 @@ from ._errors import (
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
-from ._sse_relay import SSE_RELAY_HEADERS
-from ._streaming import AsyncStream
+from ._streams.relay import SSE_RELAY_HEADERS
+from ._streams.stream import AsyncStream
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from ._version import __version__
 from .types.chat import tool_result
 
 if TYPE_CHECKING:
     from ._files import write_audio
+    from ._streams.sync_stream import Stream
     from ._sync_client import Telnyx
     from ._sync_pagination import SyncPage, SyncPaginator
-    from ._sync_streaming import Stream
 
 # The sync client loads on first use: async-only programs never import it.
 _LAZY = {
     "write_audio": "._files",  # loads anyio, which only file work needs
     "Telnyx": "._sync_client",
-    "Stream": "._sync_streaming",
+    "Stream": "._streams.sync_stream",
     "SyncPage": "._sync_pagination",
     "SyncPaginator": "._sync_pagination",
 }

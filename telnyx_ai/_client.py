@@ -11,10 +11,10 @@ import aiohttp
 from aiohttp import ClientResponse
 
 from ._config import ClientChanges, ClientConfig, ClientOptions
+from ._http.pool import ConnectionPool
+from ._http.transport import Transport
 from ._logging import setup_logging
-from ._pool import ConnectionPool
 from ._raw_response import NO_REQUEST, RawResponse, raw_response, with_raw_response
-from ._transport import Transport
 from ._types import TimeoutTypes
 
 if TYPE_CHECKING:

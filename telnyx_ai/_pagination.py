@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, Generic, TypeVar
 
+from ._http.transport import Transport
 from ._models import APIResponse, BaseModel
-from ._transport import Transport
 from ._types import NotGiven, RequestOptions
 
 __all__ = ["AsyncPage", "AsyncPaginator", "PageMeta", "paginate"]

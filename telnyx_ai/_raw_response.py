@@ -17,8 +17,8 @@ from aiohttp import ClientResponse
 from multidict import CIMultiDictProxy
 
 from ._errors import TelnyxError
+from ._http.transport import ResponseObserver
 from ._resource import AsyncResource
-from ._transport import ResponseObserver
 
 __all__ = ["NO_REQUEST", "RawResponse", "bound_operation", "observed_resource", "raw_response", "with_raw_response"]
 

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from ._bridge import Bridge
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
-from ._sync_streaming import iterate
+from ._streams.sync_stream import iterate
 
 __all__ = ["SyncPage", "SyncPaginator"]
 

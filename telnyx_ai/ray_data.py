@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from ._rate_control import RateController, RateLimitHint
+from ._batch.rate_control import RateController, RateLimitHint
 from ._sync_client import Telnyx
 
 __all__ = ["SharedRate", "TelnyxEmbedder"]

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from packaging.requirements import Requirement
 
-from telnyx_ai._aiohttp_compat import PRIVATE_ATTRIBUTES, connection_counts, disable_silent_retry
+from telnyx_ai._http.aiohttp_compat import PRIVATE_ATTRIBUTES, connection_counts, disable_silent_retry
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import telnyx_ai._retry as retry_module
+import telnyx_ai._http.retry as retry_module
 from telnyx_ai import (
     APIConnectionError,
     APIStatusError,

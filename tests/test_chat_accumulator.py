@@ -9,7 +9,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telnyx_ai._chat_accumulator import ChatAccumulator
+from telnyx_ai._streams.chat import ChatAccumulator
 from telnyx_ai.types.chat import ChatCompletionChunk
 
 

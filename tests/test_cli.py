@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from telnyx_ai import _cli
-from telnyx_ai._cli import main
+from telnyx_ai._cli import main as cli_main
+from telnyx_ai._cli.main import main
 from telnyx_ai.testing import (
     CHAT_MODELS,
     EMBEDDING_MODELS,
@@ -119,7 +119,7 @@ def test_embed_writes_jsonl_in_input_order(tmp_path: Path, capsys: pytest.Captur
 def test_embed_against_a_faulty_server_writes_every_line_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import telnyx_ai._retry as retry_module
+    import telnyx_ai._http.retry as retry_module
 
     monkeypatch.setattr(retry_module, "INITIAL_DELAY", 0.01)
     monkeypatch.setattr(retry_module, "MAX_DELAY", 0.05)
@@ -244,7 +244,7 @@ def test_ctrl_c_exits_130_quietly(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     async def interrupted(args: Any, out: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(_cli._COMMANDS, "chat", interrupted)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setitem(cli_main._COMMANDS, "chat", interrupted)  # pyright: ignore[reportPrivateUsage]
     assert main(["chat", "--local", "Hi"]) == 130
     assert capsys.readouterr() == ("", "")
 

@@ -8,7 +8,7 @@ import pytest
 
 from telnyx_ai import AsyncTelnyx, Telnyx, Timeout
 from telnyx_ai._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
-from telnyx_ai._request import RequestBuilder
+from telnyx_ai._http.request import RequestBuilder
 
 KEY = "KEY-do-not-show-123"
 

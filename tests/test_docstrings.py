@@ -116,7 +116,7 @@ def test_the_walk_covers_the_public_api() -> None:
         "telnyx_ai._client.AsyncTelnyx",
         "telnyx_ai._client.AsyncTelnyx.with_raw_response",
         "telnyx_ai._sync_client.Telnyx",
-        "telnyx_ai._streaming.AsyncStream",
+        "telnyx_ai._streams.stream.AsyncStream",
         "telnyx_ai.testing._server.MockServer",
         "telnyx_ai.resources.chat.AsyncChat.create_completion",
         "telnyx_ai._sync.chat.Chat.create_completion",

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-import telnyx_ai._retry as retry_module
+import telnyx_ai._http.retry as retry_module
 from telnyx_ai import BadRequestError, EmbedManyError, RateLimitError
-from telnyx_ai._embed_many import AdaptiveLimit, EmbedJob, EmbedProgress, embed_all, embed_as_completed
+from telnyx_ai._batch.engine import AdaptiveLimit, EmbedJob, EmbedProgress, embed_all, embed_as_completed
 
 
 @dataclass

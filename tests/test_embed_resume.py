@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from telnyx_ai import AsyncTelnyx
-from telnyx_ai._cli import main
-from telnyx_ai._embed_sink import JsonlSink
+from telnyx_ai._batch.sink import JsonlSink
+from telnyx_ai._cli.main import main
 from telnyx_ai.testing import MockServer, expected_embedding
 
 MODEL = "thenlper/gte-large"

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aioresponses import aioresponses
 
-import telnyx_ai._retry as retry_module
+import telnyx_ai._http.retry as retry_module
 from telnyx_ai import (
     APIConnectionError,
     APIResponseValidationError,

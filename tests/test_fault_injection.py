@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import pytest
 
-import telnyx_ai._retry as retry_module
+import telnyx_ai._http.retry as retry_module
 from telnyx_ai import AsyncTelnyx, EmbedManyError, Timeout
 from telnyx_ai.testing import Fault, MockServer, expected_embedding, mixed_faults, pool_connections
 

@@ -31,8 +31,8 @@ from telnyx_ai import (
     Telnyx,
     Timeout,
 )
-from telnyx_ai._request import client_timeout
-from telnyx_ai._sse import SSEDecoder
+from telnyx_ai._http.request import client_timeout
+from telnyx_ai._streams.sse import SSEDecoder
 from telnyx_ai.testing import Call, MockServer, json_response
 
 from .conftest import API_KEY, BASE_URL
@@ -381,7 +381,7 @@ async def test_with_options_makes_a_per_tenant_copy_that_shares_the_pool() -> No
 def test_every_attempt_says_its_retry_count_and_streams_give_their_request_id(
     server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import telnyx_ai._retry as retry_module
+    import telnyx_ai._http.retry as retry_module
     from telnyx_ai.testing import Fault
 
     async def instant(seconds: float) -> None:
@@ -533,7 +533,7 @@ def test_rich_never_shows_the_key_or_the_proxy() -> None:
     from rich.pretty import Pretty
 
     from telnyx_ai._config import ClientConfig
-    from telnyx_ai._request import RequestBuilder
+    from telnyx_ai._http.request import RequestBuilder
 
     long_key = "KEY-" + "x" * 120  # rich cuts long strings: the cut must stay redacted too
     config = ClientConfig(api_key=long_key, proxy="http://u:hunter2@proxy.example:3128")
@@ -563,7 +563,7 @@ async def test_with_raw_response_takes_a_partial(client: AsyncTelnyx, mocked: ai
 
 
 def test_embed_many_batch_retries_say_their_retry_count(server: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import telnyx_ai._embed_many as engine
+    import telnyx_ai._batch.engine as engine
     from telnyx_ai.testing import Fault
 
     async def instant(seconds: float) -> None:

@@ -11,28 +11,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_logging", "_errors", "_aiohttp_compat", "_config", "_types", "_models", "types"),
+    ("_version", "_logging", "_errors", "_config", "_types", "_models", "types", "_bridge"),
     ("_checks",),
-    ("_request", "_sse", "_retry", "_chat_accumulator", "_sse_relay", "_rate_control", "_embed_inputs", "_vectors"),
-    ("_response",),
-    ("_streaming",),
-    ("_pool", "_transport"),
-    (
-        "_raw_response",
-        "_pagination",
-        "_embed_many",
-        "_embed_sink",
-        "_progress",
-        "_files",
-        "_resource",
-        "_wire_format",
-    ),
+    ("_http",),  # request, response, retry, pool, transport
+    ("_streams",),  # SSE framing, the stream classes, the relay, one module per protocol
+    ("_batch",),  # batch embedding jobs
+    ("_raw_response", "_pagination", "_files", "_resource"),
     ("resources",),
     ("_client",),
-    ("_bridge", "_sync_streaming", "_sync_pagination"),
+    ("_sync_pagination",),
     ("_sync",),
     ("_sync_client",),
-    ("testing", "_cli_common", "_cli_chat", "_cli_embed", "_cli", "ray_data", "__init__", "__main__"),
+    ("testing", "_cli", "ray_data", "__init__", "__main__"),
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 600

@@ -8,11 +8,11 @@ import time
 import pytest
 from multidict import CIMultiDict
 
-import telnyx_ai._retry as retry_module
+import telnyx_ai._http.retry as retry_module
 from telnyx_ai import AsyncTelnyx, EmbedManyError, RateController, RateLimitError
-from telnyx_ai._embed_many import EmbedJob, embed_all
+from telnyx_ai._batch.engine import EmbedJob, embed_all
+from telnyx_ai._batch.rate_control import rate_limit_hint
 from telnyx_ai._errors import ResponseInfo
-from telnyx_ai._rate_control import rate_limit_hint
 from telnyx_ai.testing import MockServer, expected_embedding
 
 MODEL = "thenlper/gte-large"

@@ -222,7 +222,7 @@ async def test_with_raw_response_gives_status_headers_and_parsed_body(
 
 
 async def test_with_raw_response_counts_retries(mocked: aioresponses, monkeypatch: pytest.MonkeyPatch) -> None:
-    import telnyx_ai._retry as retry_module
+    import telnyx_ai._http.retry as retry_module
 
     async def no_sleep(seconds: float) -> None:
         return None
@@ -251,7 +251,7 @@ async def test_with_raw_response_counts_retries_after_connection_failures(
 ) -> None:
     import aiohttp
 
-    import telnyx_ai._retry as retry_module
+    import telnyx_ai._http.retry as retry_module
 
     async def no_sleep(seconds: float) -> None:
         return None

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telnyx_ai import APIError
-from telnyx_ai._sse import ServerSentEvent, SSEDecoder
+from telnyx_ai._streams.sse import ServerSentEvent, SSEDecoder
 
 
 def feed_all(pieces: list[bytes], **kwargs: int) -> list[ServerSentEvent]:

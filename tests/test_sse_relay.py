@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from telnyx_ai import SSE_RELAY_HEADERS, AsyncTelnyx, Telnyx, Timeout
-from telnyx_ai._sse import ServerSentEvent, SSEDecoder
+from telnyx_ai._streams.sse import ServerSentEvent, SSEDecoder
 from telnyx_ai.testing import Fault, MockServer, StreamConfig, expected_reply, reply_pieces
 from telnyx_ai.types.chat import ChatCompletionChunk, ChatMessageParam
 

@@ -29,7 +29,7 @@ from telnyx_ai import (
     TelnyxError,
 )
 from telnyx_ai._bridge import Bridge
-from telnyx_ai._streaming import AsyncStream
+from telnyx_ai._streams.stream import AsyncStream
 from telnyx_ai.testing import (
     Fault,
     MockServer,

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-import telnyx_ai._retry
+import telnyx_ai._http.retry
 from telnyx_ai import (
     APIConnectionError,
     APIResponseValidationError,
@@ -70,7 +70,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(telnyx_ai._retry, "_sleep", record)
+    monkeypatch.setattr(telnyx_ai._http.retry, "_sleep", record)
     return waits
 
 

@@ -14,13 +14,13 @@ import aiohttp
 import numpy as np
 import pytest
 
-import telnyx_ai._vectors as vectors_module
+import telnyx_ai._batch.vectors as vectors_module
 from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, InternalServerError, Telnyx
-from telnyx_ai._embed_many import EmbedJob, embed_all, embed_all_float32
-from telnyx_ai._request import Request
-from telnyx_ai._response import decode
-from telnyx_ai._vectors import Float32Rows, WireEmbeddingResponse, read_vectors, to_float32, to_list
-from telnyx_ai._wire_format import PROBE_WAIT
+from telnyx_ai._batch.engine import EmbedJob, embed_all, embed_all_float32
+from telnyx_ai._batch.vectors import Float32Rows, WireEmbeddingResponse, read_vectors, to_float32, to_list
+from telnyx_ai._batch.wire_format import PROBE_WAIT
+from telnyx_ai._http.request import Request
+from telnyx_ai._http.response import decode
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.testing._fixtures import expected_embedding
 from telnyx_ai.types.openai import OpenAIEmbeddingResponse

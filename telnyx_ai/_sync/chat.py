@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
 from .._bridge import SyncResource
-from .._sync_streaming import Stream, stream_or_value
+from .._streams.sync_stream import Stream, stream_or_value
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources._structured_chat import ParsedT
 from ..resources.chat import AsyncChat

@@ -7,9 +7,9 @@ from collections.abc import Collection, Generator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, Unpack, overload
 
+from .._batch.engine import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
 from .._bridge import SyncResource
-from .._embed_many import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
-from .._sync_streaming import iterate
+from .._streams.sync_stream import iterate
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
 from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse

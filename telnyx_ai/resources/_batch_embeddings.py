@@ -1,9 +1,9 @@
 """``embed_many`` and ``embed_many_iter``: the batch helpers of ``client.ai.openai.embeddings``.
 
 Hand-written; the generated `AsyncOpenAIEmbeddings` inherits them. The batching engine is
-`telnyx_ai._embed_many`; this class only binds it to the embeddings endpoint. It also answers the
+`telnyx_ai._batch.engine`; this class only binds it to the embeddings endpoint. It also answers the
 generated ``create_embeddings`` when ``encoding_format`` is not given (the ``unset`` hook of its
-``[value_switch]``): base64 on the wire (`_wire_format`), floats to the caller (`_vectors`).
+``[value_switch]``): base64 on the wire (`telnyx_ai._batch.wire_format`), floats to the caller (`telnyx_ai._batch.vectors`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Literal, Unpack, overload
 
 from aiohttp import ClientResponse
 
-from .._checks import check_arguments
-from .._embed_inputs import total_to_send
-from .._embed_many import (
+from .._batch.engine import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
     BatchReply,
@@ -30,11 +28,13 @@ from .._embed_many import (
     embed_as_completed,
     embed_as_completed_float32,
 )
-from .._request import RETRY_COUNT_HEADER
+from .._batch.inputs import total_to_send
+from .._batch.vectors import WireEmbeddingResponse, float_response, require_numpy
+from .._batch.wire_format import PROBE_WAIT, needs_probe, request_embeddings
+from .._checks import check_arguments
+from .._http.request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
-from .._vectors import WireEmbeddingResponse, float_response, require_numpy
-from .._wire_format import PROBE_WAIT, needs_probe, request_embeddings
 from ..types.openai import OpenAIEmbeddingResponse
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         self, texts: Texts, progress: bool | ProgressCallback, skip: Collection[int] = frozenset()
     ) -> tuple[ProgressCallback | None, Callable[[], None] | None]:
         if progress is True:
-            from .._progress import progress_bar  # rich is imported only when a bar is asked for
+            from .._batch.progress import progress_bar  # rich is imported only when a bar is asked for
 
             return progress_bar(total_to_send(texts, skip) if isinstance(texts, Sized) else None)
         return (progress or None), None

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
 from .._checks import ArgumentChecks
-from .._streaming import AsyncStream
+from .._streams.open import open_stream
+from .._streams.stream import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import (
     ChatCompletion,
@@ -211,8 +212,8 @@ class AsyncChat(AsyncStructuredChat):
             "use_beam_search": use_beam_search,
         }
         if stream:
-            return await self._transport.stream(
-                "POST", "/ai/chat/completions", cast_to=ChatCompletionChunk, body=body, options=options
+            return await open_stream(
+                self._transport, "POST", "/ai/chat/completions", cast_to=ChatCompletionChunk, body=body, options=options
             )
         return await self._transport.request(
             "POST", "/ai/chat/completions", cast_to=ChatCompletion, body=body, options=options

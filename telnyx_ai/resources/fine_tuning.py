@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Unpack
 
 from .._checks import ArgumentChecks
-from .._request import build_path
+from .._http.request import build_path
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.fine_tuning import FineTuningJob, FineTuningJobsCreateHyperparametersParam, FineTuningJobsListData

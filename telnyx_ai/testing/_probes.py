@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from .._aiohttp_compat import connection_counts
 from .._client import AsyncTelnyx
+from .._http.aiohttp_compat import connection_counts
 
 if TYPE_CHECKING:
     from .._sync_client import Telnyx

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Literal, Unpack
 
 from ..._checks import ArgumentChecks
+from ..._http.request import build_path
 from ..._pagination import AsyncPaginator, paginate
-from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.scheduled_events import ScheduledEventResponse

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Unpack
 
 from ..._checks import ArgumentChecks
-from ..._request import build_path
+from ..._http.request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.assistants import TestWebhookToolResponseData

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack
 
 from ..._checks import ArgumentChecks
-from ..._request import build_path
+from ..._http.request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.assistant_params import (

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, Unpack
 
 from ..._checks import ArgumentChecks
+from ..._http.request import build_path
 from ..._pagination import AsyncPaginator, paginate
-from ..._request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.conversation_insights import InsightTemplateDetailRespData, InsightTemplateResp

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Unpack
 
 from ..._checks import ArgumentChecks
-from ..._request import build_path
+from ..._http.request import build_path
 from ..._resource import AsyncResource
 from ..._types import RequestOptions
 from ...types.conversations import ConversationMessageListData

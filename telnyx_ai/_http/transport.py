@@ -1,8 +1,9 @@
 """Sending requests: the one place an HTTP request leaves the client.
 
-`Transport` holds a client's `ClientConfig` and connection pool. Each of its three entry
-points builds a `Request` (`_request`), then lets `_retry` run attempts; one attempt is
-`send` plus the reader that call needs (`_response` for bodies, `_streaming` for streams).
+`Transport` holds a client's `ClientConfig` and connection pool. `request` and `request_media`
+build a `Request` (`request.py`), then `call` runs attempts as `retry.py` allows; one attempt is
+`send` plus the reader that call needs (`response.py` for bodies). Streams are opened the same way,
+from above (`telnyx_ai._streams.open`), with their own reader.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from typing import TypeVar, Unpack, overload
 import aiohttp
 from yarl import URL
 
-from ._config import ClientChanges, ClientConfig, masked_url
-from ._errors import APIError, connection_error
-from ._logging import logger, redact_headers
-from ._pool import ConnectionPool
-from ._request import PayloadFactory, Request, RequestBuilder
-from ._response import read_decoded, read_media
-from ._retry import retry_after, should_retry
-from ._streaming import AsyncStream
-from ._types import Body, Query, RequestOptions
+from .._config import ClientChanges, ClientConfig, masked_url
+from .._errors import APIError, connection_error
+from .._logging import logger, redact_headers
+from .._types import Body, Query, RequestOptions
+from .pool import ConnectionPool
+from .request import PayloadFactory, Request, RequestBuilder
+from .response import read_decoded, read_media
+from .retry import retry_after, should_retry
 
 __all__ = ["ResponseObserver", "Transport"]
 
@@ -111,7 +111,7 @@ class Transport:
         """
         request = self._builder.build(method, path, options=options, body=body, query=query, data=data)
         limit = self.config.max_response_bytes
-        return await self._call(request, lambda response: read_decoded(response, request, cast_to, limit))
+        return await self.call(request, lambda response: read_decoded(response, request, cast_to, limit))
 
     async def request_media(
         self, method: str, path: str, *, json_type: type[T], body: Body | None = None, options: RequestOptions
@@ -120,39 +120,24 @@ class Transport:
         response says ``Content-Type: application/json`` (the server decides, the header tells)."""
         request = self._builder.build(method, path, options=options, body=body)
         limit = self.config.max_response_bytes
-        return await self._call(request, lambda response: read_media(response, request, json_type, limit))
+        return await self.call(request, lambda response: read_media(response, request, json_type, limit))
 
-    async def stream(
+    # -- attempts ----------------------------------------------------------------------
+
+    def build(
         self,
         method: str,
         path: str,
         *,
-        cast_to: type[T],
+        options: RequestOptions,
         body: Body | None = None,
         query: Query | None = None,
-        options: RequestOptions,
-    ) -> AsyncStream[T]:
-        """Open an SSE response as a typed stream, returned once its first event has arrived.
+        stream: bool = False,
+    ) -> Request:
+        """The `Request` for ``method path`` with this client's headers and settings (``stream``: SSE)."""
+        return self._builder.build(method, path, options=options, body=body, query=query, stream=stream)
 
-        Failures up to that first event are retried like any request; after it, never.
-        """
-        request = self._builder.build(method, path, options=options, body=body, query=query, stream=True)
-        config = self.config
-        return await self._call(
-            request,
-            lambda response: AsyncStream[T].open(
-                response,
-                request,
-                cast_to,
-                max_event_bytes=config.max_event_bytes,
-                max_body_bytes=config.max_response_bytes,
-                owner=self.pool,
-            ),
-        )
-
-    # -- attempts ----------------------------------------------------------------------
-
-    async def _call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
+    async def call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""
         try:  # the first attempt inline: a call that succeeds at once pays for no retry machinery
             return await read(await self.send(request))

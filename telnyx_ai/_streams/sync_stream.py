@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from types import AsyncGeneratorType, TracebackType
 from typing import Final, Generic, TypeVar, cast
 
-from ._bridge import Bridge
-from ._chat_accumulator import first_choice_texts
-from ._errors import TelnyxError
-from ._sse_relay import DEFAULT_HEARTBEAT
-from ._streaming import AsyncStream
-from .types.chat import ChatCompletion, ChatCompletionChunk
+from .._bridge import Bridge
+from .._errors import TelnyxError
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from .chat import first_choice_texts
+from .relay import DEFAULT_HEARTBEAT
+from .stream import AsyncStream
 
 __all__ = ["Stream", "iterate", "stream_or_value"]
 

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from ._cli_common import CommandFailed, UsageError, async_client, describe, print_error
-from ._embed_sink import JsonlSink
-from ._errors import EmbedManyError
-from ._types import NOT_GIVEN, NotGiven
+from .._batch.sink import JsonlSink
+from .._errors import EmbedManyError
+from .._types import NOT_GIVEN, NotGiven
+from .common import CommandFailed, UsageError, async_client, describe, print_error
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "add_embed_arguments", "embed"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
-from ._config import DEFAULT_MAX_EVENT_BYTES
-from ._errors import APIError
+from .._config import DEFAULT_MAX_EVENT_BYTES
+from .._errors import APIError
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 
-from ._aiohttp_compat import close_connector_now, disable_silent_retry
-from ._errors import TelnyxError
-from ._logging import logger
+from .._errors import TelnyxError
+from .._logging import logger
+from .aiohttp_compat import close_connector_now, disable_silent_retry
 
 __all__ = ["ConnectionPool"]
 

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 import aiohttp
 import msgspec
 
-from ._chat_accumulator import ChatAccumulator, first_choice_texts
-from ._errors import (
+from .._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStreamError,
@@ -20,12 +19,13 @@ from ._errors import (
     error_message_from_body,
     request_id_of,
 )
-from ._models import decoder_for
-from ._request import Request
-from ._response import raise_for_status, read_body
-from ._sse import ServerSentEvent, SSEDecoder
-from ._sse_relay import DEFAULT_HEARTBEAT, relay
-from .types.chat import ChatCompletion, ChatCompletionChunk
+from .._http.request import Request
+from .._http.response import raise_for_status, read_body
+from .._models import decoder_for
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from .chat import ChatAccumulator, first_choice_texts
+from .relay import DEFAULT_HEARTBEAT, relay
+from .sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse

@@ -18,10 +18,10 @@ from collections.abc import AsyncGenerator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Literal
 
-from ._errors import APIStatusError
-from ._transport import Transport
-from ._types import NOT_GIVEN, Body, RequestOptions
-from ._vectors import WireEmbeddingResponse
+from .._errors import APIStatusError
+from .._http.transport import Transport
+from .._types import NOT_GIVEN, Body, RequestOptions
+from .vectors import WireEmbeddingResponse
 
 __all__ = ["EMBEDDINGS_PATH", "PROBE_WAIT", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
 

@@ -17,12 +17,12 @@ from operator import attrgetter
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from ._errors import APIResponseValidationError
-from ._models import APIResponse, BaseModel
-from .types.openai import OpenAIEmbeddingData, OpenAIEmbeddingResponse, OpenAIEmbeddingUsage
+from .._errors import APIResponseValidationError
+from .._models import APIResponse, BaseModel
+from ..types.openai import OpenAIEmbeddingData, OpenAIEmbeddingResponse, OpenAIEmbeddingUsage
 
 if TYPE_CHECKING:
-    from ._types import Float32Array
+    from .._types import Float32Array
 
 __all__ = [
     "Float32Rows",

@@ -2,7 +2,7 @@
 
 This module parses the command line and turns every ordinary failure into one line on stderr
 and an exit code (1: the command failed, 2: it was called wrongly, 130: interrupted), never a
-traceback. The commands live in `_cli_chat` and `_cli_embed`; what they share, in `_cli_common`.
+traceback. The commands live in `chat` and `embed`; what they share, in `common`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import IO, Any
 
-from ._cli_chat import add_chat_arguments, chat, interactive_chat
-from ._cli_common import (
+from .._errors import TelnyxError
+from .._version import __version__
+from .chat import add_chat_arguments, chat, interactive_chat
+from .common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -26,9 +28,7 @@ from ._cli_common import (
     describe,
     print_error,
 )
-from ._cli_embed import add_embed_arguments, embed
-from ._errors import TelnyxError
-from ._version import __version__
+from .embed import add_embed_arguments, embed
 
 __all__ = ["main"]
 

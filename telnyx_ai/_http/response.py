@@ -12,9 +12,9 @@ from typing import TypeVar
 import aiohttp
 import msgspec
 
-from ._errors import APIResponseValidationError, connection_error, request_id_of, status_error
-from ._models import APIResponse, decoder_for
-from ._request import Request
+from .._errors import APIResponseValidationError, connection_error, request_id_of, status_error
+from .._models import APIResponse, decoder_for
+from .request import Request
 
 __all__ = ["decode", "raise_for_status", "read_body", "read_decoded", "read_media"]
 

@@ -1,13 +1,13 @@
 """Embedding a large corpus: batches sent at the server's rate, every input once, in order.
 
-Inputs are read lazily (`_embed_inputs`), so memory holds about ``2 * concurrency`` batches of
-text, never the whole corpus. A `RateController` (`_rate_control`) decides when each request may
+Inputs are read lazily (`inputs`), so memory holds about ``2 * concurrency`` batches of
+text, never the whole corpus. A `RateController` (`rate_control`) decides when each request may
 leave and how many may be in flight; ``concurrency`` is only a ceiling. A batch that fails gives
 its slot back at once, waits (the server's ``Retry-After``, spread, or backoff) holding nothing,
 and goes back through the scheduler. A batch the server rejects as a whole (400/413/422) is cut
 in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
 dropped, and reported together in `EmbedManyError`, with every vector already paid for.
-Vectors arrive as floats or base64 (`_vectors`) and are stored in one place, in the output's
+Vectors arrive as floats or base64 (`vectors`) and are stored in one place, in the output's
 form: Python lists (`embed_all`), one float32 array (`embed_all_float32`), or yielded as they come.
 """
 
@@ -21,16 +21,16 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ._config import DEFAULT_MAX_CONNECTIONS
-from ._embed_inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
-from ._errors import APIError, APIResponseValidationError, APIStatusError, EmbedManyError, RateLimitError
-from ._logging import logger
-from ._rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
-from ._retry import backoff_delay, retry_after_seconds, short_reason, should_retry, wait_before_retry
-from ._vectors import Float32Rows, Vector, read_vectors, require_numpy, to_float32, to_list, width
+from .._config import DEFAULT_MAX_CONNECTIONS
+from .._errors import APIError, APIResponseValidationError, APIStatusError, EmbedManyError, RateLimitError
+from .._http.retry import backoff_delay, retry_after_seconds, short_reason, should_retry, wait_before_retry
+from .._logging import logger
+from .inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
+from .rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
+from .vectors import Float32Rows, Vector, read_vectors, require_numpy, to_float32, to_list, width
 
 if TYPE_CHECKING:
-    from ._types import Float32Array
+    from .._types import Float32Array
 
 __all__ = [
     "BATCH_RETRIES",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .types.chat import (
+from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,

@@ -15,10 +15,10 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from ._config import ClientConfig, Secret
-from ._errors import TelnyxError
-from ._logging import redact_headers
-from ._types import (
+from .._config import ClientConfig, Secret
+from .._errors import TelnyxError
+from .._logging import redact_headers
+from .._types import (
     DEFAULT_TOTAL_TIMEOUT,
     NOT_GIVEN,
     Body,
@@ -29,7 +29,7 @@ from ._types import (
     Timeout,
     TimeoutTypes,
 )
-from ._version import __version__
+from .._version import __version__
 
 __all__ = [
     "RETRY_COUNT_HEADER",

@@ -13,10 +13,10 @@ import json
 import sys
 from typing import IO, TypedDict
 
-from ._cli_common import EXIT_INTERRUPTED, UsageError, async_client, describe, print_error, sync_client
-from ._errors import TelnyxError
-from ._types import NOT_GIVEN, NotGiven
-from .types.chat import ChatCompletion, ChatMessageParam
+from .._errors import TelnyxError
+from .._types import NOT_GIVEN, NotGiven
+from ..types.chat import ChatCompletion, ChatMessageParam
+from .common import EXIT_INTERRUPTED, UsageError, async_client, describe, print_error, sync_client
 
 __all__ = ["add_chat_arguments", "chat", "interactive_chat"]
 

@@ -15,7 +15,7 @@ from typing import Final
 
 import msgspec
 
-from ._errors import APIConnectionError, APIError, APIResponseValidationError, APIStreamError, APITimeoutError
+from .._errors import APIConnectionError, APIError, APIResponseValidationError, APIStreamError, APITimeoutError
 
 __all__ = ["DEFAULT_HEARTBEAT", "SSE_RELAY_HEADERS", "error_frame", "relay"]
 

@@ -14,8 +14,8 @@ import sys
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._client import AsyncTelnyx
-from ._errors import (
+from .._client import AsyncTelnyx
+from .._errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -26,8 +26,8 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
-    from ._sync_client import Telnyx
-    from .testing import MockServer
+    from .._sync_client import Telnyx
+    from ..testing import MockServer
 
 __all__ = [
     "EXIT_ERROR",
@@ -70,7 +70,7 @@ def _retries(args: argparse.Namespace) -> int:
 
 def _start_faults(server: MockServer, args: argparse.Namespace) -> None:
     if args.local_faults:
-        from .testing import mixed_faults
+        from ..testing import mixed_faults
 
         server.set_fault_rates(mixed_faults(args.local_faults))
 
@@ -90,7 +90,7 @@ async def async_client(args: argparse.Namespace) -> AsyncGenerator[AsyncTelnyx, 
         async with AsyncTelnyx(base_url=args.base_url, max_retries=retries) as client:
             yield client
         return
-    from .testing import MockServer
+    from ..testing import MockServer
 
     async with MockServer() as server, AsyncTelnyx(api_key="local", base_url=server.url, max_retries=retries) as client:
         _start_faults(server, args)
@@ -103,14 +103,14 @@ async def async_client(args: argparse.Namespace) -> AsyncGenerator[AsyncTelnyx, 
 @contextlib.contextmanager
 def sync_client(args: argparse.Namespace) -> Generator[Telnyx, None, None]:
     """The blocking client, for the interactive chat (the terminal's own thread reads the keyboard)."""
-    from ._sync_client import Telnyx
+    from .._sync_client import Telnyx
 
     retries = _retries(args)
     if not args.local:
         with Telnyx(base_url=args.base_url, max_retries=retries) as client:
             yield client
         return
-    from .testing import MockServer
+    from ..testing import MockServer
 
     with MockServer.in_thread() as server, Telnyx(api_key="local", base_url=server.url, max_retries=retries) as client:
         _start_faults(server, args)

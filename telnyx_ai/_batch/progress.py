@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ._embed_many import EmbedProgress, ProgressCallback
-from ._errors import TelnyxError
-from ._logging import logger
+from .._errors import TelnyxError
+from .._logging import logger
+from .engine import EmbedProgress, ProgressCallback
 
 __all__ = ["progress_bar"]
 

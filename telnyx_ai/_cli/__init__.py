@@ -1,0 +1,1 @@
+"""The ``telnyx-ai`` command: ``chat`` and ``embed`` subcommands (`main` parses, the others run)."""

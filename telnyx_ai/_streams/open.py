@@ -1,0 +1,43 @@
+"""Opening a stream: the request sent through the transport, read by `AsyncStream.open`.
+
+Retries go through `Transport.call` like any request, so a failure before the first event is
+retried and one after it never is (the stream is handed out only once its first event arrived).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from .._http.transport import Transport
+from .._types import Body, Query, RequestOptions
+from .stream import AsyncStream
+
+__all__ = ["open_stream"]
+
+T = TypeVar("T")
+
+
+async def open_stream(
+    transport: Transport,
+    method: str,
+    path: str,
+    *,
+    cast_to: type[T],
+    body: Body | None = None,
+    query: Query | None = None,
+    options: RequestOptions,
+) -> AsyncStream[T]:
+    """Send ``method path`` asking for events; the typed stream, once its first event has arrived."""
+    request = transport.build(method, path, options=options, body=body, query=query, stream=True)
+    config = transport.config
+    return await transport.call(
+        request,
+        lambda response: AsyncStream[T].open(
+            response,
+            request,
+            cast_to,
+            max_event_bytes=config.max_event_bytes,
+            max_body_bytes=config.max_response_bytes,
+            owner=transport.pool,
+        ),
+    )
