@@ -47,8 +47,8 @@ class StreamSwitch:
     """A plain-or-streamed response chosen by a boolean body field (overloads on the flag)."""
 
     field: str
-    response: str  # the type of the plain response
     chunk: str  # the type of each streamed event
+    response: str | None = None  # the type of the plain response (None: the spec's JSON response)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Endpoint:
     paginated: bool
     streaming: bool
     doc: str
-    alias: str | None
+    aliases: tuple[str, ...]  # other method names on the same node (endpoints.tsv's aliases, operations.toml's)
     response_name: str | None
     types_module: str | None
     param_types: dict[str, str]
@@ -158,6 +158,22 @@ def _types(data: dict[str, Any]) -> TypePlan:
     )
 
 
+def _aliases(row: dict[str, str], entry: dict[str, Any]) -> tuple[str, ...]:
+    """The other names of a row's method: endpoints.tsv's ``aliases`` (call paths), then operations.toml's."""
+    node = row["sdk_call"].rsplit(".", 1)[0]
+    names: list[str] = []
+    for call in filter(None, (row.get("aliases") or "").split(",")):
+        alias_node, name = call.strip().rsplit(".", 1)
+        if alias_node != node:
+            raise SystemExit(
+                f"{row['sdk_call']}: alias {call} is on another node; only same-node aliases are supported"
+            )
+        names.append(name)
+    extra = entry.get("alias", [])
+    names += [extra] if isinstance(extra, str) else extra
+    return tuple(dict.fromkeys(names))
+
+
 def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
     with (OPENAPI / "endpoints.tsv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
@@ -177,10 +193,10 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
             method=row["method"],
             path=row["path"],
             sdk_call=row["sdk_call"],
-            paginated=row["paginated"] == "yes",
+            paginated=operations[row["sdk_call"]].get("paginated", row["paginated"] == "yes"),
             streaming=row["streaming"] == "yes",
             doc=operations[row["sdk_call"]]["doc"],
-            alias=operations[row["sdk_call"]].get("alias"),
+            aliases=_aliases(row, operations[row["sdk_call"]]),
             response_name=operations[row["sdk_call"]].get("response_name"),
             types_module=operations[row["sdk_call"]].get("types_module"),
             param_types=data.get("param_types", {}).get(row["sdk_call"], {}),

@@ -16,6 +16,8 @@ from _codegen_types import TypeBuilder, pascal, py_name
 
 # Names the generated methods use themselves: no argument may take them.
 RESERVED = {"self", "options", "extra_headers", "extra_query", "extra_body", "timeout", "page_number", "page_size"}
+# The one header parameter the spec declares: sent by the transport (`telnyx_ai._http.request`), not as a field.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Arg:
     name: str
     ann: str
     required: bool
-    where: str  # "path" | "query" | "body" | "form" | "file"
+    where: str  # "path" | "query" | "header" | "body" | "form" | "file"
     choices: tuple[str, ...] = ()  # the values of an enum
     check: str | None = None  # its group of telnyx_ai._checks.check_arguments (None: not checked)
 
@@ -36,7 +38,7 @@ class Operation:
     call: str  # sdk_call without "client."
     doc: str
     paginated: bool
-    alias: str | None = None
+    aliases: tuple[str, ...] = ()  # other names of the method on its node
     args: list[Arg] = field(default_factory=list[Arg])
     returns: str = "None"
     cast_to: str = "None"
@@ -48,6 +50,7 @@ class Operation:
     stream: StreamSwitch | None = None
     value: ValueSwitch | None = None
     json_type: str | None = None  # with a switch: the type of the JSON (not binary, not streamed) response
+    accept: str | None = None  # a reply that is not JSON: its media type (text comes back as str, the rest as bytes)
 
     @property
     def node(self) -> str:
@@ -56,6 +59,11 @@ class Operation:
     @property
     def name(self) -> str:
         return self.call.rsplit(".", 1)[1]
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether the caller may pass ``idempotency_key=`` (the spec declares the header)."""
+        return any(a.where == "header" for a in self.args)
 
     def arg(self, name: str) -> Arg:
         return next(a for a in self.args if a.name == name)
@@ -83,7 +91,7 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
     item = inputs.spec["paths"][endpoint.path]
     raw = item[endpoint.method.lower()]
     call = endpoint.sdk_call.removeprefix("client.")
-    op = Operation(endpoint.method, endpoint.path, call, endpoint.doc, endpoint.paginated, endpoint.alias)
+    op = Operation(endpoint.method, endpoint.path, call, endpoint.doc, endpoint.paginated, endpoint.aliases)
     node = inputs.nodes[op.node]
     tmod = endpoint.types_module or inputs.types_modules[node.module]
     ctx = pascal(node.cls.removeprefix("Async")) + pascal(op.name)
@@ -94,6 +102,11 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
             continue  # page_number / page_size, handled by paginate()
         if where == "query" and wire in ("page[number]", "page[size]"):
             op.explicit_page = True
+            continue
+        if where == "header":
+            if wire.lower() != IDEMPOTENCY_HEADER.lower():
+                raise SystemExit(f"{endpoint.sdk_call}: no way to send header parameter {wire!r}; teach _codegen_model")
+            op.args.append(Arg(wire, "idempotency_key", "str", False, "header", check="strings"))
             continue
         ann = types.param(prm.get("schema", {}), ctx + pascal(wire), tmod)
         check = _check(inputs, types, where, ann, prm.get("schema", {}))
@@ -113,7 +126,10 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
                 ann = "FileInput" if is_file else types.param(sub, ctx + pascal(prop), tmod)
             where = "file" if is_file else ("form" if op.body == "multipart" else "body")
             check = _check(inputs, types, where, ann, sub)
-            op.args.append(Arg(prop, py_name(prop), ann, prop in required, where, _choices(types, sub), check))
+            name = py_name(prop)
+            if name in RESERVED:  # a body field named like a per-call option: ``timeout`` -> ``api_timeout``
+                name = "api_" + name
+            op.args.append(Arg(prop, name, ann, prop in required, where, _choices(types, sub), check))
 
     _response(op, endpoint, raw, types, ctx, tmod)
     for returned in (op.json_type, op.cast_to):
@@ -129,7 +145,9 @@ def _response(op: Operation, endpoint: Endpoint, raw: dict[str, Any], types: Typ
     content = raw["responses"][ok].get("content") or {}
     if endpoint.stream is not None:
         op.stream = endpoint.stream
-        op.json_type = endpoint.stream.response
+        op.json_type = endpoint.stream.response or types.resp(
+            content["application/json"]["schema"], ctx + "Response", tmod
+        )
         op.returns = f"{op.json_type} | AsyncStream[{endpoint.stream.chunk}]"
     elif endpoint.binary is not None:
         op.binary = endpoint.binary
@@ -146,6 +164,10 @@ def _response(op: Operation, endpoint: Endpoint, raw: dict[str, Any], types: Typ
         else:
             op.returns = types.resp(schema, endpoint.response_name or ctx + "Response", tmod)
             op.cast_to = op.returns
+    elif content:  # one media type that is not JSON: plain text, or binary (an image, audio)
+        op.accept = next(iter(content))
+        op.returns = "str" if op.accept.startswith("text/") else "bytes"
+        op.cast_to = "bytes"
     if op.paginated:
         page_schema, _ = types.deref(content["application/json"]["schema"])
         if types.base_type(page_schema) == "array":

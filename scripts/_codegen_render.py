@@ -142,8 +142,8 @@ class ClassWriter:
             out = self.value_switch(op)
         else:
             out = self.plain(op)
-        if op.alias is not None:
-            out += ["", f"    {op.alias} = {op.name}  # the same method under a name that says what it does"]
+        for alias in op.aliases:
+            out += ["", f"    {alias} = {op.name}  # the same method under a name that says what it does"]
         return out
 
     def path(self, op: Operation) -> str:
@@ -191,6 +191,8 @@ class ClassWriter:
 
     def binary_switch(self, op: Operation) -> list[str]:
         assert op.binary is not None
+        if op.idempotent:
+            raise SystemExit(f"{op.call}: an Idempotency-Key on a binary-switch operation needs request_media support")
         assert op.json_type is not None
         fld, json_value = op.binary.field, op.binary.json_value
         binary_values = ", ".join(repr(v) for v in op.arg(fld).choices if v != json_value)
@@ -218,6 +220,7 @@ class ClassWriter:
         assert op.stream is not None
         assert op.json_type is not None
         fld, chunk = op.stream.field, op.stream.chunk
+        key = idempotency(op)
         variants = [
             (("Literal[False] | NotGiven", True), op.json_type),
             (("Literal[True]", False), f"AsyncStream[{chunk}]"),
@@ -229,8 +232,8 @@ class ClassWriter:
             variants,
             [
                 f"        if {fld}:",
-                f'            return await {self.imports.need("telnyx_ai._streams.open", "open_stream")}(self._transport, "{op.method}", {path}, cast_to={self.ann(chunk)}, body=body, options=options)',
-                f'        return await self._transport.request("{op.method}", {path}, cast_to={self.ann(op.json_type)}, body=body, options=options)',
+                f'            return await {self.imports.need("telnyx_ai._streams.open", "open_stream")}(self._transport, "{op.method}", {path}, cast_to={self.ann(chunk)}, body=body{key}, options=options)',
+                f'        return await self._transport.request("{op.method}", {path}, cast_to={self.ann(op.json_type)}, body=body{key}, options=options)',
             ],
         )
 
@@ -254,8 +257,8 @@ class ClassWriter:
             [
                 *unset,
                 f'        if {fld} == "{value}":',
-                f"            return await {request}, cast_to={self.ann(other)}, body=body, options=options)",
-                f"        return await {request}, cast_to={self.ann(op.json_type)}, body=body, options=options)",
+                f"            return await {request}, cast_to={self.ann(other)}, body=body{idempotency(op)}, options=options)",
+                f"        return await {request}, cast_to={self.ann(op.json_type)}, body=body{idempotency(op)}, options=options)",
             ],
         )
 
@@ -271,15 +274,31 @@ class ClassWriter:
             files = dict_literal([a for a in op.args if a.where == "file"])
             multipart = self.imports.need("telnyx_ai._files", "multipart_form")
             call.append(f'data={multipart}({form}, files={files}, extra=options.get("extra_body"))')
-        call.append("options=options")
+        if op.idempotent:
+            call.append("idempotency_key=idempotency_key")
+        if op.accept is not None:
+            call.append(f'options={self.imports.need("telnyx_ai._files", "with_accept")}(options, "{op.accept}")')
+        else:
+            call.append("options=options")
         returns = "None" if op.cast_to == "None" else self.ann(op.returns)
-        send = "await" if op.cast_to == "None" else "return await"
+        request = f"self._transport.request({', '.join(call)})"
+        if op.cast_to == "None":
+            send = f"await {request}"
+        elif op.returns == "str" and op.accept is not None:  # text: the bytes as sent, decoded
+            send = f'return (await {request}).decode("utf-8", "replace")'
+        else:
+            send = f"return await {request}"
         return [
             f"    async def {op.name}({self.signature(op)}) -> {returns}:",
             f'        """{op.doc}"""',
             *self.checks(op),
-            f"        {send} self._transport.request({', '.join(call)})",
+            f"        {send}",
         ]
+
+
+def idempotency(op: Operation) -> str:
+    """The argument that forwards the caller's ``idempotency_key`` to the transport, where the spec has it."""
+    return ", idempotency_key=idempotency_key" if op.idempotent else ""
 
 
 def dict_literal(args: list[Arg]) -> str:
@@ -297,7 +316,7 @@ def _class(
     node = inputs.nodes[key]
     children = sorted(k for k in inputs.nodes if "." in k and k.rsplit(".", 1)[0] == key)
     node_ops = [op for op in ops if op.node == key]
-    writer = ClassWriter(imports, symbols, shadows_list=any("list" in (op.name, op.alias) for op in node_ops))
+    writer = ClassWriter(imports, symbols, shadows_list=any("list" in (op.name, *op.aliases) for op in node_ops))
     base = imports.need("telnyx_ai." + node.base[0].replace("/", "."), node.base[1])
     members: list[list[str]] = []
     for child in children:

@@ -39,6 +39,10 @@ def annotation_names(ann: str) -> set[str]:
     return {node.id for node in ast.walk(ast.parse(ann, mode="eval")) if isinstance(node, ast.Name)}
 
 
+def _or_none(ann: str) -> str:
+    return ann if ann.endswith("| None") or ann == "Any" else ann + " | None"
+
+
 def literal(values: list[Any]) -> str:
     items = [repr(v) for v in values if v is not None]
     text = f"Literal[{', '.join(items)}]"
@@ -143,8 +147,18 @@ class TypeBuilder:
             ann += " | None"
         return ann
 
+    @staticmethod
+    def without_null(variants: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """The variants of a union other than ``{"type": "null"}``, and whether there was one."""
+        rest = [v for v in variants if v.get("type") != "null"]
+        return rest, len(rest) != len(variants)
+
     def _resp(self, s: dict[str, Any], ctx: str, module: str, ref: str | None) -> str:
-        variants = s.get("oneOf") or s.get("anyOf")
+        variants, null = self.without_null(s.get("oneOf") or s.get("anyOf") or [])
+        if null:
+            if len(variants) == 1 and "properties" not in s:
+                return _or_none(self.resp(variants[0], ctx, module))
+            return _or_none(self._resp({**s, "anyOf": variants, "oneOf": None}, ctx, module, ref))
         if variants:
             resolved = [self.deref(v)[0] for v in variants]
             if any(self.is_struct_like(v) for v in resolved):
@@ -201,6 +215,12 @@ class TypeBuilder:
             if prop in required_all:
                 value = f' = msgspec.field(name="{prop}")' if attr != prop else ""
                 fields_req.append(f"    {attr}: {ann}{value}")
+            elif ann.startswith(("list[", "dict[")) and not ann.endswith("| None"):
+                # A collection the server may leave out: empty, not None, so typed code needs no None check.
+                empty = "[]" if ann.startswith("list[") else "{}"
+                kind = "list" if empty == "[]" else "dict"
+                value = f'msgspec.field(default_factory={kind}, name="{prop}")' if attr != prop else empty
+                fields_opt.append(f"    {attr}: {ann} = {value}")
             else:
                 if not ann.endswith("| None") and ann != "Any":
                     ann += " | None"
@@ -230,7 +250,11 @@ class TypeBuilder:
         return ann
 
     def _param(self, s: dict[str, Any], ctx: str, module: str, ref: str | None) -> str:
-        variants = s.get("oneOf") or s.get("anyOf")
+        variants, null = self.without_null(s.get("oneOf") or s.get("anyOf") or [])
+        if null:
+            if len(variants) == 1 and "properties" not in s:
+                return _or_none(self.param(variants[0], ctx, module))
+            return _or_none(self._param({**s, "anyOf": variants, "oneOf": None}, ctx, module, ref))
         if variants:
             anns: list[str] = []
             for i, variant in enumerate(variants):
@@ -271,7 +295,10 @@ class TypeBuilder:
     def typeddict(self, ctx: str, module: str, schema: dict[str, Any], *, ref: str | None) -> str:
         base = self.plan.names.get(ctx, ctx)
         # "AwsProviderParams" -> "AwsProviderConfigParam", not "AwsProviderParamsParam"
-        name = base.removesuffix("Params") + "ConfigParam" if base.endswith("Params") else base + "Param"
+        if base.endswith("Params"):
+            name = base.removesuffix("Params") + "ConfigParam"
+        else:  # schemas written from the official SDK's types already end in "Param"
+            name = base if base.endswith("Param") else base + "Param"
         key = (ref or name, "typeddict")
         if key in self._by_schema:
             return self._by_schema[key]

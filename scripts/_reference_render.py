@@ -78,7 +78,7 @@ def _param_rows(op: Operation, index: TypeIndex) -> list[str]:
 def _returns(op: Operation, index: TypeIndex) -> str:
     if op.stream is not None:
         return (
-            f"{linked(op.stream.response, index)}; with `{op.stream.field}=True`, "
+            f"{linked(op.json_type or '', index)}; with `{op.stream.field}=True`, "
             f"{linked(f'AsyncStream[{op.stream.chunk}]', index)}"
         )
     if op.binary is not None and op.json_type is not None:
@@ -109,8 +109,8 @@ def render_operation(op: Operation, index: TypeIndex) -> list[str]:
         op.doc,
         "",
     ]
-    if op.alias is not None:
-        lines += [f"Also named `client.{op.node}.{op.alias}`: the same method.", ""]
+    for alias in op.aliases:
+        lines += [f"Also named `client.{op.node}.{alias}`: the same method.", ""]
     rows = _param_rows(op, index)
     lines += [*rows, ""] if rows else ["No parameters besides the request options.", ""]
     return [*lines, f"**Returns** {_returns(op, index)}.", ""]

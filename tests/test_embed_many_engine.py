@@ -44,7 +44,7 @@ class FakeSender:
         self.cancelled = 0
         self.sent: list[str] = []
 
-    async def __call__(self, batch: list[str], retry: int = 0) -> FakeResponse:
+    async def __call__(self, batch: list[str], retry: int = 0, key: str = "") -> FakeResponse:
         self.calls += 1
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
@@ -142,7 +142,7 @@ def test_limit_halves_once_per_epoch_and_grows_back_slowly() -> None:
 
 async def test_sustained_429s_reduce_concurrency() -> None:
     class Throttling(FakeSender):
-        async def __call__(self, batch: list[str], retry: int = 0) -> FakeResponse:
+        async def __call__(self, batch: list[str], retry: int = 0, key: str = "") -> FakeResponse:
             if self.in_flight >= 4:
                 self.calls += 1
                 raise RateLimitError("429 slow down", status_code=429)
@@ -200,7 +200,7 @@ async def test_progress_reports_counts() -> None:
 
 async def test_cancelling_cancels_every_request_in_flight() -> None:
     class Slow(FakeSender):
-        async def __call__(self, batch: list[str], retry: int = 0) -> FakeResponse:
+        async def __call__(self, batch: list[str], retry: int = 0, key: str = "") -> FakeResponse:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             try:

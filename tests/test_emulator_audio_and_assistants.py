@@ -84,24 +84,31 @@ async def test_an_assistant_lives_through_its_versions(client: AsyncTelnyx) -> N
         await client.ai.assistants.retrieve(assistant.id)
 
 
-async def test_canary_deploys_need_known_versions_and_at_most_100_percent(client: AsyncTelnyx) -> None:
+async def test_canary_deploys_serve_known_versions_with_weights_up_to_100(client: AsyncTelnyx) -> None:
     assistant = await client.ai.assistants.create(name="A", model="m", instructions="one")
     with pytest.raises(NotFoundError):
         await client.ai.assistants.canary_deploys.retrieve(assistant.id)
-    with pytest.raises(UnprocessableEntityError):
-        await client.ai.assistants.canary_deploys.create(assistant.id, versions=[{"version_id": "v9", "percentage": 5}])
-    with pytest.raises(UnprocessableEntityError):
+    with pytest.raises(UnprocessableEntityError, match="unknown versions"):
+        await client.ai.assistants.canary_deploys.create(assistant.id, rules=[{"serve": {"version_id": "v9"}}])
+    with pytest.raises(UnprocessableEntityError, match="more than 100"):
         await client.ai.assistants.canary_deploys.create(
-            assistant.id, versions=[{"version_id": "v1", "percentage": 101}]
+            assistant.id, rules=[{"serve": {"rollout": [{"version_id": "v1", "weight": 101}]}}]
         )
+    beta = {"attribute": "telnyx_end_user_target", "operator": "starts_with", "values": ["+1312"]}
     made = await client.ai.assistants.canary_deploys.create(
-        assistant.id, versions=[{"version_id": "v1", "percentage": 20}]
+        assistant.id,
+        rules=[
+            {"match": [beta], "serve": {"version_id": "v1"}},
+            {"serve": {"rollout": [{"version_id": "v1", "weight": 20}]}},
+        ],
     )
-    assert (await client.ai.assistants.canary_deploys.retrieve(assistant.id)).versions == made.versions
+    assert (await client.ai.assistants.canary_deploys.retrieve(assistant.id)).rules == made.rules
+    assert made.rules[0].match is not None and made.rules[0].match[0].operator == "starts_with"
     changed = await client.ai.assistants.canary_deploys.update(
-        assistant.id, versions=[{"version_id": "v1", "percentage": 50}]
+        assistant.id, rules=[{"serve": {"rollout": [{"version_id": "v1", "weight": 50}]}}]
     )
-    assert changed.versions[0].percentage == 50
+    rollout = changed.rules[0].serve.rollout
+    assert rollout is not None and rollout[0].weight == 50
     await client.ai.assistants.canary_deploys.delete(assistant.id)
     with pytest.raises(NotFoundError):
         await client.ai.assistants.canary_deploys.retrieve(assistant.id)

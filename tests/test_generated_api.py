@@ -21,6 +21,7 @@ from yarl import URL
 
 from telnyx_ai import AsyncPaginator, AsyncTelnyx, Telnyx, TelnyxError
 from telnyx_ai._files import multipart_form, write_audio
+from telnyx_ai.testing._fixtures import model_metadata
 from telnyx_ai.types.text_to_speech import Base64AudioResponse
 
 from .conftest import BASE_URL
@@ -204,9 +205,7 @@ async def test_texml_is_a_string(client: AsyncTelnyx, mocked: aioresponses) -> N
 
 
 async def test_existing_names_still_work(client: AsyncTelnyx, mocked: aioresponses) -> None:
-    mocked.get(
-        f"{BASE_URL}/ai/models", payload={"data": [{"id": "m", "created": 1, "owned_by": "o"}], "object": "list"}
-    )
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": [model_metadata("m")], "object": "list"})
     mocked.get(
         f"{BASE_URL}/ai/conversations/c1",
         payload={"data": {"id": "c1", "created_at": "t", "last_message_at": "t", "metadata": {}}},

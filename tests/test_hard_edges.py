@@ -34,6 +34,7 @@ from telnyx_ai import (
 from telnyx_ai._http.request import client_timeout
 from telnyx_ai._streams.sse import SSEDecoder
 from telnyx_ai.testing import Call, MockServer, json_response
+from telnyx_ai.testing._fixtures import model_metadata
 
 from .conftest import API_KEY, BASE_URL
 from .test_both_clients import Driver
@@ -311,7 +312,7 @@ async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
 
     async def forward(request: web.Request) -> web.StreamResponse:
         seen.append(str(request.url))
-        return json_response({"data": [{"id": "via-proxy", "created": 1, "owned_by": "p"}]})
+        return json_response({"data": [model_metadata("via-proxy")]})
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", forward)

@@ -95,7 +95,7 @@ async def test_a_batch_waiting_to_retry_holds_no_slot(monkeypatch: pytest.Monkey
     monkeypatch.setattr(retry_module, "_sleep", wait)
     order: list[str] = []
 
-    async def send(batch: list[str], retry: int = 0) -> object:
+    async def send(batch: list[str], retry: int = 0, key: str = "") -> object:
         order.append(batch[0])
         if batch[0] == "a" and order.count("a") == 1:
             raise RateLimitError("429", status_code=429, response=_response({"Retry-After": "2"}))
@@ -118,7 +118,7 @@ async def test_a_retry_after_longer_than_a_minute_is_honoured_within_a_job(monke
     monkeypatch.setattr(retry_module, "_sleep", wait)
     calls = 0
 
-    async def send(batch: list[str], retry: int = 0) -> object:
+    async def send(batch: list[str], retry: int = 0, key: str = "") -> object:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -180,7 +180,7 @@ async def test_bad_rows_from_a_lazy_iterable_cost_only_their_own_index() -> None
 async def test_a_huge_ceiling_for_three_inputs_starts_three_requests() -> None:
     started: list[int] = []
 
-    async def send(batch: list[str], retry: int = 0) -> object:
+    async def send(batch: list[str], retry: int = 0, key: str = "") -> object:
         started.append(len(asyncio.all_tasks()))
         return _Reply(len(batch))
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from telnyx_ai import APIResponseValidationError, APIStatusError, AsyncTelnyx, TelnyxError
 from telnyx_ai._errors import error_message_from_body, status_error
 from telnyx_ai.testing import Call, MockServer, json_response
+from telnyx_ai.testing._fixtures import model_metadata
 
 
 async def test_redirects_are_not_followed_so_the_key_never_reaches_another_host() -> None:
@@ -51,7 +52,7 @@ async def test_a_body_over_the_limit_raises_instead_of_filling_memory() -> None:
     async with MockServer() as server:
 
         async def huge(call: Call) -> web.StreamResponse:
-            return json_response({"data": [{"id": "x" * 5000, "created": 1, "owned_by": "o"}]})
+            return json_response({"data": [model_metadata("x" * 5000)]})
 
         server.add_route("GET", "/ai/models", huge)
         async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0, max_response_bytes=1000) as client:

@@ -117,7 +117,7 @@ class Sender:
     def __init__(self, *, bad: set[str] | None = None, widths: dict[str, int] | None = None) -> None:
         self.bad, self.widths, self.calls = set(bad or ()), dict(widths or {}), 0
 
-    async def __call__(self, batch: list[str], retry: int = 0) -> Reply:
+    async def __call__(self, batch: list[str], retry: int = 0, key: str = "") -> Reply:
         self.calls += 1
         await asyncio.sleep(0)
         if batch[0] in self.bad:
@@ -165,7 +165,7 @@ async def test_an_array_of_unknown_length_grows_and_is_trimmed() -> None:
 
 async def test_rows_never_filled_are_nan_also_past_the_first_capacity() -> None:
     # The array is allocated unwritten; rows no batch filled become NaN at the end, grown ones too.
-    async def send(batch: list[str], retry: int = 0) -> Reply:
+    async def send(batch: list[str], retry: int = 0, key: str = "") -> Reply:
         if batch[0] in ("item-0", "item-1500"):
             raise InternalServerError("500 Internal Server Error", status_code=500)
         return await Sender()(batch, retry)

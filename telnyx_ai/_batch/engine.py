@@ -127,8 +127,8 @@ class BatchReply:
     headers: Mapping[str, str]
 
 
-SendBatch = Callable[[list[str], int], Awaitable[_EmbeddingResponse]]
-"""Sends one batch: its texts, and how many times it was tried before (for the retry-count header)."""
+SendBatch = Callable[[list[str], int, str], Awaitable[_EmbeddingResponse]]
+"""Sends one batch: its texts, how many times it was tried before (for the retry-count header), its idempotency key."""
 
 
 @dataclass(slots=True)
@@ -258,7 +258,7 @@ class _Scheduler:
     async def _attempt(self, batch: Batch, epoch: int, window_epoch: int) -> None:
         started = time.monotonic()
         try:
-            reply = await self.send(batch.texts, batch.retries)
+            reply = await self.send(batch.texts, batch.retries, batch.key)
             vectors = _vectors(reply, batch)
         except APIError as exc:
             self._free_slot()

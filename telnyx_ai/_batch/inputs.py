@@ -8,7 +8,9 @@ caller already has (``skip``, e.g. rows a resumed job wrote last time) are read 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable, Iterator, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .._http.request import new_idempotency_key
 
 __all__ = ["BadInput", "Batch", "Texts", "check_texts", "read_batches", "total_to_send"]
 
@@ -17,11 +19,13 @@ Texts = Iterable[str] | AsyncIterable[str]
 
 @dataclass(slots=True)
 class Batch:
-    """Inputs sent in one request: their texts, their indices in the whole job, and the retries spent on them."""
+    """Inputs sent in one request: their texts, their indices in the whole job, the retries spent on them, its key."""
 
     indices: list[int]
     texts: list[str]
     retries: int = 0
+    key: str = field(default_factory=new_idempotency_key)
+    """The batch's ``Idempotency-Key``, the same on each of its retries (its halves get their own)."""
 
     def halves(self) -> tuple[Batch, Batch]:
         """The batch cut in two, to find the inputs a server rejects (each half starts with no retries spent)."""

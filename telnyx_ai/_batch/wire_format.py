@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from .._errors import APIStatusError
 from .._http.transport import Transport
-from .._types import NOT_GIVEN, Body, RequestOptions
+from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
 from .vectors import WireEmbeddingResponse
 
 __all__ = ["EMBEDDINGS_PATH", "PROBE_WAIT", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
@@ -107,29 +107,40 @@ async def _trial(state: _Model, wait: bool) -> AsyncGenerator[_Trial, None]:
         probe.set()
 
 
-def _post(transport: Transport, fields: Body, options: RequestOptions) -> Coroutine[Any, Any, WireEmbeddingResponse]:
+def _post(
+    transport: Transport, fields: Body, options: RequestOptions, key: str | NotGiven = NOT_GIVEN
+) -> Coroutine[Any, Any, WireEmbeddingResponse]:
     """The request itself (a plain function returning the coroutine: no frame of its own to await)."""
-    return transport.request("POST", EMBEDDINGS_PATH, cast_to=WireEmbeddingResponse, body=fields, options=options)
+    return transport.request(
+        "POST", EMBEDDINGS_PATH, cast_to=WireEmbeddingResponse, body=fields, options=options, idempotency_key=key
+    )
 
 
 async def request_embeddings(
-    transport: Transport, body: Body, options: RequestOptions, *, wait_for_probe: bool = True
+    transport: Transport,
+    body: Body,
+    options: RequestOptions,
+    *,
+    wait_for_probe: bool = True,
+    idempotency_key: str | NotGiven = NOT_GIVEN,
 ) -> WireEmbeddingResponse:
     """POST the embeddings request, in base64 unless the caller chose (``encoding_format`` in ``body`` or
     ``extra_body``) or the server refused it; the reply's vectors may be in either encoding.
 
     ``wait_for_probe=False``: never wait for another request to find out (a batch job's pacing
     would count the wait as part of the round trip, and its scheduler holds requests back itself).
+    The request asked again without base64 is another body, so it gets another ``idempotency_key``.
     """
+    key = idempotency_key
     if _chosen(body, options):
-        return await _post(transport, body, options)
+        return await _post(transport, body, options, key)
     state = _state(transport, str(body.get("model")))
     if state.known == "base64":  # the usual case, without the machinery below
-        return await _post(transport, {**body, "encoding_format": "base64"}, options)
+        return await _post(transport, {**body, "encoding_format": "base64"}, options, key)
     async with _trial(state, wait_for_probe) as trial:
         asked = body if trial.encoding == "float" else {**body, "encoding_format": "base64"}
         try:
-            reply = await _post(transport, asked, options)
+            reply = await _post(transport, asked, options, key)
         except APIStatusError as exc:
             if asked is body or trial.model is None or exc.status_code not in REFUSAL_STATUSES:
                 raise
@@ -138,6 +149,6 @@ async def request_embeddings(
                 trial.settle("base64")
             return reply
         # As before base64: no encoding_format; if this fails too, it was not the format.
-        reply = await _post(transport, body, options)
+        reply = await _post(transport, body, options, key if isinstance(key, NotGiven) else f"{key}-float")
         trial.settle("float")
         return reply

@@ -8,6 +8,7 @@ URL, headers with the key, timeout), worked out once from its `ClientConfig`.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +33,7 @@ from .._types import (
 from .._version import __version__
 
 __all__ = [
+    "IDEMPOTENCY_KEY_HEADER",
     "RETRY_COUNT_HEADER",
     "USER_AGENT",
     "Request",
@@ -41,12 +43,24 @@ __all__ = [
     "client_timeout",
     "encode_body",
     "merge_headers",
+    "new_idempotency_key",
     "query_params",
 ]
 
 USER_AGENT = f"telnyx-ai-python/{__version__}"
 RETRY_COUNT_HEADER = "X-Retry-Count"
 """Sent with every attempt (0 on the first), so the server side can tell a retry from a new request."""
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+"""One value per call, the same on each of its retries: a server that has already acted answers with the first result."""
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one call (a random UUID, the format servers that validate keys accept)."""
+    return str(uuid.uuid4())
+
+
+def _has_idempotency_key(headers: Headers | None) -> bool:
+    return bool(headers) and any(name.lower() == "idempotency-key" for name in headers or ())
 
 
 def _encode_segment(name: str, value: object) -> str:
@@ -209,7 +223,16 @@ class Request(msgspec.Struct, frozen=True, gc=False):
 class RequestBuilder:
     """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
 
-    __slots__ = ("_base_url", "_headers", "_json_headers", "_proxy", "_query", "_stream_timeout", "_timeout")
+    __slots__ = (
+        "_base_url",
+        "_headers",
+        "_json_headers",
+        "_proxy",
+        "_query",
+        "_retries",
+        "_stream_timeout",
+        "_timeout",
+    )
 
     def __init__(self, config: ClientConfig) -> None:
         check_header_value("Authorization", config.api_key)
@@ -228,6 +251,7 @@ class RequestBuilder:
         self._proxy = config.effective_proxy()
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
+        self._retries = config.max_retries > 0
 
     @property
     def headers(self) -> dict[str, str]:
@@ -244,10 +268,13 @@ class RequestBuilder:
         query: Query | None = None,
         data: PayloadFactory | None = None,
         stream: bool = False,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> Request:
         """The request for ``method path``; ``data`` replaces the JSON body; a ``stream`` asks for events.
 
         ``options`` were checked by the operation (`_checks`): only `RequestOptions` keys reach here.
+        A call other than a GET that may be retried gets one ``Idempotency-Key`` (the caller's, or a new
+        one); every attempt sends this same `Request`, so retries repeat the key and a server acts once.
         """
         payload: bytes | PayloadFactory | None
         if data is not None:
@@ -255,7 +282,15 @@ class RequestBuilder:
         else:
             payload = encode_body(body, options.get("extra_body"))
             base_headers = self._headers if payload is None else self._json_headers
-        headers = merge_headers(base_headers, options.get("extra_headers"))
+        extra_headers = options.get("extra_headers")
+        resendable = data is None or getattr(data, "resendable", True)
+        if method != "GET" and not _has_idempotency_key(extra_headers):  # extra_headers win, in any case
+            if not isinstance(idempotency_key, NotGiven):
+                key = check_header_value(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: key}
+            elif self._retries and resendable:
+                base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: new_idempotency_key()}
+        headers = merge_headers(base_headers, extra_headers)
         if stream:
             headers = {**headers, "Accept": "text/event-stream"}
         timeout = options.get("timeout", NOT_GIVEN)
@@ -273,6 +308,6 @@ class RequestBuilder:
             headers,
             payload,
             limits,
-            data is None or getattr(data, "resendable", True),
+            resendable,
             self._proxy,
         )

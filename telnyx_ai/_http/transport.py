@@ -19,7 +19,7 @@ from yarl import URL
 from .._config import ClientChanges, ClientConfig, masked_url
 from .._errors import APIError, connection_error
 from .._logging import logger, redact_headers
-from .._types import Body, Query, RequestOptions
+from .._types import NOT_GIVEN, Body, NotGiven, Query, RequestOptions
 from .pool import ConnectionPool
 from .request import PayloadFactory, Request, RequestBuilder
 from .response import read_decoded, read_media
@@ -80,6 +80,7 @@ class Transport:
         query: Query | None = ...,
         options: RequestOptions,
         data: PayloadFactory | None = ...,
+        idempotency_key: str | NotGiven = ...,
     ) -> T: ...
     @overload
     async def request(
@@ -92,6 +93,7 @@ class Transport:
         query: Query | None = ...,
         options: RequestOptions,
         data: PayloadFactory | None = ...,
+        idempotency_key: str | NotGiven = ...,
     ) -> None: ...
     async def request(
         self,
@@ -103,13 +105,16 @@ class Transport:
         query: Query | None = None,
         options: RequestOptions,
         data: PayloadFactory | None = None,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> T | None:
         """Send a request and decode its body into ``cast_to`` (None: no body expected).
 
         ``data`` replaces the JSON body with a non-JSON payload (multipart form, raw bytes): a
         function returning a fresh aiohttp payload, called once per attempt so retries can resend it.
         """
-        request = self._builder.build(method, path, options=options, body=body, query=query, data=data)
+        request = self._builder.build(
+            method, path, options=options, body=body, query=query, data=data, idempotency_key=idempotency_key
+        )
         limit = self.config.max_response_bytes
         return await self.call(request, lambda response: read_decoded(response, request, cast_to, limit))
 
@@ -133,9 +138,12 @@ class Transport:
         body: Body | None = None,
         query: Query | None = None,
         stream: bool = False,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> Request:
         """The `Request` for ``method path`` with this client's headers and settings (``stream``: SSE)."""
-        return self._builder.build(method, path, options=options, body=body, query=query, stream=stream)
+        return self._builder.build(
+            method, path, options=options, body=body, query=query, stream=stream, idempotency_key=idempotency_key
+        )
 
     async def call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""

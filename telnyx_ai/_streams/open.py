@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from .._http.transport import Transport
-from .._types import Body, Query, RequestOptions
+from .._types import NOT_GIVEN, Body, NotGiven, Query, RequestOptions
 from .stream import AsyncStream
 
 __all__ = ["open_stream"]
@@ -25,10 +25,16 @@ async def open_stream(
     cast_to: type[T],
     body: Body | None = None,
     query: Query | None = None,
+    idempotency_key: str | NotGiven = NOT_GIVEN,
     options: RequestOptions,
 ) -> AsyncStream[T]:
-    """Send ``method path`` asking for events; the typed stream, once its first event has arrived."""
-    request = transport.build(method, path, options=options, body=body, query=query, stream=True)
+    """Send ``method path`` asking for events; the typed stream, once its first event has arrived.
+
+    A retry before the first event resends the same `Request`, so it carries the same ``Idempotency-Key``.
+    """
+    request = transport.build(
+        method, path, options=options, body=body, query=query, stream=True, idempotency_key=idempotency_key
+    )
     config = transport.config
     return await transport.call(
         request,

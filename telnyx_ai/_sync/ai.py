@@ -4,30 +4,46 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Literal, Unpack
 
 from .._bridge import SyncResource
+from .._sync_pagination import SyncPaginator
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.ai import AsyncAI
 from ..types.embeddings import SummaryResponseData
-from ..types.models import ModelsResponse
+from ..types.models import ConversationHistoryRecord, ModelsResponse
 
 if TYPE_CHECKING:
+    from .anthropic import Anthropic
     from .assistants import Assistants
     from .audio import Audio
+    from .avatars import Avatars
     from .chat import Chat
+    from .clusters import Clusters
+    from .collections import Collections
     from .conversations import Conversations
     from .embeddings import Embeddings
     from .fine_tuning import FineTuning
+    from .integrations import Integrations
+    from .knowledge import Knowledge
     from .mcp_servers import MCPServers
+    from .memory import Memory
+    from .missions import Missions
     from .openai import OpenAI
     from .tools import Tools
+    from .typesafe import Typesafe
 
 __all__ = ["AI"]
 
 
 class AI(SyncResource[AsyncAI]):
     """Blocking twin of `AsyncAI`."""
+
+    @cached_property
+    def anthropic(self) -> Anthropic:
+        from .anthropic import Anthropic
+
+        return Anthropic(self._bridge, self._async.anthropic)
 
     @cached_property
     def assistants(self) -> Assistants:
@@ -42,10 +58,28 @@ class AI(SyncResource[AsyncAI]):
         return Audio(self._bridge, self._async.audio)
 
     @cached_property
+    def avatars(self) -> Avatars:
+        from .avatars import Avatars
+
+        return Avatars(self._bridge, self._async.avatars)
+
+    @cached_property
     def chat(self) -> Chat:
         from .chat import Chat
 
         return Chat(self._bridge, self._async.chat)
+
+    @cached_property
+    def clusters(self) -> Clusters:
+        from .clusters import Clusters
+
+        return Clusters(self._bridge, self._async.clusters)
+
+    @cached_property
+    def collections(self) -> Collections:
+        from .collections import Collections
+
+        return Collections(self._bridge, self._async.collections)
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -66,10 +100,34 @@ class AI(SyncResource[AsyncAI]):
         return FineTuning(self._bridge, self._async.fine_tuning)
 
     @cached_property
+    def integrations(self) -> Integrations:
+        from .integrations import Integrations
+
+        return Integrations(self._bridge, self._async.integrations)
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        from .knowledge import Knowledge
+
+        return Knowledge(self._bridge, self._async.knowledge)
+
+    @cached_property
     def mcp_servers(self) -> MCPServers:
         from .mcp_servers import MCPServers
 
         return MCPServers(self._bridge, self._async.mcp_servers)
+
+    @cached_property
+    def memory(self) -> Memory:
+        from .memory import Memory
+
+        return Memory(self._bridge, self._async.memory)
+
+    @cached_property
+    def missions(self) -> Missions:
+        from .missions import Missions
+
+        return Missions(self._bridge, self._async.missions)
 
     @cached_property
     def openai(self) -> OpenAI:
@@ -83,6 +141,51 @@ class AI(SyncResource[AsyncAI]):
 
         return Tools(self._bridge, self._async.tools)
 
+    @cached_property
+    def typesafe(self) -> Typesafe:
+        from .typesafe import Typesafe
+
+        return Typesafe(self._bridge, self._async.typesafe)
+
+    def retrieve_conversation_histories(
+        self,
+        *,
+        q: str,
+        filter_ingested_at_gte: str | NotGiven = NOT_GIVEN,
+        filter_ingested_at_lte: str | NotGiven = NOT_GIVEN,
+        filter_record_created_at_gte: str | NotGiven = NOT_GIVEN,
+        filter_record_created_at_lte: str | NotGiven = NOT_GIVEN,
+        filter_record_id: str | NotGiven = NOT_GIVEN,
+        filter_region_in: str | NotGiven = NOT_GIVEN,
+        filter_retention: str | NotGiven = NOT_GIVEN,
+        filter_user_id: str | NotGiven = NOT_GIVEN,
+        min_score: float | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "DEU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        page_number: int | NotGiven = NOT_GIVEN,
+        page_size: int | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> SyncPaginator[ConversationHistoryRecord]:
+        """TODO"""
+        return SyncPaginator(
+            self._bridge,
+            self._async.retrieve_conversation_histories(
+                q=q,
+                filter_ingested_at_gte=filter_ingested_at_gte,
+                filter_ingested_at_lte=filter_ingested_at_lte,
+                filter_record_created_at_gte=filter_record_created_at_gte,
+                filter_record_created_at_lte=filter_record_created_at_lte,
+                filter_record_id=filter_record_id,
+                filter_region_in=filter_region_in,
+                filter_retention=filter_retention,
+                filter_user_id=filter_user_id,
+                min_score=min_score,
+                region=region,
+                page_number=page_number,
+                page_size=page_size,
+                **options,
+            ),
+        )
+
     def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
         """The models available for chat completions."""
         return self._bridge.call(self._async.retrieve_models, **options)
@@ -92,10 +195,16 @@ class AI(SyncResource[AsyncAI]):
         *,
         bucket: str,
         filename: str,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         system_prompt: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
         return self._bridge.call(
-            self._async.summarize, bucket=bucket, filename=filename, system_prompt=system_prompt, **options
+            self._async.summarize,
+            bucket=bucket,
+            filename=filename,
+            idempotency_key=idempotency_key,
+            system_prompt=system_prompt,
+            **options,
         )

@@ -20,7 +20,17 @@ class Audio(SyncResource[AsyncAudio]):
     def transcribe(
         self,
         *,
-        model: Literal["distil-whisper/distil-large-v2", "openai/whisper-large-v3-turbo", "deepgram/nova-3"],
+        model: Literal[
+            "distil-whisper/distil-large-v2",
+            "openai/whisper-large-v3-turbo",
+            "deepgram/nova-3",
+            "deepgram/nova-2",
+            "deepgram/nova-2-medical",
+            "deepgram/nova-3-medical",
+            "nvidia/parakeet-v3",
+            "omi-health/omi-med-stt-v1",
+            "reson8/prerecorded",
+        ],
         file: FileInput | NotGiven = NOT_GIVEN,
         file_url: str | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,

@@ -58,6 +58,7 @@ class Embeddings(SyncResource[AsyncEmbeddings]):
         document_chunk_overlap_size: int | NotGiven = NOT_GIVEN,
         document_chunk_size: int | NotGiven = NOT_GIVEN,
         embedding_model: Literal["thenlper/gte-large", "intfloat/multilingual-e5-large"] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         loader: Literal["default", "intercom"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
@@ -68,6 +69,7 @@ class Embeddings(SyncResource[AsyncEmbeddings]):
             document_chunk_overlap_size=document_chunk_overlap_size,
             document_chunk_size=document_chunk_size,
             embedding_model=embedding_model,
+            idempotency_key=idempotency_key,
             loader=loader,
             **options,
         )
@@ -85,9 +87,18 @@ class Embeddings(SyncResource[AsyncEmbeddings]):
             self._async.similarity_search, bucket_name=bucket_name, query=query, num_of_docs=num_of_docs, **options
         )
 
-    def url(self, *, bucket_name: str, url: str, **options: Unpack[RequestOptions]) -> EmbeddingResponse:
+    def url(
+        self,
+        *,
+        bucket_name: str,
+        url: str,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
-        return self._bridge.call(self._async.url, bucket_name=bucket_name, url=url, **options)
+        return self._bridge.call(
+            self._async.url, bucket_name=bucket_name, url=url, idempotency_key=idempotency_key, **options
+        )
 
     def retrieve(self, task_id: str, **options: Unpack[RequestOptions]) -> TaskStatusResponse:
         """The status of an embedding task."""

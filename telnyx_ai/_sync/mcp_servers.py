@@ -40,6 +40,7 @@ class MCPServers(SyncResource[AsyncMCPServers]):
         url: str,
         allowed_tools: Sequence[str] | NotGiven | None = NOT_GIVEN,
         api_key_ref: str | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Register an MCP server."""
@@ -50,6 +51,7 @@ class MCPServers(SyncResource[AsyncMCPServers]):
             url=url,
             allowed_tools=allowed_tools,
             api_key_ref=api_key_ref,
+            idempotency_key=idempotency_key,
             **options,
         )
 

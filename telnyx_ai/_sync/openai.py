@@ -5,20 +5,267 @@ from __future__ import annotations
 
 from collections.abc import Collection, Generator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from .._batch.engine import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
 from .._bridge import SyncResource
-from .._streams.sync_stream import iterate
+from .._streams.sync_stream import Stream, iterate, stream_or_value
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
-from ..resources.openai import AsyncOpenAI, AsyncOpenAIEmbeddings
-from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
+from ..resources._structured_chat import ParsedT
+from ..resources.openai import AsyncOpenAI, AsyncOpenAIChat, AsyncOpenAIEmbeddings
+from ..types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionToolChoiceParam,
+    ChatCompletionToolParam,
+    ChatMessageParam,
+    ParsedChatCompletion,
+    ResponseFormatParam,
+)
+from ..types.models import ModelsResponse
+from ..types.openai import OpenAICreateResponseReasoningParam, OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
 from ..types.openai_base64 import OpenAIEmbeddingBase64Response
 
 if TYPE_CHECKING:
     from .._types import Float32Array
 
-__all__ = ["OpenAI", "OpenAIEmbeddings"]
+__all__ = ["OpenAI", "OpenAIChat", "OpenAIEmbeddings"]
+
+
+class OpenAIChat(SyncResource[AsyncOpenAIChat]):
+    """Blocking twin of `AsyncOpenAIChat`."""
+
+    @overload
+    def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> Stream[ChatCompletionChunk]: ...
+
+    @overload
+    def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+
+    def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """TODO"""
+        return stream_or_value(
+            self._bridge,
+            self._bridge.call(
+                lambda: self._async.create_completion(
+                    messages=messages,
+                    api_key_ref=api_key_ref,
+                    best_of=best_of,
+                    early_stopping=early_stopping,
+                    enable_thinking=enable_thinking,
+                    frequency_penalty=frequency_penalty,
+                    guided_choice=guided_choice,
+                    guided_json=guided_json,
+                    guided_regex=guided_regex,
+                    length_penalty=length_penalty,
+                    logprobs=logprobs,
+                    max_tokens=max_tokens,
+                    min_p=min_p,
+                    mode=mode,
+                    model=model,
+                    n=n,
+                    presence_penalty=presence_penalty,
+                    reasoning_effort=reasoning_effort,
+                    region=region,
+                    response_format=response_format,
+                    seed=seed,
+                    service_tier=service_tier,
+                    stop=stop,
+                    stream=stream,
+                    temperature=temperature,
+                    tool_choice=tool_choice,
+                    tools=tools,
+                    top_logprobs=top_logprobs,
+                    top_p=top_p,
+                    use_beam_search=use_beam_search,
+                    **options,
+                )
+            ),
+        )
+
+    def parse(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        response_format: type[ParsedT],
+        model: str | NotGiven = NOT_GIVEN,
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ParsedChatCompletion[ParsedT]:
+        """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
+
+        ``response_format`` is a msgspec `Struct`, a dataclass, a `TypedDict` or any type msgspec
+        can describe; its JSON schema is sent as ``guided_json``. Content that does not match
+        raises `StructuredOutputError` with the raw content and msgspec's reason. A choice with
+        no content (a tool call) has ``parsed=None``.
+        """
+        return self._bridge.call(
+            lambda: self._async.parse(
+                messages=messages,
+                response_format=response_format,
+                model=model,
+                api_key_ref=api_key_ref,
+                enable_thinking=enable_thinking,
+                frequency_penalty=frequency_penalty,
+                max_tokens=max_tokens,
+                min_p=min_p,
+                n=n,
+                presence_penalty=presence_penalty,
+                temperature=temperature,
+                tool_choice=tool_choice,
+                tools=tools,
+                top_p=top_p,
+                **options,
+            )
+        )
 
 
 class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
@@ -268,5 +515,94 @@ class OpenAI(SyncResource[AsyncOpenAI]):
     """Blocking twin of `AsyncOpenAI`."""
 
     @cached_property
+    def chat(self) -> OpenAIChat:
+        return OpenAIChat(self._bridge, self._async.chat)
+
+    @cached_property
     def embeddings(self) -> OpenAIEmbeddings:
         return OpenAIEmbeddings(self._bridge, self._async.embeddings)
+
+    def list_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
+        """TODO"""
+        return self._bridge.call(self._async.list_models, **options)
+
+    @overload
+    def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object: ...
+
+    @overload
+    def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> Stream[object]: ...
+
+    @overload
+    def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object | Stream[object]: ...
+
+    def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object | Stream[object]:
+        """TODO"""
+        return stream_or_value(
+            self._bridge,
+            self._bridge.call(
+                lambda: self._async.create_response(
+                    conversation=conversation,
+                    input=input,
+                    instructions=instructions,
+                    mode=mode,
+                    model=model,
+                    reasoning=reasoning,
+                    region=region,
+                    service_tier=service_tier,
+                    stream=stream,
+                    **options,
+                )
+            ),
+        )

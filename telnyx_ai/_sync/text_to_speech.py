@@ -17,7 +17,10 @@ from ..types.text_to_speech import (
     ResembleProviderConfigParam,
     RimeProviderConfigParam,
     TelnyxProviderConfigParam,
+    TextToSpeechGenerateSpeechHumainParam,
+    TextToSpeechGenerateSpeechSonioxParam,
     VoicesResponse,
+    XAIProviderConfigParam,
 )
 
 __all__ = ["TextToSpeech"]
@@ -27,118 +30,152 @@ class TextToSpeech(SyncResource[AsyncTextToSpeech]):
     """Blocking twin of `AsyncTextToSpeech`."""
 
     @overload
-    def generate(
+    def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["base64_output"],
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse: ...
 
     @overload
-    def generate(
+    def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output"],
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> bytes: ...
 
     @overload
-    def generate(
+    def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes: ...
 
-    def generate(
+    def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
         return self._bridge.call(
-            lambda: self._async.generate(
+            lambda: self._async.generate_speech(
                 aws=aws,
                 azure=azure,
                 disable_cache=disable_cache,
                 elevenlabs=elevenlabs,
+                humain=humain,
                 language=language,
                 minimax=minimax,
                 output_type=output_type,
                 provider=provider,
                 resemble=resemble,
                 rime=rime,
+                soniox=soniox,
                 telnyx=telnyx,
                 text=text,
                 text_type=text_type,
                 voice=voice,
                 voice_settings=voice_settings,
+                xai=xai,
                 **options,
             )
         )
+
+    generate = generate_speech  # the same method under a name that says what it does
+
+    create_speech = generate_speech  # the same method under a name that says what it does
 
     def list_voices(
         self,
         *,
         api_key: str | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> VoicesResponse:
         """The voices available, optionally for one provider."""

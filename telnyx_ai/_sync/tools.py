@@ -9,6 +9,8 @@ from .._bridge import SyncResource
 from .._sync_pagination import SyncPaginator
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.tools import AsyncTools
+from ..types.assistant_params import PayToolConfigParam
+from ..types.assistant_settings import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
 from ..types.tools import SharedToolResponse
 
 __all__ = ["Tools"]
@@ -43,11 +45,16 @@ class Tools(SyncResource[AsyncTools]):
         *,
         display_name: str,
         type: str,
+        client_side_tool: dict[str, Any] | NotGiven = NOT_GIVEN,
         function: dict[str, Any] | NotGiven = NOT_GIVEN,
         handoff: dict[str, Any] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         invite: dict[str, Any] | NotGiven = NOT_GIVEN,
+        pay: PayToolConfigParam | NotGiven = NOT_GIVEN,
         retrieval: dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout_ms: int | NotGiven = NOT_GIVEN,
+        update_dynamic_variables: UpdateDynamicVariablesToolParamsParam | NotGiven = NOT_GIVEN,
+        vision: VisionToolParamsParam | NotGiven = NOT_GIVEN,
         webhook: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
@@ -56,11 +63,16 @@ class Tools(SyncResource[AsyncTools]):
             self._async.create,
             display_name=display_name,
             type=type,
+            client_side_tool=client_side_tool,
             function=function,
             handoff=handoff,
+            idempotency_key=idempotency_key,
             invite=invite,
+            pay=pay,
             retrieval=retrieval,
             timeout_ms=timeout_ms,
+            update_dynamic_variables=update_dynamic_variables,
+            vision=vision,
             webhook=webhook,
             **options,
         )
@@ -73,13 +85,17 @@ class Tools(SyncResource[AsyncTools]):
         self,
         tool_id: str,
         *,
+        client_side_tool: dict[str, Any] | NotGiven = NOT_GIVEN,
         display_name: str | NotGiven = NOT_GIVEN,
         function: dict[str, Any] | NotGiven = NOT_GIVEN,
         handoff: dict[str, Any] | NotGiven = NOT_GIVEN,
         invite: dict[str, Any] | NotGiven = NOT_GIVEN,
+        pay: PayToolConfigParam | NotGiven = NOT_GIVEN,
         retrieval: dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout_ms: int | NotGiven = NOT_GIVEN,
         type: str | NotGiven = NOT_GIVEN,
+        update_dynamic_variables: UpdateDynamicVariablesToolParamsParam | NotGiven = NOT_GIVEN,
+        vision: VisionToolParamsParam | NotGiven = NOT_GIVEN,
         webhook: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
@@ -87,13 +103,17 @@ class Tools(SyncResource[AsyncTools]):
         return self._bridge.call(
             self._async.update,
             tool_id=tool_id,
+            client_side_tool=client_side_tool,
             display_name=display_name,
             function=function,
             handoff=handoff,
             invite=invite,
+            pay=pay,
             retrieval=retrieval,
             timeout_ms=timeout_ms,
             type=type,
+            update_dynamic_variables=update_dynamic_variables,
+            vision=vision,
             webhook=webhook,
             **options,
         )

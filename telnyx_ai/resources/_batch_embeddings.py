@@ -9,7 +9,7 @@ generated ``create_embeddings`` when ``encoding_format`` is not given (the ``uns
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sized
+from collections.abc import AsyncGenerator, Callable, Collection, Sized
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Literal, Unpack, overload
 
@@ -22,6 +22,7 @@ from .._batch.engine import (
     EmbedJob,
     ProgressCallback,
     RateController,
+    SendBatch,
     Texts,
     embed_all,
     embed_all_float32,
@@ -70,18 +71,16 @@ class AsyncBatchEmbeddings(AsyncResource):
         """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused), returned as floats."""
         return float_response(await request_embeddings(self._transport, body, options))
 
-    def _sender(
-        self, model: str, dimensions: int | NotGiven, options: RequestOptions
-    ) -> Callable[[list[str], int], Awaitable[BatchReply]]:
+    def _sender(self, model: str, dimensions: int | NotGiven, options: RequestOptions) -> SendBatch:
         # Batches retry in the engine (which paces them and frees their slot while they wait), so requests do not.
         transport = self._transport.with_config(max_retries=0)
 
-        async def send(batch: list[str], retry: int) -> BatchReply:
+        async def send(batch: list[str], retry: int, key: str) -> BatchReply:
             seen: list[ClientResponse | None] = []
             body = {"input": batch, "model": model, "dimensions": dimensions}
             attempt_options = options if not retry else _with_retry_count(options, retry)
             reply: WireEmbeddingResponse = await request_embeddings(
-                transport.observed(seen.append), body, attempt_options, wait_for_probe=False
+                transport.observed(seen.append), body, attempt_options, wait_for_probe=False, idempotency_key=key
             )
             answered = seen[-1] if seen else None
             return BatchReply(reply.data, answered.headers if answered is not None else {})

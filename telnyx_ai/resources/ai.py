@@ -5,29 +5,45 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Literal, Unpack
 
 from .._checks import ArgumentChecks
+from .._pagination import AsyncPaginator, paginate
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.embeddings import SummaryResponseData
-from ..types.models import ModelsResponse
+from ..types.models import ConversationHistoryRecord, ModelsResponse
 
 if TYPE_CHECKING:
+    from .anthropic import AsyncAnthropic
     from .assistants import AsyncAssistants
     from .audio import AsyncAudio
+    from .avatars import AsyncAvatars
     from .chat import AsyncChat
+    from .clusters import AsyncClusters
+    from .collections import AsyncCollections
     from .conversations import AsyncConversations
     from .embeddings import AsyncEmbeddings
     from .fine_tuning import AsyncFineTuning
+    from .integrations import AsyncIntegrations
+    from .knowledge import AsyncKnowledge
     from .mcp_servers import AsyncMCPServers
+    from .memory import AsyncMemory
+    from .missions import AsyncMissions
     from .openai import AsyncOpenAI
     from .tools import AsyncTools
+    from .typesafe import AsyncTypesafe
 
 __all__ = ["AsyncAI"]
 
 
 class AsyncAI(AsyncResource):
+    @cached_property
+    def anthropic(self) -> AsyncAnthropic:
+        from .anthropic import AsyncAnthropic
+
+        return AsyncAnthropic(self._transport)
+
     @cached_property
     def assistants(self) -> AsyncAssistants:
         from .assistants import AsyncAssistants
@@ -41,10 +57,28 @@ class AsyncAI(AsyncResource):
         return AsyncAudio(self._transport)
 
     @cached_property
+    def avatars(self) -> AsyncAvatars:
+        from .avatars import AsyncAvatars
+
+        return AsyncAvatars(self._transport)
+
+    @cached_property
     def chat(self) -> AsyncChat:
         from .chat import AsyncChat
 
         return AsyncChat(self._transport)
+
+    @cached_property
+    def clusters(self) -> AsyncClusters:
+        from .clusters import AsyncClusters
+
+        return AsyncClusters(self._transport)
+
+    @cached_property
+    def collections(self) -> AsyncCollections:
+        from .collections import AsyncCollections
+
+        return AsyncCollections(self._transport)
 
     @cached_property
     def conversations(self) -> AsyncConversations:
@@ -65,10 +99,34 @@ class AsyncAI(AsyncResource):
         return AsyncFineTuning(self._transport)
 
     @cached_property
+    def integrations(self) -> AsyncIntegrations:
+        from .integrations import AsyncIntegrations
+
+        return AsyncIntegrations(self._transport)
+
+    @cached_property
+    def knowledge(self) -> AsyncKnowledge:
+        from .knowledge import AsyncKnowledge
+
+        return AsyncKnowledge(self._transport)
+
+    @cached_property
     def mcp_servers(self) -> AsyncMCPServers:
         from .mcp_servers import AsyncMCPServers
 
         return AsyncMCPServers(self._transport)
+
+    @cached_property
+    def memory(self) -> AsyncMemory:
+        from .memory import AsyncMemory
+
+        return AsyncMemory(self._transport)
+
+    @cached_property
+    def missions(self) -> AsyncMissions:
+        from .missions import AsyncMissions
+
+        return AsyncMissions(self._transport)
 
     @cached_property
     def openai(self) -> AsyncOpenAI:
@@ -82,6 +140,72 @@ class AsyncAI(AsyncResource):
 
         return AsyncTools(self._transport)
 
+    @cached_property
+    def typesafe(self) -> AsyncTypesafe:
+        from .typesafe import AsyncTypesafe
+
+        return AsyncTypesafe(self._transport)
+
+    _retrieve_conversation_histories_checks = ArgumentChecks(
+        "ai.retrieve_conversation_histories",
+        numbers=("min_score",),
+        strings=("q", "region", "filter_user_id", "filter_record_id", "filter_region_in", "filter_retention"),
+        others=(
+            "filter_record_created_at_gte",
+            "filter_record_created_at_lte",
+            "filter_ingested_at_gte",
+            "filter_ingested_at_lte",
+        ),
+    )
+
+    def retrieve_conversation_histories(
+        self,
+        *,
+        q: str,
+        filter_ingested_at_gte: str | NotGiven = NOT_GIVEN,
+        filter_ingested_at_lte: str | NotGiven = NOT_GIVEN,
+        filter_record_created_at_gte: str | NotGiven = NOT_GIVEN,
+        filter_record_created_at_lte: str | NotGiven = NOT_GIVEN,
+        filter_record_id: str | NotGiven = NOT_GIVEN,
+        filter_region_in: str | NotGiven = NOT_GIVEN,
+        filter_retention: str | NotGiven = NOT_GIVEN,
+        filter_user_id: str | NotGiven = NOT_GIVEN,
+        min_score: float | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "DEU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        page_number: int | NotGiven = NOT_GIVEN,
+        page_size: int | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPaginator[ConversationHistoryRecord]:
+        """TODO"""
+        self._retrieve_conversation_histories_checks.check(
+            options,
+            numbers=(min_score,),
+            strings=(q, region, filter_user_id, filter_record_id, filter_region_in, filter_retention),
+        )
+        return paginate(
+            self._transport,
+            "/ai/conversation_histories",
+            ConversationHistoryRecord,
+            query={
+                "q": q,
+                "region": region,
+                "min_score": min_score,
+                "filter[user_id]": filter_user_id,
+                "filter[record_id]": filter_record_id,
+                "filter[region][in]": filter_region_in,
+                "filter[record_created_at][gte]": filter_record_created_at_gte,
+                "filter[record_created_at][lte]": filter_record_created_at_lte,
+                "filter[ingested_at][gte]": filter_ingested_at_gte,
+                "filter[ingested_at][lte]": filter_ingested_at_lte,
+                "filter[retention]": filter_retention,
+            },
+            page_number=page_number,
+            page_size=page_size,
+            options=options,
+            number_param="page[number]",
+            size_param="page[size]",
+        )
+
     _retrieve_models_checks = ArgumentChecks("ai.retrieve_models")
 
     async def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
@@ -89,22 +213,26 @@ class AsyncAI(AsyncResource):
         self._retrieve_models_checks.check(options)
         return await self._transport.request("GET", "/ai/models", cast_to=ModelsResponse, options=options)
 
-    _summarize_checks = ArgumentChecks("ai.summarize", strings=("bucket", "filename", "system_prompt"))
+    _summarize_checks = ArgumentChecks(
+        "ai.summarize", strings=("idempotency_key", "bucket", "filename", "system_prompt")
+    )
 
     async def summarize(
         self,
         *,
         bucket: str,
         filename: str,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         system_prompt: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
-        self._summarize_checks.check(options, strings=(bucket, filename, system_prompt))
+        self._summarize_checks.check(options, strings=(idempotency_key, bucket, filename, system_prompt))
         return await self._transport.request(
             "POST",
             "/ai/summarize",
             cast_to=SummaryResponseData,
             body={"bucket": bucket, "filename": filename, "system_prompt": system_prompt},
+            idempotency_key=idempotency_key,
             options=options,
         )

@@ -78,7 +78,7 @@ class AsyncEmbeddings(AsyncResource):
     _create_checks = ArgumentChecks(
         "ai.embeddings.create",
         numbers=("document_chunk_overlap_size", "document_chunk_size"),
-        strings=("bucket_name", "embedding_model", "loader"),
+        strings=("idempotency_key", "bucket_name", "embedding_model", "loader"),
     )
 
     async def create(
@@ -88,6 +88,7 @@ class AsyncEmbeddings(AsyncResource):
         document_chunk_overlap_size: int | NotGiven = NOT_GIVEN,
         document_chunk_size: int | NotGiven = NOT_GIVEN,
         embedding_model: Literal["thenlper/gte-large", "intfloat/multilingual-e5-large"] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         loader: Literal["default", "intercom"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
@@ -95,7 +96,7 @@ class AsyncEmbeddings(AsyncResource):
         self._create_checks.check(
             options,
             numbers=(document_chunk_overlap_size, document_chunk_size),
-            strings=(bucket_name, embedding_model, loader),
+            strings=(idempotency_key, bucket_name, embedding_model, loader),
         )
         return await self._transport.request(
             "POST",
@@ -108,6 +109,7 @@ class AsyncEmbeddings(AsyncResource):
                 "embedding_model": embedding_model,
                 "loader": loader,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )
 
@@ -133,16 +135,24 @@ class AsyncEmbeddings(AsyncResource):
             options=options,
         )
 
-    _url_checks = ArgumentChecks("ai.embeddings.url", strings=("bucket_name", "url"))
+    _url_checks = ArgumentChecks("ai.embeddings.url", strings=("idempotency_key", "bucket_name", "url"))
 
-    async def url(self, *, bucket_name: str, url: str, **options: Unpack[RequestOptions]) -> EmbeddingResponse:
+    async def url(
+        self,
+        *,
+        bucket_name: str,
+        url: str,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
-        self._url_checks.check(options, strings=(bucket_name, url))
+        self._url_checks.check(options, strings=(idempotency_key, bucket_name, url))
         return await self._transport.request(
             "POST",
             "/ai/embeddings/url",
             cast_to=EmbeddingResponse,
             body={"bucket_name": bucket_name, "url": url},
+            idempotency_key=idempotency_key,
             options=options,
         )
 

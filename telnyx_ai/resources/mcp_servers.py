@@ -47,7 +47,7 @@ class AsyncMCPServers(AsyncResource):
     _create_checks = ArgumentChecks(
         "ai.mcp_servers.create",
         string_lists=("allowed_tools",),
-        strings=("api_key_ref", "name", "type", "url"),
+        strings=("idempotency_key", "api_key_ref", "name", "type", "url"),
         nullable=("allowed_tools", "api_key_ref"),
     )
 
@@ -59,15 +59,19 @@ class AsyncMCPServers(AsyncResource):
         url: str,
         allowed_tools: Sequence[str] | NotGiven | None = NOT_GIVEN,
         api_key_ref: str | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Register an MCP server."""
-        self._create_checks.check(options, string_lists=(allowed_tools,), strings=(api_key_ref, name, type, url))
+        self._create_checks.check(
+            options, string_lists=(allowed_tools,), strings=(idempotency_key, api_key_ref, name, type, url)
+        )
         return await self._transport.request(
             "POST",
             "/ai/mcp_servers",
             cast_to=MCPServer,
             body={"allowed_tools": allowed_tools, "api_key_ref": api_key_ref, "name": name, "type": type, "url": url},
+            idempotency_key=idempotency_key,
             options=options,
         )
 

@@ -6,16 +6,263 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Literal, Unpack, overload
+from typing import Any, Literal, Unpack, overload
 
 from .._checks import ArgumentChecks
 from .._resource import AsyncResource
+from .._streams.open import open_stream
+from .._streams.stream import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
-from ..types.openai import OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
+from ..types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionToolChoiceParam,
+    ChatCompletionToolParam,
+    ChatMessageParam,
+    ResponseFormatParam,
+)
+from ..types.models import ModelsResponse
+from ..types.openai import OpenAICreateResponseReasoningParam, OpenAIEmbeddingModelsResponse, OpenAIEmbeddingResponse
 from ..types.openai_base64 import OpenAIEmbeddingBase64Response
 from ._batch_embeddings import AsyncBatchEmbeddings
+from ._structured_chat import AsyncStructuredChat
 
-__all__ = ["AsyncOpenAI", "AsyncOpenAIEmbeddings"]
+__all__ = ["AsyncOpenAI", "AsyncOpenAIChat", "AsyncOpenAIEmbeddings"]
+
+
+class AsyncOpenAIChat(AsyncStructuredChat):
+    _create_completion_checks = ArgumentChecks(
+        "ai.openai.chat.create_completion",
+        mapping_lists=("messages", "tools"),
+        mappings=("guided_json", "response_format"),
+        numbers=(
+            "best_of",
+            "frequency_penalty",
+            "length_penalty",
+            "max_tokens",
+            "min_p",
+            "n",
+            "presence_penalty",
+            "seed",
+            "temperature",
+            "top_logprobs",
+            "top_p",
+        ),
+        string_lists=("guided_choice",),
+        strings=("api_key_ref", "guided_regex", "model", "mode", "reasoning_effort", "region", "service_tier"),
+        strings_or_string_lists=("stop",),
+        others=("early_stopping", "enable_thinking", "logprobs", "stream", "tool_choice", "use_beam_search"),
+    )
+
+    @overload
+    async def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion: ...
+    @overload
+    async def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncStream[ChatCompletionChunk]: ...
+    @overload
+    async def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+    async def create_completion(
+        self,
+        *,
+        messages: Sequence[ChatMessageParam],
+        api_key_ref: str | NotGiven = NOT_GIVEN,
+        best_of: int | NotGiven = NOT_GIVEN,
+        early_stopping: bool | NotGiven = NOT_GIVEN,
+        enable_thinking: bool | NotGiven = NOT_GIVEN,
+        frequency_penalty: float | NotGiven = NOT_GIVEN,
+        guided_choice: Sequence[str] | NotGiven = NOT_GIVEN,
+        guided_json: dict[str, Any] | NotGiven = NOT_GIVEN,
+        guided_regex: str | NotGiven = NOT_GIVEN,
+        length_penalty: float | NotGiven = NOT_GIVEN,
+        logprobs: bool | NotGiven = NOT_GIVEN,
+        max_tokens: int | NotGiven = NOT_GIVEN,
+        min_p: float | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        n: int | NotGiven = NOT_GIVEN,
+        presence_penalty: float | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormatParam | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
+        tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        use_beam_search: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """TODO"""
+        self._create_completion_checks.check(
+            options,
+            mapping_lists=(messages, tools),
+            mappings=(guided_json, response_format),
+            numbers=(
+                best_of,
+                frequency_penalty,
+                length_penalty,
+                max_tokens,
+                min_p,
+                n,
+                presence_penalty,
+                seed,
+                temperature,
+                top_logprobs,
+                top_p,
+            ),
+            string_lists=(guided_choice,),
+            strings=(api_key_ref, guided_regex, model, mode, reasoning_effort, region, service_tier),
+            strings_or_string_lists=(stop,),
+        )
+        body = {
+            "api_key_ref": api_key_ref,
+            "best_of": best_of,
+            "early_stopping": early_stopping,
+            "enable_thinking": enable_thinking,
+            "frequency_penalty": frequency_penalty,
+            "guided_choice": guided_choice,
+            "guided_json": guided_json,
+            "guided_regex": guided_regex,
+            "length_penalty": length_penalty,
+            "logprobs": logprobs,
+            "max_tokens": max_tokens,
+            "messages": messages,
+            "min_p": min_p,
+            "model": model,
+            "n": n,
+            "presence_penalty": presence_penalty,
+            "response_format": response_format,
+            "seed": seed,
+            "stop": stop,
+            "stream": stream,
+            "temperature": temperature,
+            "tool_choice": tool_choice,
+            "tools": tools,
+            "top_logprobs": top_logprobs,
+            "top_p": top_p,
+            "use_beam_search": use_beam_search,
+            "mode": mode,
+            "reasoning_effort": reasoning_effort,
+            "region": region,
+            "service_tier": service_tier,
+        }
+        if stream:
+            return await open_stream(
+                self._transport,
+                "POST",
+                "/ai/openai/chat/completions",
+                cast_to=ChatCompletionChunk,
+                body=body,
+                options=options,
+            )
+        return await self._transport.request(
+            "POST", "/ai/openai/chat/completions", cast_to=ChatCompletion, body=body, options=options
+        )
 
 
 class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
@@ -102,5 +349,103 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
 
 class AsyncOpenAI(AsyncResource):
     @cached_property
+    def chat(self) -> AsyncOpenAIChat:
+        return AsyncOpenAIChat(self._transport)
+
+    @cached_property
     def embeddings(self) -> AsyncOpenAIEmbeddings:
         return AsyncOpenAIEmbeddings(self._transport)
+
+    _list_models_checks = ArgumentChecks("ai.openai.list_models")
+
+    async def list_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
+        """TODO"""
+        self._list_models_checks.check(options)
+        return await self._transport.request("GET", "/ai/openai/models", cast_to=ModelsResponse, options=options)
+
+    _create_response_checks = ArgumentChecks(
+        "ai.openai.create_response",
+        mappings=("reasoning",),
+        strings=("instructions", "model", "mode", "region", "service_tier"),
+        others=("conversation", "input", "stream"),
+    )
+
+    @overload
+    async def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object: ...
+    @overload
+    async def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> AsyncStream[object]: ...
+    @overload
+    async def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object | AsyncStream[object]: ...
+    async def create_response(
+        self,
+        *,
+        conversation: str | NotGiven = NOT_GIVEN,
+        input: Any | NotGiven = NOT_GIVEN,
+        instructions: str | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> object | AsyncStream[object]:
+        """TODO"""
+        self._create_response_checks.check(
+            options, mappings=(reasoning,), strings=(instructions, model, mode, region, service_tier)
+        )
+        body = {
+            "conversation": conversation,
+            "input": input,
+            "instructions": instructions,
+            "model": model,
+            "stream": stream,
+            "mode": mode,
+            "reasoning": reasoning,
+            "region": region,
+            "service_tier": service_tier,
+        }
+        if stream:
+            return await open_stream(
+                self._transport, "POST", "/ai/openai/responses", cast_to=object, body=body, options=options
+            )
+        return await self._transport.request("POST", "/ai/openai/responses", cast_to=object, body=body, options=options)

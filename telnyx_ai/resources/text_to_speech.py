@@ -19,107 +19,146 @@ from ..types.text_to_speech import (
     ResembleProviderConfigParam,
     RimeProviderConfigParam,
     TelnyxProviderConfigParam,
+    TextToSpeechGenerateSpeechHumainParam,
+    TextToSpeechGenerateSpeechSonioxParam,
     VoicesResponse,
+    XAIProviderConfigParam,
 )
 
 __all__ = ["AsyncTextToSpeech"]
 
 
 class AsyncTextToSpeech(AsyncResource):
-    _generate_checks = ArgumentChecks(
-        "text_to_speech.generate",
-        mappings=("aws", "azure", "elevenlabs", "minimax", "resemble", "rime", "telnyx", "voice_settings"),
+    _generate_speech_checks = ArgumentChecks(
+        "text_to_speech.generate_speech",
+        mappings=(
+            "aws",
+            "azure",
+            "elevenlabs",
+            "minimax",
+            "resemble",
+            "rime",
+            "telnyx",
+            "voice_settings",
+            "xai",
+            "humain",
+            "soniox",
+        ),
         strings=("language", "output_type", "provider", "text", "text_type", "voice"),
         others=("disable_cache",),
     )
 
     @overload
-    async def generate(
+    async def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["base64_output"],
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse: ...
     @overload
-    async def generate(
+    async def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output"],
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> bytes: ...
     @overload
-    async def generate(
+    async def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes: ...
-    async def generate(
+    async def generate_speech(
         self,
         *,
         aws: AwsProviderConfigParam | NotGiven = NOT_GIVEN,
         azure: AzureProviderConfigParam | NotGiven = NOT_GIVEN,
         disable_cache: bool | NotGiven = NOT_GIVEN,
         elevenlabs: ElevenLabsProviderConfigParam | NotGiven = NOT_GIVEN,
+        humain: TextToSpeechGenerateSpeechHumainParam | NotGiven = NOT_GIVEN,
         language: str | NotGiven = NOT_GIVEN,
         minimax: MinimaxProviderConfigParam | NotGiven = NOT_GIVEN,
         output_type: Literal["binary_output", "base64_output"] | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         resemble: ResembleProviderConfigParam | NotGiven = NOT_GIVEN,
         rime: RimeProviderConfigParam | NotGiven = NOT_GIVEN,
+        soniox: TextToSpeechGenerateSpeechSonioxParam | NotGiven = NOT_GIVEN,
         telnyx: TelnyxProviderConfigParam | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         text_type: Literal["text", "ssml"] | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
         voice_settings: dict[str, Any] | NotGiven = NOT_GIVEN,
+        xai: XAIProviderConfigParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
-        self._generate_checks.check(
+        self._generate_speech_checks.check(
             options,
-            mappings=(aws, azure, elevenlabs, minimax, resemble, rime, telnyx, voice_settings),
+            mappings=(aws, azure, elevenlabs, minimax, resemble, rime, telnyx, voice_settings, xai, humain, soniox),
             strings=(language, output_type, provider, text, text_type, voice),
         )
         body = {
@@ -138,6 +177,9 @@ class AsyncTextToSpeech(AsyncResource):
             "text_type": text_type,
             "voice": voice,
             "voice_settings": voice_settings,
+            "xai": xai,
+            "humain": humain,
+            "soniox": soniox,
         }
         if output_type == "base64_output":
             return await self._transport.request(
@@ -159,13 +201,20 @@ class AsyncTextToSpeech(AsyncResource):
             options=with_accept(options, "audio/mpeg, application/json;q=0.9"),
         )
 
+    generate = generate_speech  # the same method under a name that says what it does
+
+    create_speech = generate_speech  # the same method under a name that says what it does
+
     _list_voices_checks = ArgumentChecks("text_to_speech.list_voices", strings=("provider", "api_key"))
 
     async def list_voices(
         self,
         *,
         api_key: str | NotGiven = NOT_GIVEN,
-        provider: Literal["aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble"] | NotGiven = NOT_GIVEN,
+        provider: Literal[
+            "aws", "telnyx", "azure", "elevenlabs", "minimax", "rime", "resemble", "xai", "humain", "soniox"
+        ]
+        | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> VoicesResponse:
         """The voices available, optionally for one provider."""

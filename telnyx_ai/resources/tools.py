@@ -11,6 +11,8 @@ from .._http.request import build_path
 from .._pagination import AsyncPaginator, paginate
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from ..types.assistant_params import PayToolConfigParam
+from ..types.assistant_settings import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
 from ..types.tools import SharedToolResponse
 
 __all__ = ["AsyncTools"]
@@ -44,9 +46,10 @@ class AsyncTools(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.tools.create",
-        mappings=("function", "handoff", "invite", "retrieval", "webhook"),
+        mappings=("client_side_tool", "function", "handoff", "invite", "pay", "retrieval", "webhook"),
         numbers=("timeout_ms",),
-        strings=("display_name", "type"),
+        strings=("idempotency_key", "display_name", "type"),
+        others=("update_dynamic_variables", "vision"),
     )
 
     async def create(
@@ -54,35 +57,45 @@ class AsyncTools(AsyncResource):
         *,
         display_name: str,
         type: str,
+        client_side_tool: dict[str, Any] | NotGiven = NOT_GIVEN,
         function: dict[str, Any] | NotGiven = NOT_GIVEN,
         handoff: dict[str, Any] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         invite: dict[str, Any] | NotGiven = NOT_GIVEN,
+        pay: PayToolConfigParam | NotGiven = NOT_GIVEN,
         retrieval: dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout_ms: int | NotGiven = NOT_GIVEN,
+        update_dynamic_variables: UpdateDynamicVariablesToolParamsParam | NotGiven = NOT_GIVEN,
+        vision: VisionToolParamsParam | NotGiven = NOT_GIVEN,
         webhook: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Create a shared tool."""
         self._create_checks.check(
             options,
-            mappings=(function, handoff, invite, retrieval, webhook),
+            mappings=(client_side_tool, function, handoff, invite, pay, retrieval, webhook),
             numbers=(timeout_ms,),
-            strings=(display_name, type),
+            strings=(idempotency_key, display_name, type),
         )
         return await self._transport.request(
             "POST",
             "/ai/tools",
             cast_to=SharedToolResponse,
             body={
+                "client_side_tool": client_side_tool,
                 "display_name": display_name,
                 "function": function,
                 "handoff": handoff,
                 "invite": invite,
+                "pay": pay,
                 "retrieval": retrieval,
                 "timeout_ms": timeout_ms,
                 "type": type,
                 "webhook": webhook,
+                "update_dynamic_variables": update_dynamic_variables,
+                "vision": vision,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )
 
@@ -97,30 +110,34 @@ class AsyncTools(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.tools.update",
-        mappings=("function", "handoff", "invite", "retrieval", "webhook"),
+        mappings=("client_side_tool", "function", "handoff", "invite", "pay", "retrieval", "webhook"),
         numbers=("timeout_ms",),
         strings=("display_name", "type"),
-        others=("tool_id",),
+        others=("tool_id", "update_dynamic_variables", "vision"),
     )
 
     async def update(
         self,
         tool_id: str,
         *,
+        client_side_tool: dict[str, Any] | NotGiven = NOT_GIVEN,
         display_name: str | NotGiven = NOT_GIVEN,
         function: dict[str, Any] | NotGiven = NOT_GIVEN,
         handoff: dict[str, Any] | NotGiven = NOT_GIVEN,
         invite: dict[str, Any] | NotGiven = NOT_GIVEN,
+        pay: PayToolConfigParam | NotGiven = NOT_GIVEN,
         retrieval: dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout_ms: int | NotGiven = NOT_GIVEN,
         type: str | NotGiven = NOT_GIVEN,
+        update_dynamic_variables: UpdateDynamicVariablesToolParamsParam | NotGiven = NOT_GIVEN,
+        vision: VisionToolParamsParam | NotGiven = NOT_GIVEN,
         webhook: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Change a shared tool."""
         self._update_checks.check(
             options,
-            mappings=(function, handoff, invite, retrieval, webhook),
+            mappings=(client_side_tool, function, handoff, invite, pay, retrieval, webhook),
             numbers=(timeout_ms,),
             strings=(display_name, type),
         )
@@ -129,14 +146,18 @@ class AsyncTools(AsyncResource):
             build_path("/ai/tools/{tool_id}", tool_id=tool_id),
             cast_to=SharedToolResponse,
             body={
+                "client_side_tool": client_side_tool,
                 "display_name": display_name,
                 "function": function,
                 "handoff": handoff,
                 "invite": invite,
+                "pay": pay,
                 "retrieval": retrieval,
                 "timeout_ms": timeout_ms,
                 "type": type,
                 "webhook": webhook,
+                "update_dynamic_variables": update_dynamic_variables,
+                "vision": vision,
             },
             options=options,
         )

@@ -8,6 +8,7 @@ triggered and ``completed`` (each rubric item ``pass``) once read back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, cast
 
 from aiohttp import web
@@ -156,19 +157,41 @@ async def promote_version(call: Call) -> web.StreamResponse:
     return json_response(_main(stored))
 
 
+def _canary_problem(rules: list[dict[str, Any]], versions: Mapping[str, Any]) -> str | None:
+    """What is wrong with a canary deploy's ``rules``, or None: each serves known versions, a rollout's
+    weights add up to at most 100 (the rest goes to the main version), a match clause lists values."""
+    for n, rule in enumerate(rules):
+        serve = rule.get("serve")
+        if not isinstance(serve, dict):
+            return f"Rule {n} needs `serve`: a version_id or a rollout."
+        served = cast("dict[str, Any]", serve)
+        rollout = cast("list[dict[str, Any]]", served.get("rollout") or [])
+        named = [slot.get("version_id") for slot in rollout] + (
+            [served["version_id"]] if "version_id" in served else []
+        )
+        if not named:
+            return f"Rule {n} serves nothing: give serve.version_id or serve.rollout."
+        unknown = [v for v in named if v not in versions]
+        if unknown:
+            return f"Rule {n} serves unknown versions: {unknown}."
+        if sum(float(slot.get("weight", 0)) for slot in rollout) > 100:
+            return f"Rule {n}: the rollout's weights add up to more than 100."
+        for clause in cast("list[dict[str, Any]]", rule.get("match") or []):
+            if clause.get("operator") not in ("in", "not_in", "starts_with") or not clause.get("values"):
+                return f"Rule {n}: each match clause needs an operator (in, not_in, starts_with) and values."
+    return None
+
+
 def _canary(call: Call, stored: dict[str, Any]) -> web.Response:
-    """Store the ``versions`` split of the body (known versions, percentages adding up to at most 100)."""
-    body = _body(call)
-    versions = body.get("versions")
-    if not isinstance(versions, list) or not versions:
-        return validation_error(["body", "versions"], "Field required: a list of versions.", "missing")
-    split = cast("list[dict[str, Any]]", versions)
-    unknown = [v.get("version_id") for v in split if v.get("version_id") not in stored["versions"]]
-    if unknown:
-        return validation_error(["body", "versions"], f"Unknown versions: {unknown}.")
-    if sum(float(v.get("percentage", 0)) for v in split) > 100:
-        return validation_error(["body", "versions"], "The percentages add up to more than 100.")
-    stored["canary"] = {"assistant_id": stored["id"], "versions": split, "created_at": CREATED, "updated_at": CREATED}
+    """Store the ``rules`` of the body (contract v2: rules replaced v1's ``versions`` split)."""
+    given = _body(call).get("rules", [])
+    if not isinstance(given, list) or not all(isinstance(r, dict) for r in cast("list[object]", given)):
+        return validation_error(["body", "rules"], "`rules` must be a list of rules.", "list_type")
+    rules = cast("list[dict[str, Any]]", given)
+    problem = _canary_problem(rules, stored["versions"])
+    if problem is not None:
+        return validation_error(["body", "rules"], problem)
+    stored["canary"] = {"assistant_id": stored["id"], "rules": rules, "created_at": CREATED, "updated_at": CREATED}
     return json_response(stored["canary"])
 
 

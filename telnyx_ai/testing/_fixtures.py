@@ -29,6 +29,7 @@ __all__ = [
     "expected_reasoning",
     "expected_reply",
     "expected_tool_calls",
+    "model_metadata",
     "reply_pieces",
     "tool_call_pieces",
 ]
@@ -44,7 +45,26 @@ CHAT_MODELS: tuple[str, ...] = (
     "Qwen/Qwen3-235B-A22B",
     "moonshotai/Kimi-K2-Instruct",
 )
-"""What ``GET /ai/models`` lists. A chat completion for any other model gets a 422, as from the API."""
+"""What ``GET /ai/openai/models`` lists. A chat completion for any other model gets a 422, as from the API."""
+
+
+def model_metadata(model: str) -> dict[str, object]:
+    """One entry of the models listing, with every field the contract requires."""
+    organization = model.split("/")[0]
+    return {
+        "id": model,
+        "object": "model",
+        "created": "2025-01-01T00:00:00Z",  # a date-time string since contract v2 (it was CREATED)
+        "owned_by": organization,
+        "organization": organization,
+        "context_length": 131_072,
+        "languages": ["en"],
+        "license": "see the model card",
+        "parameters": 8_000_000_000,
+        "tier": "small",
+        "task": "text-generation",
+    }
+
 
 REASONING_MODELS: tuple[str, ...] = ("Qwen/Qwen3-235B-A22B",)
 """Chat models that think first: they stream ``reasoning_content`` before the content (unless

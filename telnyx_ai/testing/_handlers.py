@@ -13,7 +13,7 @@ import msgspec
 from aiohttp import web
 
 from ._chat_answer import chat_answer
-from ._fixtures import CHAT_MODELS, CREATED, DEFAULT_CHAT_MODEL, EMBEDDING_MODELS, expected_embedding
+from ._fixtures import CHAT_MODELS, CREATED, DEFAULT_CHAT_MODEL, EMBEDDING_MODELS, expected_embedding, model_metadata
 from ._records import Call, Handler
 from ._responses import json_response, telnyx_error, validation_error
 from ._stream import send_events
@@ -95,11 +95,11 @@ async def chat_completions(call: Call) -> web.StreamResponse:
 # -- models ----------------------------------------------------------------------------------
 
 
-@route("GET", "/ai/models")
+@route("GET", "/ai/openai/models")
+@route("GET", "/ai/models")  # deprecated upstream, still served
 async def models(call: Call) -> web.StreamResponse:
     """The chat models, as ``ModelsResponse``."""
-    data = [{"id": m, "object": "model", "created": CREATED, "owned_by": m.split("/")[0]} for m in CHAT_MODELS]
-    return json_response({"object": "list", "data": data})
+    return json_response({"object": "list", "data": [model_metadata(m) for m in CHAT_MODELS]})
 
 
 @route("GET", "/ai/openai/embeddings/models")

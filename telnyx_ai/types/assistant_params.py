@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Required, TypeAlias, TypedDict
 
+from .assistant_settings import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
+
 __all__ = [
     "AssistantToolParam",
     "AudioVisualizerConfigParam",
     "BucketIdsParam",
+    "ClientSideToolConfigParam",
+    "ClientSideToolParam",
+    "ClientSideToolParamsParametersParam",
     "DTMFToolParam",
+    "FunctionDefinitionParam",
+    "FunctionToolParam",
     "HandoffToolConfigParam",
     "HandoffToolParam",
     "HandoffToolParamsAiAssistantsItemParam",
@@ -22,10 +29,13 @@ __all__ = [
     "InsightSettingsParam",
     "InviteToolConfigCustomHeadersItemParam",
     "InviteToolConfigParam",
+    "InviteToolConfigTargetsItemParam",
     "InviteToolConfigVoicemailDetectionOnVoicemailDetectedParam",
     "InviteToolConfigVoicemailDetectionParam",
     "InviteToolParam",
     "MessagingSettingsParam",
+    "PayToolConfigParam",
+    "PayToolParam",
     "PrivacySettingsParam",
     "RetrievalToolParam",
     "SIPReferToolConfigParam",
@@ -34,6 +44,7 @@ __all__ = [
     "SIPReferToolParamsSipHeadersItemParam",
     "SIPReferToolParamsTargetsItemParam",
     "SendMessageToolParam",
+    "SendMessageToolSendMessageParam",
     "SkipTurnToolConfigParam",
     "SkipTurnToolParam",
     "TelephonySettingsNoiseSuppressionConfigParam",
@@ -42,25 +53,35 @@ __all__ = [
     "TelephonySettingsVoicemailDetectionOnVoicemailDetectedParam",
     "TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam",
     "TelephonySettingsVoicemailDetectionParam",
+    "TranscriptionSettingsChallengerParam",
     "TranscriptionSettingsConfigParam",
+    "TranscriptionSettingsFallbackModelsItemParam",
     "TranscriptionSettingsParam",
     "TransferToolConfigParam",
     "TransferToolParam",
+    "TransferToolParamsBridgeBeepParam",
     "TransferToolParamsCustomHeadersItemParam",
     "TransferToolParamsTargetsItemParam",
     "TransferToolParamsVoicemailDetectionDetectionConfigParam",
     "TransferToolParamsVoicemailDetectionOnVoicemailDetectedParam",
     "TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam",
     "TransferToolParamsVoicemailDetectionParam",
+    "TransferToolParamsWarmTransferAcceptanceParam",
+    "UpdateDynamicVariablesToolParam",
+    "VisionToolParam",
     "VoiceSettingsBackgroundAudioMediaNameParam",
     "VoiceSettingsBackgroundAudioMediaUrlParam",
     "VoiceSettingsBackgroundAudioParam",
     "VoiceSettingsBackgroundAudioPredefinedMediaParam",
     "VoiceSettingsParam",
+    "VoiceSettingsToolCallAudioMediaUrlParam",
+    "VoiceSettingsToolCallAudioPredefinedMediaParam",
     "WebhookToolConfigParam",
     "WebhookToolParam",
     "WebhookToolParamsBodyParametersParam",
     "WebhookToolParamsHeadersItemParam",
+    "WebhookToolParamsMessagesItemRequestResponseDelayedParam",
+    "WebhookToolParamsMessagesItemRequestStartParam",
     "WebhookToolParamsPathParametersParam",
     "WebhookToolParamsQueryParametersParam",
     "WebhookToolParamsStoreFieldsAsVariablesItemParam",
@@ -68,317 +89,105 @@ __all__ = [
 ]
 
 
-class InsightSettingsParam(TypedDict, total=False):
-    insight_group_id: str
-
-
-class MessagingSettingsParam(TypedDict, total=False):
-    conversation_inactivity_minutes: int
-    default_messaging_profile_id: str
-    delivery_status_webhook_url: str
-
-
-class PrivacySettingsParam(TypedDict, total=False):
-    data_retention: bool
-
-
-class TelephonySettingsNoiseSuppressionConfigParam(TypedDict, total=False):
-    attenuation_limit: int
-    mode: Literal["advanced"]
-
-
-class TelephonySettingsRecordingSettingsParam(TypedDict, total=False):
-    channels: Literal["single", "dual"]
-    format: Literal["wav", "mp3"]
-
-
-class TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam(TypedDict, total=False):
-    message: str
-    prompt: str
-    type: Literal["prompt", "message"]
-
-
-class TelephonySettingsVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
-    action: Literal["stop_assistant", "leave_message_and_stop_assistant", "continue_assistant"]
-    voicemail_message: TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam
-
-
-class TelephonySettingsVoicemailDetectionParam(TypedDict, total=False):
-    on_voicemail_detected: TelephonySettingsVoicemailDetectionOnVoicemailDetectedParam
-
-
-class TelephonySettingsParam(TypedDict, total=False):
-    default_texml_app_id: str
-    noise_suppression: Literal["krisp", "deepfilternet", "disabled"]
-    noise_suppression_config: TelephonySettingsNoiseSuppressionConfigParam
-    recording_settings: TelephonySettingsRecordingSettingsParam
-    supports_unauthenticated_web_calls: bool
-    time_limit_secs: int
-    user_idle_timeout_secs: int
-    voicemail_detection: TelephonySettingsVoicemailDetectionParam
-
-
-class WebhookToolParamsBodyParametersParam(TypedDict, total=False):
-    properties: dict[str, Any]
-    required: Sequence[str]
-    type: Literal["object"]
-
-
-class WebhookToolParamsHeadersItemParam(TypedDict, total=False):
-    name: str
-    value: str
-
-
-class WebhookToolParamsPathParametersParam(TypedDict, total=False):
-    properties: dict[str, Any]
-    required: Sequence[str]
-    type: Literal["object"]
-
-
-class WebhookToolParamsQueryParametersParam(TypedDict, total=False):
-    properties: dict[str, Any]
-    required: Sequence[str]
-    type: Literal["object"]
-
-
-class WebhookToolParamsStoreFieldsAsVariablesItemParam(TypedDict, total=False):
-    name: Required[str]
-    value_path: Required[str]
-
-
-WebhookToolConfigParam = TypedDict(
-    "WebhookToolConfigParam",
-    {
-        "async": bool,
-        "body_parameters": WebhookToolParamsBodyParametersParam,
-        "description": Required[str],
-        "headers": Sequence[WebhookToolParamsHeadersItemParam],
-        "method": Literal["GET", "POST", "PUT", "DELETE", "PATCH"],
-        "name": Required[str],
-        "path_parameters": WebhookToolParamsPathParametersParam,
-        "query_parameters": WebhookToolParamsQueryParametersParam,
-        "store_fields_as_variables": Sequence[WebhookToolParamsStoreFieldsAsVariablesItemParam],
-        "timeout_ms": int,
-        "url": Required[str],
-    },
-    total=False,
-)
-
-
-class WebhookToolParam(TypedDict, total=False):
-    type: Required[Literal["webhook"]]
-    webhook: Required[WebhookToolConfigParam]
-
-
-class BucketIdsParam(TypedDict, total=False):
-    bucket_ids: Required[Sequence[str]]
-    max_num_results: int
-
-
-class RetrievalToolParam(TypedDict, total=False):
-    retrieval: Required[BucketIdsParam]
-    type: Required[Literal["retrieval"]]
-
-
-class HandoffToolParamsAiAssistantsItemParam(TypedDict, total=False):
-    id: Required[str]
-    name: Required[str]
-
-
-class HandoffToolConfigParam(TypedDict, total=False):
-    ai_assistants: Required[Sequence[HandoffToolParamsAiAssistantsItemParam]]
-    voice_mode: Literal["unified", "distinct"]
-
-
-class HandoffToolParam(TypedDict, total=False):
-    handoff: Required[HandoffToolConfigParam]
-    type: Required[Literal["handoff"]]
-
-
-class HangupToolConfigParam(TypedDict, total=False):
-    description: str
-
-
-class HangupToolParam(TypedDict, total=False):
-    hangup: Required[HangupToolConfigParam]
-    type: Required[Literal["hangup"]]
-
-
-class TransferToolParamsCustomHeadersItemParam(TypedDict, total=False):
-    name: str
-    value: str
-
-
-class TransferToolParamsTargetsItemParam(TypedDict, total=False):
-    name: str
-    to: str
-
-
-class TransferToolParamsVoicemailDetectionDetectionConfigParam(TypedDict, total=False):
-    after_greeting_silence_millis: int
-    between_words_silence_millis: int
-    greeting_duration_millis: int
-    greeting_silence_duration_millis: int
-    greeting_total_analysis_time_millis: int
-    initial_silence_millis: int
-    maximum_number_of_words: int
-    maximum_word_length_millis: int
-    min_word_length_millis: int
-    silence_threshold: int
-    total_analysis_time_millis: int
-
-
-class TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam(TypedDict, total=False):
-    message: str
-    type: Literal["message", "warm_transfer_instructions"]
-
-
-class TransferToolParamsVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
-    action: Literal["stop_transfer", "leave_message_and_stop_transfer"]
-    voicemail_message: TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam
-
-
-class TransferToolParamsVoicemailDetectionParam(TypedDict, total=False):
-    detection_config: TransferToolParamsVoicemailDetectionDetectionConfigParam
-    detection_mode: Literal["disabled", "premium"]
-    on_voicemail_detected: TransferToolParamsVoicemailDetectionOnVoicemailDetectedParam
-
-
-TransferToolConfigParam = TypedDict(
-    "TransferToolConfigParam",
-    {
-        "custom_headers": Sequence[TransferToolParamsCustomHeadersItemParam],
-        "from": Required[str],
-        "targets": Required[Sequence[TransferToolParamsTargetsItemParam]],
-        "voicemail_detection": TransferToolParamsVoicemailDetectionParam,
-        "warm_message_delay_ms": int | None,
-        "warm_transfer_instructions": str,
-    },
-    total=False,
-)
-
-
-class TransferToolParam(TypedDict, total=False):
-    transfer: Required[TransferToolConfigParam]
-    type: Required[Literal["transfer"]]
-
-
-class InviteToolConfigCustomHeadersItemParam(TypedDict, total=False):
-    name: str
-    value: str
-
-
-class InviteToolConfigVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
-    action: Literal["stop_invite"]
-
-
-class InviteToolConfigVoicemailDetectionParam(TypedDict, total=False):
-    detection_mode: Literal["disabled", "premium"]
-    on_voicemail_detected: InviteToolConfigVoicemailDetectionOnVoicemailDetectedParam
-
-
-InviteToolConfigParam = TypedDict(
-    "InviteToolConfigParam",
-    {
-        "custom_headers": Sequence[InviteToolConfigCustomHeadersItemParam],
-        "from": str,
-        "voicemail_detection": InviteToolConfigVoicemailDetectionParam,
-    },
-    total=False,
-)
-
-
-class InviteToolParam(TypedDict, total=False):
-    invite_config: Required[InviteToolConfigParam]
-    type: Required[Literal["invite"]]
-
-
-class SIPReferToolParamsCustomHeadersItemParam(TypedDict, total=False):
-    name: str
-    value: str
-
-
-class SIPReferToolParamsSipHeadersItemParam(TypedDict, total=False):
-    name: Literal["User-to-User", "Diversion"]
-    value: str
-
-
-class SIPReferToolParamsTargetsItemParam(TypedDict, total=False):
-    name: Required[str]
-    sip_address: Required[str]
-    sip_auth_password: str
-    sip_auth_username: str
-
-
-class SIPReferToolConfigParam(TypedDict, total=False):
-    custom_headers: Sequence[SIPReferToolParamsCustomHeadersItemParam]
-    sip_headers: Sequence[SIPReferToolParamsSipHeadersItemParam]
-    targets: Required[Sequence[SIPReferToolParamsTargetsItemParam]]
-
-
-class SIPReferToolParam(TypedDict, total=False):
-    refer: Required[SIPReferToolConfigParam]
-    type: Required[Literal["refer"]]
-
-
-class DTMFToolParam(TypedDict, total=False):
-    send_dtmf: Required[dict[str, Any]]
-    type: Required[Literal["send_dtmf"]]
-
-
-class SendMessageToolParam(TypedDict, total=False):
-    send_message: Required[dict[str, Any]]
-    type: Required[Literal["send_message"]]
-
-
-class SkipTurnToolConfigParam(TypedDict, total=False):
-    description: str
-
-
-class SkipTurnToolParam(TypedDict, total=False):
-    skip_turn: Required[SkipTurnToolConfigParam]
-    type: Required[Literal["skip_turn"]]
-
-
-AssistantToolParam: TypeAlias = (
-    WebhookToolParam
-    | RetrievalToolParam
-    | HandoffToolParam
-    | HangupToolParam
-    | TransferToolParam
-    | InviteToolParam
-    | SIPReferToolParam
-    | DTMFToolParam
-    | SendMessageToolParam
-    | SkipTurnToolParam
-)
-
-
 class TranscriptionSettingsConfigParam(TypedDict, total=False):
     eager_eot_threshold: float
+    enable_endpoint_detection: bool
+    end_of_turn_confidence_threshold: float
     eot_threshold: float
     eot_timeout_ms: int
+    interim_results: bool
+    keyterm: str
+    max_endpoint_delay_ms: int
+    max_turn_silence: int
+    min_turn_silence: int
     numerals: bool
     smart_format: bool
+    context: str
+    language_hints: Sequence[str]
+    prompt: str
+    remove_disfluencies: bool
+
+
+class TranscriptionSettingsChallengerParam(TypedDict, total=False):
+    model: Required[
+        Literal[
+            "deepgram/flux",
+            "deepgram/nova-3",
+            "deepgram/nova-2",
+            "azure/fast",
+            "assemblyai/universal-3-5-pro",
+            "assemblyai/universal-streaming",
+            "xai/grok-stt",
+            "soniox/stt-rt-v4",
+            "soniox/stt-rt-v5",
+            "nvidia/parakeet-v3",
+            "omi-health/omi-med-stt-v1",
+            "humain/realtime",
+            "reson8/turns",
+            "cohere/ar-stt",
+            "telnyx/basira",
+            "distil-whisper/distil-large-v2",
+            "openai/whisper-large-v3-turbo",
+        ]
+    ]
+    language: str | None
+    rule: Literal["best_turn", "best_engine", "merge_words"]
+    settings: TranscriptionSettingsConfigParam | None
+
+
+class TranscriptionSettingsFallbackModelsItemParam(TypedDict, total=False):
+    model: Required[
+        Literal[
+            "deepgram/flux",
+            "deepgram/nova-3",
+            "deepgram/nova-2",
+            "assemblyai/universal-3-5-pro",
+            "assemblyai/universal-streaming",
+            "xai/grok-stt",
+            "soniox/stt-rt-v4",
+            "soniox/stt-rt-v5",
+            "humain/realtime",
+            "reson8/turns",
+        ]
+    ]
+    language: str | None
+    settings: TranscriptionSettingsConfigParam | None
 
 
 class TranscriptionSettingsParam(TypedDict, total=False):
+    api_key_ref: str
     language: str
     model: Literal[
         "deepgram/flux",
         "deepgram/nova-3",
         "deepgram/nova-2",
         "azure/fast",
+        "assemblyai/universal-streaming",
+        "xai/grok-stt",
+        "soniox/stt-rt-v4",
+        "nvidia/parakeet-v3",
         "distil-whisper/distil-large-v2",
         "openai/whisper-large-v3-turbo",
+        "speechmatics/standard",
+        "speechmatics/linden-1",
+        "assemblyai/universal-3-5-pro",
+        "soniox/stt-rt-v5",
+        "omi-health/omi-med-stt-v1",
+        "humain/realtime",
+        "reson8/turns",
+        "cohere/ar-stt",
+        "telnyx/basira",
     ]
     region: str
     settings: TranscriptionSettingsConfigParam
+    challenger: TranscriptionSettingsChallengerParam | None
+    fallback_models: Sequence[TranscriptionSettingsFallbackModelsItemParam] | None
 
 
 class VoiceSettingsBackgroundAudioPredefinedMediaParam(TypedDict, total=False):
     type: Required[Literal["predefined_media"]]
     value: Required[Literal["silence", "office"]]
+    volume: float
 
 
 class VoiceSettingsBackgroundAudioMediaUrlParam(TypedDict, total=False):
@@ -396,6 +205,17 @@ VoiceSettingsBackgroundAudioParam: TypeAlias = (
     | VoiceSettingsBackgroundAudioMediaUrlParam
     | VoiceSettingsBackgroundAudioMediaNameParam
 )
+
+
+class VoiceSettingsToolCallAudioPredefinedMediaParam(TypedDict, total=False):
+    type: Required[Literal["predefined_media"]]
+    value: Required[Literal["typing"]]
+    volume: float
+
+
+class VoiceSettingsToolCallAudioMediaUrlParam(TypedDict, total=False):
+    type: Required[Literal["media_url"]]
+    value: Required[str]
 
 
 class VoiceSettingsParam(TypedDict, total=False):
@@ -455,6 +275,414 @@ class VoiceSettingsParam(TypedDict, total=False):
     use_speaker_boost: bool
     voice: Required[str]
     voice_speed: float
+    tool_call_audio: VoiceSettingsToolCallAudioPredefinedMediaParam | VoiceSettingsToolCallAudioMediaUrlParam | None
+
+
+class InsightSettingsParam(TypedDict, total=False):
+    insight_group_id: str
+    model: str | None
+
+
+class MessagingSettingsParam(TypedDict, total=False):
+    conversation_inactivity_minutes: int
+    default_messaging_profile_id: str
+    delivery_status_webhook_url: str
+
+
+class PrivacySettingsParam(TypedDict, total=False):
+    data_retention: bool
+    in_transit_data_locality: bool
+    pii_redaction: Literal["disabled", "redact"]
+
+
+class TelephonySettingsNoiseSuppressionConfigParam(TypedDict, total=False):
+    attenuation_limit: int
+    mode: Literal["advanced"]
+    enhancement_level: float
+    family: Literal["quail"]
+    size: Literal["vf", "vf_2_0_l"]
+
+
+class TelephonySettingsRecordingSettingsParam(TypedDict, total=False):
+    channels: Literal["single", "dual"]
+    enabled: bool
+    format: Literal["wav", "mp3"]
+    stop_on_conversation_end: bool
+
+
+class TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam(TypedDict, total=False):
+    message: str
+    prompt: str
+    type: Literal["prompt", "message"]
+
+
+class TelephonySettingsVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
+    action: Literal["stop_assistant", "leave_message_and_stop_assistant", "continue_assistant"]
+    voicemail_message: TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam
+
+
+class TelephonySettingsVoicemailDetectionParam(TypedDict, total=False):
+    on_voicemail_detected: TelephonySettingsVoicemailDetectionOnVoicemailDetectedParam
+
+
+class TelephonySettingsParam(TypedDict, total=False):
+    default_texml_app_id: str
+    noise_suppression: Literal["krisp", "deepfilternet", "disabled", "aicoustics"]
+    noise_suppression_config: TelephonySettingsNoiseSuppressionConfigParam
+    recording_settings: TelephonySettingsRecordingSettingsParam
+    supports_unauthenticated_web_calls: bool
+    time_limit_secs: int
+    user_idle_reply_secs: int
+    user_idle_timeout_secs: int
+    voicemail_detection: TelephonySettingsVoicemailDetectionParam
+    conversation_ended_full_history: bool
+    disable_dtmf: bool
+    fallback_destination: str
+    send_message_history_updates: bool
+
+
+class WebhookToolParamsBodyParametersParam(TypedDict, total=False):
+    properties: dict[str, Any]
+    required: Sequence[str]
+    type: Literal["object"]
+
+
+class WebhookToolParamsHeadersItemParam(TypedDict, total=False):
+    name: str
+    value: str
+
+
+class WebhookToolParamsPathParametersParam(TypedDict, total=False):
+    properties: dict[str, Any]
+    required: Sequence[str]
+    type: Literal["object"]
+
+
+class WebhookToolParamsQueryParametersParam(TypedDict, total=False):
+    properties: dict[str, Any]
+    required: Sequence[str]
+    type: Literal["object"]
+
+
+class WebhookToolParamsStoreFieldsAsVariablesItemParam(TypedDict, total=False):
+    name: Required[str]
+    value_path: Required[str]
+
+
+class WebhookToolParamsMessagesItemRequestStartParam(TypedDict, total=False):
+    content: Required[str]
+    type: Required[Literal["request_start"]]
+    timing_ms: int
+
+
+class WebhookToolParamsMessagesItemRequestResponseDelayedParam(TypedDict, total=False):
+    content: Required[str]
+    timing_ms: Required[int]
+    type: Required[Literal["request_response_delayed"]]
+
+
+WebhookToolConfigParam = TypedDict(
+    "WebhookToolConfigParam",
+    {
+        "async": bool,
+        "async_timeout_ms": int,
+        "body_parameters": WebhookToolParamsBodyParametersParam,
+        "description": Required[str],
+        "headers": Sequence[WebhookToolParamsHeadersItemParam],
+        "method": Literal["GET", "POST", "PUT", "DELETE", "PATCH"],
+        "name": Required[str],
+        "path_parameters": WebhookToolParamsPathParametersParam,
+        "query_parameters": WebhookToolParamsQueryParametersParam,
+        "store_fields_as_variables": Sequence[WebhookToolParamsStoreFieldsAsVariablesItemParam],
+        "timeout_ms": int,
+        "url": Required[str],
+        "messages": Sequence[
+            WebhookToolParamsMessagesItemRequestStartParam | WebhookToolParamsMessagesItemRequestResponseDelayedParam
+        ],
+        "preset_body_fields": dict[str, Any],
+        "preset_query_params": dict[str, Any],
+    },
+    total=False,
+)
+
+
+class WebhookToolParam(TypedDict, total=False):
+    type: Required[Literal["webhook"]]
+    webhook: Required[WebhookToolConfigParam]
+    timeout_ms: int
+
+
+class ClientSideToolParamsParametersParam(TypedDict, total=False):
+    properties: dict[str, Any]
+    required: Sequence[str]
+    type: Literal["object"]
+
+
+class ClientSideToolConfigParam(TypedDict, total=False):
+    description: Required[str]
+    name: Required[str]
+    parameters: Required[ClientSideToolParamsParametersParam]
+
+
+class ClientSideToolParam(TypedDict, total=False):
+    client_side_tool: Required[ClientSideToolConfigParam]
+    type: Required[Literal["client_side_tool"]]
+
+
+class BucketIdsParam(TypedDict, total=False):
+    bucket_ids: Required[Sequence[str]]
+    max_num_results: int
+
+
+class RetrievalToolParam(TypedDict, total=False):
+    retrieval: Required[BucketIdsParam]
+    type: Required[Literal["retrieval"]]
+
+
+class HandoffToolParamsAiAssistantsItemParam(TypedDict, total=False):
+    id: Required[str]
+    name: Required[str]
+
+
+class HandoffToolConfigParam(TypedDict, total=False):
+    ai_assistants: Required[Sequence[HandoffToolParamsAiAssistantsItemParam]]
+    voice_mode: Literal["unified", "distinct"]
+
+
+class HandoffToolParam(TypedDict, total=False):
+    handoff: Required[HandoffToolConfigParam]
+    type: Required[Literal["handoff"]]
+
+
+class HangupToolConfigParam(TypedDict, total=False):
+    description: str
+
+
+class HangupToolParam(TypedDict, total=False):
+    hangup: Required[HangupToolConfigParam]
+    type: Required[Literal["hangup"]]
+
+
+class TransferToolParamsCustomHeadersItemParam(TypedDict, total=False):
+    name: str
+    value: str
+
+
+class TransferToolParamsTargetsItemParam(TypedDict, total=False):
+    name: str
+    to: Required[str]
+    extension: str
+    message: str
+    sip_auth_password: str
+    sip_auth_username: str
+
+
+class TransferToolParamsVoicemailDetectionDetectionConfigParam(TypedDict, total=False):
+    after_greeting_silence_millis: int
+    between_words_silence_millis: int
+    greeting_duration_millis: int
+    greeting_silence_duration_millis: int
+    greeting_total_analysis_time_millis: int
+    initial_silence_millis: int
+    maximum_number_of_words: int
+    maximum_word_length_millis: int
+    min_word_length_millis: int
+    silence_threshold: int
+    total_analysis_time_millis: int
+
+
+class TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam(TypedDict, total=False):
+    message: str
+    type: Literal["message", "warm_transfer_instructions"]
+
+
+class TransferToolParamsVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
+    action: Literal["stop_transfer", "leave_message_and_stop_transfer"]
+    voicemail_message: TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessageParam
+
+
+class TransferToolParamsVoicemailDetectionParam(TypedDict, total=False):
+    detection_config: TransferToolParamsVoicemailDetectionDetectionConfigParam
+    detection_mode: Literal["disabled", "premium"]
+    on_voicemail_detected: TransferToolParamsVoicemailDetectionOnVoicemailDetectedParam
+
+
+class TransferToolParamsBridgeBeepParam(TypedDict, total=False):
+    enabled: bool
+    target_legs: Literal["self", "both"]
+
+
+class TransferToolParamsWarmTransferAcceptanceParam(TypedDict, total=False):
+    enabled: bool
+    end_user_target_context_mode: Literal["private", "shared"]
+    require_acceptance: bool
+    timeout_secs: int
+
+
+TransferToolConfigParam = TypedDict(
+    "TransferToolConfigParam",
+    {
+        "custom_headers": Sequence[TransferToolParamsCustomHeadersItemParam],
+        "description": str,
+        "from": Required[str],
+        "targets": Required[Sequence[TransferToolParamsTargetsItemParam] | str],
+        "voicemail_detection": TransferToolParamsVoicemailDetectionParam,
+        "warm_message_delay_ms": int | None,
+        "warm_transfer_instructions": str,
+        "bridge_beep": TransferToolParamsBridgeBeepParam,
+        "diversion": str,
+        "warm_transfer_acceptance": TransferToolParamsWarmTransferAcceptanceParam,
+    },
+    total=False,
+)
+
+
+class TransferToolParam(TypedDict, total=False):
+    transfer: Required[TransferToolConfigParam]
+    type: Required[Literal["transfer"]]
+
+
+class InviteToolConfigCustomHeadersItemParam(TypedDict, total=False):
+    name: str
+    value: str
+
+
+class InviteToolConfigTargetsItemParam(TypedDict, total=False):
+    name: str
+    to: Required[str]
+
+
+class InviteToolConfigVoicemailDetectionOnVoicemailDetectedParam(TypedDict, total=False):
+    action: Literal["stop_invite"]
+
+
+class InviteToolConfigVoicemailDetectionParam(TypedDict, total=False):
+    detection_mode: Literal["disabled", "premium"]
+    on_voicemail_detected: InviteToolConfigVoicemailDetectionOnVoicemailDetectedParam
+
+
+InviteToolConfigParam = TypedDict(
+    "InviteToolConfigParam",
+    {
+        "custom_headers": Sequence[InviteToolConfigCustomHeadersItemParam],
+        "from": Required[str],
+        "targets": Sequence[InviteToolConfigTargetsItemParam] | str | None,
+        "voicemail_detection": InviteToolConfigVoicemailDetectionParam,
+    },
+    total=False,
+)
+
+
+class InviteToolParam(TypedDict, total=False):
+    invite: Required[InviteToolConfigParam]
+    type: Required[Literal["invite"]]
+
+
+class SIPReferToolParamsCustomHeadersItemParam(TypedDict, total=False):
+    name: str
+    value: str
+
+
+class SIPReferToolParamsSipHeadersItemParam(TypedDict, total=False):
+    name: Literal["User-to-User", "Diversion"]
+    value: str
+
+
+class SIPReferToolParamsTargetsItemParam(TypedDict, total=False):
+    name: Required[str]
+    sip_address: Required[str]
+    sip_auth_password: str
+    sip_auth_username: str
+
+
+class SIPReferToolConfigParam(TypedDict, total=False):
+    custom_headers: Sequence[SIPReferToolParamsCustomHeadersItemParam]
+    sip_headers: Sequence[SIPReferToolParamsSipHeadersItemParam]
+    targets: Required[Sequence[SIPReferToolParamsTargetsItemParam]]
+
+
+class SIPReferToolParam(TypedDict, total=False):
+    refer: Required[SIPReferToolConfigParam]
+    type: Required[Literal["refer"]]
+
+
+class DTMFToolParam(TypedDict, total=False):
+    send_dtmf: Required[dict[str, Any]]
+    type: Required[Literal["send_dtmf"]]
+
+
+class SendMessageToolSendMessageParam(TypedDict, total=False):
+    message_template: str | None
+
+
+class SendMessageToolParam(TypedDict, total=False):
+    send_message: Required[SendMessageToolSendMessageParam]
+    type: Required[Literal["send_message"]]
+
+
+class SkipTurnToolConfigParam(TypedDict, total=False):
+    description: str
+
+
+class SkipTurnToolParam(TypedDict, total=False):
+    skip_turn: Required[SkipTurnToolConfigParam]
+    type: Required[Literal["skip_turn"]]
+
+
+class PayToolConfigParam(TypedDict, total=False):
+    connector_name: Required[str]
+    currency: str
+    description: str | None
+    payment_method: str
+    connector_parameters: dict[str, Any]
+    valid_card_types: Sequence[
+        Literal["visa", "mastercard", "amex", "maestro", "discover", "optima", "jcb", "diners-club", "enroute"]
+    ]
+
+
+class PayToolParam(TypedDict, total=False):
+    pay: Required[PayToolConfigParam]
+    type: Required[Literal["pay"]]
+
+
+class FunctionDefinitionParam(TypedDict, total=False):
+    description: str
+    name: Required[str]
+    parameters: dict[str, Any]
+
+
+class FunctionToolParam(TypedDict, total=False):
+    function: Required[FunctionDefinitionParam]
+    type: Required[Literal["function"]]
+
+
+class VisionToolParam(TypedDict, total=False):
+    type: Required[Literal["vision"]]
+    vision: VisionToolParamsParam
+
+
+class UpdateDynamicVariablesToolParam(TypedDict, total=False):
+    type: Required[Literal["update_dynamic_variables"]]
+    update_dynamic_variables: Required[UpdateDynamicVariablesToolParamsParam]
+
+
+AssistantToolParam: TypeAlias = (
+    WebhookToolParam
+    | ClientSideToolParam
+    | RetrievalToolParam
+    | HandoffToolParam
+    | HangupToolParam
+    | TransferToolParam
+    | InviteToolParam
+    | SIPReferToolParam
+    | DTMFToolParam
+    | SendMessageToolParam
+    | SkipTurnToolParam
+    | PayToolParam
+    | FunctionToolParam
+    | VisionToolParam
+    | UpdateDynamicVariablesToolParam
+)
 
 
 class AudioVisualizerConfigParam(TypedDict, total=False):

@@ -21,17 +21,23 @@ from .._models import BaseModel
 
 __all__ = [
     "AssistantTool",
+    "AssistantToolSendMessage",
     "AudioVisualizerConfig",
     "BucketIds",
+    "ClientSideToolParams",
+    "ClientSideToolParamsParameters",
+    "FunctionDefinition",
     "HandoffToolParams",
     "HandoffToolParamsAiAssistantsItem",
     "HangupToolParams",
     "InsightSettings",
     "InviteToolConfig",
     "InviteToolConfigCustomHeadersItem",
+    "InviteToolConfigTargetsItem",
     "InviteToolConfigVoicemailDetection",
     "InviteToolConfigVoicemailDetectionOnVoicemailDetected",
     "MessagingSettings",
+    "PayToolParams",
     "PrivacySettings",
     "SIPReferToolParams",
     "SIPReferToolParamsCustomHeadersItem",
@@ -45,19 +51,28 @@ __all__ = [
     "TelephonySettingsVoicemailDetectionOnVoicemailDetected",
     "TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessage",
     "TranscriptionSettings",
+    "TranscriptionSettingsChallenger",
     "TranscriptionSettingsConfig",
+    "TranscriptionSettingsFallbackModelsItem",
     "TransferToolParams",
+    "TransferToolParamsBridgeBeep",
     "TransferToolParamsCustomHeadersItem",
     "TransferToolParamsTargetsItem",
     "TransferToolParamsVoicemailDetection",
     "TransferToolParamsVoicemailDetectionDetectionConfig",
     "TransferToolParamsVoicemailDetectionOnVoicemailDetected",
     "TransferToolParamsVoicemailDetectionOnVoicemailDetectedVoicemailMessage",
+    "TransferToolParamsWarmTransferAcceptance",
+    "UpdateDynamicVariablesToolParamsParam",
+    "UpdateDynamicVariablesToolParamsParamUpdatableVariablesItem",
+    "VisionToolParamsParam",
     "VoiceSettings",
     "VoiceSettingsBackgroundAudio",
+    "VoiceSettingsToolCallAudio",
     "WebhookToolParams",
     "WebhookToolParamsBodyParameters",
     "WebhookToolParamsHeadersItem",
+    "WebhookToolParamsMessagesItem",
     "WebhookToolParamsPathParameters",
     "WebhookToolParamsQueryParameters",
     "WebhookToolParamsStoreFieldsAsVariablesItem",
@@ -65,59 +80,9 @@ __all__ = [
 ]
 
 
-class InsightSettings(BaseModel):
-    insight_group_id: str | None = None
-
-
-class MessagingSettings(BaseModel):
-    conversation_inactivity_minutes: int | None = None
-    default_messaging_profile_id: str | None = None
-    delivery_status_webhook_url: str | None = None
-
-
-class PrivacySettings(BaseModel):
-    data_retention: bool | None = None
-
-
-class TelephonySettingsNoiseSuppressionConfig(BaseModel):
-    attenuation_limit: int | None = None
-    mode: str | None = None
-
-
-class TelephonySettingsRecordingSettings(BaseModel):
-    channels: str | None = None
-    format: str | None = None
-
-
-class TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessage(BaseModel):
-    message: str | None = None
-    prompt: str | None = None
-    type: str | None = None
-
-
-class TelephonySettingsVoicemailDetectionOnVoicemailDetected(BaseModel):
-    action: str | None = None
-    voicemail_message: TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessage | None = None
-
-
-class TelephonySettingsVoicemailDetection(BaseModel):
-    on_voicemail_detected: TelephonySettingsVoicemailDetectionOnVoicemailDetected | None = None
-
-
-class TelephonySettings(BaseModel):
-    default_texml_app_id: str | None = None
-    noise_suppression: str | None = None
-    noise_suppression_config: TelephonySettingsNoiseSuppressionConfig | None = None
-    recording_settings: TelephonySettingsRecordingSettings | None = None
-    supports_unauthenticated_web_calls: bool | None = None
-    time_limit_secs: int | None = None
-    user_idle_timeout_secs: int | None = None
-    voicemail_detection: TelephonySettingsVoicemailDetection | None = None
-
-
 class WebhookToolParamsBodyParameters(BaseModel):
-    properties: dict[str, Any] | None = None
-    required: list[str] | None = None
+    properties: dict[str, Any] = {}
+    required: list[str] = []
     type: str | None = None
 
 
@@ -127,14 +92,14 @@ class WebhookToolParamsHeadersItem(BaseModel):
 
 
 class WebhookToolParamsPathParameters(BaseModel):
-    properties: dict[str, Any] | None = None
-    required: list[str] | None = None
+    properties: dict[str, Any] = {}
+    required: list[str] = []
     type: str | None = None
 
 
 class WebhookToolParamsQueryParameters(BaseModel):
-    properties: dict[str, Any] | None = None
-    required: list[str] | None = None
+    properties: dict[str, Any] = {}
+    required: list[str] = []
     type: str | None = None
 
 
@@ -143,18 +108,40 @@ class WebhookToolParamsStoreFieldsAsVariablesItem(BaseModel):
     value_path: str
 
 
+class WebhookToolParamsMessagesItem(BaseModel):
+    content: str
+    type: str
+    timing_ms: int | None = None
+
+
 class WebhookToolParams(BaseModel):
     description: str
     name: str
     url: str
     async_: bool | None = msgspec.field(default=None, name="async")
+    async_timeout_ms: int | None = None
     body_parameters: WebhookToolParamsBodyParameters | None = None
-    headers: list[WebhookToolParamsHeadersItem] | None = None
+    headers: list[WebhookToolParamsHeadersItem] = []
     method: str | None = None
     path_parameters: WebhookToolParamsPathParameters | None = None
     query_parameters: WebhookToolParamsQueryParameters | None = None
-    store_fields_as_variables: list[WebhookToolParamsStoreFieldsAsVariablesItem] | None = None
+    store_fields_as_variables: list[WebhookToolParamsStoreFieldsAsVariablesItem] = []
     timeout_ms: int | None = None
+    messages: list[WebhookToolParamsMessagesItem] = []
+    preset_body_fields: dict[str, Any] = {}
+    preset_query_params: dict[str, Any] = {}
+
+
+class ClientSideToolParamsParameters(BaseModel):
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    type: str | None = None
+
+
+class ClientSideToolParams(BaseModel):
+    description: str
+    name: str
+    parameters: ClientSideToolParamsParameters
 
 
 class BucketIds(BaseModel):
@@ -182,8 +169,12 @@ class TransferToolParamsCustomHeadersItem(BaseModel):
 
 
 class TransferToolParamsTargetsItem(BaseModel):
+    to: str
     name: str | None = None
-    to: str | None = None
+    extension: str | None = None
+    message: str | None = None
+    sip_auth_password: str | None = None
+    sip_auth_username: str | None = None
 
 
 class TransferToolParamsVoicemailDetectionDetectionConfig(BaseModel):
@@ -216,18 +207,39 @@ class TransferToolParamsVoicemailDetection(BaseModel):
     on_voicemail_detected: TransferToolParamsVoicemailDetectionOnVoicemailDetected | None = None
 
 
+class TransferToolParamsBridgeBeep(BaseModel):
+    enabled: bool | None = None
+    target_legs: str | None = None
+
+
+class TransferToolParamsWarmTransferAcceptance(BaseModel):
+    enabled: bool | None = None
+    end_user_target_context_mode: str | None = None
+    require_acceptance: bool | None = None
+    timeout_secs: int | None = None
+
+
 class TransferToolParams(BaseModel):
     from_: str = msgspec.field(name="from")
-    targets: list[TransferToolParamsTargetsItem]
-    custom_headers: list[TransferToolParamsCustomHeadersItem] | None = None
+    targets: list[TransferToolParamsTargetsItem] | str
+    custom_headers: list[TransferToolParamsCustomHeadersItem] = []
+    description: str | None = None
     voicemail_detection: TransferToolParamsVoicemailDetection | None = None
     warm_message_delay_ms: int | None = None
     warm_transfer_instructions: str | None = None
+    bridge_beep: TransferToolParamsBridgeBeep | None = None
+    diversion: str | None = None
+    warm_transfer_acceptance: TransferToolParamsWarmTransferAcceptance | None = None
 
 
 class InviteToolConfigCustomHeadersItem(BaseModel):
     name: str | None = None
     value: str | None = None
+
+
+class InviteToolConfigTargetsItem(BaseModel):
+    to: str
+    name: str | None = None
 
 
 class InviteToolConfigVoicemailDetectionOnVoicemailDetected(BaseModel):
@@ -240,8 +252,9 @@ class InviteToolConfigVoicemailDetection(BaseModel):
 
 
 class InviteToolConfig(BaseModel):
-    custom_headers: list[InviteToolConfigCustomHeadersItem] | None = None
-    from_: str | None = msgspec.field(default=None, name="from")
+    from_: str = msgspec.field(name="from")
+    custom_headers: list[InviteToolConfigCustomHeadersItem] = []
+    targets: list[InviteToolConfigTargetsItem] | str | None = None
     voicemail_detection: InviteToolConfigVoicemailDetection | None = None
 
 
@@ -264,46 +277,121 @@ class SIPReferToolParamsTargetsItem(BaseModel):
 
 class SIPReferToolParams(BaseModel):
     targets: list[SIPReferToolParamsTargetsItem]
-    custom_headers: list[SIPReferToolParamsCustomHeadersItem] | None = None
-    sip_headers: list[SIPReferToolParamsSipHeadersItem] | None = None
+    custom_headers: list[SIPReferToolParamsCustomHeadersItem] = []
+    sip_headers: list[SIPReferToolParamsSipHeadersItem] = []
+
+
+class AssistantToolSendMessage(BaseModel):
+    message_template: str | None = None
 
 
 class SkipTurnToolParams(BaseModel):
     description: str | None = None
 
 
+class PayToolParams(BaseModel):
+    connector_name: str
+    currency: str | None = None
+    description: str | None = None
+    payment_method: str | None = None
+    connector_parameters: dict[str, Any] = {}
+    valid_card_types: list[str] = []
+
+
+class FunctionDefinition(BaseModel):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = {}
+
+
+class VisionToolParamsParam(BaseModel):
+    max_frame_age_secs: int | None = None
+
+
+class UpdateDynamicVariablesToolParamsParamUpdatableVariablesItem(BaseModel):
+    name: str
+    description: str | None = None
+    type: str | None = None
+
+
+class UpdateDynamicVariablesToolParamsParam(BaseModel):
+    description: str
+    name: str
+    updatable_variables: list[UpdateDynamicVariablesToolParamsParamUpdatableVariablesItem]
+
+
 class AssistantTool(BaseModel):
     type: str
     webhook: WebhookToolParams | None = None
+    timeout_ms: int | None = None
+    client_side_tool: ClientSideToolParams | None = None
     retrieval: BucketIds | None = None
     handoff: HandoffToolParams | None = None
     hangup: HangupToolParams | None = None
     transfer: TransferToolParams | None = None
-    invite_config: InviteToolConfig | None = None
+    invite: InviteToolConfig | None = None
     refer: SIPReferToolParams | None = None
-    send_dtmf: dict[str, Any] | None = None
-    send_message: dict[str, Any] | None = None
+    send_dtmf: dict[str, Any] = {}
+    send_message: AssistantToolSendMessage | None = None
     skip_turn: SkipTurnToolParams | None = None
+    pay: PayToolParams | None = None
+    function: FunctionDefinition | None = None
+    vision: VisionToolParamsParam | None = None
+    update_dynamic_variables: UpdateDynamicVariablesToolParamsParam | None = None
 
 
 class TranscriptionSettingsConfig(BaseModel):
     eager_eot_threshold: float | None = None
+    enable_endpoint_detection: bool | None = None
+    end_of_turn_confidence_threshold: float | None = None
     eot_threshold: float | None = None
     eot_timeout_ms: int | None = None
+    interim_results: bool | None = None
+    keyterm: str | None = None
+    max_endpoint_delay_ms: int | None = None
+    max_turn_silence: int | None = None
+    min_turn_silence: int | None = None
     numerals: bool | None = None
     smart_format: bool | None = None
+    context: str | None = None
+    language_hints: list[str] = []
+    prompt: str | None = None
+    remove_disfluencies: bool | None = None
+
+
+class TranscriptionSettingsChallenger(BaseModel):
+    model: str
+    language: str | None = None
+    rule: str | None = None
+    settings: TranscriptionSettingsConfig | None = None
+
+
+class TranscriptionSettingsFallbackModelsItem(BaseModel):
+    model: str
+    language: str | None = None
+    settings: TranscriptionSettingsConfig | None = None
 
 
 class TranscriptionSettings(BaseModel):
+    api_key_ref: str | None = None
     language: str | None = None
     model: str | None = None
     region: str | None = None
     settings: TranscriptionSettingsConfig | None = None
+    challenger: TranscriptionSettingsChallenger | None = None
+    fallback_models: list[TranscriptionSettingsFallbackModelsItem] | None = None
 
 
 class VoiceSettingsBackgroundAudio(BaseModel):
     type: str
     value: str
+    volume: float | None = None
+
+
+class VoiceSettingsToolCallAudio(BaseModel):
+    type: str
+    value: str
+    volume: float | None = None
 
 
 class VoiceSettings(BaseModel):
@@ -318,6 +406,70 @@ class VoiceSettings(BaseModel):
     temperature: float | None = None
     use_speaker_boost: bool | None = None
     voice_speed: float | None = None
+    tool_call_audio: VoiceSettingsToolCallAudio | None = None
+
+
+class InsightSettings(BaseModel):
+    insight_group_id: str | None = None
+    model: str | None = None
+
+
+class MessagingSettings(BaseModel):
+    conversation_inactivity_minutes: int | None = None
+    default_messaging_profile_id: str | None = None
+    delivery_status_webhook_url: str | None = None
+
+
+class PrivacySettings(BaseModel):
+    data_retention: bool | None = None
+    in_transit_data_locality: bool | None = None
+    pii_redaction: str | None = None
+
+
+class TelephonySettingsNoiseSuppressionConfig(BaseModel):
+    attenuation_limit: int | None = None
+    mode: str | None = None
+    enhancement_level: float | None = None
+    family: str | None = None
+    size: str | None = None
+
+
+class TelephonySettingsRecordingSettings(BaseModel):
+    channels: str | None = None
+    enabled: bool | None = None
+    format: str | None = None
+    stop_on_conversation_end: bool | None = None
+
+
+class TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessage(BaseModel):
+    message: str | None = None
+    prompt: str | None = None
+    type: str | None = None
+
+
+class TelephonySettingsVoicemailDetectionOnVoicemailDetected(BaseModel):
+    action: str | None = None
+    voicemail_message: TelephonySettingsVoicemailDetectionOnVoicemailDetectedVoicemailMessage | None = None
+
+
+class TelephonySettingsVoicemailDetection(BaseModel):
+    on_voicemail_detected: TelephonySettingsVoicemailDetectionOnVoicemailDetected | None = None
+
+
+class TelephonySettings(BaseModel):
+    default_texml_app_id: str | None = None
+    noise_suppression: str | None = None
+    noise_suppression_config: TelephonySettingsNoiseSuppressionConfig | None = None
+    recording_settings: TelephonySettingsRecordingSettings | None = None
+    supports_unauthenticated_web_calls: bool | None = None
+    time_limit_secs: int | None = None
+    user_idle_reply_secs: int | None = None
+    user_idle_timeout_secs: int | None = None
+    voicemail_detection: TelephonySettingsVoicemailDetection | None = None
+    conversation_ended_full_history: bool | None = None
+    disable_dtmf: bool | None = None
+    fallback_destination: str | None = None
+    send_message_history_updates: bool | None = None
 
 
 class AudioVisualizerConfig(BaseModel):

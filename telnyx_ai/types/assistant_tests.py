@@ -21,11 +21,6 @@ __all__ = [
 ]
 
 
-class AssistantTestRubricParam(TypedDict, total=False):
-    criteria: Required[str]
-    name: Required[str]
-
-
 class AssistantTestRubric(BaseModel):
     criteria: str
     name: str
@@ -49,6 +44,11 @@ class PaginatedAssistantTestList(APIResponse):
     meta: Meta
 
 
+class AssistantTestRubricParam(TypedDict, total=False):
+    criteria: Required[str]
+    name: Required[str]
+
+
 class TestSuitesResponse(APIResponse):
     data: list[str]
 
@@ -67,7 +67,7 @@ class TestRunResponse(APIResponse):
     completed_at: str | None = None
     conversation_id: str | None = None
     conversation_insights_id: str | None = None
-    detail_status: list[TestRunDetailResult] | None = None
+    detail_status: list[TestRunDetailResult] = []
     logs: str | None = None
     test_suite_run_id: str | None = None
     updated_at: str | None = None

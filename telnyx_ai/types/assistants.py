@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Required, TypedDict
+from collections.abc import Sequence
+from typing import Any, Literal, Required, TypeAlias, TypedDict
 
 from .._models import APIResponse, BaseModel
+from .assistant_params import TranscriptionSettingsParam, VoiceSettingsParam
 from .assistant_settings import (
     AssistantTool,
     InsightSettings,
@@ -17,26 +19,211 @@ from .assistant_settings import (
     VoiceSettings,
     WidgetSettings,
 )
+from .shared import Meta
 
 __all__ = [
+    "ArithmeticExpressionParam",
     "Assistant",
+    "AssistantA2AAgentParam",
+    "AssistantA2AAgentParamHeadersItemParam",
+    "AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam",
+    "AssistantA2AAgentParamMessagesItemRequestStartParam",
     "AssistantChatResponse",
     "AssistantDeletedResponse",
+    "AssistantIntegration",
+    "AssistantIntegrationParam",
+    "AssistantMCPServer",
+    "AssistantMCPServerParam",
     "AssistantSmsChatResponse",
+    "AssistantTargetParam",
+    "AssistantWhatsappResponse",
     "AssistantsListData",
+    "AvatarSettingsRequestParam",
+    "BooleanLiteralExpressionParam",
+    "BooleanOpExpressionParam",
     "CanaryDeployResponse",
+    "Clause",
+    "ClauseParam",
+    "ComparisonExpressionParam",
+    "ConversationFlow",
+    "ConversationFlowNodesItem",
+    "ConversationFlowReqNodesItemParam",
+    "ConversationFlowReqParam",
+    "DefaultConditionParam",
+    "DelegationSettingsParam",
+    "DeletedAssistant",
+    "DeletedAssistantsListResponse",
+    "DynamicVariableExpressionParam",
+    "Expression",
+    "ExpressionConditionParam",
+    "ExpressionParam",
+    "ExternalLLM",
+    "ExternalLLMReqParam",
+    "ExternalLlmParam",
+    "FallbackConfig",
+    "FallbackConfigReqParam",
+    "FlowEdge",
+    "FlowEdgeCondition",
+    "FlowEdgeConditionParam",
+    "FlowEdgeParam",
+    "FlowEdgeTarget",
+    "FlowNodeReqParam",
     "ImportMetadata",
+    "InferenceEmbeddingInterruptionSettings",
+    "InferenceEmbeddingInterruptionSettingsParam",
+    "LLMConditionParam",
+    "NodePosition",
+    "NodePositionParam",
+    "NodeTargetParam",
+    "NumberLiteralExpressionParam",
+    "Observability",
+    "ObservabilityReqParam",
+    "PostConversationSettings",
+    "PostConversationSettingsReqParam",
+    "RolloutSlot",
+    "RolloutSlotParam",
+    "RuleInputParam",
+    "RuleOutput",
+    "Serve",
+    "ServeParam",
+    "SpeakNodeReqParam",
+    "StartSpeakingPlan",
+    "StartSpeakingPlanParam",
+    "StringLiteralExpressionParam",
     "TagsResponse",
     "TestWebhookToolResponse",
     "TestWebhookToolResponseData",
-    "VersionConfig",
-    "VersionConfigParam",
+    "ToolNodeReqParam",
+    "TranscriptionEndpointingPlan",
+    "TranscriptionEndpointingPlanParam",
+    "WebsocketSettingsParam",
 ]
+
+
+class Expression(BaseModel):
+    type: str
+    left: Expression | None = None
+    op: str | None = None
+    right: Expression | None = None
+    operands: list[Expression] = []
+    name: str | None = None
+    value: Any = None
+
+
+class FlowEdgeCondition(BaseModel):
+    type: str
+    prompt: str | None = None
+    expression: Expression | None = None
+
+
+class NodePosition(BaseModel):
+    x: float
+    y: float
+
+
+class FlowEdgeTarget(BaseModel):
+    type: str
+    node_id: str | None = None
+    assistant_id: str | None = None
+    position: NodePosition | None = None
+    voice_mode: str | None = None
+
+
+class FlowEdge(BaseModel):
+    condition: FlowEdgeCondition
+    id: str
+    start_node_id: str
+    target: FlowEdgeTarget
+
+
+class ExternalLLM(BaseModel):
+    base_url: str
+    model: str
+    authentication_method: str | None = None
+    certificate_ref: str | None = None
+    forward_metadata: bool | None = None
+    llm_api_key_ref: str | None = None
+    token_retrieval_url: str | None = None
+
+
+class ConversationFlowNodesItem(BaseModel):
+    id: str
+    external_llm: ExternalLLM | None = None
+    instructions: str | None = None
+    instructions_mode: str | None = None
+    llm_api_key_ref: str | None = None
+    model: str | None = None
+    name: str | None = None
+    position: NodePosition | None = None
+    shared_tool_ids: list[str] = []
+    tools: list[list[AssistantTool]] = []
+    tools_mode: str | None = None
+    transcription: TranscriptionSettings | None = None
+    type: str | None = None
+    voice_settings: VoiceSettings | None = None
+    shared_tool_id: str | None = None
+    tool: list[AssistantTool] = []
+    message: str | None = None
+
+
+class ConversationFlow(BaseModel):
+    nodes: list[ConversationFlowNodesItem]
+    start_node_id: str
+    edges: list[FlowEdge] = []
+
+
+class FallbackConfig(BaseModel):
+    external_llm: ExternalLLM | None = None
+    llm_api_key_ref: str | None = None
+    model: str | None = None
 
 
 class ImportMetadata(BaseModel):
     import_id: str | None = None
     import_provider: str | None = None
+
+
+class AssistantIntegration(BaseModel):
+    integration_id: str
+    allowed_list: list[str] = []
+
+
+class TranscriptionEndpointingPlan(BaseModel):
+    on_no_punctuation_seconds: float | None = None
+    on_number_seconds: float | None = None
+    on_punctuation_seconds: float | None = None
+
+
+class StartSpeakingPlan(BaseModel):
+    transcription_endpointing_plan: TranscriptionEndpointingPlan | None = None
+    wait_seconds: float | None = None
+
+
+class InferenceEmbeddingInterruptionSettings(BaseModel):
+    disable_greeting_interruption: bool | None = None
+    enable: bool | None = None
+    start_speaking_plan: StartSpeakingPlan | None = None
+    interrupt_prediction_threshold: float | None = None
+
+
+class AssistantMCPServer(BaseModel):
+    id: str
+    allowed_tools: list[str] = []
+
+
+class Observability(BaseModel):
+    host: str | None = None
+    prompt_label: str | None = None
+    prompt_name: str | None = None
+    prompt_sync: str | None = None
+    prompt_version: int | None = None
+    public_key_ref: str | None = None
+    secret_key_ref: str | None = None
+    status: str | None = None
+
+
+class PostConversationSettings(BaseModel):
+    enabled: bool | None = None
 
 
 class Assistant(APIResponse):
@@ -45,29 +232,344 @@ class Assistant(APIResponse):
     instructions: str
     model: str
     name: str
+    conversation_flow: ConversationFlow | None = None
     description: str | None = None
-    dynamic_variables: dict[str, Any] | None = None
+    dynamic_variables: dict[str, Any] = {}
+    dynamic_variables_webhook_timeout_ms: int | None = None
     dynamic_variables_webhook_url: str | None = None
-    enabled_features: list[str] | None = None
+    enabled_features: list[str] = []
+    external_llm: ExternalLLM | None = None
+    fallback_config: FallbackConfig | None = None
     greeting: str | None = None
     import_metadata: ImportMetadata | None = None
     insight_settings: InsightSettings | None = None
+    integrations: list[AssistantIntegration] = []
+    interruption_settings: InferenceEmbeddingInterruptionSettings | None = None
     llm_api_key_ref: str | None = None
+    mcp_servers: list[AssistantMCPServer] = []
     messaging_settings: MessagingSettings | None = None
+    observability_settings: Observability | None = None
+    post_conversation_settings: PostConversationSettings | None = None
     privacy_settings: PrivacySettings | None = None
+    related_mission_ids: list[str] = []
+    tags: list[str] = []
     telephony_settings: TelephonySettings | None = None
-    tools: list[AssistantTool] | None = None
+    tools: list[AssistantTool] = []
     transcription: TranscriptionSettings | None = None
+    version_created_at: str | None = None
+    version_id: str | None = None
+    version_name: str | None = None
     voice_settings: VoiceSettings | None = None
     widget_settings: WidgetSettings | None = None
 
 
-class AssistantChatResponse(APIResponse):
-    content: str
-
-
 class AssistantsListData(APIResponse):
     data: list[Assistant]
+
+
+class LLMConditionParam(TypedDict, total=False):
+    prompt: Required[str]
+    type: Required[str]
+
+
+class DynamicVariableExpressionParam(TypedDict, total=False):
+    name: Required[str]
+    type: Required[str]
+
+
+class StringLiteralExpressionParam(TypedDict, total=False):
+    type: Required[str]
+    value: Required[str]
+
+
+class NumberLiteralExpressionParam(TypedDict, total=False):
+    type: Required[str]
+    value: Required[float]
+
+
+class BooleanLiteralExpressionParam(TypedDict, total=False):
+    type: Required[str]
+    value: Required[bool]
+
+
+class ArithmeticExpressionParam(TypedDict, total=False):
+    left: Required[ExpressionParam]
+    op: Required[Literal["+", "-", "*", "/", "%"]]
+    right: Required[ExpressionParam]
+    type: Required[str]
+
+
+class BooleanOpExpressionParam(TypedDict, total=False):
+    op: Required[Literal["and", "or", "not"]]
+    operands: Required[Sequence[ExpressionParam]]
+    type: Required[str]
+
+
+class ComparisonExpressionParam(TypedDict, total=False):
+    left: Required[ExpressionParam]
+    op: Required[Literal["==", "!=", "<", "<=", ">", ">=", "contains", "not_contains"]]
+    right: Required[ExpressionParam]
+    type: Required[str]
+
+
+ExpressionParam: TypeAlias = (
+    ComparisonExpressionParam
+    | BooleanOpExpressionParam
+    | ArithmeticExpressionParam
+    | DynamicVariableExpressionParam
+    | StringLiteralExpressionParam
+    | NumberLiteralExpressionParam
+    | BooleanLiteralExpressionParam
+)
+
+
+class ExpressionConditionParam(TypedDict, total=False):
+    expression: Required[ExpressionParam]
+    type: Required[str]
+
+
+class DefaultConditionParam(TypedDict, total=False):
+    type: Required[str]
+
+
+FlowEdgeConditionParam: TypeAlias = LLMConditionParam | ExpressionConditionParam | DefaultConditionParam
+
+
+class NodeTargetParam(TypedDict, total=False):
+    node_id: Required[str]
+    type: Required[str]
+
+
+class NodePositionParam(TypedDict, total=False):
+    x: Required[float]
+    y: Required[float]
+
+
+class AssistantTargetParam(TypedDict, total=False):
+    assistant_id: Required[str]
+    position: NodePositionParam
+    type: Required[str]
+    voice_mode: Literal["unified", "distinct"]
+
+
+class FlowEdgeParam(TypedDict, total=False):
+    condition: Required[FlowEdgeConditionParam]
+    id: Required[str]
+    start_node_id: Required[str]
+    target: Required[NodeTargetParam | AssistantTargetParam]
+
+
+class ExternalLLMReqParam(TypedDict, total=False):
+    authentication_method: Literal["token", "certificate"]
+    base_url: Required[str]
+    certificate_ref: str
+    forward_metadata: bool
+    llm_api_key_ref: str
+    model: Required[str]
+    token_retrieval_url: str
+
+
+class FlowNodeReqParam(TypedDict, total=False):
+    external_llm: ExternalLLMReqParam
+    id: Required[str]
+    instructions: Required[str]
+    instructions_mode: Literal["replace", "append"]
+    llm_api_key_ref: str
+    model: str
+    name: str
+    position: NodePositionParam
+    shared_tool_ids: Sequence[str]
+    tools_mode: Literal["replace", "append"]
+    transcription: TranscriptionSettingsParam
+    type: str
+    voice_settings: VoiceSettingsParam
+
+
+class ToolNodeReqParam(TypedDict, total=False):
+    id: Required[str]
+    name: str
+    position: NodePositionParam
+    shared_tool_id: Required[str]
+    type: str
+    message: str
+
+
+class SpeakNodeReqParam(TypedDict, total=False):
+    id: Required[str]
+    message: Required[str]
+    name: str
+    position: NodePositionParam
+    type: str
+
+
+ConversationFlowReqNodesItemParam: TypeAlias = FlowNodeReqParam | ToolNodeReqParam | SpeakNodeReqParam
+
+
+class ConversationFlowReqParam(TypedDict, total=False):
+    edges: Sequence[FlowEdgeParam]
+    nodes: Required[Sequence[ConversationFlowReqNodesItemParam]]
+    start_node_id: Required[str]
+
+
+class FallbackConfigReqParam(TypedDict, total=False):
+    external_llm: ExternalLLMReqParam
+    llm_api_key_ref: str
+    model: str
+
+
+class AssistantIntegrationParam(TypedDict, total=False):
+    allowed_list: Sequence[str]
+    integration_id: Required[str]
+
+
+class TranscriptionEndpointingPlanParam(TypedDict, total=False):
+    on_no_punctuation_seconds: float
+    on_number_seconds: float
+    on_punctuation_seconds: float
+
+
+class StartSpeakingPlanParam(TypedDict, total=False):
+    transcription_endpointing_plan: TranscriptionEndpointingPlanParam
+    wait_seconds: float
+
+
+class InferenceEmbeddingInterruptionSettingsParam(TypedDict, total=False):
+    disable_greeting_interruption: bool
+    enable: bool
+    start_speaking_plan: StartSpeakingPlanParam
+    interrupt_prediction_threshold: float | None
+
+
+class AssistantMCPServerParam(TypedDict, total=False):
+    allowed_tools: Sequence[str]
+    id: Required[str]
+
+
+class ObservabilityReqParam(TypedDict, total=False):
+    host: str
+    prompt_label: str
+    prompt_name: str
+    prompt_sync: Literal["enabled", "disabled"]
+    prompt_version: int
+    public_key_ref: str
+    secret_key_ref: str
+    status: Literal["enabled", "disabled"]
+
+
+class PostConversationSettingsReqParam(TypedDict, total=False):
+    enabled: bool
+
+
+class AssistantA2AAgentParamHeadersItemParam(TypedDict, total=False):
+    name: Required[str]
+    value: Required[str]
+
+
+class AssistantA2AAgentParamMessagesItemRequestStartParam(TypedDict, total=False):
+    content: Required[str]
+    type: Required[Literal["request_start"]]
+    timing_ms: int
+
+
+class AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam(TypedDict, total=False):
+    content: Required[str]
+    timing_ms: Required[int]
+    type: Required[Literal["request_response_delayed"]]
+
+
+AssistantA2AAgentParam = TypedDict(
+    "AssistantA2AAgentParam",
+    {
+        "async": bool,
+        "name": Required[str],
+        "url": Required[str],
+        "headers": Sequence[AssistantA2AAgentParamHeadersItemParam],
+        "messages": Sequence[
+            AssistantA2AAgentParamMessagesItemRequestStartParam
+            | AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam
+        ],
+        "poll_interval_ms": int,
+        "timeout_ms": int,
+    },
+    total=False,
+)
+
+
+class AvatarSettingsRequestParam(TypedDict, total=False):
+    avatar_id: Required[str]
+    background_id: Required[Literal["office", "studio", "reception", "illustrated_workspace"]]
+    model: Required[Literal["foxtrot-1"]]
+    provider: Required[Literal["telnyx"]]
+
+
+class ExternalLlmParam(TypedDict, total=False):
+    base_url: Required[str]
+    model: Required[str]
+    authentication_method: Literal["token", "certificate"]
+    certificate_ref: str
+    forward_metadata: bool
+    llm_api_key_ref: str
+    token_retrieval_url: str
+
+
+class DelegationSettingsParam(TypedDict, total=False):
+    enabled: bool
+    external_llm: ExternalLlmParam
+    instructions: str
+    llm_api_key_ref: str
+    mode: Literal["telnyx", "client"]
+    model: str
+    speak_results: bool
+
+
+class WebsocketSettingsParam(TypedDict, total=False):
+    auth_ref: str
+    enabled: bool
+    url: str
+
+
+class DeletedAssistant(APIResponse):
+    created_at: str
+    id: str
+    instructions: str
+    model: str
+    name: str
+    deleted_at: str
+    permanently_deleted_at: str
+    conversation_flow: ConversationFlow | None = None
+    description: str | None = None
+    dynamic_variables: dict[str, Any] = {}
+    dynamic_variables_webhook_timeout_ms: int | None = None
+    dynamic_variables_webhook_url: str | None = None
+    enabled_features: list[str] = []
+    external_llm: ExternalLLM | None = None
+    fallback_config: FallbackConfig | None = None
+    greeting: str | None = None
+    import_metadata: ImportMetadata | None = None
+    insight_settings: InsightSettings | None = None
+    integrations: list[AssistantIntegration] = []
+    interruption_settings: InferenceEmbeddingInterruptionSettings | None = None
+    llm_api_key_ref: str | None = None
+    mcp_servers: list[AssistantMCPServer] = []
+    messaging_settings: MessagingSettings | None = None
+    observability_settings: Observability | None = None
+    post_conversation_settings: PostConversationSettings | None = None
+    privacy_settings: PrivacySettings | None = None
+    related_mission_ids: list[str] = []
+    tags: list[str] = []
+    telephony_settings: TelephonySettings | None = None
+    tools: list[AssistantTool] = []
+    transcription: TranscriptionSettings | None = None
+    version_created_at: str | None = None
+    version_id: str | None = None
+    version_name: str | None = None
+    voice_settings: VoiceSettings | None = None
+    widget_settings: WidgetSettings | None = None
+
+
+class DeletedAssistantsListResponse(APIResponse):
+    data: list[DeletedAssistant]
+    meta: Meta | None = None
 
 
 class TagsResponse(APIResponse):
@@ -80,25 +582,66 @@ class AssistantDeletedResponse(APIResponse):
     object: str
 
 
-class VersionConfig(BaseModel):
-    percentage: float
+class Clause(BaseModel):
+    attribute: str
+    operator: str
+    values: list[str]
+
+
+class RolloutSlot(BaseModel):
     version_id: str
+    weight: float
+
+
+class Serve(BaseModel):
+    rollout: list[RolloutSlot] = []
+    version_id: str | None = None
+
+
+class RuleOutput(BaseModel):
+    serve: Serve
+    match: list[Clause] = []
 
 
 class CanaryDeployResponse(APIResponse):
     assistant_id: str
     created_at: str
+    rules: list[RuleOutput]
     updated_at: str
-    versions: list[VersionConfig]
 
 
-class VersionConfigParam(TypedDict, total=False):
-    percentage: Required[float]
+class ClauseParam(TypedDict, total=False):
+    attribute: Required[str]
+    operator: Required[Literal["in", "not_in", "starts_with"]]
+    values: Required[Sequence[str]]
+
+
+class RolloutSlotParam(TypedDict, total=False):
     version_id: Required[str]
+    weight: Required[float]
+
+
+class ServeParam(TypedDict, total=False):
+    rollout: Sequence[RolloutSlotParam]
+    version_id: str
+
+
+class RuleInputParam(TypedDict, total=False):
+    match: Sequence[ClauseParam]
+    serve: Required[ServeParam]
+
+
+class AssistantChatResponse(APIResponse):
+    content: str
 
 
 class AssistantSmsChatResponse(APIResponse):
     conversation_id: str | None = None
+
+
+class AssistantWhatsappResponse(APIResponse):
+    conversation_id: str
+    message_id: str
 
 
 class TestWebhookToolResponse(BaseModel):

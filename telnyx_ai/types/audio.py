@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .._models import APIResponse, BaseModel
 
-__all__ = ["AudioTranscriptionResponse", "AudioTranscriptionResponseSegments"]
+__all__ = ["AudioTranscriptionResponse", "AudioTranscriptionResponseSegments", "AudioTranscriptionResponseWord"]
 
 
 class AudioTranscriptionResponseSegments(BaseModel):
@@ -16,7 +16,16 @@ class AudioTranscriptionResponseSegments(BaseModel):
     text: str
 
 
+class AudioTranscriptionResponseWord(BaseModel):
+    end: float
+    start: float
+    word: str
+    confidence: float | None = None
+    speaker: int | None = None
+
+
 class AudioTranscriptionResponse(APIResponse):
     text: str
     duration: float | None = None
-    segments: list[AudioTranscriptionResponseSegments] | None = None
+    segments: list[AudioTranscriptionResponseSegments] = []
+    words: list[AudioTranscriptionResponseWord] = []

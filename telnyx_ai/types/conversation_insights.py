@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from .._models import APIResponse, BaseModel
 from .shared import Meta
 
 __all__ = [
+    "ConversationInsightAggregateResp",
+    "ConversationInsightAggregateRespDataItem",
+    "ConversationInsightsRetrieveAggregatesMetadataParam",
     "GetInsightTemplateGroupsRespData",
     "GetInsightTemplatesRespData",
     "InsightTemplateDetailRespData",
@@ -19,6 +22,18 @@ __all__ = [
     "InsightTemplateGroupResp",
     "InsightTemplateResp",
 ]
+
+
+class ConversationInsightsRetrieveAggregatesMetadataParam(TypedDict, total=False):
+    assistant_id: str
+
+
+class ConversationInsightAggregateRespDataItem(BaseModel):
+    record_count: int
+
+
+class ConversationInsightAggregateResp(APIResponse):
+    data: list[ConversationInsightAggregateRespDataItem]
 
 
 class InsightTemplateResp(BaseModel):
@@ -36,7 +51,7 @@ class InsightTemplateGroupResp(BaseModel):
     id: str
     name: str
     description: str | None = None
-    insights: list[InsightTemplateResp] | None = None
+    insights: list[InsightTemplateResp] = []
     webhook: str | None = None
 
 

@@ -75,7 +75,7 @@ class ConversationMessage(BaseModel):
     text: str
     created_at: str | None = None
     sent_at: str | None = None
-    tool_calls: list[ConversationMessageToolCallsItem] | None = None
+    tool_calls: list[ConversationMessageToolCallsItem] = []
 
 
 class ConversationMessageListData(APIResponse):

@@ -81,7 +81,7 @@ class EmbeddingMetadata(BaseModel):
     filename: str
     source: str
     certainty: float | None = None
-    loader_metadata: dict[str, Any] | None = None
+    loader_metadata: dict[str, Any] = {}
 
 
 class EmbeddingSimilaritySearchDocument(BaseModel):

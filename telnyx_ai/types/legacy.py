@@ -29,7 +29,7 @@ class SttDetailReportResponse(BaseModel):
 
 
 class SttGetDetailReportResponse(APIResponse):
-    data: list[SttDetailReportResponse] | None = None
+    data: list[SttDetailReportResponse] = []
 
 
 class SttPostDetailReportResponse(APIResponse):
@@ -45,4 +45,4 @@ class SttDeleteDetailReportResponse(APIResponse):
 
 
 class SttUsageReportResponse(APIResponse):
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] = {}

@@ -4,16 +4,67 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._models import APIResponse, BaseModel
 
-__all__ = ["ModelMetadata", "ModelsResponse"]
+__all__ = [
+    "ConversationHistoryRecord",
+    "ConversationHistoryResponse",
+    "ModelMetadata",
+    "ModelsResponse",
+    "TranscriptionsSearchPaginationMeta",
+]
+
+
+class ConversationHistoryRecord(BaseModel):
+    chunk_index: int
+    chunk_total: int
+    id: str
+    ingested_at: str
+    organization_id: str
+    record_created_at: str
+    record_id: str
+    region: str
+    score: float
+    text: str
+    user_id: str
+    metadata: dict[str, Any] = {}
+
+
+class TranscriptionsSearchPaginationMeta(BaseModel):
+    page_number: int
+    page_size: int
+    total_pages: int
+    total_results: int
+
+
+class ConversationHistoryResponse(APIResponse):
+    data: list[ConversationHistoryRecord]
+    meta: TranscriptionsSearchPaginationMeta
 
 
 class ModelMetadata(BaseModel):
-    created: int
+    context_length: int
+    created: str
     id: str
+    languages: list[str]
+    license: str
+    organization: str
     owned_by: str
+    parameters: int
+    tier: str
+    base_model: str | None = None
+    description: str | None = None
+    is_fine_tunable: bool | None = None
+    is_vision_supported: bool | None = None
+    max_completion_tokens: int | None = None
     object: str | None = None
+    parameters_str: str | None = None
+    pricing: dict[str, str] = {}
+    recommended_for_assistants: bool | None = None
+    regions: list[str] = []
+    task: str | None = None
 
 
 class ModelsResponse(APIResponse):

@@ -8,9 +8,12 @@ hand-written ``OpenAIEmbeddingBase64Response`` (``telnyx_ai.types.openai_base64`
 
 from __future__ import annotations
 
+from typing import Literal, TypedDict
+
 from .._models import APIResponse, BaseModel
 
 __all__ = [
+    "OpenAICreateResponseReasoningParam",
     "OpenAIEmbeddingData",
     "OpenAIEmbeddingModelMetadata",
     "OpenAIEmbeddingModelsResponse",
@@ -47,3 +50,7 @@ class OpenAIEmbeddingModelMetadata(BaseModel):
 class OpenAIEmbeddingModelsResponse(APIResponse):
     data: list[OpenAIEmbeddingModelMetadata]
     object: str
+
+
+class OpenAICreateResponseReasoningParam(TypedDict, total=False):
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]

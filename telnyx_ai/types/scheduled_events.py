@@ -8,10 +8,30 @@ fields of both (``text`` is set for SMS events, ``retry_attempts`` for calls).""
 
 from __future__ import annotations
 
-from .._models import APIResponse
+from typing import Literal, TypedDict
+
+from .._models import APIResponse, BaseModel
 from .shared import Meta
 
-__all__ = ["PaginatedScheduledEventList", "ScheduledEventResponse"]
+__all__ = [
+    "AssistantScheduledCallAttempt",
+    "PaginatedScheduledEventList",
+    "ScheduledCallSettings",
+    "ScheduledCallSettingsParam",
+    "ScheduledEventResponse",
+]
+
+
+class AssistantScheduledCallAttempt(BaseModel):
+    attempt_number: int
+    attempted_at: str
+    call_status: str
+    call_duration: int | None = None
+    telnyx_call_control_id: str | None = None
+
+
+class ScheduledCallSettings(BaseModel):
+    sip_region: str | None = None
 
 
 class ScheduledEventResponse(APIResponse):
@@ -20,13 +40,20 @@ class ScheduledEventResponse(APIResponse):
     telnyx_agent_target: str
     telnyx_conversation_channel: str
     telnyx_end_user_target: str
+    call_attempts: list[AssistantScheduledCallAttempt] = []
+    call_duration: int | None = None
+    call_settings: ScheduledCallSettings | None = None
+    call_status: str | None = None
     conversation_id: str | None = None
-    conversation_metadata: dict[str, str | int | bool] | None = None
+    conversation_metadata: dict[str, str | int | bool] = {}
     created_at: str | None = None
-    dynamic_variables: dict[str, str] | None = None
-    errors: list[str] | None = None
+    dispatched_at: str | None = None
+    dynamic_variables: dict[str, str] = {}
+    errors: list[str] = []
+    max_retries_client_errors: int | None = None
     retry_attempts: int | None = None
     retry_count: int | None = None
+    retry_interval_secs: int | None = None
     scheduled_event_id: str | None = None
     status: str | None = None
     text: str | None = None
@@ -35,3 +62,7 @@ class ScheduledEventResponse(APIResponse):
 class PaginatedScheduledEventList(APIResponse):
     data: list[ScheduledEventResponse]
     meta: Meta
+
+
+class ScheduledCallSettingsParam(TypedDict, total=False):
+    sip_region: Literal["US", "Europe", "Canada", "Australia", "Middle East"]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Required, TypedDict
 
 from .._models import APIResponse, BaseModel
 
@@ -18,8 +18,11 @@ __all__ = [
     "ResembleProviderConfigParam",
     "RimeProviderConfigParam",
     "TelnyxProviderConfigParam",
+    "TextToSpeechGenerateSpeechHumainParam",
+    "TextToSpeechGenerateSpeechSonioxParam",
     "Voice",
     "VoicesResponse",
+    "XAIProviderConfigParam",
 ]
 
 
@@ -78,6 +81,28 @@ class TelnyxProviderConfigParam(TypedDict, total=False):
     volume: float
 
 
+class XAIProviderConfigParam(TypedDict, total=False):
+    language: str
+    output_format: Literal["mp3", "wav", "pcm", "mulaw", "alaw"]
+    sample_rate: Literal[8000, 16000, 22050, 24000, 44100, 48000]
+    voice_id: Required[Literal["eve", "ara", "rex", "sal", "leo"]]
+
+
+class TextToSpeechGenerateSpeechHumainParam(TypedDict, total=False):
+    voice_id: Required[Literal["sara-en", "abdulaziz-en", "sara-ar", "abdulaziz-ar", "nourah-ar", "abdullah-ar"]]
+    ttfb_eagerness: float
+
+
+class TextToSpeechGenerateSpeechSonioxParam(TypedDict, total=False):
+    voice_id: Required[str]
+    audio_format: Literal["mp3", "wav", "pcm_s16le", "pcm_mulaw", "pcm_alaw"]
+    language: str
+    model_id: Literal["tts-rt-v2"]
+    reduce_silence: bool
+    sample_rate: Literal[8000, 16000, 24000, 44100, 48000]
+    speed: float
+
+
 class Base64AudioResponse(APIResponse):
     base64_audio: str | None = None
 
@@ -91,4 +116,4 @@ class Voice(BaseModel):
 
 
 class VoicesResponse(APIResponse):
-    voices: list[Voice] | None = None
+    voices: list[Voice] = []

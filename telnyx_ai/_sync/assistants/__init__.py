@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from ..._bridge import SyncResource
+from ..._streams.sync_stream import Stream, stream_or_value
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.assistants import AsyncAssistants
 from ...types.assistant_params import (
@@ -22,14 +23,29 @@ from ...types.assistant_params import (
 )
 from ...types.assistants import (
     Assistant,
+    AssistantA2AAgentParam,
     AssistantChatResponse,
     AssistantDeletedResponse,
+    AssistantIntegrationParam,
+    AssistantMCPServerParam,
     AssistantsListData,
     AssistantSmsChatResponse,
+    AssistantWhatsappResponse,
+    AvatarSettingsRequestParam,
+    ConversationFlowReqParam,
+    DelegationSettingsParam,
+    ExternalLLMReqParam,
+    FallbackConfigReqParam,
+    InferenceEmbeddingInterruptionSettingsParam,
+    ObservabilityReqParam,
+    PostConversationSettingsReqParam,
+    WebsocketSettingsParam,
 )
 
 if TYPE_CHECKING:
     from .canary_deploys import CanaryDeploys
+    from .deleted import DeletedAssistants
+    from .instructions import AssistantInstructions
     from .scheduled_events import ScheduledEvents
     from .tags import AssistantTags
     from .tests import Tests
@@ -47,6 +63,18 @@ class Assistants(SyncResource[AsyncAssistants]):
         from .canary_deploys import CanaryDeploys
 
         return CanaryDeploys(self._bridge, self._async.canary_deploys)
+
+    @cached_property
+    def deleted(self) -> DeletedAssistants:
+        from .deleted import DeletedAssistants
+
+        return DeletedAssistants(self._bridge, self._async.deleted)
+
+    @cached_property
+    def instructions(self) -> AssistantInstructions:
+        from .instructions import AssistantInstructions
+
+        return AssistantInstructions(self._bridge, self._async.instructions)
 
     @cached_property
     def scheduled_events(self) -> ScheduledEvents:
@@ -78,26 +106,45 @@ class Assistants(SyncResource[AsyncAssistants]):
 
         return AssistantVersions(self._bridge, self._async.versions)
 
+    def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
+        """Every assistant."""
+        return self._bridge.call(self._async.list, **options)
+
     def create(
         self,
         *,
         instructions: str,
-        model: str,
         name: str,
+        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
+        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
+        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
+        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
+        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
         dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
         enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
+        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
+        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
         greeting: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
+        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
+        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
         llm_api_key_ref: str | NotGiven = NOT_GIVEN,
+        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
         messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
+        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
         privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven = NOT_GIVEN,
         telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
         tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
         transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
         voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
+        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
         widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Assistant:
@@ -105,42 +152,57 @@ class Assistants(SyncResource[AsyncAssistants]):
         return self._bridge.call(
             self._async.create,
             instructions=instructions,
-            model=model,
             name=name,
+            a2a_agents=a2a_agents,
+            avatar_settings=avatar_settings,
+            conversation_flow=conversation_flow,
+            delegation_settings=delegation_settings,
             description=description,
             dynamic_variables=dynamic_variables,
+            dynamic_variables_webhook_timeout_ms=dynamic_variables_webhook_timeout_ms,
             dynamic_variables_webhook_url=dynamic_variables_webhook_url,
             enabled_features=enabled_features,
+            external_llm=external_llm,
+            fallback_config=fallback_config,
             greeting=greeting,
+            idempotency_key=idempotency_key,
             insight_settings=insight_settings,
+            integrations=integrations,
+            interruption_settings=interruption_settings,
             llm_api_key_ref=llm_api_key_ref,
+            mcp_servers=mcp_servers,
             messaging_settings=messaging_settings,
+            model=model,
+            observability_settings=observability_settings,
+            post_conversation_settings=post_conversation_settings,
             privacy_settings=privacy_settings,
+            tags=tags,
             telephony_settings=telephony_settings,
             tool_ids=tool_ids,
             tools=tools,
             transcription=transcription,
             voice_settings=voice_settings,
+            websocket_settings=websocket_settings,
             widget_settings=widget_settings,
             **options,
         )
 
-    def chat(
+    def imports(
         self,
-        assistant_id: str,
         *,
-        content: str,
-        conversation_id: str,
-        name: str | NotGiven = NOT_GIVEN,
+        api_key_ref: str,
+        provider: Literal["elevenlabs", "vapi", "retell"],
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        import_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse:
-        """Send a message to an assistant and get its reply."""
+    ) -> AssistantsListData:
+        """Import assistants from another provider."""
         return self._bridge.call(
-            self._async.chat,
-            assistant_id=assistant_id,
-            content=content,
-            conversation_id=conversation_id,
-            name=name,
+            self._async.imports,
+            api_key_ref=api_key_ref,
+            provider=provider,
+            idempotency_key=idempotency_key,
+            import_ids=import_ids,
             **options,
         )
 
@@ -169,24 +231,39 @@ class Assistants(SyncResource[AsyncAssistants]):
         self,
         assistant_id: str,
         *,
+        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
+        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
+        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
+        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
+        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
         dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
         enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
+        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
+        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
         greeting: str | NotGiven = NOT_GIVEN,
         insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
+        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
         llm_api_key_ref: str | NotGiven = NOT_GIVEN,
+        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
         messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
+        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
         privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
         promote_to_main: bool | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven = NOT_GIVEN,
         telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
         tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
         transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
+        version_name: str | NotGiven = NOT_GIVEN,
         voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
+        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
         widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Assistant:
@@ -194,48 +271,109 @@ class Assistants(SyncResource[AsyncAssistants]):
         return self._bridge.call(
             self._async.update,
             assistant_id=assistant_id,
+            a2a_agents=a2a_agents,
+            avatar_settings=avatar_settings,
+            conversation_flow=conversation_flow,
+            delegation_settings=delegation_settings,
             description=description,
             dynamic_variables=dynamic_variables,
+            dynamic_variables_webhook_timeout_ms=dynamic_variables_webhook_timeout_ms,
             dynamic_variables_webhook_url=dynamic_variables_webhook_url,
             enabled_features=enabled_features,
+            external_llm=external_llm,
+            fallback_config=fallback_config,
             greeting=greeting,
             insight_settings=insight_settings,
             instructions=instructions,
+            integrations=integrations,
+            interruption_settings=interruption_settings,
             llm_api_key_ref=llm_api_key_ref,
+            mcp_servers=mcp_servers,
             messaging_settings=messaging_settings,
             model=model,
             name=name,
+            observability_settings=observability_settings,
+            post_conversation_settings=post_conversation_settings,
             privacy_settings=privacy_settings,
             promote_to_main=promote_to_main,
+            tags=tags,
             telephony_settings=telephony_settings,
             tool_ids=tool_ids,
             tools=tools,
             transcription=transcription,
+            version_name=version_name,
             voice_settings=voice_settings,
+            websocket_settings=websocket_settings,
             widget_settings=widget_settings,
             **options,
         )
 
-    def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
-        """Every assistant."""
-        return self._bridge.call(self._async.list, **options)
-
-    def imports(
-        self,
-        *,
-        api_key_ref: str,
-        provider: Literal["elevenlabs", "vapi", "retell"],
-        import_ids: Sequence[str] | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> AssistantsListData:
-        """Import assistants from another provider."""
-        return self._bridge.call(
-            self._async.imports, api_key_ref=api_key_ref, provider=provider, import_ids=import_ids, **options
-        )
-
-    def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantDeletedResponse:
+    def delete(
+        self, assistant_id: str, *, hard_delete: bool | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+    ) -> AssistantDeletedResponse:
         """Delete an assistant."""
-        return self._bridge.call(self._async.delete, assistant_id=assistant_id, **options)
+        return self._bridge.call(self._async.delete, assistant_id=assistant_id, hard_delete=hard_delete, **options)
+
+    @overload
+    def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse: ...
+
+    @overload
+    def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> Stream[object]: ...
+
+    @overload
+    def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse | Stream[object]: ...
+
+    def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse | Stream[object]:
+        """Send a message to an assistant and get its reply."""
+        return stream_or_value(
+            self._bridge,
+            self._bridge.call(
+                lambda: self._async.chat(
+                    assistant_id=assistant_id,
+                    content=content,
+                    conversation_id=conversation_id,
+                    name=name,
+                    stream=stream,
+                    **options,
+                )
+            ),
+        )
 
     def send_sms(
         self,
@@ -244,6 +382,7 @@ class Assistants(SyncResource[AsyncAssistants]):
         from_: str,
         to: str,
         conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         should_create_conversation: bool | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
@@ -255,14 +394,46 @@ class Assistants(SyncResource[AsyncAssistants]):
             from_=from_,
             to=to,
             conversation_metadata=conversation_metadata,
+            idempotency_key=idempotency_key,
             should_create_conversation=should_create_conversation,
             text=text,
             **options,
         )
 
-    def clone(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
+    def whatsapp(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        from_: str,
+        to: str,
+        conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantWhatsappResponse:
+        """TODO"""
+        return self._bridge.call(
+            self._async.whatsapp,
+            assistant_id=assistant_id,
+            content=content,
+            from_=from_,
+            to=to,
+            conversation_metadata=conversation_metadata,
+            idempotency_key=idempotency_key,
+            **options,
+        )
+
+    def clone(
+        self, assistant_id: str, *, idempotency_key: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+    ) -> Assistant:
         """Copy an assistant."""
-        return self._bridge.call(self._async.clone, assistant_id=assistant_id, **options)
+        return self._bridge.call(
+            self._async.clone, assistant_id=assistant_id, idempotency_key=idempotency_key, **options
+        )
+
+    def restore(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
+        """TODO"""
+        return self._bridge.call(self._async.restore, assistant_id=assistant_id, **options)
 
     def get_texml(self, assistant_id: str, **options: Unpack[RequestOptions]) -> str:
         """The TeXML that connects a call to an assistant."""

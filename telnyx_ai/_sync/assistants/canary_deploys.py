@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Unpack
 
 from ..._bridge import SyncResource
-from ..._types import RequestOptions
+from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.assistants.canary_deploys import AsyncCanaryDeploys
-from ...types.assistants import CanaryDeployResponse, VersionConfigParam
+from ...types.assistants import CanaryDeployResponse, RuleInputParam
 
 __all__ = ["CanaryDeploys"]
 
@@ -22,16 +22,27 @@ class CanaryDeploys(SyncResource[AsyncCanaryDeploys]):
         return self._bridge.call(self._async.retrieve, assistant_id=assistant_id, **options)
 
     def create(
-        self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
+        self,
+        assistant_id: str,
+        *,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        rules: Sequence[RuleInputParam] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
-        return self._bridge.call(self._async.create, assistant_id=assistant_id, versions=versions, **options)
+        return self._bridge.call(
+            self._async.create, assistant_id=assistant_id, idempotency_key=idempotency_key, rules=rules, **options
+        )
 
     def update(
-        self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
+        self,
+        assistant_id: str,
+        *,
+        rules: Sequence[RuleInputParam] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
-        return self._bridge.call(self._async.update, assistant_id=assistant_id, versions=versions, **options)
+        return self._bridge.call(self._async.update, assistant_id=assistant_id, rules=rules, **options)
 
     def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> None:
         """End a canary deploy."""

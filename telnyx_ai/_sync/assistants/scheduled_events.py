@@ -10,7 +10,7 @@ from ..._bridge import SyncResource
 from ..._sync_pagination import SyncPaginator
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.assistants.scheduled_events import AsyncScheduledEvents
-from ...types.scheduled_events import ScheduledEventResponse
+from ...types.scheduled_events import ScheduledCallSettingsParam, ScheduledEventResponse
 
 __all__ = ["ScheduledEvents"]
 
@@ -51,8 +51,12 @@ class ScheduledEvents(SyncResource[AsyncScheduledEvents]):
         telnyx_agent_target: str,
         telnyx_conversation_channel: Literal["phone_call", "sms_chat"],
         telnyx_end_user_target: str,
+        call_settings: ScheduledCallSettingsParam | NotGiven = NOT_GIVEN,
         conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
         dynamic_variables: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        max_retries_client_errors: int | NotGiven = NOT_GIVEN,
+        retry_interval_secs: int | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ScheduledEventResponse:
@@ -64,8 +68,12 @@ class ScheduledEvents(SyncResource[AsyncScheduledEvents]):
             telnyx_agent_target=telnyx_agent_target,
             telnyx_conversation_channel=telnyx_conversation_channel,
             telnyx_end_user_target=telnyx_end_user_target,
+            call_settings=call_settings,
             conversation_metadata=conversation_metadata,
             dynamic_variables=dynamic_variables,
+            idempotency_key=idempotency_key,
+            max_retries_client_errors=max_retries_client_errors,
+            retry_interval_secs=retry_interval_secs,
             text=text,
             **options,
         )

@@ -43,11 +43,20 @@ class TestSuiteRuns(SyncResource[AsyncTestSuiteRuns]):
         )
 
     def trigger(
-        self, suite_name: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+        self,
+        suite_name: str,
+        *,
+        destination_version_id: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
         return self._bridge.call(
-            self._async.trigger, suite_name=suite_name, destination_version_id=destination_version_id, **options
+            self._async.trigger,
+            suite_name=suite_name,
+            destination_version_id=destination_version_id,
+            idempotency_key=idempotency_key,
+            **options,
         )
 
 

@@ -38,11 +38,20 @@ class TestRuns(SyncResource[AsyncTestRuns]):
         )
 
     def trigger(
-        self, test_id: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+        self,
+        test_id: str,
+        *,
+        destination_version_id: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> TestRunResponse:
         """Run a test."""
         return self._bridge.call(
-            self._async.trigger, test_id=test_id, destination_version_id=destination_version_id, **options
+            self._async.trigger,
+            test_id=test_id,
+            destination_version_id=destination_version_id,
+            idempotency_key=idempotency_key,
+            **options,
         )
 
     def retrieve(self, run_id: str, *, test_id: str, **options: Unpack[RequestOptions]) -> TestRunResponse:
@@ -62,33 +71,6 @@ class Tests(SyncResource[AsyncTests]):
         from .test_suites import TestSuites
 
         return TestSuites(self._bridge, self._async.test_suites)
-
-    def create(
-        self,
-        *,
-        destination: str,
-        instructions: str,
-        name: str,
-        rubric: Sequence[AssistantTestRubricParam],
-        description: str | NotGiven = NOT_GIVEN,
-        max_duration_seconds: int | NotGiven = NOT_GIVEN,
-        telnyx_conversation_channel: Literal["phone_call", "web_call", "sms_chat", "web_chat"] | NotGiven = NOT_GIVEN,
-        test_suite: str | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> AssistantTestResponse:
-        """Create a test for assistants."""
-        return self._bridge.call(
-            self._async.create,
-            destination=destination,
-            instructions=instructions,
-            name=name,
-            rubric=rubric,
-            description=description,
-            max_duration_seconds=max_duration_seconds,
-            telnyx_conversation_channel=telnyx_conversation_channel,
-            test_suite=test_suite,
-            **options,
-        )
 
     def list(
         self,
@@ -111,6 +93,35 @@ class Tests(SyncResource[AsyncTests]):
                 page_size=page_size,
                 **options,
             ),
+        )
+
+    def create(
+        self,
+        *,
+        destination: str,
+        instructions: str,
+        name: str,
+        rubric: Sequence[AssistantTestRubricParam],
+        description: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        max_duration_seconds: int | NotGiven = NOT_GIVEN,
+        telnyx_conversation_channel: Literal["phone_call", "web_call", "sms_chat", "web_chat"] | NotGiven = NOT_GIVEN,
+        test_suite: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantTestResponse:
+        """Create a test for assistants."""
+        return self._bridge.call(
+            self._async.create,
+            destination=destination,
+            instructions=instructions,
+            name=name,
+            rubric=rubric,
+            description=description,
+            idempotency_key=idempotency_key,
+            max_duration_seconds=max_duration_seconds,
+            telnyx_conversation_channel=telnyx_conversation_channel,
+            test_suite=test_suite,
+            **options,
         )
 
     def retrieve(self, test_id: str, **options: Unpack[RequestOptions]) -> AssistantTestResponse:

@@ -19,6 +19,7 @@ from ...types.conversations import (
 )
 
 if TYPE_CHECKING:
+    from .conversation_insights import ConversationInsights
     from .insight_groups import InsightGroups
     from .insights import Insights
     from .messages import Messages
@@ -28,6 +29,12 @@ __all__ = ["Conversations"]
 
 class Conversations(SyncResource[AsyncConversations]):
     """Blocking twin of `AsyncConversations`."""
+
+    @cached_property
+    def conversation_insights(self) -> ConversationInsights:
+        from .conversation_insights import ConversationInsights
+
+        return ConversationInsights(self._bridge, self._async.conversation_insights)
 
     @cached_property
     def insight_groups(self) -> InsightGroups:
@@ -55,6 +62,7 @@ class Conversations(SyncResource[AsyncConversations]):
         last_message_at: str | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
         metadata_assistant_id: str | NotGiven = NOT_GIVEN,
+        metadata_assistant_version_id: str | NotGiven = NOT_GIVEN,
         metadata_call_control_id: str | NotGiven = NOT_GIVEN,
         metadata_telnyx_agent_target: str | NotGiven = NOT_GIVEN,
         metadata_telnyx_conversation_channel: str | NotGiven = NOT_GIVEN,
@@ -72,6 +80,7 @@ class Conversations(SyncResource[AsyncConversations]):
             last_message_at=last_message_at,
             limit=limit,
             metadata_assistant_id=metadata_assistant_id,
+            metadata_assistant_version_id=metadata_assistant_version_id,
             metadata_call_control_id=metadata_call_control_id,
             metadata_telnyx_agent_target=metadata_telnyx_agent_target,
             metadata_telnyx_conversation_channel=metadata_telnyx_conversation_channel,
@@ -85,12 +94,15 @@ class Conversations(SyncResource[AsyncConversations]):
     def create(
         self,
         *,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
-        return self._bridge.call(self._async.create, metadata=metadata, name=name, **options)
+        return self._bridge.call(
+            self._async.create, idempotency_key=idempotency_key, metadata=metadata, name=name, **options
+        )
 
     def retrieve(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationRetrieveResponse:
         """One conversation by id."""
@@ -124,6 +136,7 @@ class Conversations(SyncResource[AsyncConversations]):
         *,
         role: str,
         content: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str | int | bool | Sequence[str | int | bool]] | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         sent_at: str | NotGiven = NOT_GIVEN,
@@ -138,6 +151,7 @@ class Conversations(SyncResource[AsyncConversations]):
             conversation_id=conversation_id,
             role=role,
             content=content,
+            idempotency_key=idempotency_key,
             metadata=metadata,
             name=name,
             sent_at=sent_at,

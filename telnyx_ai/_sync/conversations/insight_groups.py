@@ -55,12 +55,18 @@ class InsightGroups(SyncResource[AsyncInsightGroups]):
         *,
         name: str,
         description: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         webhook: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Create an insight group."""
         return self._bridge.call(
-            self._async.insight_groups, name=name, description=description, webhook=webhook, **options
+            self._async.insight_groups,
+            name=name,
+            description=description,
+            idempotency_key=idempotency_key,
+            webhook=webhook,
+            **options,
         )
 
     create = insight_groups  # the same method under a name that says what it does

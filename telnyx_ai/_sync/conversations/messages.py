@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Unpack
 
 from ..._bridge import SyncResource
-from ..._types import RequestOptions
+from ..._sync_pagination import SyncPaginator
+from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.conversations.messages import AsyncMessages
-from ...types.conversations import ConversationMessageListData
+from ...types.conversations import ConversationMessage
 
 __all__ = ["Messages"]
 
@@ -16,6 +17,16 @@ __all__ = ["Messages"]
 class Messages(SyncResource[AsyncMessages]):
     """Blocking twin of `AsyncMessages`."""
 
-    def list(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationMessageListData:
+    def list(
+        self,
+        conversation_id: str,
+        *,
+        page_number: int | NotGiven = NOT_GIVEN,
+        page_size: int | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> SyncPaginator[ConversationMessage]:
         """The messages of a conversation."""
-        return self._bridge.call(self._async.list, conversation_id=conversation_id, **options)
+        return SyncPaginator(
+            self._bridge,
+            self._async.list(conversation_id=conversation_id, page_number=page_number, page_size=page_size, **options),
+        )

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from ..._checks import ArgumentChecks
 from ..._http.request import build_path
 from ..._resource import AsyncResource
+from ..._streams.open import open_stream
+from ..._streams.stream import AsyncStream
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.assistant_params import (
     AssistantToolParam,
@@ -24,14 +26,29 @@ from ...types.assistant_params import (
 )
 from ...types.assistants import (
     Assistant,
+    AssistantA2AAgentParam,
     AssistantChatResponse,
     AssistantDeletedResponse,
+    AssistantIntegrationParam,
+    AssistantMCPServerParam,
     AssistantsListData,
     AssistantSmsChatResponse,
+    AssistantWhatsappResponse,
+    AvatarSettingsRequestParam,
+    ConversationFlowReqParam,
+    DelegationSettingsParam,
+    ExternalLLMReqParam,
+    FallbackConfigReqParam,
+    InferenceEmbeddingInterruptionSettingsParam,
+    ObservabilityReqParam,
+    PostConversationSettingsReqParam,
+    WebsocketSettingsParam,
 )
 
 if TYPE_CHECKING:
     from .canary_deploys import AsyncCanaryDeploys
+    from .deleted import AsyncDeletedAssistants
+    from .instructions import AsyncAssistantInstructions
     from .scheduled_events import AsyncScheduledEvents
     from .tags import AsyncAssistantTags
     from .tests import AsyncTests
@@ -47,6 +64,18 @@ class AsyncAssistants(AsyncResource):
         from .canary_deploys import AsyncCanaryDeploys
 
         return AsyncCanaryDeploys(self._transport)
+
+    @cached_property
+    def deleted(self) -> AsyncDeletedAssistants:
+        from .deleted import AsyncDeletedAssistants
+
+        return AsyncDeletedAssistants(self._transport)
+
+    @cached_property
+    def instructions(self) -> AsyncAssistantInstructions:
+        from .instructions import AsyncAssistantInstructions
+
+        return AsyncAssistantInstructions(self._transport)
 
     @cached_property
     def scheduled_events(self) -> AsyncScheduledEvents:
@@ -78,21 +107,39 @@ class AsyncAssistants(AsyncResource):
 
         return AsyncAssistantVersions(self._transport)
 
+    _list_checks = ArgumentChecks("ai.assistants.list")
+
+    async def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
+        """Every assistant."""
+        self._list_checks.check(options)
+        return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
+
     _create_checks = ArgumentChecks(
         "ai.assistants.create",
-        mapping_lists=("tools",),
+        mapping_lists=("integrations", "mcp_servers", "tools", "a2a_agents"),
         mappings=(
+            "conversation_flow",
             "dynamic_variables",
+            "external_llm",
+            "fallback_config",
             "insight_settings",
+            "interruption_settings",
             "messaging_settings",
+            "observability_settings",
+            "post_conversation_settings",
             "privacy_settings",
             "telephony_settings",
             "transcription",
             "voice_settings",
             "widget_settings",
+            "avatar_settings",
+            "delegation_settings",
+            "websocket_settings",
         ),
-        string_lists=("enabled_features", "tool_ids"),
+        numbers=("dynamic_variables_webhook_timeout_ms",),
+        string_lists=("enabled_features", "tags", "tool_ids"),
         strings=(
+            "idempotency_key",
             "description",
             "dynamic_variables_webhook_url",
             "greeting",
@@ -101,95 +148,148 @@ class AsyncAssistants(AsyncResource):
             "model",
             "name",
         ),
+        nullable=("avatar_settings",),
     )
 
     async def create(
         self,
         *,
         instructions: str,
-        model: str,
         name: str,
+        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
+        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
+        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
+        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
+        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
         dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
         enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
+        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
+        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
         greeting: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
+        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
+        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
         llm_api_key_ref: str | NotGiven = NOT_GIVEN,
+        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
         messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
+        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
         privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven = NOT_GIVEN,
         telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
         tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
         transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
         voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
+        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
         widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Create an assistant."""
         self._create_checks.check(
             options,
-            mapping_lists=(tools,),
+            mapping_lists=(integrations, mcp_servers, tools, a2a_agents),
             mappings=(
+                conversation_flow,
                 dynamic_variables,
+                external_llm,
+                fallback_config,
                 insight_settings,
+                interruption_settings,
                 messaging_settings,
+                observability_settings,
+                post_conversation_settings,
                 privacy_settings,
                 telephony_settings,
                 transcription,
                 voice_settings,
                 widget_settings,
+                avatar_settings,
+                delegation_settings,
+                websocket_settings,
             ),
-            string_lists=(enabled_features, tool_ids),
-            strings=(description, dynamic_variables_webhook_url, greeting, instructions, llm_api_key_ref, model, name),
+            numbers=(dynamic_variables_webhook_timeout_ms,),
+            string_lists=(enabled_features, tags, tool_ids),
+            strings=(
+                idempotency_key,
+                description,
+                dynamic_variables_webhook_url,
+                greeting,
+                instructions,
+                llm_api_key_ref,
+                model,
+                name,
+            ),
         )
         return await self._transport.request(
             "POST",
             "/ai/assistants",
             cast_to=Assistant,
             body={
+                "conversation_flow": conversation_flow,
                 "description": description,
                 "dynamic_variables": dynamic_variables,
+                "dynamic_variables_webhook_timeout_ms": dynamic_variables_webhook_timeout_ms,
                 "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
                 "enabled_features": enabled_features,
+                "external_llm": external_llm,
+                "fallback_config": fallback_config,
                 "greeting": greeting,
                 "insight_settings": insight_settings,
                 "instructions": instructions,
+                "integrations": integrations,
+                "interruption_settings": interruption_settings,
                 "llm_api_key_ref": llm_api_key_ref,
+                "mcp_servers": mcp_servers,
                 "messaging_settings": messaging_settings,
                 "model": model,
                 "name": name,
+                "observability_settings": observability_settings,
+                "post_conversation_settings": post_conversation_settings,
                 "privacy_settings": privacy_settings,
+                "tags": tags,
                 "telephony_settings": telephony_settings,
                 "tool_ids": tool_ids,
                 "tools": tools,
                 "transcription": transcription,
                 "voice_settings": voice_settings,
                 "widget_settings": widget_settings,
+                "a2a_agents": a2a_agents,
+                "avatar_settings": avatar_settings,
+                "delegation_settings": delegation_settings,
+                "websocket_settings": websocket_settings,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )
 
-    _chat_checks = ArgumentChecks(
-        "ai.assistants.chat", strings=("content", "conversation_id", "name"), others=("assistant_id",)
+    _imports_checks = ArgumentChecks(
+        "ai.assistants.imports", string_lists=("import_ids",), strings=("idempotency_key", "api_key_ref", "provider")
     )
 
-    async def chat(
+    async def imports(
         self,
-        assistant_id: str,
         *,
-        content: str,
-        conversation_id: str,
-        name: str | NotGiven = NOT_GIVEN,
+        api_key_ref: str,
+        provider: Literal["elevenlabs", "vapi", "retell"],
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        import_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse:
-        """Send a message to an assistant and get its reply."""
-        self._chat_checks.check(options, strings=(content, conversation_id, name))
+    ) -> AssistantsListData:
+        """Import assistants from another provider."""
+        self._imports_checks.check(
+            options, string_lists=(import_ids,), strings=(idempotency_key, api_key_ref, provider)
+        )
         return await self._transport.request(
             "POST",
-            build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
-            cast_to=AssistantChatResponse,
-            body={"content": content, "conversation_id": conversation_id, "name": name},
+            "/ai/assistants/import",
+            cast_to=AssistantsListData,
+            body={"api_key_ref": api_key_ref, "import_ids": import_ids, "provider": provider},
+            idempotency_key=idempotency_key,
             options=options,
         )
 
@@ -226,18 +326,28 @@ class AsyncAssistants(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.assistants.update",
-        mapping_lists=("tools",),
+        mapping_lists=("integrations", "mcp_servers", "tools", "a2a_agents"),
         mappings=(
+            "conversation_flow",
             "dynamic_variables",
+            "external_llm",
+            "fallback_config",
             "insight_settings",
+            "interruption_settings",
             "messaging_settings",
+            "observability_settings",
+            "post_conversation_settings",
             "privacy_settings",
             "telephony_settings",
             "transcription",
             "voice_settings",
             "widget_settings",
+            "avatar_settings",
+            "delegation_settings",
+            "websocket_settings",
         ),
-        string_lists=("enabled_features", "tool_ids"),
+        numbers=("dynamic_variables_webhook_timeout_ms",),
+        string_lists=("enabled_features", "tags", "tool_ids"),
         strings=(
             "description",
             "dynamic_variables_webhook_url",
@@ -246,7 +356,9 @@ class AsyncAssistants(AsyncResource):
             "llm_api_key_ref",
             "model",
             "name",
+            "version_name",
         ),
+        nullable=("avatar_settings",),
         others=("assistant_id", "promote_to_main"),
     )
 
@@ -254,117 +366,207 @@ class AsyncAssistants(AsyncResource):
         self,
         assistant_id: str,
         *,
+        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
+        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
+        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
+        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
+        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
         dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
         enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
+        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
+        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
         greeting: str | NotGiven = NOT_GIVEN,
         insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
+        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
         llm_api_key_ref: str | NotGiven = NOT_GIVEN,
+        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
         messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
+        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
         privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
         promote_to_main: bool | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven = NOT_GIVEN,
         telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
         tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
         transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
+        version_name: str | NotGiven = NOT_GIVEN,
         voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
+        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
         widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change an assistant (saved as a new version, promoted unless asked otherwise)."""
         self._update_checks.check(
             options,
-            mapping_lists=(tools,),
+            mapping_lists=(integrations, mcp_servers, tools, a2a_agents),
             mappings=(
+                conversation_flow,
                 dynamic_variables,
+                external_llm,
+                fallback_config,
                 insight_settings,
+                interruption_settings,
                 messaging_settings,
+                observability_settings,
+                post_conversation_settings,
                 privacy_settings,
                 telephony_settings,
                 transcription,
                 voice_settings,
                 widget_settings,
+                avatar_settings,
+                delegation_settings,
+                websocket_settings,
             ),
-            string_lists=(enabled_features, tool_ids),
-            strings=(description, dynamic_variables_webhook_url, greeting, instructions, llm_api_key_ref, model, name),
+            numbers=(dynamic_variables_webhook_timeout_ms,),
+            string_lists=(enabled_features, tags, tool_ids),
+            strings=(
+                description,
+                dynamic_variables_webhook_url,
+                greeting,
+                instructions,
+                llm_api_key_ref,
+                model,
+                name,
+                version_name,
+            ),
         )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
             cast_to=Assistant,
             body={
+                "conversation_flow": conversation_flow,
                 "description": description,
                 "dynamic_variables": dynamic_variables,
+                "dynamic_variables_webhook_timeout_ms": dynamic_variables_webhook_timeout_ms,
                 "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
                 "enabled_features": enabled_features,
+                "external_llm": external_llm,
+                "fallback_config": fallback_config,
                 "greeting": greeting,
                 "insight_settings": insight_settings,
                 "instructions": instructions,
+                "integrations": integrations,
+                "interruption_settings": interruption_settings,
                 "llm_api_key_ref": llm_api_key_ref,
+                "mcp_servers": mcp_servers,
                 "messaging_settings": messaging_settings,
                 "model": model,
                 "name": name,
+                "observability_settings": observability_settings,
+                "post_conversation_settings": post_conversation_settings,
                 "privacy_settings": privacy_settings,
+                "tags": tags,
                 "telephony_settings": telephony_settings,
                 "tool_ids": tool_ids,
                 "tools": tools,
                 "transcription": transcription,
+                "version_name": version_name,
                 "voice_settings": voice_settings,
                 "widget_settings": widget_settings,
+                "a2a_agents": a2a_agents,
+                "avatar_settings": avatar_settings,
+                "delegation_settings": delegation_settings,
+                "websocket_settings": websocket_settings,
                 "promote_to_main": promote_to_main,
             },
             options=options,
         )
 
-    _list_checks = ArgumentChecks("ai.assistants.list")
+    _delete_checks = ArgumentChecks("ai.assistants.delete", others=("assistant_id", "hard_delete"))
 
-    async def list(self, **options: Unpack[RequestOptions]) -> AssistantsListData:
-        """Every assistant."""
-        self._list_checks.check(options)
-        return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
-
-    _imports_checks = ArgumentChecks(
-        "ai.assistants.imports", string_lists=("import_ids",), strings=("api_key_ref", "provider")
-    )
-
-    async def imports(
-        self,
-        *,
-        api_key_ref: str,
-        provider: Literal["elevenlabs", "vapi", "retell"],
-        import_ids: Sequence[str] | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> AssistantsListData:
-        """Import assistants from another provider."""
-        self._imports_checks.check(options, string_lists=(import_ids,), strings=(api_key_ref, provider))
-        return await self._transport.request(
-            "POST",
-            "/ai/assistants/import",
-            cast_to=AssistantsListData,
-            body={"api_key_ref": api_key_ref, "import_ids": import_ids, "provider": provider},
-            options=options,
-        )
-
-    _delete_checks = ArgumentChecks("ai.assistants.delete", others=("assistant_id",))
-
-    async def delete(self, assistant_id: str, **options: Unpack[RequestOptions]) -> AssistantDeletedResponse:
+    async def delete(
+        self, assistant_id: str, *, hard_delete: bool | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+    ) -> AssistantDeletedResponse:
         """Delete an assistant."""
         self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
             cast_to=AssistantDeletedResponse,
+            query={"hard_delete": hard_delete},
+            options=options,
+        )
+
+    _chat_checks = ArgumentChecks(
+        "ai.assistants.chat", strings=("content", "conversation_id", "name"), others=("assistant_id", "stream")
+    )
+
+    @overload
+    async def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse: ...
+    @overload
+    async def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        **options: Unpack[RequestOptions],
+    ) -> AsyncStream[object]: ...
+    @overload
+    async def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse | AsyncStream[object]: ...
+    async def chat(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        conversation_id: str,
+        name: str | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantChatResponse | AsyncStream[object]:
+        """Send a message to an assistant and get its reply."""
+        self._chat_checks.check(options, strings=(content, conversation_id, name))
+        body = {"content": content, "conversation_id": conversation_id, "name": name, "stream": stream}
+        if stream:
+            return await open_stream(
+                self._transport,
+                "POST",
+                build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
+                cast_to=object,
+                body=body,
+                options=options,
+            )
+        return await self._transport.request(
+            "POST",
+            build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
+            cast_to=AssistantChatResponse,
+            body=body,
             options=options,
         )
 
     _send_sms_checks = ArgumentChecks(
         "ai.assistants.send_sms",
         mappings=("conversation_metadata",),
-        strings=("from_", "text", "to"),
+        strings=("idempotency_key", "from_", "text", "to"),
         others=("assistant_id", "should_create_conversation"),
     )
 
@@ -375,12 +577,15 @@ class AsyncAssistants(AsyncResource):
         from_: str,
         to: str,
         conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         should_create_conversation: bool | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AssistantSmsChatResponse:
         """Have an assistant send an SMS."""
-        self._send_sms_checks.check(options, mappings=(conversation_metadata,), strings=(from_, text, to))
+        self._send_sms_checks.check(
+            options, mappings=(conversation_metadata,), strings=(idempotency_key, from_, text, to)
+        )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat/sms", assistant_id=assistant_id),
@@ -392,17 +597,64 @@ class AsyncAssistants(AsyncResource):
                 "text": text,
                 "to": to,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )
 
-    _clone_checks = ArgumentChecks("ai.assistants.clone", others=("assistant_id",))
+    _whatsapp_checks = ArgumentChecks(
+        "ai.assistants.whatsapp",
+        mappings=("conversation_metadata",),
+        strings=("idempotency_key", "content", "from_", "to"),
+        others=("assistant_id",),
+    )
 
-    async def clone(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
+    async def whatsapp(
+        self,
+        assistant_id: str,
+        *,
+        content: str,
+        from_: str,
+        to: str,
+        conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantWhatsappResponse:
+        """TODO"""
+        self._whatsapp_checks.check(
+            options, mappings=(conversation_metadata,), strings=(idempotency_key, content, from_, to)
+        )
+        return await self._transport.request(
+            "POST",
+            build_path("/ai/assistants/{assistant_id}/chat/whatsapp", assistant_id=assistant_id),
+            cast_to=AssistantWhatsappResponse,
+            body={"content": content, "from": from_, "to": to, "conversation_metadata": conversation_metadata},
+            idempotency_key=idempotency_key,
+            options=options,
+        )
+
+    _clone_checks = ArgumentChecks("ai.assistants.clone", strings=("idempotency_key",), others=("assistant_id",))
+
+    async def clone(
+        self, assistant_id: str, *, idempotency_key: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+    ) -> Assistant:
         """Copy an assistant."""
-        self._clone_checks.check(options)
+        self._clone_checks.check(options, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/clone", assistant_id=assistant_id),
+            cast_to=Assistant,
+            idempotency_key=idempotency_key,
+            options=options,
+        )
+
+    _restore_checks = ArgumentChecks("ai.assistants.restore", others=("assistant_id",))
+
+    async def restore(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
+        """TODO"""
+        self._restore_checks.check(options)
+        return await self._transport.request(
+            "POST",
+            build_path("/ai/assistants/{assistant_id}/restore", assistant_id=assistant_id),
             cast_to=Assistant,
             options=options,
         )

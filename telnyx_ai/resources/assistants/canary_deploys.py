@@ -10,8 +10,8 @@ from typing import Unpack
 from ..._checks import ArgumentChecks
 from ..._http.request import build_path
 from ..._resource import AsyncResource
-from ..._types import RequestOptions
-from ...types.assistants import CanaryDeployResponse, VersionConfigParam
+from ..._types import NOT_GIVEN, NotGiven, RequestOptions
+from ...types.assistants import CanaryDeployResponse, RuleInputParam
 
 __all__ = ["AsyncCanaryDeploys"]
 
@@ -30,36 +30,49 @@ class AsyncCanaryDeploys(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.assistants.canary_deploys.create", mapping_lists=("versions",), others=("assistant_id",)
+        "ai.assistants.canary_deploys.create",
+        mapping_lists=("rules",),
+        strings=("idempotency_key",),
+        others=("assistant_id",),
     )
 
     async def create(
-        self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
+        self,
+        assistant_id: str,
+        *,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        rules: Sequence[RuleInputParam] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
-        self._create_checks.check(options, mapping_lists=(versions,))
+        self._create_checks.check(options, mapping_lists=(rules,), strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
             cast_to=CanaryDeployResponse,
-            body={"versions": versions},
+            body={"rules": rules},
+            idempotency_key=idempotency_key,
             options=options,
         )
 
     _update_checks = ArgumentChecks(
-        "ai.assistants.canary_deploys.update", mapping_lists=("versions",), others=("assistant_id",)
+        "ai.assistants.canary_deploys.update", mapping_lists=("rules",), others=("assistant_id",)
     )
 
     async def update(
-        self, assistant_id: str, *, versions: Sequence[VersionConfigParam], **options: Unpack[RequestOptions]
+        self,
+        assistant_id: str,
+        *,
+        rules: Sequence[RuleInputParam] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
-        self._update_checks.check(options, mapping_lists=(versions,))
+        self._update_checks.check(options, mapping_lists=(rules,))
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
             cast_to=CanaryDeployResponse,
-            body={"versions": versions},
+            body={"rules": rules},
             options=options,
         )
 

@@ -12,7 +12,7 @@ from ..._http.request import build_path
 from ..._pagination import AsyncPaginator, paginate
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
-from ...types.scheduled_events import ScheduledEventResponse
+from ...types.scheduled_events import ScheduledCallSettingsParam, ScheduledEventResponse
 
 __all__ = ["AsyncScheduledEvents"]
 
@@ -49,8 +49,15 @@ class AsyncScheduledEvents(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.assistants.scheduled_events.create",
-        mappings=("conversation_metadata", "dynamic_variables"),
-        strings=("telnyx_agent_target", "telnyx_conversation_channel", "telnyx_end_user_target", "text"),
+        mappings=("call_settings", "conversation_metadata", "dynamic_variables"),
+        numbers=("max_retries_client_errors", "retry_interval_secs"),
+        strings=(
+            "idempotency_key",
+            "telnyx_agent_target",
+            "telnyx_conversation_channel",
+            "telnyx_end_user_target",
+            "text",
+        ),
         others=("assistant_id", "scheduled_at_fixed_datetime"),
     )
 
@@ -62,30 +69,39 @@ class AsyncScheduledEvents(AsyncResource):
         telnyx_agent_target: str,
         telnyx_conversation_channel: Literal["phone_call", "sms_chat"],
         telnyx_end_user_target: str,
+        call_settings: ScheduledCallSettingsParam | NotGiven = NOT_GIVEN,
         conversation_metadata: Mapping[str, str | int | bool] | NotGiven = NOT_GIVEN,
         dynamic_variables: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        max_retries_client_errors: int | NotGiven = NOT_GIVEN,
+        retry_interval_secs: int | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ScheduledEventResponse:
         """Schedule a call or message by an assistant."""
         self._create_checks.check(
             options,
-            mappings=(conversation_metadata, dynamic_variables),
-            strings=(telnyx_agent_target, telnyx_conversation_channel, telnyx_end_user_target, text),
+            mappings=(call_settings, conversation_metadata, dynamic_variables),
+            numbers=(max_retries_client_errors, retry_interval_secs),
+            strings=(idempotency_key, telnyx_agent_target, telnyx_conversation_channel, telnyx_end_user_target, text),
         )
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),
             cast_to=ScheduledEventResponse,
             body={
+                "call_settings": call_settings,
                 "conversation_metadata": conversation_metadata,
                 "dynamic_variables": dynamic_variables,
+                "max_retries_client_errors": max_retries_client_errors,
+                "retry_interval_secs": retry_interval_secs,
                 "scheduled_at_fixed_datetime": scheduled_at_fixed_datetime,
                 "telnyx_agent_target": telnyx_agent_target,
                 "telnyx_conversation_channel": telnyx_conversation_channel,
                 "telnyx_end_user_target": telnyx_end_user_target,
                 "text": text,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )
 

@@ -46,19 +46,27 @@ class AsyncTestSuiteRuns(AsyncResource):
         )
 
     _trigger_checks = ArgumentChecks(
-        "ai.assistants.tests.test_suites.runs.trigger", strings=("destination_version_id",), others=("suite_name",)
+        "ai.assistants.tests.test_suites.runs.trigger",
+        strings=("idempotency_key", "destination_version_id"),
+        others=("suite_name",),
     )
 
     async def trigger(
-        self, suite_name: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+        self,
+        suite_name: str,
+        *,
+        destination_version_id: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
-        self._trigger_checks.check(options, strings=(destination_version_id,))
+        self._trigger_checks.check(options, strings=(idempotency_key, destination_version_id))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),
             cast_to=builtins.list[TestRunResponse],
             body={"destination_version_id": destination_version_id},
+            idempotency_key=idempotency_key,
             options=options,
         )
 

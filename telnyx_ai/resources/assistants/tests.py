@@ -46,19 +46,25 @@ class AsyncTestRuns(AsyncResource):
         )
 
     _trigger_checks = ArgumentChecks(
-        "ai.assistants.tests.runs.trigger", strings=("destination_version_id",), others=("test_id",)
+        "ai.assistants.tests.runs.trigger", strings=("idempotency_key", "destination_version_id"), others=("test_id",)
     )
 
     async def trigger(
-        self, test_id: str, *, destination_version_id: str | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
+        self,
+        test_id: str,
+        *,
+        destination_version_id: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> TestRunResponse:
         """Run a test."""
-        self._trigger_checks.check(options, strings=(destination_version_id,))
+        self._trigger_checks.check(options, strings=(idempotency_key, destination_version_id))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
             cast_to=TestRunResponse,
             body={"destination_version_id": destination_version_id},
+            idempotency_key=idempotency_key,
             options=options,
         )
 
@@ -85,50 +91,6 @@ class AsyncTests(AsyncResource):
         from .test_suites import AsyncTestSuites
 
         return AsyncTestSuites(self._transport)
-
-    _create_checks = ArgumentChecks(
-        "ai.assistants.tests.create",
-        mapping_lists=("rubric",),
-        numbers=("max_duration_seconds",),
-        strings=("description", "destination", "instructions", "name", "telnyx_conversation_channel", "test_suite"),
-    )
-
-    async def create(
-        self,
-        *,
-        destination: str,
-        instructions: str,
-        name: str,
-        rubric: Sequence[AssistantTestRubricParam],
-        description: str | NotGiven = NOT_GIVEN,
-        max_duration_seconds: int | NotGiven = NOT_GIVEN,
-        telnyx_conversation_channel: Literal["phone_call", "web_call", "sms_chat", "web_chat"] | NotGiven = NOT_GIVEN,
-        test_suite: str | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> AssistantTestResponse:
-        """Create a test for assistants."""
-        self._create_checks.check(
-            options,
-            mapping_lists=(rubric,),
-            numbers=(max_duration_seconds,),
-            strings=(description, destination, instructions, name, telnyx_conversation_channel, test_suite),
-        )
-        return await self._transport.request(
-            "POST",
-            "/ai/assistants/tests",
-            cast_to=AssistantTestResponse,
-            body={
-                "description": description,
-                "destination": destination,
-                "instructions": instructions,
-                "max_duration_seconds": max_duration_seconds,
-                "name": name,
-                "rubric": rubric,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "test_suite": test_suite,
-            },
-            options=options,
-        )
 
     _list_checks = ArgumentChecks(
         "ai.assistants.tests.list", strings=("test_suite", "telnyx_conversation_channel", "destination")
@@ -157,6 +119,68 @@ class AsyncTests(AsyncResource):
             },
             page_number=page_number,
             page_size=page_size,
+            options=options,
+        )
+
+    _create_checks = ArgumentChecks(
+        "ai.assistants.tests.create",
+        mapping_lists=("rubric",),
+        numbers=("max_duration_seconds",),
+        strings=(
+            "idempotency_key",
+            "description",
+            "destination",
+            "instructions",
+            "name",
+            "telnyx_conversation_channel",
+            "test_suite",
+        ),
+    )
+
+    async def create(
+        self,
+        *,
+        destination: str,
+        instructions: str,
+        name: str,
+        rubric: Sequence[AssistantTestRubricParam],
+        description: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
+        max_duration_seconds: int | NotGiven = NOT_GIVEN,
+        telnyx_conversation_channel: Literal["phone_call", "web_call", "sms_chat", "web_chat"] | NotGiven = NOT_GIVEN,
+        test_suite: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AssistantTestResponse:
+        """Create a test for assistants."""
+        self._create_checks.check(
+            options,
+            mapping_lists=(rubric,),
+            numbers=(max_duration_seconds,),
+            strings=(
+                idempotency_key,
+                description,
+                destination,
+                instructions,
+                name,
+                telnyx_conversation_channel,
+                test_suite,
+            ),
+        )
+        return await self._transport.request(
+            "POST",
+            "/ai/assistants/tests",
+            cast_to=AssistantTestResponse,
+            body={
+                "description": description,
+                "destination": destination,
+                "instructions": instructions,
+                "max_duration_seconds": max_duration_seconds,
+                "name": name,
+                "rubric": rubric,
+                "telnyx_conversation_channel": telnyx_conversation_channel,
+                "test_suite": test_suite,
+            },
+            idempotency_key=idempotency_key,
             options=options,
         )
 

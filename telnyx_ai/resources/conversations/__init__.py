@@ -21,6 +21,7 @@ from ...types.conversations import (
 )
 
 if TYPE_CHECKING:
+    from .conversation_insights import AsyncConversationInsights
     from .insight_groups import AsyncInsightGroups
     from .insights import AsyncInsights
     from .messages import AsyncMessages
@@ -29,6 +30,12 @@ __all__ = ["AsyncConversations"]
 
 
 class AsyncConversations(AsyncResource):
+    @cached_property
+    def conversation_insights(self) -> AsyncConversationInsights:
+        from .conversation_insights import AsyncConversationInsights
+
+        return AsyncConversationInsights(self._transport)
+
     @cached_property
     def insight_groups(self) -> AsyncInsightGroups:
         from .insight_groups import AsyncInsightGroups
@@ -62,6 +69,7 @@ class AsyncConversations(AsyncResource):
             "metadata_telnyx_conversation_channel",
             "order",
             "or_",
+            "metadata_assistant_version_id",
         ),
     )
 
@@ -73,6 +81,7 @@ class AsyncConversations(AsyncResource):
         last_message_at: str | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
         metadata_assistant_id: str | NotGiven = NOT_GIVEN,
+        metadata_assistant_version_id: str | NotGiven = NOT_GIVEN,
         metadata_call_control_id: str | NotGiven = NOT_GIVEN,
         metadata_telnyx_agent_target: str | NotGiven = NOT_GIVEN,
         metadata_telnyx_conversation_channel: str | NotGiven = NOT_GIVEN,
@@ -98,6 +107,7 @@ class AsyncConversations(AsyncResource):
                 metadata_telnyx_conversation_channel,
                 order,
                 or_,
+                metadata_assistant_version_id,
             ),
         )
         return await self._transport.request(
@@ -117,26 +127,31 @@ class AsyncConversations(AsyncResource):
                 "limit": limit,
                 "order": order,
                 "or": or_,
+                "metadata->assistant_version_id": metadata_assistant_version_id,
             },
             options=options,
         )
 
-    _create_checks = ArgumentChecks("ai.conversations.create", mappings=("metadata",), strings=("name",))
+    _create_checks = ArgumentChecks(
+        "ai.conversations.create", mappings=("metadata",), strings=("idempotency_key", "name")
+    )
 
     async def create(
         self,
         *,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
-        self._create_checks.check(options, mappings=(metadata,), strings=(name,))
+        self._create_checks.check(options, mappings=(metadata,), strings=(idempotency_key, name))
         return await self._transport.request(
             "POST",
             "/ai/conversations",
             cast_to=Conversation,
             body={"metadata": metadata, "name": name},
+            idempotency_key=idempotency_key,
             options=options,
         )
 
@@ -203,7 +218,7 @@ class AsyncConversations(AsyncResource):
         "ai.conversations.add_message",
         mapping_lists=("tool_calls",),
         mappings=("metadata",),
-        strings=("content", "name", "role", "tool_call_id"),
+        strings=("idempotency_key", "content", "name", "role", "tool_call_id"),
         others=("conversation_id", "sent_at", "tool_choice"),
     )
 
@@ -213,6 +228,7 @@ class AsyncConversations(AsyncResource):
         *,
         role: str,
         content: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str | int | bool | Sequence[str | int | bool]] | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         sent_at: str | NotGiven = NOT_GIVEN,
@@ -223,7 +239,10 @@ class AsyncConversations(AsyncResource):
     ) -> None:
         """Append a message to a conversation."""
         self._add_message_checks.check(
-            options, mapping_lists=(tool_calls,), mappings=(metadata,), strings=(content, name, role, tool_call_id)
+            options,
+            mapping_lists=(tool_calls,),
+            mappings=(metadata,),
+            strings=(idempotency_key, content, name, role, tool_call_id),
         )
         await self._transport.request(
             "POST",
@@ -239,5 +258,6 @@ class AsyncConversations(AsyncResource):
                 "tool_calls": tool_calls,
                 "tool_choice": tool_choice,
             },
+            idempotency_key=idempotency_key,
             options=options,
         )

@@ -86,7 +86,7 @@ class AsyncInsightGroups(AsyncResource):
     list = retrieve_insight_groups  # the same method under a name that says what it does
 
     _insight_groups_checks = ArgumentChecks(
-        "ai.conversations.insight_groups.insight_groups", strings=("description", "name", "webhook")
+        "ai.conversations.insight_groups.insight_groups", strings=("idempotency_key", "description", "name", "webhook")
     )
 
     async def insight_groups(
@@ -94,16 +94,18 @@ class AsyncInsightGroups(AsyncResource):
         *,
         name: str,
         description: str | NotGiven = NOT_GIVEN,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         webhook: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Create an insight group."""
-        self._insight_groups_checks.check(options, strings=(description, name, webhook))
+        self._insight_groups_checks.check(options, strings=(idempotency_key, description, name, webhook))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insight-groups",
             cast_to=InsightTemplateGroupDetailRespData,
             body={"description": description, "name": name, "webhook": webhook},
+            idempotency_key=idempotency_key,
             options=options,
         )
 

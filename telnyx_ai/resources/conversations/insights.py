@@ -39,7 +39,9 @@ class AsyncInsights(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.conversations.insights.create", strings=("instructions", "name", "webhook"), others=("json_schema",)
+        "ai.conversations.insights.create",
+        strings=("idempotency_key", "instructions", "name", "webhook"),
+        others=("json_schema",),
     )
 
     async def create(
@@ -47,17 +49,19 @@ class AsyncInsights(AsyncResource):
         *,
         instructions: str,
         name: str,
+        idempotency_key: str | NotGiven = NOT_GIVEN,
         json_schema: str | dict[str, Any] | NotGiven = NOT_GIVEN,
         webhook: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Create an insight: instructions the model applies to conversations."""
-        self._create_checks.check(options, strings=(instructions, name, webhook))
+        self._create_checks.check(options, strings=(idempotency_key, instructions, name, webhook))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insights",
             cast_to=InsightTemplateDetailRespData,
             body={"instructions": instructions, "json_schema": json_schema, "name": name, "webhook": webhook},
+            idempotency_key=idempotency_key,
             options=options,
         )
 

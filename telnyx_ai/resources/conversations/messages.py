@@ -8,9 +8,10 @@ from typing import Unpack
 
 from ..._checks import ArgumentChecks
 from ..._http.request import build_path
+from ..._pagination import AsyncPaginator, paginate
 from ..._resource import AsyncResource
-from ..._types import RequestOptions
-from ...types.conversations import ConversationMessageListData
+from ..._types import NOT_GIVEN, NotGiven, RequestOptions
+from ...types.conversations import ConversationMessage
 
 __all__ = ["AsyncMessages"]
 
@@ -18,12 +19,24 @@ __all__ = ["AsyncMessages"]
 class AsyncMessages(AsyncResource):
     _list_checks = ArgumentChecks("ai.conversations.messages.list", others=("conversation_id",))
 
-    async def list(self, conversation_id: str, **options: Unpack[RequestOptions]) -> ConversationMessageListData:
+    def list(
+        self,
+        conversation_id: str,
+        *,
+        page_number: int | NotGiven = NOT_GIVEN,
+        page_size: int | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPaginator[ConversationMessage]:
         """The messages of a conversation."""
         self._list_checks.check(options)
-        return await self._transport.request(
-            "GET",
+        return paginate(
+            self._transport,
             build_path("/ai/conversations/{conversation_id}/messages", conversation_id=conversation_id),
-            cast_to=ConversationMessageListData,
+            ConversationMessage,
+            query={},
+            page_number=page_number,
+            page_size=page_size,
             options=options,
+            number_param="page[number]",
+            size_param="page[size]",
         )
