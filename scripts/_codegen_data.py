@@ -30,6 +30,8 @@ class Node:
     cls: str
     doc: str
     base: tuple[str, str]  # (module under telnyx_ai, "/" separated; class)
+    part_of: str | None = None  # a part: some of that node's methods, in a base class of its own module
+    calls: tuple[str, ...] = ()  # a part's methods
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,24 @@ def exported_names(types_module: str) -> list[str]:
 
 def _nodes(data: dict[str, Any]) -> dict[str, Node]:
     default_base = ("_resource", "AsyncResource")
-    return {
+    nodes = {
         key: Node(node["module"], node["class"], node.get("doc", ""), tuple(node.get("base", default_base)))
         for key, node in data["nodes"].items()
     }
+    for owner, part in data.get("parts", {}).items():
+        # The part derives from the node's base, and the node from the part.
+        base = nodes[owner].base
+        key = f"{owner}#{part['module'].rsplit('/', 1)[-1]}"
+        nodes[key] = Node(part["module"], part["class"], part["doc"], base, owner, tuple(part["calls"]))
+        nodes[owner] = Node(
+            nodes[owner].module, nodes[owner].cls, nodes[owner].doc, ("resources/" + part["module"], part["class"])
+        )
+    return nodes
+
+
+def is_part(key: str) -> bool:
+    """Whether a key of `Inputs.nodes` is a part (``ai.assistants#_settings``), not a node of the tree."""
+    return "#" in key
 
 
 def _types(data: dict[str, Any]) -> TypePlan:

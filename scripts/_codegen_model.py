@@ -26,7 +26,7 @@ class Arg:
     name: str
     ann: str
     required: bool
-    where: str  # "path" | "query" | "header" | "body" | "form" | "file"
+    where: str  # "path" | "query" | "header" | "body" | "raw" | "form" | "file"
     choices: tuple[str, ...] = ()  # the values of an enum
     check: str | None = None  # its group of telnyx_ai._checks.check_arguments (None: not checked)
 
@@ -45,7 +45,7 @@ class Operation:
     item: str | None = None  # paginated: the item type
     bare_array: bool = False
     explicit_page: bool = False  # page[number]/page[size] are declared as two parameters
-    body: str | None = None  # "json" | "multipart" | None
+    body: str | None = None  # "json" | "multipart" | "raw" (a whole JSON value) | None
     binary: BinarySwitch | None = None
     stream: StreamSwitch | None = None
     value: ValueSwitch | None = None
@@ -117,6 +117,11 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
         (ctype, media), *_ = body["content"].items()
         props, required = types.object_props(media["schema"])
         op.body = "multipart" if ctype == "multipart/form-data" else "json"
+        if not props and types.deref(media["schema"])[0].get("type") != "object":
+            # A whole JSON value, not named fields: one ``body`` argument, as in the official SDK.
+            op.body = "raw"
+            ann = types.param(media["schema"], ctx + "Body", tmod)
+            op.args.append(Arg("body", "body", ann, bool(body.get("required")), "raw"))
         for prop, sub in props.items():
             target, _ = types.deref(sub)
             is_file = op.body == "multipart" and target.get("format") == "binary"

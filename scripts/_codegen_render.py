@@ -11,7 +11,7 @@ import builtins
 import re
 
 from _codegen_checks import checks_call, checks_table
-from _codegen_data import Inputs, Node
+from _codegen_data import Inputs, Node, is_part
 from _codegen_imports import Imports
 from _codegen_model import Arg, Operation
 from _codegen_types import TypeBuilder, annotation_names
@@ -269,6 +269,8 @@ class ClassWriter:
             call.append(f"query={dict_literal(query)}")
         if op.body == "json":
             call.append(f"body={dict_literal([a for a in op.args if a.where == 'body'])}")
+        if op.body == "raw":
+            call.append(f"body={self.imports.need('telnyx_ai._http.request', 'RawJSON')}(body)")
         if op.body == "multipart":
             form = dict_literal([a for a in op.args if a.where == "form"])
             files = dict_literal([a for a in op.args if a.where == "file"])
@@ -314,8 +316,13 @@ def _class(
     key: str, module: str, inputs: Inputs, ops: list[Operation], imports: Imports, symbols: Symbols
 ) -> list[str]:
     node = inputs.nodes[key]
-    children = sorted(k for k in inputs.nodes if "." in k and k.rsplit(".", 1)[0] == key)
-    node_ops = [op for op in ops if op.node == key]
+    children = sorted(k for k in inputs.nodes if not is_part(k) and "." in k and k.rsplit(".", 1)[0] == key)
+    if node.part_of is not None:
+        children = []
+        node_ops = [op for op in ops if op.node == node.part_of and op.name in node.calls]
+    else:
+        in_parts = {(n.part_of, call) for n in inputs.nodes.values() for call in n.calls}
+        node_ops = [op for op in ops if op.node == key and (key, op.name) not in in_parts]
     writer = ClassWriter(imports, symbols, shadows_list=any("list" in (op.name, *op.aliases) for op in node_ops))
     base = imports.need("telnyx_ai." + node.base[0].replace("/", "."), node.base[1])
     members: list[list[str]] = []

@@ -311,7 +311,7 @@ class TypeBuilder:
         props, required = self.object_props(schema)
         entries: list[tuple[str, str]] = []
         for prop, sub in props.items():
-            ann = self.param(sub, base + pascal(prop), module)
+            ann = self.param(sub, base.removesuffix("Param") + pascal(prop), module)
             entries.append((prop, tdef.uses(f"Required[{ann}]" if prop in required else ann)))
         if all(p.isidentifier() and not keyword.iskeyword(p) for p, _ in entries):
             tdef.lines = [f"class {name}(TypedDict, total=False):", *(f"    {p}: {a}" for p, a in entries)]

@@ -30,7 +30,7 @@ async def client(server: MockServer) -> AsyncIterator[AsyncTelnyx]:
 async def test_a_transcript_is_the_uploaded_text(client: AsyncTelnyx) -> None:
     for upload in (b"one two three", io.BytesIO(b"one two three")):
         result = await client.ai.audio.transcribe(file=upload, model=MODEL)
-        assert (result.text, result.duration, result.segments) == ("one two three", 1.2, None)
+        assert (result.text, result.duration, result.segments) == ("one two three", 1.2, [])
     binary = await client.ai.audio.transcribe(file=b"\xff\xfb\x90", model=MODEL, response_format="verbose_json")
     assert binary.text == "3 bytes of audio"
     assert binary.segments is not None and binary.segments[0].text == binary.text

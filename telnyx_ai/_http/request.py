@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import aiohttp
@@ -36,6 +36,7 @@ __all__ = [
     "IDEMPOTENCY_KEY_HEADER",
     "RETRY_COUNT_HEADER",
     "USER_AGENT",
+    "RawJSON",
     "Request",
     "RequestBuilder",
     "build_path",
@@ -103,21 +104,33 @@ def _query_value(name: str, value: object) -> str | list[str]:
             items.append(text)
         return items
     raise TypeError(
-        f"Query parameter {name!r} must be a str, int, float, bool, date, datetime or a list of them, "
+        f"Query parameter {name!r} must be a str, int, float, bool, date, datetime, a list of them or a dict, "
         f"got {type(value).__name__}."
     )
 
 
+def _add_query(params: dict[str, Any], name: str, value: object) -> None:
+    if value is NOT_GIVEN or value is None:
+        return
+    if isinstance(value, Mapping):  # deepObject style, as the spec's filters are sent: filter[key]=value
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            _add_query(params, f"{name}[{key}]", item)
+        return
+    params[name] = _query_value(name, value)
+
+
 def query_params(query: Query | None, extra: Query | None) -> dict[str, Any] | None:
-    """Wire-named query parameters with unset ones dropped, or None when there are none."""
+    """Wire-named query parameters with unset ones dropped, or None when there are none.
+
+    A mapping is spread over bracketed names (``filter={"user_id": "u"}`` -> ``filter[user_id]=u``).
+    """
     if not query and not extra:
         return None
     params: dict[str, Any] = {}
     for source in (query, extra):
         if source:
             for name, value in source.items():
-                if value is not NOT_GIVEN and value is not None:
-                    params[name] = _query_value(name, value)
+                _add_query(params, name, value)
     return params or None
 
 
@@ -150,8 +163,21 @@ def _enc_hook(obj: object) -> object:
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
 
 
-def encode_body(body: Body | None, extra: Body | None) -> bytes | None:
+class RawJSON(NamedTuple):
+    """A request body that is one whole JSON value (an array, a string...), not an object of named fields."""
+
+    value: object
+
+
+def encode_body(body: Body | RawJSON | None, extra: Body | None) -> bytes | None:
     """The JSON body: given arguments (unset ones dropped) with ``extra_body`` merged over them."""
+    if isinstance(body, RawJSON):
+        if extra:
+            raise TelnyxError("extra_body cannot be merged into this operation's body: it is a whole JSON value.")
+        try:
+            return _encoder.encode(body.value)
+        except TypeError as exc:
+            raise TelnyxError(f"Could not encode the request body: {exc}") from exc
     if body is None and not extra:
         return None
     fields: dict[str, object] = {k: v for k, v in body.items() if v is not NOT_GIVEN} if body else {}
@@ -264,7 +290,7 @@ class RequestBuilder:
         path: str,
         *,
         options: RequestOptions,
-        body: Body | None = None,
+        body: Body | RawJSON | None = None,
         query: Query | None = None,
         data: PayloadFactory | None = None,
         stream: bool = False,

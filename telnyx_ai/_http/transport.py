@@ -21,7 +21,7 @@ from .._errors import APIError, connection_error
 from .._logging import logger, redact_headers
 from .._types import NOT_GIVEN, Body, NotGiven, Query, RequestOptions
 from .pool import ConnectionPool
-from .request import PayloadFactory, Request, RequestBuilder
+from .request import PayloadFactory, RawJSON, Request, RequestBuilder
 from .response import read_decoded, read_media
 from .retry import retry_after, should_retry
 
@@ -76,7 +76,7 @@ class Transport:
         path: str,
         *,
         cast_to: type[T],
-        body: Body | None = ...,
+        body: Body | RawJSON | None = ...,
         query: Query | None = ...,
         options: RequestOptions,
         data: PayloadFactory | None = ...,
@@ -89,7 +89,7 @@ class Transport:
         path: str,
         *,
         cast_to: None,
-        body: Body | None = ...,
+        body: Body | RawJSON | None = ...,
         query: Query | None = ...,
         options: RequestOptions,
         data: PayloadFactory | None = ...,
@@ -101,7 +101,7 @@ class Transport:
         path: str,
         *,
         cast_to: type[T] | None,
-        body: Body | None = None,
+        body: Body | RawJSON | None = None,
         query: Query | None = None,
         options: RequestOptions,
         data: PayloadFactory | None = None,
@@ -119,7 +119,7 @@ class Transport:
         return await self.call(request, lambda response: read_decoded(response, request, cast_to, limit))
 
     async def request_media(
-        self, method: str, path: str, *, json_type: type[T], body: Body | None = None, options: RequestOptions
+        self, method: str, path: str, *, json_type: type[T], body: Body | RawJSON | None = None, options: RequestOptions
     ) -> T | bytes:
         """Send a request whose answer may be media or JSON: the raw bytes, or ``json_type`` when the
         response says ``Content-Type: application/json`` (the server decides, the header tells)."""
@@ -135,7 +135,7 @@ class Transport:
         path: str,
         *,
         options: RequestOptions,
-        body: Body | None = None,
+        body: Body | RawJSON | None = None,
         query: Query | None = None,
         stream: bool = False,
         idempotency_key: str | NotGiven = NOT_GIVEN,

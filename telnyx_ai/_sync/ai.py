@@ -165,7 +165,7 @@ class AI(SyncResource[AsyncAI]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[ConversationHistoryRecord]:
-        """TODO"""
+        """Conversation history records matching a search, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.retrieve_conversation_histories(
@@ -187,7 +187,7 @@ class AI(SyncResource[AsyncAI]):
         )
 
     def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
-        """The models available for chat completions."""
+        """The models available for chat completions, at the older path (deprecated upstream: use ``client.ai.openai.list_models``)."""
         return self._bridge.call(self._async.retrieve_models, **options)
 
     def summarize(

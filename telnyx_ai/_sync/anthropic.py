@@ -132,7 +132,7 @@ class AnthropicV1(SyncResource[AsyncAnthropicV1]):
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> object | Stream[object]:
-        """TODO"""
+        """Create a message with the Anthropic Messages API; with ``stream=True``, a stream of its events."""
         return stream_or_value(
             self._bridge,
             self._bridge.call(

@@ -28,7 +28,7 @@ class Avatars(SyncResource[AsyncAvatars]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[Avatar]:
-        """TODO"""
+        """The avatars, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.list(
@@ -42,13 +42,13 @@ class Avatars(SyncResource[AsyncAvatars]):
         )
 
     def create(self, *, image_file: FileInput, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """Create an avatar from an image file."""
         return self._bridge.call(self._async.create, image_file=image_file, name=name, **options)
 
     def retrieve(self, avatar_id: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """One avatar by id."""
         return self._bridge.call(self._async.retrieve, avatar_id=avatar_id, **options)
 
     def update(self, avatar_id: str, *, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """Rename an avatar."""
         return self._bridge.call(self._async.update, avatar_id=avatar_id, name=name, **options)

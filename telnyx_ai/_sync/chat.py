@@ -173,7 +173,7 @@ class Chat(SyncResource[AsyncChat]):
         use_beam_search: bool | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
-        """Create a chat completion; with ``stream=True``, an `Stream` of typed chunks."""
+        """Create a chat completion at the older path (deprecated upstream: use ``client.ai.openai.chat.create_completion``); with ``stream=True``, an `Stream` of typed chunks."""
         return stream_or_value(
             self._bridge,
             self._bridge.call(

@@ -25,7 +25,7 @@ class Clusters(SyncResource[AsyncClusters]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[ClusteringRequestInfo]:
-        """TODO"""
+        """Cluster computations, page by page."""
         return SyncPaginator(self._bridge, self._async.list(page_number=page_number, page_size=page_size, **options))
 
     def compute(
@@ -38,7 +38,7 @@ class Clusters(SyncResource[AsyncClusters]):
         prefix: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> TextClusteringResponseData:
-        """TODO"""
+        """Start computing topic clusters over a bucket's files."""
         return self._bridge.call(
             self._async.compute,
             bucket=bucket,
@@ -57,17 +57,17 @@ class Clusters(SyncResource[AsyncClusters]):
         top_n_nodes: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ClusteringStatusResponseData:
-        """TODO"""
+        """A cluster computation: its status and, once done, its clusters."""
         return self._bridge.call(
             self._async.retrieve, task_id=task_id, show_subclusters=show_subclusters, top_n_nodes=top_n_nodes, **options
         )
 
     def delete(self, task_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a cluster computation."""
         return self._bridge.call(self._async.delete, task_id=task_id, **options)
 
     def fetch_graph(
         self, task_id: str, *, cluster_id: int | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> bytes:
-        """TODO"""
+        """A cluster computation drawn as a PNG image (the bytes)."""
         return self._bridge.call(self._async.fetch_graph, task_id=task_id, cluster_id=cluster_id, **options)

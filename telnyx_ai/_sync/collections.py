@@ -30,19 +30,19 @@ class CollectionSettings(SyncResource[AsyncCollectionSettings]):
     """Blocking twin of `AsyncCollectionSettings`."""
 
     def list(self, uuid: str, **options: Unpack[RequestOptions]) -> SettingsEnvelope:
-        """TODO"""
+        """A collection's retrieval settings."""
         return self._bridge.call(self._async.list, uuid=uuid, **options)
 
     def create(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
-        """TODO"""
+        """Replace a collection's retrieval settings."""
         return self._bridge.call(self._async.create, uuid=uuid, retrieval=retrieval, **options)
 
     def patch_all(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
-        """TODO"""
+        """Change some of a collection's retrieval settings."""
         return self._bridge.call(self._async.patch_all, uuid=uuid, retrieval=retrieval, **options)
 
 
@@ -50,7 +50,7 @@ class CollectionSources(SyncResource[AsyncCollectionSources]):
     """Blocking twin of `AsyncCollectionSources`."""
 
     def list(self, uuid: str, **options: Unpack[RequestOptions]) -> SourceListResponse:
-        """TODO"""
+        """The sources that fill a collection."""
         return self._bridge.call(self._async.list, uuid=uuid, **options)
 
     def create(
@@ -61,17 +61,17 @@ class CollectionSources(SyncResource[AsyncCollectionSources]):
         bucket_id: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SourceCreateResponse:
-        """TODO"""
+        """Add a source to a collection."""
         return self._bridge.call(self._async.create, uuid=uuid, source_type=source_type, bucket_id=bucket_id, **options)
 
     def replace(
         self, uuid: str, *, sources: Sequence[SourceRequestParam], **options: Unpack[RequestOptions]
     ) -> SourceReplaceResponse:
-        """TODO"""
+        """Replace every source of a collection."""
         return self._bridge.call(self._async.replace, uuid=uuid, sources=sources, **options)
 
     def delete(self, source_id: str, *, uuid: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove a source from a collection."""
         return self._bridge.call(self._async.delete, source_id=source_id, uuid=uuid, **options)
 
 
@@ -93,7 +93,7 @@ class Collections(SyncResource[AsyncCollections]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[Collection]:
-        """TODO"""
+        """The knowledge collections, page by page."""
         return SyncPaginator(self._bridge, self._async.list(page_number=page_number, page_size=page_size, **options))
 
     def create(
@@ -106,7 +106,7 @@ class Collections(SyncResource[AsyncCollections]):
         sources: Sequence[SourceRequestParam] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
-        """TODO"""
+        """Create a knowledge collection."""
         return self._bridge.call(
             self._async.create,
             name=name,
@@ -118,11 +118,11 @@ class Collections(SyncResource[AsyncCollections]):
         )
 
     def retrieve(self, slug: str, **options: Unpack[RequestOptions]) -> CollectionEnvelope:
-        """TODO"""
+        """One collection by its slug."""
         return self._bridge.call(self._async.retrieve, slug=slug, **options)
 
     def retrieve_by_id(self, uuid: str, **options: Unpack[RequestOptions]) -> CollectionEnvelope:
-        """TODO"""
+        """One collection by its UUID."""
         return self._bridge.call(self._async.retrieve_by_id, uuid=uuid, **options)
 
     def update(
@@ -133,9 +133,9 @@ class Collections(SyncResource[AsyncCollections]):
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
-        """TODO"""
+        """Change a collection's name or description."""
         return self._bridge.call(self._async.update, uuid=uuid, description=description, name=name, **options)
 
     def delete(self, uuid: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a collection."""
         return self._bridge.call(self._async.delete, uuid=uuid, **options)

@@ -23,15 +23,15 @@ class IntegrationConnections(SyncResource[AsyncIntegrationConnections]):
     """Blocking twin of `AsyncIntegrationConnections`."""
 
     def list(self, **options: Unpack[RequestOptions]) -> IntegrationConnectionsListResponse:
-        """TODO"""
+        """The account's connections to integrations."""
         return self._bridge.call(self._async.list, **options)
 
     def retrieve(self, user_connection_id: str, **options: Unpack[RequestOptions]) -> IntegrationConnectionResponse:
-        """TODO"""
+        """One integration connection by id."""
         return self._bridge.call(self._async.retrieve, user_connection_id=user_connection_id, **options)
 
     def delete(self, user_connection_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove an integration connection."""
         return self._bridge.call(self._async.delete, user_connection_id=user_connection_id, **options)
 
 
@@ -43,9 +43,9 @@ class Integrations(SyncResource[AsyncIntegrations]):
         return IntegrationConnections(self._bridge, self._async.connections)
 
     def list(self, **options: Unpack[RequestOptions]) -> IntegrationsListResponse:
-        """TODO"""
+        """The integrations available."""
         return self._bridge.call(self._async.list, **options)
 
     def retrieve(self, integration_id: str, **options: Unpack[RequestOptions]) -> Integration:
-        """TODO"""
+        """One integration by id."""
         return self._bridge.call(self._async.retrieve, integration_id=integration_id, **options)

@@ -28,7 +28,7 @@ class KnowledgeCollections(SyncResource[AsyncKnowledgeCollections]):
         top_k: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionRetrieveDocumentsResponse:
-        """TODO"""
+        """Search a collection's documents; the page asked for (not a paginator, as in the official SDK)."""
         return self._bridge.call(
             self._async.retrieve_documents,
             slug=slug,

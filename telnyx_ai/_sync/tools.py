@@ -9,8 +9,8 @@ from .._bridge import SyncResource
 from .._sync_pagination import SyncPaginator
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.tools import AsyncTools
-from ..types.assistant_params import PayToolConfigParam
-from ..types.assistant_settings import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
+from ..types.assistant_tool_params import PayToolConfigParam
+from ..types.assistant_tools import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
 from ..types.tools import SharedToolResponse
 
 __all__ = ["Tools"]

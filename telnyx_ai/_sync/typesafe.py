@@ -26,7 +26,7 @@ class TypesafeV1(SyncResource[AsyncTypesafeV1]):
         model: Literal["telnyx/decision-flash", "telnyx/decision-pro"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> V1SystemoneResponse:
-        """TODO"""
+        """A Typesafe SystemOne decision for a state and a list of questions."""
         return self._bridge.call(self._async.systemone, questions=questions, state=state, model=model, **options)
 
 

@@ -8,7 +8,7 @@ decoded strictly into that type, or raises `StructuredOutputError`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, TypeVar, Unpack, cast
+from typing import Any, ClassVar, Literal, TypeVar, Unpack, cast
 
 import msgspec
 
@@ -18,12 +18,16 @@ from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..types.chat import ChatCompletionToolParam, ChatMessageParam, ParsedChatCompletion
 
-__all__ = ["AsyncStructuredChat", "ParsedT"]
+__all__ = ["AsyncLegacyStructuredChat", "AsyncStructuredChat", "ParsedT"]
 
 ParsedT = TypeVar("ParsedT")
 
 
 class AsyncStructuredChat(AsyncResource):
+    """``parse`` beside a generated chat class: ``client.ai.openai.chat.parse``."""
+
+    _completions_path: ClassVar[str] = "/ai/openai/chat/completions"
+
     async def parse(
         self,
         *,
@@ -68,7 +72,7 @@ class AsyncStructuredChat(AsyncResource):
         }
         completion_type = cast("type[ParsedChatCompletion[ParsedT]]", ParsedChatCompletion)
         completion = await self._transport.request(
-            "POST", "/ai/chat/completions", cast_to=completion_type, body=body, options=options
+            "POST", self._completions_path, cast_to=completion_type, body=body, options=options
         )
         decoder = decoder_for(response_format)
         for choice in completion.choices:
@@ -87,3 +91,9 @@ class AsyncStructuredChat(AsyncResource):
                 )
                 raise error from exc
         return completion
+
+
+class AsyncLegacyStructuredChat(AsyncStructuredChat):
+    """``parse`` at the older chat path (deprecated upstream): ``client.ai.chat.parse``."""
+
+    _completions_path = "/ai/chat/completions"

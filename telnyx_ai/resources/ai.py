@@ -176,7 +176,7 @@ class AsyncAI(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ConversationHistoryRecord]:
-        """TODO"""
+        """Conversation history records matching a search, page by page."""
         self._retrieve_conversation_histories_checks.check(
             options,
             numbers=(min_score,),
@@ -209,7 +209,7 @@ class AsyncAI(AsyncResource):
     _retrieve_models_checks = ArgumentChecks("ai.retrieve_models")
 
     async def retrieve_models(self, **options: Unpack[RequestOptions]) -> ModelsResponse:
-        """The models available for chat completions."""
+        """The models available for chat completions, at the older path (deprecated upstream: use ``client.ai.openai.list_models``)."""
         self._retrieve_models_checks.check(options)
         return await self._transport.request("GET", "/ai/models", cast_to=ModelsResponse, options=options)
 

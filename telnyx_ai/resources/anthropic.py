@@ -139,7 +139,7 @@ class AsyncAnthropicV1(AsyncResource):
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> object | AsyncStream[object]:
-        """TODO"""
+        """Create a message with the Anthropic Messages API; with ``stream=True``, a stream of its events."""
         self._messages_checks.check(
             options,
             mapping_lists=(mcp_servers, messages, tools),

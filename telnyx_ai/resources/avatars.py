@@ -30,7 +30,7 @@ class AsyncAvatars(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Avatar]:
-        """TODO"""
+        """The avatars, page by page."""
         self._list_checks.check(options, strings=(filter_avatar_type, filter_id, filter_name))
         return paginate(
             self._transport,
@@ -47,7 +47,7 @@ class AsyncAvatars(AsyncResource):
     _create_checks = ArgumentChecks("ai.avatars.create", strings=("name",), others=("image_file",))
 
     async def create(self, *, image_file: FileInput, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """Create an avatar from an image file."""
         self._create_checks.check(options, strings=(name,))
         return await self._transport.request(
             "POST",
@@ -60,7 +60,7 @@ class AsyncAvatars(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.avatars.retrieve", others=("avatar_id",))
 
     async def retrieve(self, avatar_id: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """One avatar by id."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/avatars/{avatar_id}", avatar_id=avatar_id), cast_to=AvatarResponse, options=options
@@ -69,7 +69,7 @@ class AsyncAvatars(AsyncResource):
     _update_checks = ArgumentChecks("ai.avatars.update", strings=("name",), others=("avatar_id",))
 
     async def update(self, avatar_id: str, *, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
-        """TODO"""
+        """Rename an avatar."""
         self._update_checks.check(options, strings=(name,))
         return await self._transport.request(
             "PATCH",

@@ -28,7 +28,7 @@ class AsyncClusters(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ClusteringRequestInfo]:
-        """TODO"""
+        """Cluster computations, page by page."""
         self._list_checks.check(options)
         return paginate(
             self._transport,
@@ -57,7 +57,7 @@ class AsyncClusters(AsyncResource):
         prefix: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> TextClusteringResponseData:
-        """TODO"""
+        """Start computing topic clusters over a bucket's files."""
         self._compute_checks.check(
             options, numbers=(min_cluster_size, min_subcluster_size), string_lists=(files,), strings=(bucket, prefix)
         )
@@ -87,7 +87,7 @@ class AsyncClusters(AsyncResource):
         top_n_nodes: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ClusteringStatusResponseData:
-        """TODO"""
+        """A cluster computation: its status and, once done, its clusters."""
         self._retrieve_checks.check(options, numbers=(top_n_nodes,))
         return await self._transport.request(
             "GET",
@@ -100,7 +100,7 @@ class AsyncClusters(AsyncResource):
     _delete_checks = ArgumentChecks("ai.clusters.delete", others=("task_id",))
 
     async def delete(self, task_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a cluster computation."""
         self._delete_checks.check(options)
         await self._transport.request(
             "DELETE", build_path("/ai/clusters/{task_id}", task_id=task_id), cast_to=None, options=options
@@ -111,7 +111,7 @@ class AsyncClusters(AsyncResource):
     async def fetch_graph(
         self, task_id: str, *, cluster_id: int | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> bytes:
-        """TODO"""
+        """A cluster computation drawn as a PNG image (the bytes)."""
         self._fetch_graph_checks.check(options, numbers=(cluster_id,))
         return await self._transport.request(
             "GET",

@@ -32,7 +32,7 @@ class AsyncCollectionSettings(AsyncResource):
     _list_checks = ArgumentChecks("ai.collections.settings.list", others=("uuid",))
 
     async def list(self, uuid: str, **options: Unpack[RequestOptions]) -> SettingsEnvelope:
-        """TODO"""
+        """A collection's retrieval settings."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/collections/{uuid}/settings", uuid=uuid), cast_to=SettingsEnvelope, options=options
@@ -43,7 +43,7 @@ class AsyncCollectionSettings(AsyncResource):
     async def create(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
-        """TODO"""
+        """Replace a collection's retrieval settings."""
         self._create_checks.check(options, mappings=(retrieval,))
         return await self._transport.request(
             "PUT",
@@ -58,7 +58,7 @@ class AsyncCollectionSettings(AsyncResource):
     async def patch_all(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
-        """TODO"""
+        """Change some of a collection's retrieval settings."""
         self._patch_all_checks.check(options, mappings=(retrieval,))
         return await self._transport.request(
             "PATCH",
@@ -73,7 +73,7 @@ class AsyncCollectionSources(AsyncResource):
     _list_checks = ArgumentChecks("ai.collections.sources.list", others=("uuid",))
 
     async def list(self, uuid: str, **options: Unpack[RequestOptions]) -> SourceListResponse:
-        """TODO"""
+        """The sources that fill a collection."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/collections/{uuid}/sources", uuid=uuid), cast_to=SourceListResponse, options=options
@@ -91,7 +91,7 @@ class AsyncCollectionSources(AsyncResource):
         bucket_id: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SourceCreateResponse:
-        """TODO"""
+        """Add a source to a collection."""
         self._create_checks.check(options, strings=(source_type, bucket_id))
         return await self._transport.request(
             "POST",
@@ -106,7 +106,7 @@ class AsyncCollectionSources(AsyncResource):
     async def replace(
         self, uuid: str, *, sources: Sequence[SourceRequestParam], **options: Unpack[RequestOptions]
     ) -> SourceReplaceResponse:
-        """TODO"""
+        """Replace every source of a collection."""
         self._replace_checks.check(options, mapping_lists=(sources,))
         return await self._transport.request(
             "PUT",
@@ -119,7 +119,7 @@ class AsyncCollectionSources(AsyncResource):
     _delete_checks = ArgumentChecks("ai.collections.sources.delete", others=("uuid", "source_id"))
 
     async def delete(self, source_id: str, *, uuid: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove a source from a collection."""
         self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -147,7 +147,7 @@ class AsyncCollections(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Collection]:
-        """TODO"""
+        """The knowledge collections, page by page."""
         self._list_checks.check(options)
         return paginate(
             self._transport,
@@ -178,7 +178,7 @@ class AsyncCollections(AsyncResource):
         sources: Sequence[SourceRequestParam] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
-        """TODO"""
+        """Create a knowledge collection."""
         self._create_checks.check(
             options, mapping_lists=(sources,), mappings=(settings,), strings=(name, description, slug)
         )
@@ -193,7 +193,7 @@ class AsyncCollections(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.collections.retrieve", others=("slug",))
 
     async def retrieve(self, slug: str, **options: Unpack[RequestOptions]) -> CollectionEnvelope:
-        """TODO"""
+        """One collection by its slug."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/collections/slug/{slug}", slug=slug), cast_to=CollectionEnvelope, options=options
@@ -202,7 +202,7 @@ class AsyncCollections(AsyncResource):
     _retrieve_by_id_checks = ArgumentChecks("ai.collections.retrieve_by_id", others=("uuid",))
 
     async def retrieve_by_id(self, uuid: str, **options: Unpack[RequestOptions]) -> CollectionEnvelope:
-        """TODO"""
+        """One collection by its UUID."""
         self._retrieve_by_id_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/collections/{uuid}", uuid=uuid), cast_to=CollectionEnvelope, options=options
@@ -218,7 +218,7 @@ class AsyncCollections(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
-        """TODO"""
+        """Change a collection's name or description."""
         self._update_checks.check(options, strings=(description, name))
         return await self._transport.request(
             "PATCH",
@@ -231,7 +231,7 @@ class AsyncCollections(AsyncResource):
     _delete_checks = ArgumentChecks("ai.collections.delete", others=("uuid",))
 
     async def delete(self, uuid: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a collection."""
         self._delete_checks.check(options)
         await self._transport.request(
             "DELETE", build_path("/ai/collections/{uuid}", uuid=uuid), cast_to=None, options=options

@@ -25,7 +25,7 @@ class AsyncIntegrationConnections(AsyncResource):
     _list_checks = ArgumentChecks("ai.integrations.connections.list")
 
     async def list(self, **options: Unpack[RequestOptions]) -> IntegrationConnectionsListResponse:
-        """TODO"""
+        """The account's connections to integrations."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/integrations/connections", cast_to=IntegrationConnectionsListResponse, options=options
@@ -36,7 +36,7 @@ class AsyncIntegrationConnections(AsyncResource):
     async def retrieve(
         self, user_connection_id: str, **options: Unpack[RequestOptions]
     ) -> IntegrationConnectionResponse:
-        """TODO"""
+        """One integration connection by id."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -48,7 +48,7 @@ class AsyncIntegrationConnections(AsyncResource):
     _delete_checks = ArgumentChecks("ai.integrations.connections.delete", others=("user_connection_id",))
 
     async def delete(self, user_connection_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove an integration connection."""
         self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -66,7 +66,7 @@ class AsyncIntegrations(AsyncResource):
     _list_checks = ArgumentChecks("ai.integrations.list")
 
     async def list(self, **options: Unpack[RequestOptions]) -> IntegrationsListResponse:
-        """TODO"""
+        """The integrations available."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/integrations", cast_to=IntegrationsListResponse, options=options
@@ -75,7 +75,7 @@ class AsyncIntegrations(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.integrations.retrieve", others=("integration_id",))
 
     async def retrieve(self, integration_id: str, **options: Unpack[RequestOptions]) -> Integration:
-        """TODO"""
+        """One integration by id."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",

@@ -36,7 +36,7 @@ class AsyncKnowledgeCollections(AsyncResource):
         top_k: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> CollectionRetrieveDocumentsResponse:
-        """TODO"""
+        """Search a collection's documents; the page asked for (not a paginator, as in the official SDK)."""
         self._retrieve_documents_checks.check(
             options, mappings=(filter,), numbers=(top_k,), strings=(query, retrieval_type, sources)
         )

@@ -11,8 +11,8 @@ from .._http.request import build_path
 from .._pagination import AsyncPaginator, paginate
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
-from ..types.assistant_params import PayToolConfigParam
-from ..types.assistant_settings import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
+from ..types.assistant_tool_params import PayToolConfigParam
+from ..types.assistant_tools import UpdateDynamicVariablesToolParamsParam, VisionToolParamsParam
 from ..types.tools import SharedToolResponse
 
 __all__ = ["AsyncTools"]

@@ -29,7 +29,7 @@ class AsyncTypesafeV1(AsyncResource):
         model: Literal["telnyx/decision-flash", "telnyx/decision-pro"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> V1SystemoneResponse:
-        """TODO"""
+        """A Typesafe SystemOne decision for a state and a list of questions."""
         self._systemone_checks.check(options, mappings=(questions,), strings=(model,))
         return await self._transport.request(
             "POST",

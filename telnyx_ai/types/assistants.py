@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Required, TypeAlias, TypedDict
+from typing import Any, Literal, Required, TypedDict
 
 from .._models import APIResponse, BaseModel
-from .assistant_params import TranscriptionSettingsParam, VoiceSettingsParam
+from .assistant_flows import ConversationFlow, ExternalLLM, ExternalLLMReqParam
 from .assistant_settings import (
-    AssistantTool,
     InsightSettings,
     MessagingSettings,
     PrivacySettings,
@@ -19,15 +18,15 @@ from .assistant_settings import (
     VoiceSettings,
     WidgetSettings,
 )
+from .assistant_tools import AssistantTool
 from .shared import Meta
 
 __all__ = [
-    "ArithmeticExpressionParam",
     "Assistant",
+    "AssistantA2AAgentHeadersItemParam",
+    "AssistantA2AAgentMessagesItemRequestResponseDelayedParam",
+    "AssistantA2AAgentMessagesItemRequestStartParam",
     "AssistantA2AAgentParam",
-    "AssistantA2AAgentParamHeadersItemParam",
-    "AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam",
-    "AssistantA2AAgentParamMessagesItemRequestStartParam",
     "AssistantChatResponse",
     "AssistantDeletedResponse",
     "AssistantIntegration",
@@ -35,47 +34,21 @@ __all__ = [
     "AssistantMCPServer",
     "AssistantMCPServerParam",
     "AssistantSmsChatResponse",
-    "AssistantTargetParam",
     "AssistantWhatsappResponse",
     "AssistantsListData",
     "AvatarSettingsRequestParam",
-    "BooleanLiteralExpressionParam",
-    "BooleanOpExpressionParam",
     "CanaryDeployResponse",
     "Clause",
     "ClauseParam",
-    "ComparisonExpressionParam",
-    "ConversationFlow",
-    "ConversationFlowNodesItem",
-    "ConversationFlowReqNodesItemParam",
-    "ConversationFlowReqParam",
-    "DefaultConditionParam",
     "DelegationSettingsParam",
     "DeletedAssistant",
     "DeletedAssistantsListResponse",
-    "DynamicVariableExpressionParam",
-    "Expression",
-    "ExpressionConditionParam",
-    "ExpressionParam",
-    "ExternalLLM",
-    "ExternalLLMReqParam",
     "ExternalLlmParam",
     "FallbackConfig",
     "FallbackConfigReqParam",
-    "FlowEdge",
-    "FlowEdgeCondition",
-    "FlowEdgeConditionParam",
-    "FlowEdgeParam",
-    "FlowEdgeTarget",
-    "FlowNodeReqParam",
     "ImportMetadata",
     "InferenceEmbeddingInterruptionSettings",
     "InferenceEmbeddingInterruptionSettingsParam",
-    "LLMConditionParam",
-    "NodePosition",
-    "NodePositionParam",
-    "NodeTargetParam",
-    "NumberLiteralExpressionParam",
     "Observability",
     "ObservabilityReqParam",
     "PostConversationSettings",
@@ -86,90 +59,15 @@ __all__ = [
     "RuleOutput",
     "Serve",
     "ServeParam",
-    "SpeakNodeReqParam",
     "StartSpeakingPlan",
     "StartSpeakingPlanParam",
-    "StringLiteralExpressionParam",
     "TagsResponse",
     "TestWebhookToolResponse",
     "TestWebhookToolResponseData",
-    "ToolNodeReqParam",
     "TranscriptionEndpointingPlan",
     "TranscriptionEndpointingPlanParam",
     "WebsocketSettingsParam",
 ]
-
-
-class Expression(BaseModel):
-    type: str
-    left: Expression | None = None
-    op: str | None = None
-    right: Expression | None = None
-    operands: list[Expression] = []
-    name: str | None = None
-    value: Any = None
-
-
-class FlowEdgeCondition(BaseModel):
-    type: str
-    prompt: str | None = None
-    expression: Expression | None = None
-
-
-class NodePosition(BaseModel):
-    x: float
-    y: float
-
-
-class FlowEdgeTarget(BaseModel):
-    type: str
-    node_id: str | None = None
-    assistant_id: str | None = None
-    position: NodePosition | None = None
-    voice_mode: str | None = None
-
-
-class FlowEdge(BaseModel):
-    condition: FlowEdgeCondition
-    id: str
-    start_node_id: str
-    target: FlowEdgeTarget
-
-
-class ExternalLLM(BaseModel):
-    base_url: str
-    model: str
-    authentication_method: str | None = None
-    certificate_ref: str | None = None
-    forward_metadata: bool | None = None
-    llm_api_key_ref: str | None = None
-    token_retrieval_url: str | None = None
-
-
-class ConversationFlowNodesItem(BaseModel):
-    id: str
-    external_llm: ExternalLLM | None = None
-    instructions: str | None = None
-    instructions_mode: str | None = None
-    llm_api_key_ref: str | None = None
-    model: str | None = None
-    name: str | None = None
-    position: NodePosition | None = None
-    shared_tool_ids: list[str] = []
-    tools: list[list[AssistantTool]] = []
-    tools_mode: str | None = None
-    transcription: TranscriptionSettings | None = None
-    type: str | None = None
-    voice_settings: VoiceSettings | None = None
-    shared_tool_id: str | None = None
-    tool: list[AssistantTool] = []
-    message: str | None = None
-
-
-class ConversationFlow(BaseModel):
-    nodes: list[ConversationFlowNodesItem]
-    start_node_id: str
-    edges: list[FlowEdge] = []
 
 
 class FallbackConfig(BaseModel):
@@ -267,150 +165,6 @@ class AssistantsListData(APIResponse):
     data: list[Assistant]
 
 
-class LLMConditionParam(TypedDict, total=False):
-    prompt: Required[str]
-    type: Required[str]
-
-
-class DynamicVariableExpressionParam(TypedDict, total=False):
-    name: Required[str]
-    type: Required[str]
-
-
-class StringLiteralExpressionParam(TypedDict, total=False):
-    type: Required[str]
-    value: Required[str]
-
-
-class NumberLiteralExpressionParam(TypedDict, total=False):
-    type: Required[str]
-    value: Required[float]
-
-
-class BooleanLiteralExpressionParam(TypedDict, total=False):
-    type: Required[str]
-    value: Required[bool]
-
-
-class ArithmeticExpressionParam(TypedDict, total=False):
-    left: Required[ExpressionParam]
-    op: Required[Literal["+", "-", "*", "/", "%"]]
-    right: Required[ExpressionParam]
-    type: Required[str]
-
-
-class BooleanOpExpressionParam(TypedDict, total=False):
-    op: Required[Literal["and", "or", "not"]]
-    operands: Required[Sequence[ExpressionParam]]
-    type: Required[str]
-
-
-class ComparisonExpressionParam(TypedDict, total=False):
-    left: Required[ExpressionParam]
-    op: Required[Literal["==", "!=", "<", "<=", ">", ">=", "contains", "not_contains"]]
-    right: Required[ExpressionParam]
-    type: Required[str]
-
-
-ExpressionParam: TypeAlias = (
-    ComparisonExpressionParam
-    | BooleanOpExpressionParam
-    | ArithmeticExpressionParam
-    | DynamicVariableExpressionParam
-    | StringLiteralExpressionParam
-    | NumberLiteralExpressionParam
-    | BooleanLiteralExpressionParam
-)
-
-
-class ExpressionConditionParam(TypedDict, total=False):
-    expression: Required[ExpressionParam]
-    type: Required[str]
-
-
-class DefaultConditionParam(TypedDict, total=False):
-    type: Required[str]
-
-
-FlowEdgeConditionParam: TypeAlias = LLMConditionParam | ExpressionConditionParam | DefaultConditionParam
-
-
-class NodeTargetParam(TypedDict, total=False):
-    node_id: Required[str]
-    type: Required[str]
-
-
-class NodePositionParam(TypedDict, total=False):
-    x: Required[float]
-    y: Required[float]
-
-
-class AssistantTargetParam(TypedDict, total=False):
-    assistant_id: Required[str]
-    position: NodePositionParam
-    type: Required[str]
-    voice_mode: Literal["unified", "distinct"]
-
-
-class FlowEdgeParam(TypedDict, total=False):
-    condition: Required[FlowEdgeConditionParam]
-    id: Required[str]
-    start_node_id: Required[str]
-    target: Required[NodeTargetParam | AssistantTargetParam]
-
-
-class ExternalLLMReqParam(TypedDict, total=False):
-    authentication_method: Literal["token", "certificate"]
-    base_url: Required[str]
-    certificate_ref: str
-    forward_metadata: bool
-    llm_api_key_ref: str
-    model: Required[str]
-    token_retrieval_url: str
-
-
-class FlowNodeReqParam(TypedDict, total=False):
-    external_llm: ExternalLLMReqParam
-    id: Required[str]
-    instructions: Required[str]
-    instructions_mode: Literal["replace", "append"]
-    llm_api_key_ref: str
-    model: str
-    name: str
-    position: NodePositionParam
-    shared_tool_ids: Sequence[str]
-    tools_mode: Literal["replace", "append"]
-    transcription: TranscriptionSettingsParam
-    type: str
-    voice_settings: VoiceSettingsParam
-
-
-class ToolNodeReqParam(TypedDict, total=False):
-    id: Required[str]
-    name: str
-    position: NodePositionParam
-    shared_tool_id: Required[str]
-    type: str
-    message: str
-
-
-class SpeakNodeReqParam(TypedDict, total=False):
-    id: Required[str]
-    message: Required[str]
-    name: str
-    position: NodePositionParam
-    type: str
-
-
-ConversationFlowReqNodesItemParam: TypeAlias = FlowNodeReqParam | ToolNodeReqParam | SpeakNodeReqParam
-
-
-class ConversationFlowReqParam(TypedDict, total=False):
-    edges: Sequence[FlowEdgeParam]
-    nodes: Required[Sequence[ConversationFlowReqNodesItemParam]]
-    start_node_id: Required[str]
-
-
 class FallbackConfigReqParam(TypedDict, total=False):
     external_llm: ExternalLLMReqParam
     llm_api_key_ref: str
@@ -460,18 +214,18 @@ class PostConversationSettingsReqParam(TypedDict, total=False):
     enabled: bool
 
 
-class AssistantA2AAgentParamHeadersItemParam(TypedDict, total=False):
+class AssistantA2AAgentHeadersItemParam(TypedDict, total=False):
     name: Required[str]
     value: Required[str]
 
 
-class AssistantA2AAgentParamMessagesItemRequestStartParam(TypedDict, total=False):
+class AssistantA2AAgentMessagesItemRequestStartParam(TypedDict, total=False):
     content: Required[str]
     type: Required[Literal["request_start"]]
     timing_ms: int
 
 
-class AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam(TypedDict, total=False):
+class AssistantA2AAgentMessagesItemRequestResponseDelayedParam(TypedDict, total=False):
     content: Required[str]
     timing_ms: Required[int]
     type: Required[Literal["request_response_delayed"]]
@@ -483,10 +237,9 @@ AssistantA2AAgentParam = TypedDict(
         "async": bool,
         "name": Required[str],
         "url": Required[str],
-        "headers": Sequence[AssistantA2AAgentParamHeadersItemParam],
+        "headers": Sequence[AssistantA2AAgentHeadersItemParam],
         "messages": Sequence[
-            AssistantA2AAgentParamMessagesItemRequestStartParam
-            | AssistantA2AAgentParamMessagesItemRequestResponseDelayedParam
+            AssistantA2AAgentMessagesItemRequestStartParam | AssistantA2AAgentMessagesItemRequestResponseDelayedParam
         ],
         "poll_interval_ms": int,
         "timeout_ms": int,

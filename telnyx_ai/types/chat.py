@@ -83,22 +83,23 @@ class ResponseFormatParam(TypedDict, total=False):
 
 
 # -- what you get back ------------------------------------------------------------------------
-# A whole reply's identifiers and tool calls are required, as in openai-python: a body without
-# them fails to decode with an `APIResponseValidationError` naming the field. Streamed deltas keep
-# them optional, since each fragment carries only some of them.
+# The contract leaves both replies free-form (any object), so no field is required when decoding: a
+# missing one takes a default. Strings default to "", lists to [] and nested objects to an empty one,
+# so typed code keeps openai-python's non-Optional attributes (``completion.id``,
+# ``choice.message``); only what may really be absent (content, usage, finish_reason) is Optional.
 
 
 class FunctionCall(BaseModel):
     """The function a tool call names, and its arguments as a JSON string (decode with ``json.loads``)."""
 
-    name: str
-    arguments: str
+    name: str = ""
+    arguments: str = ""
 
 
 class ChatCompletionMessageToolCall(BaseModel):
-    id: str
-    type: str
-    function: FunctionCall
+    id: str = ""
+    type: str = "function"
+    function: FunctionCall = msgspec.field(default_factory=FunctionCall)
 
     def to_param(self) -> dict[str, Any]:
         """This call as it goes back in an assistant message's ``tool_calls``."""
@@ -133,7 +134,7 @@ def tool_result(tool_call: ChatCompletionMessageToolCall, content: object) -> Ch
 
 
 class Choice(BaseModel):
-    message: ChatCompletionMessage
+    message: ChatCompletionMessage = msgspec.field(default_factory=ChatCompletionMessage)
     index: int = 0
     # A str, not an enum: the server may add reasons and old clients must still decode them.
     finish_reason: str | None = None
@@ -149,7 +150,7 @@ class CompletionUsage(BaseModel):
 class ChatCompletion(APIResponse):
     """A whole reply: ``completion.choices[0].message.content``."""
 
-    id: str
+    id: str = ""
     object: str = "chat.completion"
     created: int | None = None
     model: str | None = None
@@ -179,14 +180,17 @@ class ChoiceDelta(BaseModel):
 
 
 class ChunkChoice(BaseModel):
-    delta: ChoiceDelta
+    delta: ChoiceDelta = msgspec.field(default_factory=ChoiceDelta)
     index: int = 0
     finish_reason: str | None = None
     logprobs: dict[str, Any] | None = None
 
 
 class ChatCompletionChunk(BaseModel):
-    """One piece of a streamed reply: ``chunk.choices[0].delta.content``."""
+    """One piece of a streamed reply: ``chunk.choices[0].delta.content``.
+
+    ``choices`` is required (a usage-only chunk sends ``[]``): an event without it is not a chunk, and
+    the stream reads it as what it is, such as ``{"error": {...}}`` (the contract has no chunk schema)."""
 
     choices: list[ChunkChoice]
     id: str | None = None
@@ -206,7 +210,7 @@ class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[ParsedT]):
 
 
 class ParsedChoice(BaseModel, Generic[ParsedT]):
-    message: ParsedChatCompletionMessage[ParsedT]
+    message: ParsedChatCompletionMessage[ParsedT] = msgspec.field(default_factory=ParsedChatCompletionMessage[Any])
     index: int = 0
     finish_reason: str | None = None
     logprobs: dict[str, Any] | None = None

@@ -1,19 +1,24 @@
-"""Valid arguments for every operation, derived from the spec's schemas (required fields only)."""
+"""Valid arguments for every operation, derived from the spec's schemas: the required ones, or all of them."""
 
 from __future__ import annotations
 
 import csv
 import inspect
 import json
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ._prism import ENDPOINTS, SPEC
+from ._prism import ENDPOINTS, REPO, SPEC
+
+sys.path.insert(0, str(REPO / "scripts"))
+from _codegen_model import RESERVED
+from _codegen_types import py_name
 
 UUID = "123e4567-e89b-12d3-a456-426614174000"
-# Python keywords the SDK spells with a trailing underscore.
-KEYWORD_NAMES = {"from": "from_"}
+# Objects deeper than this get their required fields only (the spec has recursive schemas).
+FULL_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Operation:
     sdk_call: str
     required: tuple[str, ...]
     paginated: bool
+    aliases: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -45,9 +51,18 @@ def operations() -> list[Operation]:
             r["sdk_call"],
             tuple(p for p in r["required_params"].split(",") if p),
             r["paginated"] == "yes",
+            tuple(a for a in r.get("aliases", "").split(",") if a),
         )
         for r in rows
     ]
+
+
+def keyword(wire: str) -> str:
+    """The SDK's keyword for a wire name (``from`` -> ``from_``, ``timeout`` -> ``api_timeout``)."""
+    if wire.lower() == "idempotency-key":
+        return "idempotency_key"
+    name = py_name(wire)
+    return "api_" + name if name in RESERVED else name
 
 
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +83,9 @@ def _number(schema: dict[str, Any], integer: bool) -> int | float:
         value = high - 1 if "exclusiveMaximum" in schema else high
     else:
         value = 1
+    step = schema.get("multipleOf")
+    if step:
+        value = round(round(value / step) * step, 10)
     return int(value) if integer else value
 
 
@@ -84,21 +102,26 @@ def _string(schema: dict[str, Any]) -> str:
     return text.ljust(schema.get("minLength", 0), "x")
 
 
-def value_for(raw_schema: dict[str, Any], depth: int = 0) -> Any:
-    """The simplest value valid for ``raw_schema``: enums take their first member, objects only required fields."""
+def value_for(raw_schema: dict[str, Any], depth: int = 0, *, full: bool = False) -> Any:
+    """A value valid for ``raw_schema``: enums take their first member, unions their first non-null
+    variant; objects get their required fields, or with ``full`` every field (down to `FULL_DEPTH`)."""
     schema = resolve(raw_schema)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
         return next(v for v in schema["enum"] if v is not None)
+    if full:  # a scalar the spec suggests is valid for its constraints (multipleOf, pattern...)
+        for key in ("default", "example"):
+            if schema.get(key) is not None and not isinstance(schema[key], dict | list):
+                return schema[key]
     for key in ("oneOf", "anyOf"):
-        if key in schema:
+        if schema.get(key):
             options = [o for o in schema[key] if resolve(o).get("type") != "null"]
-            return value_for(options[0], depth + 1)
+            return value_for(options[0], depth + 1, full=full)
     if "allOf" in schema:
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
-            value = value_for(part, depth + 1)
+            value = value_for(part, depth + 1, full=full)
             if isinstance(value, dict):
                 merged.update(value)
             else:
@@ -108,7 +131,7 @@ def value_for(raw_schema: dict[str, Any], depth: int = 0) -> Any:
     if isinstance(kind, list):
         kind = next(k for k in kind if k != "null")
     if kind == "string":
-        return _string(schema)
+        return b"fake file bytes" if schema.get("format") == "binary" else _string(schema)
     if kind == "integer":
         return _number(schema, integer=True)
     if kind == "number":
@@ -117,11 +140,24 @@ def value_for(raw_schema: dict[str, Any], depth: int = 0) -> Any:
         return True
     if kind == "array":
         count = max(schema.get("minItems", 1), 1)
-        return [value_for(schema.get("items", {}), depth + 1) for _ in range(count)]
+        return [value_for(schema.get("items", {}), depth + 1, full=full) for _ in range(count)]
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
-        return {name: value_for(props.get(name, {}), depth + 1) for name in schema.get("required", [])}
+        names = list(props) if full and depth < FULL_DEPTH else schema.get("required", [])
+        return {name: value_for(props.get(name, {}), depth + 1, full=full) for name in names}
     return "example"
+
+
+def _object_fields(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An object schema's properties and required names, through ``allOf``."""
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for part in schema.get("allOf", []):
+        sub_props, sub_required = _object_fields(resolve(part))
+        props.update(sub_props)
+        required += sub_required
+    props.update(schema.get("properties", {}))
+    return props, required + list(schema.get("required", []))
 
 
 def _operation_spec(op: Operation) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,30 +165,36 @@ def _operation_spec(op: Operation) -> tuple[dict[str, Any], dict[str, Any]]:
     return item, item[op.method.lower()]
 
 
-def wire_arguments(op: Operation) -> dict[str, Any]:
-    """Required arguments by wire name: path parameters, required query parameters, required body fields."""
+def wire_arguments(op: Operation, *, full: bool = False) -> dict[str, Any]:
+    """Arguments by wire name: path parameters, then query and header parameters and body fields, the
+    required ones only or (``full``) every one of them."""
     item, operation = _operation_spec(op)
     values: dict[str, Any] = {}
     for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
-        if param["in"] == "path" or param.get("required"):
-            values[param["name"]] = value_for(param.get("schema", {}))
+        name = param["name"]
+        if name in ("page[number]", "page[size]") or (param.get("style") == "deepObject" and name == "page"):
+            continue  # page_number / page_size
+        if param["in"] == "path" or param.get("required") or full:
+            values[name] = value_for(param.get("schema", {}), full=full)
     body = operation.get("requestBody")
     if body:
         content = body["content"]
         media = "application/json" if "application/json" in content else next(iter(content))
         schema = resolve(content[media].get("schema", {}))
-        props = schema.get("properties", {})
-        for name in schema.get("required", []):
-            values[name] = value_for(props.get(name, {}))
-        if media == "multipart/form-data" and "file" in props:
-            values["file"] = b"RIFF....WAVEfmt fake audio bytes"
+        props, required = _object_fields(schema)
+        if not props and schema.get("type") != "object":
+            values["body"] = value_for(schema, full=full)  # a raw JSON value (memory ingest)
+        for name in list(props) if full else required:
+            if full and name == "stream":
+                continue  # Prism sends a placeholder, not events: streams are tested against local servers
+            values[name] = value_for(props.get(name, {}), 1, full=full)
     return values
 
 
-def call_arguments(op: Operation, method: Any) -> tuple[list[Any], dict[str, Any]]:
+def call_arguments(op: Operation, method: Any, *, full: bool = False) -> tuple[list[Any], dict[str, Any]]:
     """Arguments for the SDK ``method``: positional-only parameters by position, the rest by keyword."""
-    wire = wire_arguments(op)
-    named = {KEYWORD_NAMES.get(k, k): v for k, v in wire.items()}
+    wire = wire_arguments(op, full=full)
+    named = {keyword(k): v for k, v in wire.items()}
     signature = inspect.signature(method)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
@@ -164,6 +206,8 @@ def call_arguments(op: Operation, method: Any) -> tuple[list[Any], dict[str, Any
         else:
             kwargs[name] = named.pop(name)
     assert not named, f"{op.sdk_call} has no parameter for {sorted(named)}"
+    if full and "page_size" in signature.parameters:
+        kwargs.update(page_number=1, page_size=10)
     return args, kwargs
 
 

@@ -24,9 +24,9 @@ class DeletedAssistants(SyncResource[AsyncDeletedAssistants]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[DeletedAssistant]:
-        """TODO"""
+        """Assistants deleted but not yet purged, page by page."""
         return SyncPaginator(self._bridge, self._async.list(page_number=page_number, page_size=page_size, **options))
 
     def get(self, assistant_id: str, **options: Unpack[RequestOptions]) -> DeletedAssistant:
-        """TODO"""
+        """A deleted assistant, while it can still be restored."""
         return self._bridge.call(self._async.get, assistant_id=assistant_id, **options)

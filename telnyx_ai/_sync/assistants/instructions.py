@@ -23,7 +23,7 @@ class AssistantInstructions(SyncResource[AsyncAssistantInstructions]):
         instructions: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> str:
-        """TODO"""
+        """A model's rewrite of an assistant's instructions, as text (the assistant is not changed)."""
         return self._bridge.call(
             self._async.enhance,
             assistant_id=assistant_id,

@@ -9,8 +9,8 @@ from typing import Any, Literal, Unpack
 from ..._bridge import SyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.assistants.versions import AsyncAssistantVersions
+from ...types.assistant_flows import ConversationFlowReqParam, ExternalLLMReqParam
 from ...types.assistant_params import (
-    AssistantToolParam,
     InsightSettingsParam,
     MessagingSettingsParam,
     PrivacySettingsParam,
@@ -19,6 +19,7 @@ from ...types.assistant_params import (
     VoiceSettingsParam,
     WidgetSettingsParam,
 )
+from ...types.assistant_tool_params import AssistantToolParam
 from ...types.assistants import (
     Assistant,
     AssistantA2AAgentParam,
@@ -26,9 +27,7 @@ from ...types.assistants import (
     AssistantMCPServerParam,
     AssistantsListData,
     AvatarSettingsRequestParam,
-    ConversationFlowReqParam,
     DelegationSettingsParam,
-    ExternalLLMReqParam,
     FallbackConfigReqParam,
     InferenceEmbeddingInterruptionSettingsParam,
     ObservabilityReqParam,

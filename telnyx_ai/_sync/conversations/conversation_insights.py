@@ -31,7 +31,7 @@ class ConversationInsights(SyncResource[AsyncConversationInsights]):
         show: Sequence[str] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ConversationInsightAggregateResp:
-        """TODO"""
+        """Insight results aggregated over many conversations."""
         return self._bridge.call(
             self._async.retrieve_aggregates,
             created_at=created_at,

@@ -27,7 +27,7 @@ class MemoryNamespaceSettings(SyncResource[AsyncMemoryNamespaceSettings]):
     """Blocking twin of `AsyncMemoryNamespaceSettings`."""
 
     def list(self, namespace: str, **options: Unpack[RequestOptions]) -> NamespaceSettingsResponse:
-        """TODO"""
+        """A namespace's settings."""
         return self._bridge.call(self._async.list, namespace=namespace, **options)
 
     def patch_all(
@@ -37,7 +37,7 @@ class MemoryNamespaceSettings(SyncResource[AsyncMemoryNamespaceSettings]):
         summary: MemoryNamespaceSettingsPatchAllSummaryParam | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> NamespaceSettingsResponse:
-        """TODO"""
+        """Change some of a namespace's settings."""
         return self._bridge.call(self._async.patch_all, namespace=namespace, summary=summary, **options)
 
 
@@ -55,21 +55,21 @@ class MemoryNamespaces(SyncResource[AsyncMemoryNamespaces]):
         return MemoryNamespaceSettings(self._bridge, self._async.settings)
 
     def list(self, **options: Unpack[RequestOptions]) -> NamespaceListResponse:
-        """TODO"""
+        """The memory namespaces."""
         return self._bridge.call(self._async.list, **options)
 
     def create(self, *, name: str, **options: Unpack[RequestOptions]) -> NamespaceCreateResponse:
-        """TODO"""
+        """Create a memory namespace."""
         return self._bridge.call(self._async.create, name=name, **options)
 
     def delete(self, namespace: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a memory namespace and everything in it."""
         return self._bridge.call(self._async.delete, namespace=namespace, **options)
 
     def retrieve(
         self, operation_id: str, *, namespace: str, **options: Unpack[RequestOptions]
     ) -> NamespaceRetrieveResponse:
-        """TODO"""
+        """The state of a long-running operation on a namespace."""
         return self._bridge.call(self._async.retrieve, operation_id=operation_id, namespace=namespace, **options)
 
 

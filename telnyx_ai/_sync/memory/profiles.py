@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Unpack
+from typing import Any, Unpack
 
 from ..._bridge import SyncResource
 from ..._sync_pagination import SyncPaginator
@@ -42,7 +43,7 @@ class ProfileMemories(SyncResource[AsyncProfileMemories]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[MemoryListResponse]:
-        """TODO"""
+        """A profile's memories, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.list(
@@ -59,7 +60,7 @@ class ProfileMemories(SyncResource[AsyncProfileMemories]):
     def retrieve(
         self, memory_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> MemoryRetrieveResponse:
-        """TODO"""
+        """One memory of a profile."""
         return self._bridge.call(
             self._async.retrieve, memory_id=memory_id, namespace=namespace, profile_id=profile_id, **options
         )
@@ -78,7 +79,7 @@ class ProfileSources(SyncResource[AsyncProfileSources]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[MemorySource]:
-        """TODO"""
+        """Where a profile's memories came from, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.list(
@@ -94,7 +95,7 @@ class ProfileSources(SyncResource[AsyncProfileSources]):
     def retrieve(
         self, source_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> SourceRetrieveResponse:
-        """TODO"""
+        """One source of a profile's memories."""
         return self._bridge.call(
             self._async.retrieve, source_id=source_id, namespace=namespace, profile_id=profile_id, **options
         )
@@ -102,7 +103,7 @@ class ProfileSources(SyncResource[AsyncProfileSources]):
     def delete(
         self, source_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> SourceDeleteResponse:
-        """TODO"""
+        """Delete a source and the memories drawn from it."""
         return self._bridge.call(
             self._async.delete, source_id=source_id, namespace=namespace, profile_id=profile_id, **options
         )
@@ -127,13 +128,13 @@ class MemoryProfiles(SyncResource[AsyncMemoryProfiles]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[ProfileListResponse]:
-        """TODO"""
+        """The profiles of a namespace, page by page."""
         return SyncPaginator(
             self._bridge, self._async.list(namespace=namespace, page_number=page_number, page_size=page_size, **options)
         )
 
     def delete(self, profile_id: str, *, namespace: str, **options: Unpack[RequestOptions]) -> ProfileDeleteResponse:
-        """TODO"""
+        """Delete a profile and what it remembers."""
         return self._bridge.call(self._async.delete, profile_id=profile_id, namespace=namespace, **options)
 
     def ingest(
@@ -141,12 +142,13 @@ class MemoryProfiles(SyncResource[AsyncMemoryProfiles]):
         profile_id: str,
         *,
         namespace: str,
+        body: dict[str, Any] | Sequence[Any] | str | float | bool,
         session_id: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfileIngestResponse:
-        """TODO"""
+        """Ingest a session (any JSON value) into a profile's memory."""
         return self._bridge.call(
-            self._async.ingest, profile_id=profile_id, namespace=namespace, session_id=session_id, **options
+            self._async.ingest, profile_id=profile_id, namespace=namespace, body=body, session_id=session_id, **options
         )
 
     def recall(
@@ -158,7 +160,7 @@ class MemoryProfiles(SyncResource[AsyncMemoryProfiles]):
         top_k: int | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfileRecallResponse:
-        """TODO"""
+        """The memories of a profile that answer a query."""
         return self._bridge.call(
             self._async.recall, profile_id=profile_id, namespace=namespace, query=query, top_k=top_k, **options
         )
@@ -166,13 +168,13 @@ class MemoryProfiles(SyncResource[AsyncMemoryProfiles]):
     def remember(
         self, profile_id: str, *, namespace: str, text: str, **options: Unpack[RequestOptions]
     ) -> ProfileRememberResponse:
-        """TODO"""
+        """Store a fact in a profile's memory."""
         return self._bridge.call(self._async.remember, profile_id=profile_id, namespace=namespace, text=text, **options)
 
     def retrieve_summary(
         self, profile_id: str, *, namespace: str, **options: Unpack[RequestOptions]
     ) -> ProfileRetrieveSummaryResponse:
-        """TODO"""
+        """A profile's summary."""
         return self._bridge.call(self._async.retrieve_summary, profile_id=profile_id, namespace=namespace, **options)
 
     def preview(
@@ -183,7 +185,7 @@ class MemoryProfiles(SyncResource[AsyncMemoryProfiles]):
         instructions: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfilePreviewResponse:
-        """TODO"""
+        """The summary a profile would get, without saving it."""
         return self._bridge.call(
             self._async.preview, profile_id=profile_id, namespace=namespace, instructions=instructions, **options
         )

@@ -53,7 +53,7 @@ class Missions(SyncResource[AsyncMissions]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[MissionData]:
-        """TODO"""
+        """The missions, page by page."""
         return SyncPaginator(self._bridge, self._async.list(page_number=page_number, page_size=page_size, **options))
 
     def create(
@@ -67,7 +67,7 @@ class Missions(SyncResource[AsyncMissions]):
         model: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
-        """TODO"""
+        """Create a mission."""
         return self._bridge.call(
             self._async.create,
             name=name,
@@ -87,13 +87,13 @@ class Missions(SyncResource[AsyncMissions]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[EventData]:
-        """TODO"""
+        """Recent events across every mission, page by page."""
         return SyncPaginator(
             self._bridge, self._async.list_events(type=type, page_number=page_number, page_size=page_size, **options)
         )
 
     def retrieve(self, mission_id: str, **options: Unpack[RequestOptions]) -> MissionResponse:
-        """TODO"""
+        """One mission by id."""
         return self._bridge.call(self._async.retrieve, mission_id=mission_id, **options)
 
     def update_mission(
@@ -108,7 +108,7 @@ class Missions(SyncResource[AsyncMissions]):
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
-        """TODO"""
+        """Change a mission."""
         return self._bridge.call(
             self._async.update_mission,
             mission_id=mission_id,
@@ -122,9 +122,9 @@ class Missions(SyncResource[AsyncMissions]):
         )
 
     def delete_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a mission."""
         return self._bridge.call(self._async.delete_mission, mission_id=mission_id, **options)
 
     def clone_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Copy a mission."""
         return self._bridge.call(self._async.clone_mission, mission_id=mission_id, **options)

@@ -18,7 +18,7 @@ class MissionRunPlan(SyncResource[AsyncMissionRunPlan]):
     """Blocking twin of `AsyncMissionRunPlan`."""
 
     def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> PlanResponse:
-        """TODO"""
+        """A run's plan: its steps and their status."""
         return self._bridge.call(self._async.retrieve, run_id=run_id, mission_id=mission_id, **options)
 
     def create(
@@ -29,7 +29,7 @@ class MissionRunPlan(SyncResource[AsyncMissionRunPlan]):
         steps: Sequence[CreatePlanStepRequestParam],
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
-        """TODO"""
+        """Give a run its first plan."""
         return self._bridge.call(self._async.create, run_id=run_id, mission_id=mission_id, steps=steps, **options)
 
     def add_steps_to_plan(
@@ -40,7 +40,7 @@ class MissionRunPlan(SyncResource[AsyncMissionRunPlan]):
         steps: Sequence[CreatePlanStepRequestParam],
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
-        """TODO"""
+        """Add steps to a run's plan."""
         return self._bridge.call(
             self._async.add_steps_to_plan, run_id=run_id, mission_id=mission_id, steps=steps, **options
         )
@@ -48,7 +48,7 @@ class MissionRunPlan(SyncResource[AsyncMissionRunPlan]):
     def get_step_details(
         self, step_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> PlanStepResponse:
-        """TODO"""
+        """One step of a run's plan."""
         return self._bridge.call(
             self._async.get_step_details, step_id=step_id, mission_id=mission_id, run_id=run_id, **options
         )
@@ -63,7 +63,7 @@ class MissionRunPlan(SyncResource[AsyncMissionRunPlan]):
         status: Literal["pending", "in_progress", "completed", "skipped", "failed"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> PlanStepResponse:
-        """TODO"""
+        """Change the status of a step of a run's plan."""
         return self._bridge.call(
             self._async.update_step,
             step_id=step_id,

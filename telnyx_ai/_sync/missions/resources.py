@@ -16,17 +16,17 @@ class MissionKnowledgeBases(SyncResource[AsyncMissionKnowledgeBases]):
     """Blocking twin of `AsyncMissionKnowledgeBases`."""
 
     def list_knowledge_bases(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The knowledge bases of a mission."""
         return self._bridge.call(self._async.list_knowledge_bases, mission_id=mission_id, **options)
 
     def create_knowledge_base(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission a knowledge base."""
         return self._bridge.call(self._async.create_knowledge_base, mission_id=mission_id, **options)
 
     def get_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> object:
-        """TODO"""
+        """One knowledge base of a mission."""
         return self._bridge.call(
             self._async.get_knowledge_base, knowledge_base_id=knowledge_base_id, mission_id=mission_id, **options
         )
@@ -34,7 +34,7 @@ class MissionKnowledgeBases(SyncResource[AsyncMissionKnowledgeBases]):
     def update_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> object:
-        """TODO"""
+        """Change a mission's knowledge base."""
         return self._bridge.call(
             self._async.update_knowledge_base, knowledge_base_id=knowledge_base_id, mission_id=mission_id, **options
         )
@@ -42,7 +42,7 @@ class MissionKnowledgeBases(SyncResource[AsyncMissionKnowledgeBases]):
     def delete_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> None:
-        """TODO"""
+        """Remove a knowledge base from a mission."""
         return self._bridge.call(
             self._async.delete_knowledge_base, knowledge_base_id=knowledge_base_id, mission_id=mission_id, **options
         )
@@ -52,27 +52,27 @@ class MissionMCPServers(SyncResource[AsyncMissionMCPServers]):
     """Blocking twin of `AsyncMissionMCPServers`."""
 
     def list_mcp_servers(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The MCP servers of a mission."""
         return self._bridge.call(self._async.list_mcp_servers, mission_id=mission_id, **options)
 
     def create_mcp_server(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission an MCP server."""
         return self._bridge.call(self._async.create_mcp_server, mission_id=mission_id, **options)
 
     def get_mcp_server(self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """One MCP server of a mission."""
         return self._bridge.call(
             self._async.get_mcp_server, mcp_server_id=mcp_server_id, mission_id=mission_id, **options
         )
 
     def update_mcp_server(self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Change a mission's MCP server."""
         return self._bridge.call(
             self._async.update_mcp_server, mcp_server_id=mcp_server_id, mission_id=mission_id, **options
         )
 
     def delete_mcp_server(self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove an MCP server from a mission."""
         return self._bridge.call(
             self._async.delete_mcp_server, mcp_server_id=mcp_server_id, mission_id=mission_id, **options
         )
@@ -82,21 +82,21 @@ class MissionTools(SyncResource[AsyncMissionTools]):
     """Blocking twin of `AsyncMissionTools`."""
 
     def list_tools(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The tools of a mission."""
         return self._bridge.call(self._async.list_tools, mission_id=mission_id, **options)
 
     def create_tool(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission a tool."""
         return self._bridge.call(self._async.create_tool, mission_id=mission_id, **options)
 
     def get_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """One tool of a mission."""
         return self._bridge.call(self._async.get_tool, tool_id=tool_id, mission_id=mission_id, **options)
 
     def update_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Change a mission's tool."""
         return self._bridge.call(self._async.update_tool, tool_id=tool_id, mission_id=mission_id, **options)
 
     def delete_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove a tool from a mission."""
         return self._bridge.call(self._async.delete_tool, tool_id=tool_id, mission_id=mission_id, **options)

@@ -40,7 +40,7 @@ class MissionRunEvents(SyncResource[AsyncMissionRunEvents]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[EventData]:
-        """TODO"""
+        """The events of a run, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.list(
@@ -78,7 +78,7 @@ class MissionRunEvents(SyncResource[AsyncMissionRunEvents]):
         step_id: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> EventResponse:
-        """TODO"""
+        """Record an event in a run."""
         return self._bridge.call(
             self._async.log,
             run_id=run_id,
@@ -95,7 +95,7 @@ class MissionRunEvents(SyncResource[AsyncMissionRunEvents]):
     def get_event_details(
         self, event_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> EventResponse:
-        """TODO"""
+        """One event of a run."""
         return self._bridge.call(
             self._async.get_event_details, event_id=event_id, mission_id=mission_id, run_id=run_id, **options
         )
@@ -105,19 +105,19 @@ class MissionRunAgents(SyncResource[AsyncMissionRunAgents]):
     """Blocking twin of `AsyncMissionRunAgents`."""
 
     def list(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> TelnyxAgentsListResponse:
-        """TODO"""
+        """The Telnyx agents linked to a run."""
         return self._bridge.call(self._async.list, run_id=run_id, mission_id=mission_id, **options)
 
     def link(
         self, run_id: str, *, mission_id: str, telnyx_agent_id: str, **options: Unpack[RequestOptions]
     ) -> TelnyxAgentResponse:
-        """TODO"""
+        """Link a Telnyx agent to a run."""
         return self._bridge.call(
             self._async.link, run_id=run_id, mission_id=mission_id, telnyx_agent_id=telnyx_agent_id, **options
         )
 
     def unlink(self, telnyx_agent_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Unlink a Telnyx agent from a run."""
         return self._bridge.call(
             self._async.unlink, telnyx_agent_id=telnyx_agent_id, mission_id=mission_id, run_id=run_id, **options
         )
@@ -148,7 +148,7 @@ class MissionRuns(SyncResource[AsyncMissionRuns]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[MissionRunData]:
-        """TODO"""
+        """Recent runs across every mission, page by page."""
         return SyncPaginator(
             self._bridge, self._async.list_runs(status=status, page_number=page_number, page_size=page_size, **options)
         )
@@ -162,7 +162,7 @@ class MissionRuns(SyncResource[AsyncMissionRuns]):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> SyncPaginator[MissionRunData]:
-        """TODO"""
+        """The runs of a mission, page by page."""
         return SyncPaginator(
             self._bridge,
             self._async.list(
@@ -178,11 +178,11 @@ class MissionRuns(SyncResource[AsyncMissionRuns]):
         metadata: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
-        """TODO"""
+        """Start a run of a mission."""
         return self._bridge.call(self._async.create, mission_id=mission_id, input=input, metadata=metadata, **options)
 
     def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """One run of a mission."""
         return self._bridge.call(self._async.retrieve, run_id=run_id, mission_id=mission_id, **options)
 
     def update(
@@ -197,7 +197,7 @@ class MissionRuns(SyncResource[AsyncMissionRuns]):
         status: Literal["pending", "running", "paused", "succeeded", "failed", "cancelled"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
-        """TODO"""
+        """Change a run's status, result or metadata."""
         return self._bridge.call(
             self._async.update,
             run_id=run_id,
@@ -211,13 +211,13 @@ class MissionRuns(SyncResource[AsyncMissionRuns]):
         )
 
     def cancel_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """Cancel a run."""
         return self._bridge.call(self._async.cancel_run, run_id=run_id, mission_id=mission_id, **options)
 
     def pause_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """Pause a run."""
         return self._bridge.call(self._async.pause_run, run_id=run_id, mission_id=mission_id, **options)
 
     def resume_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """Resume a paused run."""
         return self._bridge.call(self._async.resume_run, run_id=run_id, mission_id=mission_id, **options)

@@ -6,44 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Literal, Unpack, overload
 
 from ..._checks import ArgumentChecks
 from ..._http.request import build_path
-from ..._resource import AsyncResource
 from ..._streams.open import open_stream
 from ..._streams.stream import AsyncStream
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
-from ...types.assistant_params import (
-    AssistantToolParam,
-    InsightSettingsParam,
-    MessagingSettingsParam,
-    PrivacySettingsParam,
-    TelephonySettingsParam,
-    TranscriptionSettingsParam,
-    VoiceSettingsParam,
-    WidgetSettingsParam,
-)
 from ...types.assistants import (
     Assistant,
-    AssistantA2AAgentParam,
     AssistantChatResponse,
     AssistantDeletedResponse,
-    AssistantIntegrationParam,
-    AssistantMCPServerParam,
     AssistantsListData,
     AssistantSmsChatResponse,
     AssistantWhatsappResponse,
-    AvatarSettingsRequestParam,
-    ConversationFlowReqParam,
-    DelegationSettingsParam,
-    ExternalLLMReqParam,
-    FallbackConfigReqParam,
-    InferenceEmbeddingInterruptionSettingsParam,
-    ObservabilityReqParam,
-    PostConversationSettingsReqParam,
-    WebsocketSettingsParam,
 )
+from ._settings import AsyncAssistantSettingOps
 
 if TYPE_CHECKING:
     from .canary_deploys import AsyncCanaryDeploys
@@ -58,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncAssistants"]
 
 
-class AsyncAssistants(AsyncResource):
+class AsyncAssistants(AsyncAssistantSettingOps):
     @cached_property
     def canary_deploys(self) -> AsyncCanaryDeploys:
         from .canary_deploys import AsyncCanaryDeploys
@@ -114,159 +92,6 @@ class AsyncAssistants(AsyncResource):
         self._list_checks.check(options)
         return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
 
-    _create_checks = ArgumentChecks(
-        "ai.assistants.create",
-        mapping_lists=("integrations", "mcp_servers", "tools", "a2a_agents"),
-        mappings=(
-            "conversation_flow",
-            "dynamic_variables",
-            "external_llm",
-            "fallback_config",
-            "insight_settings",
-            "interruption_settings",
-            "messaging_settings",
-            "observability_settings",
-            "post_conversation_settings",
-            "privacy_settings",
-            "telephony_settings",
-            "transcription",
-            "voice_settings",
-            "widget_settings",
-            "avatar_settings",
-            "delegation_settings",
-            "websocket_settings",
-        ),
-        numbers=("dynamic_variables_webhook_timeout_ms",),
-        string_lists=("enabled_features", "tags", "tool_ids"),
-        strings=(
-            "idempotency_key",
-            "description",
-            "dynamic_variables_webhook_url",
-            "greeting",
-            "instructions",
-            "llm_api_key_ref",
-            "model",
-            "name",
-        ),
-        nullable=("avatar_settings",),
-    )
-
-    async def create(
-        self,
-        *,
-        instructions: str,
-        name: str,
-        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
-        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
-        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
-        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
-        description: str | NotGiven = NOT_GIVEN,
-        dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
-        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
-        dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
-        enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
-        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
-        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
-        greeting: str | NotGiven = NOT_GIVEN,
-        idempotency_key: str | NotGiven = NOT_GIVEN,
-        insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
-        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
-        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
-        llm_api_key_ref: str | NotGiven = NOT_GIVEN,
-        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
-        messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
-        model: str | NotGiven = NOT_GIVEN,
-        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
-        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
-        privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
-        tags: Sequence[str] | NotGiven = NOT_GIVEN,
-        telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
-        tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
-        tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
-        transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
-        voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
-        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
-        widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> Assistant:
-        """Create an assistant."""
-        self._create_checks.check(
-            options,
-            mapping_lists=(integrations, mcp_servers, tools, a2a_agents),
-            mappings=(
-                conversation_flow,
-                dynamic_variables,
-                external_llm,
-                fallback_config,
-                insight_settings,
-                interruption_settings,
-                messaging_settings,
-                observability_settings,
-                post_conversation_settings,
-                privacy_settings,
-                telephony_settings,
-                transcription,
-                voice_settings,
-                widget_settings,
-                avatar_settings,
-                delegation_settings,
-                websocket_settings,
-            ),
-            numbers=(dynamic_variables_webhook_timeout_ms,),
-            string_lists=(enabled_features, tags, tool_ids),
-            strings=(
-                idempotency_key,
-                description,
-                dynamic_variables_webhook_url,
-                greeting,
-                instructions,
-                llm_api_key_ref,
-                model,
-                name,
-            ),
-        )
-        return await self._transport.request(
-            "POST",
-            "/ai/assistants",
-            cast_to=Assistant,
-            body={
-                "conversation_flow": conversation_flow,
-                "description": description,
-                "dynamic_variables": dynamic_variables,
-                "dynamic_variables_webhook_timeout_ms": dynamic_variables_webhook_timeout_ms,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "enabled_features": enabled_features,
-                "external_llm": external_llm,
-                "fallback_config": fallback_config,
-                "greeting": greeting,
-                "insight_settings": insight_settings,
-                "instructions": instructions,
-                "integrations": integrations,
-                "interruption_settings": interruption_settings,
-                "llm_api_key_ref": llm_api_key_ref,
-                "mcp_servers": mcp_servers,
-                "messaging_settings": messaging_settings,
-                "model": model,
-                "name": name,
-                "observability_settings": observability_settings,
-                "post_conversation_settings": post_conversation_settings,
-                "privacy_settings": privacy_settings,
-                "tags": tags,
-                "telephony_settings": telephony_settings,
-                "tool_ids": tool_ids,
-                "tools": tools,
-                "transcription": transcription,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-                "a2a_agents": a2a_agents,
-                "avatar_settings": avatar_settings,
-                "delegation_settings": delegation_settings,
-                "websocket_settings": websocket_settings,
-            },
-            idempotency_key=idempotency_key,
-            options=options,
-        )
-
     _imports_checks = ArgumentChecks(
         "ai.assistants.imports", string_lists=("import_ids",), strings=("idempotency_key", "api_key_ref", "provider")
     )
@@ -320,163 +145,6 @@ class AsyncAssistants(AsyncResource):
                 "from": from_,
                 "to": to,
                 "call_control_id": call_control_id,
-            },
-            options=options,
-        )
-
-    _update_checks = ArgumentChecks(
-        "ai.assistants.update",
-        mapping_lists=("integrations", "mcp_servers", "tools", "a2a_agents"),
-        mappings=(
-            "conversation_flow",
-            "dynamic_variables",
-            "external_llm",
-            "fallback_config",
-            "insight_settings",
-            "interruption_settings",
-            "messaging_settings",
-            "observability_settings",
-            "post_conversation_settings",
-            "privacy_settings",
-            "telephony_settings",
-            "transcription",
-            "voice_settings",
-            "widget_settings",
-            "avatar_settings",
-            "delegation_settings",
-            "websocket_settings",
-        ),
-        numbers=("dynamic_variables_webhook_timeout_ms",),
-        string_lists=("enabled_features", "tags", "tool_ids"),
-        strings=(
-            "description",
-            "dynamic_variables_webhook_url",
-            "greeting",
-            "instructions",
-            "llm_api_key_ref",
-            "model",
-            "name",
-            "version_name",
-        ),
-        nullable=("avatar_settings",),
-        others=("assistant_id", "promote_to_main"),
-    )
-
-    async def update(
-        self,
-        assistant_id: str,
-        *,
-        a2a_agents: Sequence[AssistantA2AAgentParam] | NotGiven = NOT_GIVEN,
-        avatar_settings: AvatarSettingsRequestParam | NotGiven | None = NOT_GIVEN,
-        conversation_flow: ConversationFlowReqParam | NotGiven = NOT_GIVEN,
-        delegation_settings: DelegationSettingsParam | NotGiven = NOT_GIVEN,
-        description: str | NotGiven = NOT_GIVEN,
-        dynamic_variables: dict[str, Any] | NotGiven = NOT_GIVEN,
-        dynamic_variables_webhook_timeout_ms: int | NotGiven = NOT_GIVEN,
-        dynamic_variables_webhook_url: str | NotGiven = NOT_GIVEN,
-        enabled_features: Sequence[Literal["telephony", "messaging"]] | NotGiven = NOT_GIVEN,
-        external_llm: ExternalLLMReqParam | NotGiven = NOT_GIVEN,
-        fallback_config: FallbackConfigReqParam | NotGiven = NOT_GIVEN,
-        greeting: str | NotGiven = NOT_GIVEN,
-        insight_settings: InsightSettingsParam | NotGiven = NOT_GIVEN,
-        instructions: str | NotGiven = NOT_GIVEN,
-        integrations: Sequence[AssistantIntegrationParam] | NotGiven = NOT_GIVEN,
-        interruption_settings: InferenceEmbeddingInterruptionSettingsParam | NotGiven = NOT_GIVEN,
-        llm_api_key_ref: str | NotGiven = NOT_GIVEN,
-        mcp_servers: Sequence[AssistantMCPServerParam] | NotGiven = NOT_GIVEN,
-        messaging_settings: MessagingSettingsParam | NotGiven = NOT_GIVEN,
-        model: str | NotGiven = NOT_GIVEN,
-        name: str | NotGiven = NOT_GIVEN,
-        observability_settings: ObservabilityReqParam | NotGiven = NOT_GIVEN,
-        post_conversation_settings: PostConversationSettingsReqParam | NotGiven = NOT_GIVEN,
-        privacy_settings: PrivacySettingsParam | NotGiven = NOT_GIVEN,
-        promote_to_main: bool | NotGiven = NOT_GIVEN,
-        tags: Sequence[str] | NotGiven = NOT_GIVEN,
-        telephony_settings: TelephonySettingsParam | NotGiven = NOT_GIVEN,
-        tool_ids: Sequence[str] | NotGiven = NOT_GIVEN,
-        tools: Sequence[AssistantToolParam] | NotGiven = NOT_GIVEN,
-        transcription: TranscriptionSettingsParam | NotGiven = NOT_GIVEN,
-        version_name: str | NotGiven = NOT_GIVEN,
-        voice_settings: VoiceSettingsParam | NotGiven = NOT_GIVEN,
-        websocket_settings: WebsocketSettingsParam | NotGiven = NOT_GIVEN,
-        widget_settings: WidgetSettingsParam | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
-    ) -> Assistant:
-        """Change an assistant (saved as a new version, promoted unless asked otherwise)."""
-        self._update_checks.check(
-            options,
-            mapping_lists=(integrations, mcp_servers, tools, a2a_agents),
-            mappings=(
-                conversation_flow,
-                dynamic_variables,
-                external_llm,
-                fallback_config,
-                insight_settings,
-                interruption_settings,
-                messaging_settings,
-                observability_settings,
-                post_conversation_settings,
-                privacy_settings,
-                telephony_settings,
-                transcription,
-                voice_settings,
-                widget_settings,
-                avatar_settings,
-                delegation_settings,
-                websocket_settings,
-            ),
-            numbers=(dynamic_variables_webhook_timeout_ms,),
-            string_lists=(enabled_features, tags, tool_ids),
-            strings=(
-                description,
-                dynamic_variables_webhook_url,
-                greeting,
-                instructions,
-                llm_api_key_ref,
-                model,
-                name,
-                version_name,
-            ),
-        )
-        return await self._transport.request(
-            "POST",
-            build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),
-            cast_to=Assistant,
-            body={
-                "conversation_flow": conversation_flow,
-                "description": description,
-                "dynamic_variables": dynamic_variables,
-                "dynamic_variables_webhook_timeout_ms": dynamic_variables_webhook_timeout_ms,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "enabled_features": enabled_features,
-                "external_llm": external_llm,
-                "fallback_config": fallback_config,
-                "greeting": greeting,
-                "insight_settings": insight_settings,
-                "instructions": instructions,
-                "integrations": integrations,
-                "interruption_settings": interruption_settings,
-                "llm_api_key_ref": llm_api_key_ref,
-                "mcp_servers": mcp_servers,
-                "messaging_settings": messaging_settings,
-                "model": model,
-                "name": name,
-                "observability_settings": observability_settings,
-                "post_conversation_settings": post_conversation_settings,
-                "privacy_settings": privacy_settings,
-                "tags": tags,
-                "telephony_settings": telephony_settings,
-                "tool_ids": tool_ids,
-                "tools": tools,
-                "transcription": transcription,
-                "version_name": version_name,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-                "a2a_agents": a2a_agents,
-                "avatar_settings": avatar_settings,
-                "delegation_settings": delegation_settings,
-                "websocket_settings": websocket_settings,
-                "promote_to_main": promote_to_main,
             },
             options=options,
         )
@@ -619,7 +287,7 @@ class AsyncAssistants(AsyncResource):
         idempotency_key: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AssistantWhatsappResponse:
-        """TODO"""
+        """Have an assistant reply to a WhatsApp message."""
         self._whatsapp_checks.check(
             options, mappings=(conversation_metadata,), strings=(idempotency_key, content, from_, to)
         )
@@ -650,7 +318,7 @@ class AsyncAssistants(AsyncResource):
     _restore_checks = ArgumentChecks("ai.assistants.restore", others=("assistant_id",))
 
     async def restore(self, assistant_id: str, **options: Unpack[RequestOptions]) -> Assistant:
-        """TODO"""
+        """Bring a deleted assistant back."""
         self._restore_checks.check(options)
         return await self._transport.request(
             "POST",

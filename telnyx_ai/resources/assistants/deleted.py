@@ -26,7 +26,7 @@ class AsyncDeletedAssistants(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[DeletedAssistant]:
-        """TODO"""
+        """Assistants deleted but not yet purged, page by page."""
         self._list_checks.check(options)
         return paginate(
             self._transport,
@@ -43,7 +43,7 @@ class AsyncDeletedAssistants(AsyncResource):
     _get_checks = ArgumentChecks("ai.assistants.deleted.get", others=("assistant_id",))
 
     async def get(self, assistant_id: str, **options: Unpack[RequestOptions]) -> DeletedAssistant:
-        """TODO"""
+        """A deleted assistant, while it can still be restored."""
         self._get_checks.check(options)
         return await self._transport.request(
             "GET",

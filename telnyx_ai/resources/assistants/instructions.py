@@ -31,7 +31,7 @@ class AsyncAssistantInstructions(AsyncResource):
         instructions: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> str:
-        """TODO"""
+        """A model's rewrite of an assistant's instructions, as text (the assistant is not changed)."""
         self._enhance_checks.check(options, strings=(enhancement_prompt, instructions))
         return (
             await self._transport.request(

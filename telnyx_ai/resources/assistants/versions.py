@@ -11,8 +11,8 @@ from ..._checks import ArgumentChecks
 from ..._http.request import build_path
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
+from ...types.assistant_flows import ConversationFlowReqParam, ExternalLLMReqParam
 from ...types.assistant_params import (
-    AssistantToolParam,
     InsightSettingsParam,
     MessagingSettingsParam,
     PrivacySettingsParam,
@@ -21,6 +21,7 @@ from ...types.assistant_params import (
     VoiceSettingsParam,
     WidgetSettingsParam,
 )
+from ...types.assistant_tool_params import AssistantToolParam
 from ...types.assistants import (
     Assistant,
     AssistantA2AAgentParam,
@@ -28,9 +29,7 @@ from ...types.assistants import (
     AssistantMCPServerParam,
     AssistantsListData,
     AvatarSettingsRequestParam,
-    ConversationFlowReqParam,
     DelegationSettingsParam,
-    ExternalLLMReqParam,
     FallbackConfigReqParam,
     InferenceEmbeddingInterruptionSettingsParam,
     ObservabilityReqParam,

@@ -38,7 +38,7 @@ class AsyncConversationInsights(AsyncResource):
         show: Sequence[str] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ConversationInsightAggregateResp:
-        """TODO"""
+        """Insight results aggregated over many conversations."""
         self._retrieve_aggregates_checks.check(
             options, mappings=(metadata,), string_lists=(group_by, show), strings=(created_at, metadata_assistant_id)
         )

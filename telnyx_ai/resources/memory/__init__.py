@@ -29,7 +29,7 @@ class AsyncMemoryNamespaceSettings(AsyncResource):
     _list_checks = ArgumentChecks("ai.memory.namespaces.settings.list", others=("namespace",))
 
     async def list(self, namespace: str, **options: Unpack[RequestOptions]) -> NamespaceSettingsResponse:
-        """TODO"""
+        """A namespace's settings."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -49,7 +49,7 @@ class AsyncMemoryNamespaceSettings(AsyncResource):
         summary: MemoryNamespaceSettingsPatchAllSummaryParam | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> NamespaceSettingsResponse:
-        """TODO"""
+        """Change some of a namespace's settings."""
         self._patch_all_checks.check(options, mappings=(summary,))
         return await self._transport.request(
             "PATCH",
@@ -74,7 +74,7 @@ class AsyncMemoryNamespaces(AsyncResource):
     _list_checks = ArgumentChecks("ai.memory.namespaces.list")
 
     async def list(self, **options: Unpack[RequestOptions]) -> NamespaceListResponse:
-        """TODO"""
+        """The memory namespaces."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET", "/ai/memory/namespaces", cast_to=NamespaceListResponse, options=options
@@ -83,7 +83,7 @@ class AsyncMemoryNamespaces(AsyncResource):
     _create_checks = ArgumentChecks("ai.memory.namespaces.create", strings=("name",))
 
     async def create(self, *, name: str, **options: Unpack[RequestOptions]) -> NamespaceCreateResponse:
-        """TODO"""
+        """Create a memory namespace."""
         self._create_checks.check(options, strings=(name,))
         return await self._transport.request(
             "POST", "/ai/memory/namespaces", cast_to=NamespaceCreateResponse, body={"name": name}, options=options
@@ -92,7 +92,7 @@ class AsyncMemoryNamespaces(AsyncResource):
     _delete_checks = ArgumentChecks("ai.memory.namespaces.delete", others=("namespace",))
 
     async def delete(self, namespace: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a memory namespace and everything in it."""
         self._delete_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -106,7 +106,7 @@ class AsyncMemoryNamespaces(AsyncResource):
     async def retrieve(
         self, operation_id: str, *, namespace: str, **options: Unpack[RequestOptions]
     ) -> NamespaceRetrieveResponse:
-        """TODO"""
+        """The state of a long-running operation on a namespace."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Unpack
+from typing import Any, Unpack
 
 from ..._checks import ArgumentChecks
-from ..._http.request import build_path
+from ..._http.request import RawJSON, build_path
 from ..._pagination import AsyncPaginator, paginate
 from ..._resource import AsyncResource
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -49,7 +50,7 @@ class AsyncProfileMemories(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MemoryListResponse]:
-        """TODO"""
+        """A profile's memories, page by page."""
         self._list_checks.check(options, strings=(session_id, source_id))
         return paginate(
             self._transport,
@@ -74,7 +75,7 @@ class AsyncProfileMemories(AsyncResource):
     async def retrieve(
         self, memory_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> MemoryRetrieveResponse:
-        """TODO"""
+        """One memory of a profile."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -107,7 +108,7 @@ class AsyncProfileSources(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MemorySource]:
-        """TODO"""
+        """Where a profile's memories came from, page by page."""
         self._list_checks.check(options, strings=(session_id,))
         return paginate(
             self._transport,
@@ -132,7 +133,7 @@ class AsyncProfileSources(AsyncResource):
     async def retrieve(
         self, source_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> SourceRetrieveResponse:
-        """TODO"""
+        """One source of a profile's memories."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -153,7 +154,7 @@ class AsyncProfileSources(AsyncResource):
     async def delete(
         self, source_id: str, *, namespace: str, profile_id: str, **options: Unpack[RequestOptions]
     ) -> SourceDeleteResponse:
-        """TODO"""
+        """Delete a source and the memories drawn from it."""
         self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE",
@@ -187,7 +188,7 @@ class AsyncMemoryProfiles(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[ProfileListResponse]:
-        """TODO"""
+        """The profiles of a namespace, page by page."""
         self._list_checks.check(options)
         return paginate(
             self._transport,
@@ -206,7 +207,7 @@ class AsyncMemoryProfiles(AsyncResource):
     async def delete(
         self, profile_id: str, *, namespace: str, **options: Unpack[RequestOptions]
     ) -> ProfileDeleteResponse:
-        """TODO"""
+        """Delete a profile and what it remembers."""
         self._delete_checks.check(options)
         return await self._transport.request(
             "DELETE",
@@ -221,7 +222,7 @@ class AsyncMemoryProfiles(AsyncResource):
         "ai.memory.namespaces.profiles.ingest",
         strings=("session_id",),
         nullable=("session_id",),
-        others=("namespace", "profile_id"),
+        others=("namespace", "profile_id", "body"),
     )
 
     async def ingest(
@@ -229,10 +230,11 @@ class AsyncMemoryProfiles(AsyncResource):
         profile_id: str,
         *,
         namespace: str,
+        body: dict[str, Any] | Sequence[Any] | str | float | bool,
         session_id: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfileIngestResponse:
-        """TODO"""
+        """Ingest a session (any JSON value) into a profile's memory."""
         self._ingest_checks.check(options, strings=(session_id,))
         return await self._transport.request(
             "POST",
@@ -243,7 +245,7 @@ class AsyncMemoryProfiles(AsyncResource):
             ),
             cast_to=ProfileIngestResponse,
             query={"session_id": session_id},
-            body={},
+            body=RawJSON(body),
             options=options,
         )
 
@@ -264,7 +266,7 @@ class AsyncMemoryProfiles(AsyncResource):
         top_k: int | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfileRecallResponse:
-        """TODO"""
+        """The memories of a profile that answer a query."""
         self._recall_checks.check(options, numbers=(top_k,), strings=(query,))
         return await self._transport.request(
             "POST",
@@ -285,7 +287,7 @@ class AsyncMemoryProfiles(AsyncResource):
     async def remember(
         self, profile_id: str, *, namespace: str, text: str, **options: Unpack[RequestOptions]
     ) -> ProfileRememberResponse:
-        """TODO"""
+        """Store a fact in a profile's memory."""
         self._remember_checks.check(options, strings=(text,))
         return await self._transport.request(
             "POST",
@@ -306,7 +308,7 @@ class AsyncMemoryProfiles(AsyncResource):
     async def retrieve_summary(
         self, profile_id: str, *, namespace: str, **options: Unpack[RequestOptions]
     ) -> ProfileRetrieveSummaryResponse:
-        """TODO"""
+        """A profile's summary."""
         self._retrieve_summary_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -334,7 +336,7 @@ class AsyncMemoryProfiles(AsyncResource):
         instructions: str | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ProfilePreviewResponse:
-        """TODO"""
+        """The summary a profile would get, without saving it."""
         self._preview_checks.check(options, strings=(instructions,))
         return await self._transport.request(
             "POST",

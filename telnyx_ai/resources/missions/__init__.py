@@ -55,7 +55,7 @@ class AsyncMissions(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MissionData]:
-        """TODO"""
+        """The missions, page by page."""
         self._list_checks.check(options)
         return paginate(
             self._transport,
@@ -86,7 +86,7 @@ class AsyncMissions(AsyncResource):
         model: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
-        """TODO"""
+        """Create a mission."""
         self._create_checks.check(
             options, mappings=(metadata,), strings=(description, execution_mode, instructions, model, name)
         )
@@ -115,7 +115,7 @@ class AsyncMissions(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[EventData]:
-        """TODO"""
+        """Recent events across every mission, page by page."""
         self._list_events_checks.check(options, strings=(type,))
         return paginate(
             self._transport,
@@ -132,7 +132,7 @@ class AsyncMissions(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.missions.retrieve", others=("mission_id",))
 
     async def retrieve(self, mission_id: str, **options: Unpack[RequestOptions]) -> MissionResponse:
-        """TODO"""
+        """One mission by id."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -160,7 +160,7 @@ class AsyncMissions(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
-        """TODO"""
+        """Change a mission."""
         self._update_mission_checks.check(
             options, mappings=(metadata,), strings=(description, execution_mode, instructions, model, name)
         )
@@ -182,7 +182,7 @@ class AsyncMissions(AsyncResource):
     _delete_mission_checks = ArgumentChecks("ai.missions.delete_mission", others=("mission_id",))
 
     async def delete_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Delete a mission."""
         self._delete_mission_checks.check(options)
         await self._transport.request(
             "DELETE", build_path("/ai/missions/{mission_id}", mission_id=mission_id), cast_to=None, options=options
@@ -191,7 +191,7 @@ class AsyncMissions(AsyncResource):
     _clone_mission_checks = ArgumentChecks("ai.missions.clone_mission", others=("mission_id",))
 
     async def clone_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Copy a mission."""
         self._clone_mission_checks.check(options)
         return await self._transport.request(
             "POST",

@@ -20,7 +20,7 @@ class AsyncMissionRunPlan(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.missions.runs.plan.retrieve", others=("mission_id", "run_id"))
 
     async def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> PlanResponse:
-        """TODO"""
+        """A run's plan: its steps and their status."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -41,7 +41,7 @@ class AsyncMissionRunPlan(AsyncResource):
         steps: Sequence[CreatePlanStepRequestParam],
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
-        """TODO"""
+        """Give a run its first plan."""
         self._create_checks.check(options, mapping_lists=(steps,))
         return await self._transport.request(
             "POST",
@@ -63,7 +63,7 @@ class AsyncMissionRunPlan(AsyncResource):
         steps: Sequence[CreatePlanStepRequestParam],
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
-        """TODO"""
+        """Add steps to a run's plan."""
         self._add_steps_to_plan_checks.check(options, mapping_lists=(steps,))
         return await self._transport.request(
             "POST",
@@ -80,7 +80,7 @@ class AsyncMissionRunPlan(AsyncResource):
     async def get_step_details(
         self, step_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> PlanStepResponse:
-        """TODO"""
+        """One step of a run's plan."""
         self._get_step_details_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -111,7 +111,7 @@ class AsyncMissionRunPlan(AsyncResource):
         status: Literal["pending", "in_progress", "completed", "skipped", "failed"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> PlanStepResponse:
-        """TODO"""
+        """Change the status of a step of a run's plan."""
         self._update_step_checks.check(options, mappings=(metadata,), strings=(status,))
         return await self._transport.request(
             "PATCH",

@@ -20,7 +20,7 @@ class AsyncMissionKnowledgeBases(AsyncResource):
     )
 
     async def list_knowledge_bases(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The knowledge bases of a mission."""
         self._list_knowledge_bases_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -34,7 +34,7 @@ class AsyncMissionKnowledgeBases(AsyncResource):
     )
 
     async def create_knowledge_base(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission a knowledge base."""
         self._create_knowledge_base_checks.check(options)
         return await self._transport.request(
             "POST",
@@ -50,7 +50,7 @@ class AsyncMissionKnowledgeBases(AsyncResource):
     async def get_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> object:
-        """TODO"""
+        """One knowledge base of a mission."""
         self._get_knowledge_base_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -70,7 +70,7 @@ class AsyncMissionKnowledgeBases(AsyncResource):
     async def update_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> object:
-        """TODO"""
+        """Change a mission's knowledge base."""
         self._update_knowledge_base_checks.check(options)
         return await self._transport.request(
             "PUT",
@@ -90,7 +90,7 @@ class AsyncMissionKnowledgeBases(AsyncResource):
     async def delete_knowledge_base(
         self, knowledge_base_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> None:
-        """TODO"""
+        """Remove a knowledge base from a mission."""
         self._delete_knowledge_base_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -108,7 +108,7 @@ class AsyncMissionMCPServers(AsyncResource):
     _list_mcp_servers_checks = ArgumentChecks("ai.missions.mcp_servers.list_mcp_servers", others=("mission_id",))
 
     async def list_mcp_servers(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The MCP servers of a mission."""
         self._list_mcp_servers_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -120,7 +120,7 @@ class AsyncMissionMCPServers(AsyncResource):
     _create_mcp_server_checks = ArgumentChecks("ai.missions.mcp_servers.create_mcp_server", others=("mission_id",))
 
     async def create_mcp_server(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission an MCP server."""
         self._create_mcp_server_checks.check(options)
         return await self._transport.request(
             "POST",
@@ -134,7 +134,7 @@ class AsyncMissionMCPServers(AsyncResource):
     )
 
     async def get_mcp_server(self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """One MCP server of a mission."""
         self._get_mcp_server_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -154,7 +154,7 @@ class AsyncMissionMCPServers(AsyncResource):
     async def update_mcp_server(
         self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> object:
-        """TODO"""
+        """Change a mission's MCP server."""
         self._update_mcp_server_checks.check(options)
         return await self._transport.request(
             "PUT",
@@ -174,7 +174,7 @@ class AsyncMissionMCPServers(AsyncResource):
     async def delete_mcp_server(
         self, mcp_server_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> None:
-        """TODO"""
+        """Remove an MCP server from a mission."""
         self._delete_mcp_server_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -192,7 +192,7 @@ class AsyncMissionTools(AsyncResource):
     _list_tools_checks = ArgumentChecks("ai.missions.tools.list_tools", others=("mission_id",))
 
     async def list_tools(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """The tools of a mission."""
         self._list_tools_checks.check(options)
         return await self._transport.request(
             "GET", build_path("/ai/missions/{mission_id}/tools", mission_id=mission_id), cast_to=object, options=options
@@ -201,7 +201,7 @@ class AsyncMissionTools(AsyncResource):
     _create_tool_checks = ArgumentChecks("ai.missions.tools.create_tool", others=("mission_id",))
 
     async def create_tool(self, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Give a mission a tool."""
         self._create_tool_checks.check(options)
         return await self._transport.request(
             "POST",
@@ -213,7 +213,7 @@ class AsyncMissionTools(AsyncResource):
     _get_tool_checks = ArgumentChecks("ai.missions.tools.get_tool", others=("mission_id", "tool_id"))
 
     async def get_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """One tool of a mission."""
         self._get_tool_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -225,7 +225,7 @@ class AsyncMissionTools(AsyncResource):
     _update_tool_checks = ArgumentChecks("ai.missions.tools.update_tool", others=("mission_id", "tool_id"))
 
     async def update_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> object:
-        """TODO"""
+        """Change a mission's tool."""
         self._update_tool_checks.check(options)
         return await self._transport.request(
             "PUT",
@@ -237,7 +237,7 @@ class AsyncMissionTools(AsyncResource):
     _delete_tool_checks = ArgumentChecks("ai.missions.tools.delete_tool", others=("mission_id", "tool_id"))
 
     async def delete_tool(self, tool_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> None:
-        """TODO"""
+        """Remove a tool from a mission."""
         self._delete_tool_checks.check(options)
         await self._transport.request(
             "DELETE",

@@ -44,7 +44,7 @@ class AsyncMissionRunEvents(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[EventData]:
-        """TODO"""
+        """The events of a run, page by page."""
         self._list_checks.check(options, strings=(type, step_id, agent_id))
         return paginate(
             self._transport,
@@ -88,7 +88,7 @@ class AsyncMissionRunEvents(AsyncResource):
         step_id: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> EventResponse:
-        """TODO"""
+        """Record an event in a run."""
         self._log_checks.check(
             options, mappings=(payload,), strings=(agent_id, idempotency_key, step_id, summary, type)
         )
@@ -114,7 +114,7 @@ class AsyncMissionRunEvents(AsyncResource):
     async def get_event_details(
         self, event_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> EventResponse:
-        """TODO"""
+        """One event of a run."""
         self._get_event_details_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -135,7 +135,7 @@ class AsyncMissionRunAgents(AsyncResource):
     async def list(
         self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> TelnyxAgentsListResponse:
-        """TODO"""
+        """The Telnyx agents linked to a run."""
         self._list_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -151,7 +151,7 @@ class AsyncMissionRunAgents(AsyncResource):
     async def link(
         self, run_id: str, *, mission_id: str, telnyx_agent_id: str, **options: Unpack[RequestOptions]
     ) -> TelnyxAgentResponse:
-        """TODO"""
+        """Link a Telnyx agent to a run."""
         self._link_checks.check(options, strings=(telnyx_agent_id,))
         return await self._transport.request(
             "POST",
@@ -168,7 +168,7 @@ class AsyncMissionRunAgents(AsyncResource):
     async def unlink(
         self, telnyx_agent_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> None:
-        """TODO"""
+        """Unlink a Telnyx agent from a run."""
         self._unlink_checks.check(options)
         await self._transport.request(
             "DELETE",
@@ -208,7 +208,7 @@ class AsyncMissionRuns(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MissionRunData]:
-        """TODO"""
+        """Recent runs across every mission, page by page."""
         self._list_runs_checks.check(options, strings=(status,))
         return paginate(
             self._transport,
@@ -233,7 +233,7 @@ class AsyncMissionRuns(AsyncResource):
         page_size: int | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[MissionRunData]:
-        """TODO"""
+        """The runs of a mission, page by page."""
         self._list_checks.check(options, strings=(status,))
         return paginate(
             self._transport,
@@ -257,7 +257,7 @@ class AsyncMissionRuns(AsyncResource):
         metadata: dict[str, Any] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
-        """TODO"""
+        """Start a run of a mission."""
         self._create_checks.check(options, mappings=(input, metadata))
         return await self._transport.request(
             "POST",
@@ -270,7 +270,7 @@ class AsyncMissionRuns(AsyncResource):
     _retrieve_checks = ArgumentChecks("ai.missions.runs.retrieve", others=("mission_id", "run_id"))
 
     async def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """One run of a mission."""
         self._retrieve_checks.check(options)
         return await self._transport.request(
             "GET",
@@ -298,7 +298,7 @@ class AsyncMissionRuns(AsyncResource):
         status: Literal["pending", "running", "paused", "succeeded", "failed", "cancelled"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
-        """TODO"""
+        """Change a run's status, result or metadata."""
         self._update_checks.check(options, mappings=(metadata, result_payload), strings=(error, result_summary, status))
         return await self._transport.request(
             "PATCH",
@@ -319,7 +319,7 @@ class AsyncMissionRuns(AsyncResource):
     async def cancel_run(
         self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> MissionRunResponse:
-        """TODO"""
+        """Cancel a run."""
         self._cancel_run_checks.check(options)
         return await self._transport.request(
             "POST",
@@ -331,7 +331,7 @@ class AsyncMissionRuns(AsyncResource):
     _pause_run_checks = ArgumentChecks("ai.missions.runs.pause_run", others=("mission_id", "run_id"))
 
     async def pause_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> MissionRunResponse:
-        """TODO"""
+        """Pause a run."""
         self._pause_run_checks.check(options)
         return await self._transport.request(
             "POST",
@@ -345,7 +345,7 @@ class AsyncMissionRuns(AsyncResource):
     async def resume_run(
         self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> MissionRunResponse:
-        """TODO"""
+        """Resume a paused run."""
         self._resume_run_checks.check(options)
         return await self._transport.request(
             "POST",
