@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote
 
 import aiohttp
@@ -113,7 +113,8 @@ def _add_query(params: dict[str, Any], name: str, value: object) -> None:
     if value is NOT_GIVEN or value is None:
         return
     if isinstance(value, Mapping):  # deepObject style, as the spec's filters are sent: filter[key]=value
-        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+        spread = cast("Mapping[object, object]", value)
+        for key, item in spread.items():
             _add_query(params, f"{name}[{key}]", item)
         return
     params[name] = _query_value(name, value)

@@ -45,8 +45,17 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def should_retry(exc: BaseException) -> bool:
-    """True for failures another attempt may cure; never for 400/401/403/404/422."""
+    """True for failures another attempt may cure; never for 400/401/403/404/422.
+
+    A server's ``x-should-retry: true`` or ``false`` decides instead (a 409 for an idempotency key reused
+    with another body says ``false``: retrying it cannot help).
+    """
     if isinstance(exc, APIStatusError):
+        hint = exc.response.headers.get("x-should-retry") if exc.response is not None else None
+        if hint == "true":
+            return True
+        if hint == "false":
+            return False
         return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
     return isinstance(exc, APIConnectionError)
 

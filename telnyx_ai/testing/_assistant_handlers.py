@@ -14,7 +14,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from . import _handlers
-from ._fixtures import expected_reply
+from ._fixtures import DEFAULT_CHAT_MODEL, expected_reply
 from ._handlers import _body, _validated, route  # pyright: ignore[reportPrivateUsage]
 from ._records import Call
 from ._responses import json_response, telnyx_error, validation_error
@@ -22,7 +22,8 @@ from ._responses import json_response, telnyx_error, validation_error
 __all__: list[str] = []
 
 CREATED = "2025-04-15T13:07:28.764Z"
-_REQUIRED = ("name", "model", "instructions")
+_REQUIRED = ("name", "instructions")  # contract v2: ``model`` is optional
+_STRINGS = ("model",)
 
 
 def _strings(body: dict[str, Any], names: tuple[str, ...], *, required: bool) -> web.Response | None:
@@ -53,15 +54,15 @@ async def list_assistants(call: Call) -> web.StreamResponse:
 @route("POST", "/ai/assistants")
 @_validated
 async def create_assistant(call: Call) -> web.StreamResponse:
-    """Store an assistant (``name``, ``model`` and ``instructions`` required) as its version ``v1``."""
+    """Store an assistant (``name`` and ``instructions`` required) as its version ``v1``."""
     body = _body(call)
-    invalid = _strings(body, _REQUIRED, required=True)
+    invalid = _strings(body, _REQUIRED, required=True) or _strings(body, _STRINGS, required=False)
     if invalid is not None:
         return invalid
     assistant_id = "assistant-" + str(
         uuid.uuid5(uuid.NAMESPACE_URL, f"telnyx-ai-emulator/assistants/{len(call.state.assistants)}")
     )
-    version = {**body, "id": "v1", "created_at": CREATED}
+    version = {"model": DEFAULT_CHAT_MODEL, **body, "id": "v1", "created_at": CREATED}  # the server picks a model
     call.state.assistants[assistant_id] = {"id": assistant_id, "versions": {"v1": version}, "main": "v1"}
     return json_response(_main(call.state.assistants[assistant_id]))
 
@@ -81,7 +82,7 @@ async def update_assistant(call: Call) -> web.StreamResponse:
     if isinstance(stored, web.Response):
         return stored
     body = _body(call)
-    invalid = _strings(body, _REQUIRED, required=False)
+    invalid = _strings(body, _REQUIRED + _STRINGS, required=False)
     if invalid is not None:
         return invalid
     promote = body.pop("promote_to_main", True)
@@ -114,6 +115,22 @@ async def chat(call: Call) -> web.StreamResponse:
     if invalid is not None:
         return invalid
     return json_response({"content": expected_reply([{"role": "user", "content": body["content"]}])})
+
+
+@route("POST", "/ai/assistants/{assistant_id}/chat/sms")
+@_validated
+async def send_sms(call: Call) -> web.StreamResponse:
+    """Record an SMS as sent (`EmulatorState.sent_messages`): ``{"conversation_id": ...}``."""
+    stored = _stored(call)
+    if isinstance(stored, web.Response):
+        return stored
+    body = _body(call)
+    invalid = _strings(body, ("from", "to"), required=True) or _strings(body, ("text",), required=False)
+    if invalid is not None:
+        return invalid
+    conversation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"telnyx-ai-emulator/sms/{len(call.state.sent_messages)}"))
+    call.state.sent_messages.append({**body, "assistant_id": stored["id"], "conversation_id": conversation_id})
+    return json_response({"conversation_id": conversation_id})
 
 
 # -- versions and canary deploys ---------------------------------------------------------------

@@ -19,9 +19,10 @@ import msgspec
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from . import _assistant_handlers, _handlers, _media_handlers
+from . import _assistant_handlers, _handlers, _media_handlers, _mission_handlers
 from ._faults import Fault, Injection
 from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
+from ._idempotency import IdempotencyStore
 from ._plan import FaultPlan
 from ._rate_limit import RateLimiter
 from ._records import Call, Handler, RecordedRequest, note_disconnect
@@ -32,7 +33,7 @@ __all__ = ["MockServer"]
 
 
 # Each registers its routes in _handlers.ROUTES when imported.
-ROUTE_MODULES = (_handlers, _media_handlers, _assistant_handlers)
+ROUTE_MODULES = (_handlers, _media_handlers, _assistant_handlers, _mission_handlers)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -102,6 +103,8 @@ class MockServer:
         for method, path, handler in _handlers.ROUTES:
             self.add_route(method, path, handler)
         self._plan = FaultPlan()
+        self.idempotency = IdempotencyStore()
+        """Answers kept by ``Idempotency-Key``: a repeated key is answered from here, never acted on twice."""
         self._rate_limiter: RateLimiter | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -272,6 +275,7 @@ class MockServer:
         self.requests = []
         self._plan.clear()
         self._rate_limiter = None
+        self.idempotency.clear()
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -486,6 +490,24 @@ class MockServer:
                 return limiter.refusal()
             if limiter.latency:
                 await asyncio.sleep(limiter.latency)
+        key = self.idempotency.key_of(request)
+        if key is None:
+            return (await self._handle(request, record, template, handler, params))[0]
+        replay = self.idempotency.before(key, request, record.body)
+        if replay is not None:
+            self.served += 1
+            return replay
+        answer: web.StreamResponse | None = None
+        try:
+            sent, answer = await self._handle(request, record, template, handler, params)
+            return sent
+        finally:  # the handler's whole 2xx answer is kept, even when a fault cut it on the way out
+            self.idempotency.after(key, answer)
+
+    async def _handle(
+        self, request: web.Request, record: RecordedRequest, template: str, handler: Handler, params: dict[str, str]
+    ) -> tuple[web.StreamResponse, web.StreamResponse | None]:
+        """What goes out, and the handler's own answer (None when a fault answered instead of it)."""
         streaming = _wants_stream(record.body)
         fault = self._plan.take(request.method, request.path, template, streaming=streaming)
         record.fault = fault
@@ -494,9 +516,9 @@ class MockServer:
         else:
             instead = await fault.before_handler(request)
             if instead is not None:
-                return instead
+                return instead, None
         response = await handler(Call(self._state, request, record, params, fault, streaming))
         if fault is not None and isinstance(response, web.Response) and not response.prepared:
             record.status = response.status  # recorded now: a slow or cut body may never finish
-            return await fault.on_body(request, response)
-        return response
+            return await fault.on_body(request, response), response
+        return response, response

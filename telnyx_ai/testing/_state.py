@@ -53,6 +53,12 @@ class EmulatorState:
     """Stored assistants by id, each with its versions (``_assistant_handlers``)."""
     test_runs: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     """Runs of assistant tests by run id."""
+    sent_messages: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    """Every SMS an assistant was asked to send (``chat/sms``), in order: one entry per message sent."""
+    missions: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """Stored missions by id."""
+    mission_runs: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """Runs of missions by run id: one entry per run started."""
     completions: int = 0
     """Chat completions produced so far; numbers their ids."""
     disconnects: int = 0
