@@ -354,8 +354,13 @@ def render_resource_module(module: str, keys: list[str], inputs: Inputs, ops: li
     return head + "\n".join(code) + "\n"
 
 
-def render_type_module(module: str, inputs: Inputs, types: TypeBuilder, symbols: Symbols) -> str:
-    """The types module ``module``: dependencies before the types using them, then by first use."""
+def render_type_module(
+    module: str, inputs: Inputs, types: TypeBuilder, symbols: Symbols, *, events: list[tuple[str, str]] | None = None
+) -> str:
+    """The types module ``module``: dependencies before the types using them, then by first use.
+
+    ``events`` (event type, Struct) adds the union of those Structs and the table from type to Struct.
+    """
     placed: list[str] = []
     seen: set[str] = set()  # a type may refer to itself, or two to each other
 
@@ -376,6 +381,20 @@ def render_type_module(module: str, inputs: Inputs, types: TypeBuilder, symbols:
         body += ["", "", *types.defs[name].lines]
         for used in sorted(types.defs[name].names):
             symbols.need(imports, used)
-    names = ", ".join(repr(n) for n in sorted(placed))
+    if events:
+        union = " | ".join(struct for _, struct in events)
+        table = ", ".join(f'"{event_type}": {struct}' for event_type, struct in events)
+        body += [
+            "",
+            "",
+            f"WebhookEvent: {imports.need('typing', 'TypeAlias')} = {union}",
+            '"""An event the contract describes; ``telnyx_ai.webhooks.parse`` returns one (or an ``UnknownEvent``)."""',
+            "",
+            f"EVENT_TYPES: dict[str, type[WebhookEvent]] = {{{table}}}",
+            '"""Each event type (``data.event_type``) and the Struct its deliveries decode into."""',
+        ]
+        placed += ["EVENT_TYPES", "WebhookEvent"]
+    # ruff's order for __all__: CONSTANTS, then Classes, then functions
+    names = ", ".join(repr(n) for n in sorted(placed, key=lambda n: (not n.isupper(), n)))
     head = f'{HEADER}\n"""{inputs.types.docs[module]}"""\n\n{imports.render()}\n__all__ = [{names}]\n'
     return head + "\n".join(body) + "\n"

@@ -19,12 +19,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from _codegen_data import PACKAGE, ROOT, load  # scripts/_codegen_*.py, beside this file
+from _codegen_data import PACKAGE, ROOT, Inputs, load  # scripts/_codegen_*.py, beside this file
 from _codegen_model import build_operations
 from _codegen_render import HEADER, Symbols, render_resource_module, render_type_module
 from _codegen_types import TypeBuilder
 from _ruff_format import ruff_format
 from _write_generated import write_or_check
+
+WEBHOOKS_MODULE = "webhooks"  # telnyx_ai/types/webhooks.py: the events of the spec's ``webhooks``
 
 
 def generate() -> dict[Path, str]:
@@ -32,6 +34,7 @@ def generate() -> dict[Path, str]:
     inputs = load()
     types = TypeBuilder(inputs.spec, inputs.types)
     ops = build_operations(inputs, types)
+    events = webhook_events(inputs, types)
     symbols = Symbols(inputs, types)
 
     files: dict[Path, str] = {}
@@ -43,8 +46,21 @@ def generate() -> dict[Path, str]:
         path = PACKAGE / "resources" / (module + ".py")
         files[path] = render_resource_module(module, keys, inputs, ops, symbols)
     for module in sorted({d.module for d in types.defs.values()}):
-        files[PACKAGE / "types" / f"{module}.py"] = render_type_module(module, inputs, types, symbols)
+        tail = events if module == WEBHOOKS_MODULE else None
+        files[PACKAGE / "types" / f"{module}.py"] = render_type_module(module, inputs, types, symbols, events=tail)
     return {path: ruff_format(path, source) for path, source in sorted(files.items())}
+
+
+def webhook_events(inputs: Inputs, types: TypeBuilder) -> list[tuple[str, str]]:
+    """(event type, Struct) for each webhook of the spec, its types defined in `WEBHOOKS_MODULE`."""
+    events: list[tuple[str, str]] = []
+    for name, item in sorted(inputs.spec.get("webhooks", {}).items()):
+        schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+        struct = types.resp(schema, name + "Event", WEBHOOKS_MODULE)
+        data, _ = types.deref(types.object_props(schema)[0]["data"])
+        (event_type,) = data["properties"]["event_type"]["enum"]
+        events.append((event_type, struct))
+    return events
 
 
 def orphans(files: dict[Path, str]) -> list[Path]:

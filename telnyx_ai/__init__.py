@@ -35,6 +35,7 @@ from ._errors import (
     StructuredOutputError,
     TelnyxError,
     UnprocessableEntityError,
+    WebhookVerificationError,
 )
 from ._models import BaseModel
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
@@ -46,6 +47,7 @@ from ._version import __version__
 from .types.chat import tool_result
 
 if TYPE_CHECKING:
+    from . import webhooks
     from ._files import write_audio
     from ._streams.sync_stream import Stream
     from ._sync_client import Telnyx
@@ -62,6 +64,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "webhooks":  # ``telnyx_ai.webhooks.verify(...)`` after a plain ``import telnyx_ai``
+        return importlib.import_module(".webhooks", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -110,7 +114,9 @@ __all__ = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "__version__",
     "tool_result",
+    "webhooks",
     "write_audio",
 ]

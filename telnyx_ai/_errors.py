@@ -51,6 +51,7 @@ __all__ = [
     "TelnyxError",
     "TransportFailure",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "connection_error",
     "describe_failure",
     "error_message_from_body",
@@ -65,6 +66,22 @@ _MAX_MESSAGE_CHARS = 500
 
 class TelnyxError(Exception):
     """Base of every exception raised by telnyx_ai."""
+
+
+class WebhookVerificationError(TelnyxError):
+    """A webhook delivery that cannot be trusted or read; ``check`` names what failed.
+
+    ``check`` is one of ``"public key"`` (none given, or not an Ed25519 key), ``"signature header"`` or
+    ``"timestamp header"`` (missing or garbled), ``"stale timestamp"``, ``"future timestamp"``,
+    ``"signature"`` (not made by the key over this body and timestamp), or ``"payload"`` (signed, but not
+    a JSON event). The message never quotes the payload.
+    """
+
+    check: str
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check
 
 
 class ResponseInfo:

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_sync_pagination",),
     ("_sync",),
     ("_sync_client",),
-    ("testing", "_cli", "ray_data", "__init__", "__main__"),
+    ("testing", "_cli", "ray_data", "webhooks", "__init__", "__main__"),
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 600
@@ -127,6 +127,7 @@ def test_internal_modules_are_private() -> None:
         "telnyx_ai",
         "telnyx_ai.ray_data",
         "telnyx_ai.testing",
+        "telnyx_ai.webhooks",
         "telnyx_ai.resources",
         "telnyx_ai.types",
         *{

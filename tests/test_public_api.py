@@ -47,8 +47,10 @@ EXPORTED = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "__version__",
     "tool_result",
+    "webhooks",
     "write_audio",
 ]
 

@@ -16,7 +16,9 @@ versions, canary deploys and chat) and assistant tests and their runs, over real
 127.0.0.1. It records every request and can be told to fail in realistic ways
 (`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`), play a rate-limited API
 (`MockServer.set_rate_limit`), or shape its event
-streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end.
+streams (`StreamConfig`), so retries, timeouts and the SSE parser can be tested end to end. It answers
+a repeated ``Idempotency-Key`` from its store instead of acting twice, and signs the webhooks it sends
+to your endpoint with a test key pair (`MockServer.send_webhook`, `WebhookSigner`).
 """
 
 from ._faults import Fault, FaultKind, Injection, mixed_faults
@@ -40,6 +42,7 @@ from ._records import Call, Handler, RecordedRequest
 from ._responses import json_response, telnyx_error, validation_error
 from ._server import MockServer
 from ._state import EmulatorState, StreamConfig
+from ._webhooks import WebhookSigner, webhook_event
 
 __all__ = [
     "CHAT_MODELS",
@@ -58,6 +61,7 @@ __all__ = [
     "RateLimiter",
     "RecordedRequest",
     "StreamConfig",
+    "WebhookSigner",
     "expected_embedding",
     "expected_json",
     "expected_reasoning",
@@ -70,4 +74,5 @@ __all__ = [
     "telnyx_error",
     "tool_call_pieces",
     "validation_error",
+    "webhook_event",
 ]

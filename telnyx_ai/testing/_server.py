@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import unquote
 
+import aiohttp
 import msgspec
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -28,6 +29,7 @@ from ._rate_limit import RateLimiter
 from ._records import Call, Handler, RecordedRequest, note_disconnect
 from ._responses import telnyx_error
 from ._state import Base64Mode, EmulatorState, StreamConfig
+from ._webhooks import WebhookSigner, webhook_event
 
 __all__ = ["MockServer"]
 
@@ -103,6 +105,7 @@ class MockServer:
         for method, path, handler in _handlers.ROUTES:
             self.add_route(method, path, handler)
         self._plan = FaultPlan()
+        self._webhook_signer: WebhookSigner | None = None
         self.idempotency = IdempotencyStore()
         """Answers kept by ``Idempotency-Key``: a repeated key is answered from here, never acted on twice."""
         self._rate_limiter: RateLimiter | None = None
@@ -263,6 +266,27 @@ class MockServer:
     def clear_rate_limit(self) -> None:
         """Answer at full speed again."""
         self._rate_limiter = None
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    @property
+    def webhook_signer(self) -> WebhookSigner:
+        """The test key pair this server signs webhooks with; give ``.public_key`` to the app under test."""
+        if self._webhook_signer is None:
+            self._webhook_signer = WebhookSigner()
+        return self._webhook_signer
+
+    async def send_webhook(
+        self, url: str, event_type: str, payload: dict[str, Any] | None = None, *, timestamp: int | None = None
+    ) -> tuple[int, bytes]:
+        """POST a signed ``event_type`` delivery (built by `webhook_event`) to ``url``; its status and body.
+
+        ``timestamp`` signs it as if sent then (an old one tests the endpoint's replay check).
+        """
+        body = webhook_event(event_type, payload)
+        headers = {"Content-Type": "application/json", **self.webhook_signer.headers(body, timestamp=timestamp)}
+        async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
+            return response.status, await response.read()
 
     # -- recordings ------------------------------------------------------------------------
 
