@@ -1,10 +1,12 @@
 """Copy the Telnyx AI OpenAPI document into scripts/openapi/, keeping its structure and dropping its prose.
 
-    python scripts/vendor_spec.py [path/to/telnyx-ai.json] [path/to/endpoints.tsv]
+    python scripts/vendor_spec.py [path/to/telnyx-ai.json] [path/to/endpoints.tsv] [--out DIR]
 
-Defaults to ``../shared/openapi/``. Removes ``description``, ``summary`` and schema
-``title`` keywords; keeps examples (the Prism mock server serves them) and everything
-structural. Response objects keep an empty ``description``, which OpenAPI requires.
+Defaults to ``../shared/openapi/`` and ``scripts/openapi/``. Before replacing the vendored copy it
+prints what changed (operations added and removed, call paths, flags, parameters, body fields and
+replies: ``_contract_diff.py``). Removes ``description``, ``summary`` and schema ``title``
+keywords; keeps examples (the Prism mock server serves them) and everything structural. Response
+objects keep an empty ``description``, which OpenAPI requires. Then run the generators (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
+from _contract_diff import Contract, diff_lines  # scripts/_contract_diff.py, beside this file
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parent.parent / "shared" / "openapi"
@@ -63,10 +67,17 @@ def vendor(spec_path: Path, endpoints_path: Path, out_dir: Path = OUT) -> None:
 
 
 def main(argv: list[str]) -> int:
+    out = OUT
+    if "--out" in argv:
+        at = argv.index("--out")
+        out, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2 :]
     spec_path = Path(argv[0]) if argv else DEFAULT_SOURCE / "telnyx-ai.json"
     endpoints_path = Path(argv[1]) if len(argv) > 1 else spec_path.with_name("endpoints.tsv")
-    vendor(spec_path, endpoints_path)
-    print(f"wrote {OUT / 'telnyx-ai.json'} and {OUT / 'endpoints.tsv'}")
+    if (out / "telnyx-ai.json").exists() and (out / "endpoints.tsv").exists():
+        old = Contract.read(out / "telnyx-ai.json", out / "endpoints.tsv")
+        print("\n".join(diff_lines(old, Contract.read(spec_path, endpoints_path))))
+    vendor(spec_path, endpoints_path, out)
+    print(f"wrote {out / 'telnyx-ai.json'} and {out / 'endpoints.tsv'}")
     return 0
 
 
