@@ -156,10 +156,8 @@ async def test_the_emulator_delivers_signed_events_an_endpoint_verifies() -> Non
         app.router.add_post("/hooks/telnyx", endpoint)
         runner = web.AppRunner(app)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}/hooks/telnyx"
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hooks/telnyx"
         try:
             assert (await server.send_webhook(url, "call.conversation.ended", {"call_control_id": "v3:x"}))[0] == 204
             assert (await server.send_webhook(url, "call.ai_gather.ended", {"result": {"age": 29}}))[0] == 204
