@@ -194,3 +194,14 @@ def test_vectors_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert "| honours base64 | embed_many as_numpy=True |" in report
     assert "| ignores base64 | aiohttp + msgspec, floats, lists |" in report
     assert "1.00x" in report
+
+
+def test_the_footprint_measures_import_time_and_size() -> None:
+    from benchmarks.footprint import measure, table
+
+    rows = measure(1, {"telnyx_ai": "telnyx-ai", "no_such_client": "no-such-client"})
+    assert list(rows) == ["telnyx_ai"]  # a client the venv lacks is left out
+    row = rows["telnyx_ai"]
+    assert row["import_ms"] > 0 and row["package_kib"] > 100
+    assert row["with_dependencies_kib"] > row["package_kib"] and row["dependencies"] >= 4  # aiohttp, msgspec, ...
+    assert "| telnyx_ai |" in table(rows, 1)
