@@ -518,9 +518,8 @@ class MockServer:
         if key is None:
             return (await self._handle(request, record, template, handler, params))[0]
         replay = self.idempotency.before(key, request, record.body)
-        if replay is not None:
-            self.served += 1
-            return replay
+        if replay is not None:  # answered from the store (faults still apply on the way out)
+            return (await self._handle(request, record, template, handler, params, replay))[0]
         answer: web.StreamResponse | None = None
         try:
             sent, answer = await self._handle(request, record, template, handler, params)
@@ -529,9 +528,18 @@ class MockServer:
             self.idempotency.after(key, answer)
 
     async def _handle(
-        self, request: web.Request, record: RecordedRequest, template: str, handler: Handler, params: dict[str, str]
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        template: str,
+        handler: Handler,
+        params: dict[str, str],
+        replay: web.Response | None = None,
     ) -> tuple[web.StreamResponse, web.StreamResponse | None]:
-        """What goes out, and the handler's own answer (None when a fault answered instead of it)."""
+        """What goes out, and the handler's own answer (None when a fault answered instead of it).
+
+        A ``replay`` (the answer kept for a repeated idempotency key) stands in for the handler.
+        """
         streaming = _wants_stream(record.body)
         fault = self._plan.take(request.method, request.path, template, streaming=streaming)
         record.fault = fault
@@ -541,7 +549,11 @@ class MockServer:
             instead = await fault.before_handler(request)
             if instead is not None:
                 return instead, None
-        response = await handler(Call(self._state, request, record, params, fault, streaming))
+        response = (
+            replay
+            if replay is not None
+            else await handler(Call(self._state, request, record, params, fault, streaming))
+        )
         if fault is not None and isinstance(response, web.Response) and not response.prepared:
             record.status = response.status  # recorded now: a slow or cut body may never finish
             return await fault.on_body(request, response), response
