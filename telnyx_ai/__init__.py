@@ -36,7 +36,7 @@ from ._errors import (
     TelnyxError,
     UnprocessableEntityError,
 )
-from ._models import BaseModel
+from ._models import BaseModel, to_jsonable
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
 from ._streams.relay import SSE_RELAY_HEADERS
@@ -111,6 +111,7 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "to_jsonable",
     "tool_result",
     "write_audio",
 ]

@@ -194,3 +194,12 @@ def test_vectors_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert "| honours base64 | embed_many as_numpy=True |" in report
     assert "| ignores base64 | aiohttp + msgspec, floats, lists |" in report
     assert "1.00x" in report
+
+
+def test_the_decode_benchmark_decodes_alike_with_both_types() -> None:
+    from benchmarks.decode import markdown, run
+
+    rows = run(repeats=1)  # it checks itself that both decoders give the same data
+    assert [name for name, _, _ in rows] == ["chat completion", "2,000 stream chunks", "16 x 1024 floats"]
+    assert all(sdk > 0 and plain > 0 for _, sdk, plain in rows)
+    assert markdown(rows, 1).count("\n| ") == 4  # the header and three rows

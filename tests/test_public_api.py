@@ -48,6 +48,7 @@ EXPORTED = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "to_jsonable",
     "tool_result",
     "write_audio",
 ]
