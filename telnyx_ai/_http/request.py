@@ -18,6 +18,7 @@ import msgspec
 from .._config import ClientConfig, Secret
 from .._errors import TelnyxError
 from .._logging import redact_headers
+from .._tls import SSLSetting
 from .._types import (
     DEFAULT_TOTAL_TIMEOUT,
     NOT_GIVEN,
@@ -188,6 +189,8 @@ class Request(msgspec.Struct, frozen=True, gc=False):
     resendable: bool = True
     """False when the payload can be produced only once (an upload read from a one-shot stream)."""
     proxy: str | None = None
+    ssl: SSLSetting = True
+    """aiohttp's ``ssl=``: True (verify with its default context), an ``SSLContext``, or False (no verification)."""
 
     def body(self) -> Any:
         """The payload for one attempt."""
@@ -209,7 +212,7 @@ class Request(msgspec.Struct, frozen=True, gc=False):
 class RequestBuilder:
     """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
 
-    __slots__ = ("_base_url", "_headers", "_json_headers", "_proxy", "_query", "_stream_timeout", "_timeout")
+    __slots__ = ("_base_url", "_headers", "_json_headers", "_proxy", "_query", "_ssl", "_stream_timeout", "_timeout")
 
     def __init__(self, config: ClientConfig) -> None:
         check_header_value("Authorization", config.api_key)
@@ -226,6 +229,7 @@ class RequestBuilder:
         self._json_headers = {**headers, "Content-Type": "application/json"}
         self._query = dict(config.default_query) or None
         self._proxy = config.effective_proxy()
+        self._ssl = config.ssl
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
 
@@ -275,4 +279,5 @@ class RequestBuilder:
             limits,
             data is None or getattr(data, "resendable", True),
             self._proxy,
+            self._ssl,
         )
