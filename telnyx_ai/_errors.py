@@ -209,7 +209,8 @@ class APIResponseValidationError(APIError):
 class StructuredOutputError(APIResponseValidationError):
     """A reply to ``chat.parse`` whose content does not decode as the requested type.
 
-    ``content`` is the model's raw text and ``decode_error`` msgspec's reason (also the ``__cause__``).
+    ``content`` is the model's raw text and ``decode_error`` the reason (also the ``__cause__``): msgspec's
+    error, or pydantic's ``ValidationError`` when ``response_format`` is a pydantic model.
     """
 
     content: str

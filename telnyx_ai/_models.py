@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["APIResponse", "BaseModel", "decoder_for", "dump_foreign", "to_jsonable"]
+__all__ = ["APIResponse", "BaseModel", "decoder_for", "dump_foreign", "load_foreign", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -42,7 +42,14 @@ class BaseModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
         """
         from ._pydantic import core_schema_of
 
-        return core_schema_of(cls, source, handler, enc_hook=dump_foreign)
+        return core_schema_of(cls, source, handler, enc_hook=dump_foreign, dec_hook=load_foreign)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        """The JSON schema pydantic shows for this type (in OpenAPI documents): the msgspec fields."""
+        from ._pydantic import json_schema_of
+
+        return json_schema_of(schema, handler)
 
 
 class APIResponse(BaseModel, gc=True, dict=True):
@@ -65,6 +72,14 @@ def dump_foreign(value: object) -> Any:
     if callable(dump):
         return dump(mode="json")
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def load_foreign(tp: type[Any], value: object) -> Any:
+    """What msgspec cannot convert by itself: data for a pydantic model (a ``parsed`` field) becomes the model."""
+    validate = getattr(tp, "model_validate", None)
+    if callable(validate):
+        return validate(value)
+    raise NotImplementedError(f"{tp!r} is neither a msgspec type nor a pydantic model")
 
 
 _json_encoder = msgspec.json.Encoder(enc_hook=dump_foreign)

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Any, get_args
 
 import msgspec
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["core_schema_of"]
+__all__ = ["core_schema_of", "json_schema_of"]
 
 _building = threading.local()  # the refs whose schema is being built on this thread: a cycle ends at them
 
@@ -34,16 +35,17 @@ def _ref(origin: type[Any], args: tuple[Any, ...]) -> str:
 
 
 EncHook = Callable[[Any], Any]
+DecHook = Callable[[type[Any], Any], Any]
 # Python mode (``model_dump()``) keeps these as they are, as pydantic does; JSON mode writes them as text.
 _PYTHON_TYPES = (bytes, bytearray, datetime.datetime, datetime.date, datetime.time, decimal.Decimal, uuid.UUID)
 
 
 def core_schema_of(
-    cls: type[Any], source: Any, handler: GetCoreSchemaHandler, *, enc_hook: EncHook
+    cls: type[Any], source: Any, handler: GetCoreSchemaHandler, *, enc_hook: EncHook, dec_hook: DecHook
 ) -> core_schema.CoreSchema:
     """The core schema of ``source`` (``cls`` or a parametrized alias of it, such as ``AsyncPage[Model]``).
 
-    ``enc_hook`` turns values msgspec cannot encode (a pydantic model in ``parsed``) into builtins.
+    ``enc_hook`` and ``dec_hook`` handle what msgspec cannot (a pydantic model in ``parsed``).
     """
     ref = _ref(cls, get_args(source))
     building: set[str] = _building.__dict__.setdefault("refs", set())
@@ -54,14 +56,25 @@ def core_schema_of(
         shape = _shape(cls, source, handler)
     finally:
         building.discard(ref)
+    # The shape is the validator's JSON-schema input (where pydantic also finds the nested definitions),
+    # and `json_schema_of` shows it in both modes. Not the serializer's ``return_schema``: pydantic would
+    # then re-serialize the builtins the serializer returns, nested types again and again.
     return core_schema.no_info_plain_validator_function(
-        _validator(cls, source),
+        _validator(cls, source, dec_hook),
         ref=ref,
         json_schema_input_schema=shape,
         serialization=core_schema.plain_serializer_function_ser_schema(
-            _serializer(enc_hook), info_arg=True, return_schema=shape, when_used="always"
+            _serializer(enc_hook), info_arg=True, when_used="always"
         ),
     )
+
+
+def json_schema_of(schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    """The JSON schema of a type `core_schema_of` described: its fields', in the mode asked for."""
+    shape = schema.get("json_schema_input_schema")
+    if shape is None:
+        raise TypeError(f"not a schema telnyx_ai made: {schema.get('type')}")
+    return handler(shape)
 
 
 def _shape(cls: type[Any], source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
@@ -77,12 +90,12 @@ def _shape(cls: type[Any], source: Any, handler: GetCoreSchemaHandler) -> core_s
     return core_schema.typed_dict_schema(fields, cls=cls, total=False)
 
 
-def _validator(cls: type[Any], source: Any) -> Callable[[Any], Any]:
+def _validator(cls: type[Any], source: Any, dec_hook: DecHook) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
         if isinstance(value, cls):
             return value
         try:
-            return msgspec.convert(value, source)
+            return msgspec.convert(value, source, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
             raise ValueError(f"not a valid {cls.__name__}: {exc}") from None
 
