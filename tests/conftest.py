@@ -19,6 +19,29 @@ BASE_URL = "https://api.telnyx.test/v2"
 API_KEY = "KEY-super-secret-0123456789"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--uvloop",
+        action="store_true",
+        help="run the async tests on uvloop's event loop instead of asyncio's (scripts/test does, for a core subset)",
+    )
+
+
+class _Uvloop:
+    """Gives pytest-asyncio uvloop's loop factory, so every async test runs on a uvloop loop."""
+
+    @staticmethod
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--uvloop"):
+        config.pluginmanager.register(_Uvloop(), "telnyx_ai_tests_uvloop")
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_LOG"):
