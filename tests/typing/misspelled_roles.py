@@ -6,9 +6,9 @@ misspelled ``tool_choice`` and a tool of an unknown type. The unmarked messages 
 """
 
 from telnyx_ai import AsyncTelnyx
-from telnyx_ai.types.chat import ChatCompletionToolParam, ChatMessageParam
+from telnyx_ai.types.chat import ChatCompletionToolParam, ChatMessageParam, FunctionCallParam
 
-tool_call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+fn: FunctionCallParam = {"name": "f", "arguments": "{}"}
 
 
 async def wrong(client: AsyncTelnyx) -> None:
@@ -26,10 +26,7 @@ async def wrong(client: AsyncTelnyx) -> None:
         {"role": "tool", "tool_call_id": "c", "content": "42"},
     ]
     tool: ChatMessageParam = {"role": "tool", "content": "42"}  # error
-    call: ChatMessageParam = {
-        "role": "assistant",
-        "tool_calls": [{"type": "function", "function": tool_call["function"]}],
-    }  # error
+    call: ChatMessageParam = {"role": "assistant", "tool_calls": [{"type": "function", "function": fn}]}  # error
     part: ChatMessageParam = {"role": "user", "content": [{"type": "txt", "text": "Hi"}]}  # error
     await client.ai.chat.create_completion(messages=fine, tool_choice="requried")  # error
     tools: list[ChatCompletionToolParam] = [{"type": "functon", "function": {"name": "f"}}]  # error
