@@ -114,12 +114,27 @@ def _handwritten_tree(types_module: str) -> ast.Module:
 
 
 def typeddict_names(types_module: str) -> set[str]:
-    """The classes of a hand-written types module that derive from ``TypedDict``, read without importing it."""
-    return {
+    """The ``TypedDict`` classes of a hand-written types module, and its aliases of unions of them
+    (such as ``ChatMessageParam``, one TypedDict per role), read without importing it."""
+    body = _handwritten_tree(types_module).body
+    names = {
         stmt.name
-        for stmt in _handwritten_tree(types_module).body
+        for stmt in body
         if isinstance(stmt, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "TypedDict" for b in stmt.bases)
     }
+    for stmt in body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            members = _union_members(stmt.value)
+            if members and all(isinstance(m, ast.Name) and m.id in names for m in members):
+                names.add(stmt.target.id)
+    return names
+
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    """``A | B | C`` as ``[A, B, C]``; anything else as no members."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*(_union_members(node.left) or [node.left]), *(_union_members(node.right) or [node.right])]
+    return []
 
 
 def exported_names(types_module: str) -> list[str]:

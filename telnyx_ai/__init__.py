@@ -37,7 +37,7 @@ from ._errors import (
     UnprocessableEntityError,
     WebhookVerificationError,
 )
-from ._models import BaseModel
+from ._models import BaseModel, to_jsonable
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
 from ._streams.relay import SSE_RELAY_HEADERS
@@ -116,6 +116,7 @@ __all__ = [
     "UnprocessableEntityError",
     "WebhookVerificationError",
     "__version__",
+    "to_jsonable",
     "tool_result",
     "webhooks",
     "write_audio",

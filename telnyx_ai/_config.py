@@ -13,14 +13,15 @@ import ipaddress
 import os
 import re
 import urllib.request
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, SupportsIndex, TypedDict, Unpack
+from typing import Final, SupportsIndex, TypedDict, TypeVar, Unpack
 
 from yarl import URL
 
 from ._errors import TelnyxError
 from ._logging import logger
+from ._tls import SSLOption, SSLSetting, resolve_ssl
 from ._types import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_READ_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TOTAL_TIMEOUT",
+    "POOL_SETTINGS",
     "ClientChanges",
     "ClientConfig",
     "ClientOptions",
@@ -48,6 +50,8 @@ __all__ = [
     "check_keywords",
     "masked_url",
 ]
+
+T = TypeVar("T")
 
 _CREDENTIALS = re.compile(r"//[^/@\s]*@")
 
@@ -78,8 +82,8 @@ class Secret(str):
         return Secret(str.__getitem__(self, index))
 
 
-class ClientChanges(TypedDict, total=False):
-    """The settings a copy made by ``with_options`` may change; the copy shares the connection pool."""
+class _Settings(TypedDict, total=False):
+    """The settings both a new client and a copy made by ``with_options`` take."""
 
     api_key: str | None
     """The API key; by default the ``TELNYX_API_KEY`` environment variable."""
@@ -93,20 +97,43 @@ class ClientChanges(TypedDict, total=False):
     """Headers sent with every request (they win over the SDK's own headers of the same name)."""
     default_query: Mapping[str, object] | None
     """Query parameters sent with every request (a call's own ``extra_query`` wins)."""
-
-
-class ClientOptions(ClientChanges, total=False):
-    """The keywords both clients take. Every one is optional."""
-
     proxy: str | None
     """An HTTP proxy for every request. Left out: ``HTTPS_PROXY``/``HTTP_PROXY`` (unless ``NO_PROXY``
     names the API's host), as curl and httpx do; None: no proxy at all."""
-    max_connections: int
-    """The most connections the pool opens at once (256)."""
+    ssl: SSLOption
+    """The certificates trusted: an ``ssl.SSLContext``, a CA bundle path, or False (no verification,
+    logged once). Left out: the system's, or ``$SSL_CERT_FILE``/``$SSL_CERT_DIR`` when set."""
     max_response_bytes: int
     """A response body over this size raises an error instead of filling memory (64 MiB)."""
     max_event_bytes: int
     """A stream line over this size raises an error instead of filling memory (16 MiB)."""
+
+
+class ClientOptions(_Settings, total=False):
+    """The keywords both clients take. Every one is optional."""
+
+    max_connections: int
+    """The most connections the pool opens at once (256); fixed for the client and its copies."""
+
+
+class ClientChanges(_Settings, total=False):
+    """What a copy made by ``with_options`` may change: every setting but the pool's own.
+
+    ``default_headers`` and ``default_query`` are merged over the client's (a name given again wins);
+    ``set_default_headers`` and ``set_default_query`` replace them whole.
+    """
+
+    set_default_headers: Mapping[str, str] | None
+    """Headers sent with every request instead of the client's."""
+    set_default_query: Mapping[str, object] | None
+    """Query parameters sent with every request instead of the client's."""
+
+
+POOL_SETTINGS: Final = {
+    "max_connections": "it sizes the connection pool the copy shares",
+    "session": "the copy shares this client's aiohttp session",
+}
+"""Settings fixed for a client and its copies, and why: ``with_options`` refuses them by name."""
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -222,6 +249,8 @@ class ClientConfig:
     proxy: str | None = field(default=None, repr=False)  # may carry the proxy's credentials
     proxy_from_environment: bool = True
     """No ``proxy`` given: ``HTTPS_PROXY``/``HTTP_PROXY`` for the base URL's scheme, unless ``NO_PROXY`` names its host."""
+    ssl: SSLSetting = True
+    """What requests verify TLS with (aiohttp's ``ssl=``), resolved from the ``ssl`` keyword by `resolve_ssl`."""
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
@@ -251,6 +280,7 @@ class ClientConfig:
             default_query=dict(typed.get("default_query") or {}),
             proxy=_secret_proxy(typed.get("proxy")),
             proxy_from_environment="proxy" not in typed,
+            ssl=resolve_ssl(typed.get("ssl", True)),
             max_connections=typed.get("max_connections", DEFAULT_MAX_CONNECTIONS),
             max_response_bytes=typed.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
             max_event_bytes=typed.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES),
@@ -269,6 +299,12 @@ class ClientConfig:
 
     def replace(self, **changes: Unpack[ClientChanges]) -> ClientConfig:
         """This configuration with some settings changed (checked like the originals)."""
+        for name, why in POOL_SETTINGS.items():
+            if name in changes:
+                raise TypeError(
+                    f"with_options() cannot change {name}: {why}. "
+                    f"Create another client instead, such as AsyncTelnyx({name}=...), and close it when done."
+                )
         check_keywords(changes, ClientChanges.__annotations__, "with_options()")
         # NOT_GIVEN (what wrappers forward for "unchanged") leaves a setting as it is.
         fields: dict[str, object] = {k: v for k, v in changes.items() if not isinstance(v, NotGiven)}
@@ -277,7 +313,34 @@ class ClientConfig:
         if "base_url" in fields:
             fields["base_url"] = _resolve_base_url(changes.get("base_url"))
             _warn_if_plain_http(fields["base_url"])  # type: ignore[arg-type]
-        for name in ("default_headers", "default_query"):
-            if name in fields:
-                fields[name] = dict(fields[name] or {})  # type: ignore[call-overload]
+        if "proxy" in fields:
+            fields["proxy"] = _secret_proxy(changes.get("proxy"))
+            fields["proxy_from_environment"] = False
+        if "ssl" in fields:
+            fields["ssl"] = resolve_ssl(fields["ssl"])
+        fields.update(_merged(fields, "default_headers", self.default_headers, _merge_headers))
+        fields.update(_merged(fields, "default_query", self.default_query, lambda old, new: {**old, **new}))
         return dataclasses.replace(self, **fields)  # type: ignore[arg-type]
+
+
+def _merge_headers(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:
+    """``new`` over ``old``; header names compare without case, so ``x-team`` replaces ``X-Team``."""
+    replaced = {name.lower() for name in new}
+    return {**{k: v for k, v in old.items() if k.lower() not in replaced}, **new}
+
+
+def _merged(
+    fields: dict[str, object],
+    name: str,
+    current: Mapping[str, T],
+    merge: Callable[[Mapping[str, T], Mapping[str, T]], dict[str, T]],
+) -> dict[str, object]:
+    """The new value of ``name`` (``default_headers`` or ``default_query``): ``set_<name>`` replaces, ``<name>`` merges."""
+    given, replacement = name in fields, f"set_{name}" in fields
+    if given and replacement:
+        raise TypeError(f"with_options() takes {name} (merged) or set_{name} (replacing), not both.")
+    if replacement:
+        return {name: dict(fields.pop(f"set_{name}") or {})}  # type: ignore[call-overload]
+    if given:
+        return {name: merge(current, fields[name] or {})}  # type: ignore[arg-type]
+    return {}

@@ -181,10 +181,10 @@ class APITimeoutError(APIConnectionError):
 
 
 def connection_error(
-    failure: BaseException, *, timed_out: str, broke: str, method: str | None, url: str | None
+    failure: BaseException, *, timed_out: str, broke: str, method: str | None, url: str | None, hint: str = ""
 ) -> APIConnectionError:
     """The SDK's error for a failure of the HTTP library: `APITimeoutError` for a timeout, else
-    `APIConnectionError` saying ``broke: <failure>``; the cause is a key-free `TransportFailure`.
+    `APIConnectionError` saying ``broke: <failure>`` and then ``hint``; the cause is a key-free `TransportFailure`.
 
     Build it inside the ``except`` block, raise it after: ``failure`` is then neither its cause
     nor its context, and no frame keeps a reference to it.
@@ -193,7 +193,7 @@ def connection_error(
     if isinstance(failure, TimeoutError):
         error = APITimeoutError(timed_out, method=method, url=url)
     else:
-        error = APIConnectionError(f"{broke}: {describe_failure(failure)}", method=method, url=url)
+        error = APIConnectionError(f"{broke}: {describe_failure(failure)}{hint}", method=method, url=url)
     error.__cause__ = TransportFailure.of(failure)
     return error
 
@@ -226,7 +226,8 @@ class APIResponseValidationError(APIError):
 class StructuredOutputError(APIResponseValidationError):
     """A reply to ``chat.parse`` whose content does not decode as the requested type.
 
-    ``content`` is the model's raw text and ``decode_error`` msgspec's reason (also the ``__cause__``).
+    ``content`` is the model's raw text and ``decode_error`` the reason (also the ``__cause__``): msgspec's
+    error, or pydantic's ``ValidationError`` when ``response_format`` is a pydantic model.
     """
 
     content: str

@@ -1,7 +1,7 @@
 """Uploading and saving files: multipart bodies rebuilt per attempt, audio written to disk.
 
 A file to upload may be a path, bytes, a binary file object or an async iterable of bytes
-(optionally as a ``(filename, file)`` pair). Paths are streamed from disk in chunks on a worker
+(optionally as a ``(filename, file)`` pair, or ``(filename, file, content_type)``). Paths are streamed from disk in chunks on a worker
 thread, never read whole into memory, and reopened for each retry. Seekable file objects are
 rewound for a retry; a non-seekable file object or an async iterable can be sent once only, so
 a retry of such a request fails with a clear error instead of sending a truncated file.
@@ -32,8 +32,9 @@ CHUNK_SIZE = 256 * 1024
 
 FileContent: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
 """A file to upload: a path, bytes, a binary file object or an async iterable of bytes."""
-FileInput: TypeAlias = FileContent | tuple[str, FileContent]
-"""A `FileContent`, or a ``(filename, content)`` pair to name it (useful for bytes and streams)."""
+FileInput: TypeAlias = FileContent | tuple[str, FileContent] | tuple[str, FileContent, str]
+"""A `FileContent`, or ``(filename, content)`` to name it (useful for bytes and streams), or
+``(filename, content, content_type)`` to say its type too (otherwise guessed from the filename)."""
 
 
 class _HasBase64(Protocol):
@@ -69,21 +70,35 @@ def _guess_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
+def _unpack(name: str, value: FileInput) -> tuple[str | None, FileContent, str | None]:
+    """``(filename, content, content_type)`` of an upload given in any of its forms (None: not said)."""
+    if not isinstance(value, tuple):
+        return None, value, None
+    parts = cast("tuple[object, ...]", value)  # checked here: callers without a type checker pass anything
+    if len(parts) not in (2, 3):
+        raise ValueError(
+            f"{name}: a file tuple is (filename, content) or (filename, content, content_type), got {len(parts)} items."
+        )
+    filename, content, *rest = parts
+    content_type = rest[0] if rest else None
+    if not isinstance(filename, str) or not (content_type is None or isinstance(content_type, str)):
+        raise TypeError(f"{name}: in a file tuple, the filename and the content type must be strings.")
+    return filename, content, content_type  # type: ignore[return-value]  # content is checked by its user
+
+
 def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
     """A function making a fresh payload for each attempt, after checking ``value`` once up front."""
-    filename: str | None = None
-    if isinstance(value, tuple):
-        filename, value = value
+    filename, value, content_type = _unpack(name, value)
     if isinstance(value, str | os.PathLike):
         path = Path(value)
         if not path.is_file():
             raise FileNotFoundError(f"{name}: no file at {path}")
         fname = filename or path.name
-        return lambda: _PathPayload(path, filename=fname, content_type=_guess_type(fname))
+        return lambda: _PathPayload(path, filename=fname, content_type=content_type or _guess_type(fname))
     if isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
         fname = filename or name
-        return lambda: aiohttp.BytesPayload(data, content_type=_guess_type(fname), filename=fname)
+        return lambda: aiohttp.BytesPayload(data, content_type=content_type or _guess_type(fname), filename=fname)
     if isinstance(value, io.IOBase) or hasattr(value, "read"):
         handle: IO[bytes] = value  # type: ignore[assignment]
         fname = filename or os.path.basename(str(getattr(handle, "name", "") or name))
@@ -105,7 +120,9 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
                     )
                 handle.seek(start)
             used = True
-            return AsyncIterablePayload(_read_file_object(handle), content_type=_guess_type(fname), filename=fname)
+            return AsyncIterablePayload(
+                _read_file_object(handle), content_type=content_type or _guess_type(fname), filename=fname
+            )
 
         return from_handle if start is not None else _SingleUse(from_handle)
     if isinstance(value, AsyncIterable):
@@ -118,7 +135,7 @@ def _file_part(name: str, value: FileInput) -> Callable[[], Payload]:
             if sent:
                 raise TelnyxError(f"{name}: an async iterable can be sent once only, so the request cannot be retried.")
             sent = True
-            return AsyncIterablePayload(stream, content_type=_guess_type(fname), filename=fname)
+            return AsyncIterablePayload(stream, content_type=content_type or _guess_type(fname), filename=fname)
 
         return _SingleUse(from_stream)
     raise TypeError(

@@ -1,12 +1,14 @@
-"""The base of every response type, and the cache of msgspec decoders built once per type."""
+"""The base of every response type, the cache of msgspec decoders built once per type, and
+`to_jsonable`, the fallback that lets any JSON encoder write SDK objects."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["APIResponse", "BaseModel", "decoder_for"]
+__all__ = ["APIResponse", "BaseModel", "decoder_for", "dump_foreign", "load_foreign", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -20,12 +22,34 @@ class BaseModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dicts and lists, keyed by wire names, leaving out fields that hold their default."""
-        result: dict[str, Any] = msgspec.to_builtins(self)
+        result: dict[str, Any] = msgspec.to_builtins(self, enc_hook=dump_foreign)
         return result
 
     def to_json(self) -> str:
         """This object as a JSON string, keyed by wire names."""
-        return msgspec.json.encode(self).decode()
+        return _json_encoder.encode(self).decode()
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """The ``(name, value)`` pairs of `to_dict`, so ``dict(obj)`` is its JSON data, as for a pydantic model
+        (FastAPI's ``jsonable_encoder`` relies on it for an object returned without a ``response_model``)."""
+        return iter(self.to_dict().items())
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """How pydantic, and so FastAPI, checks, writes and documents this type (see `telnyx_ai._pydantic`).
+
+        Called by pydantic only: a program that never uses pydantic never imports it.
+        """
+        from ._pydantic import core_schema_of
+
+        return core_schema_of(cls, source, handler, enc_hook=dump_foreign, dec_hook=load_foreign)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        """The JSON schema pydantic shows for this type (in OpenAPI documents): the msgspec fields."""
+        from ._pydantic import json_schema_of
+
+        return json_schema_of(schema, handler)
 
 
 class APIResponse(BaseModel, gc=True, dict=True):
@@ -40,6 +64,39 @@ class APIResponse(BaseModel, gc=True, dict=True):
         """The server's id for the request that returned this (for support tickets and logs)."""
         value = vars(self).get("_request_id")
         return value if isinstance(value, str) else None
+
+
+def dump_foreign(value: object) -> Any:
+    """What msgspec cannot encode by itself: a pydantic model (a ``parsed`` result) becomes its JSON data."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def load_foreign(tp: type[Any], value: object) -> Any:
+    """What msgspec cannot convert by itself: data for a pydantic model (a ``parsed`` field) becomes the model."""
+    validate = getattr(tp, "model_validate", None)
+    if callable(validate):
+        return validate(value)
+    raise NotImplementedError(f"{tp!r} is neither a msgspec type nor a pydantic model")
+
+
+_json_encoder = msgspec.json.Encoder(enc_hook=dump_foreign)
+
+
+def to_jsonable(value: object) -> Any:
+    """``value`` as JSON data (dicts, lists, strings, numbers), for a JSON encoder's fallback hook:
+
+    ```python
+    json.dumps(completion, default=telnyx_ai.to_jsonable)
+    ```
+
+    An SDK object becomes the dict `BaseModel.to_dict` gives (wire names, defaults left out, never
+    the request id); dates, UUIDs and the like become strings. Anything else raises `TypeError`, as a
+    ``default`` hook must.
+    """
+    return msgspec.to_builtins(value, enc_hook=dump_foreign)
 
 
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}

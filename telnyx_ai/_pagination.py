@@ -9,13 +9,15 @@ totals (or ignores the page parameter) can never make it loop forever.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ._errors import TelnyxError
 from ._http.transport import Transport
 from ._models import APIResponse, BaseModel
 from ._types import NotGiven, RequestOptions
 
-__all__ = ["AsyncPage", "AsyncPaginator", "PageMeta", "paginate"]
+__all__ = ["AsyncPage", "AsyncPaginator", "BasePage", "PageMeta", "paginate"]
 
 T = TypeVar("T")
 
@@ -29,14 +31,73 @@ class PageMeta(BaseModel):
     total_results: int | None = None
 
 
-class AsyncPage(APIResponse, Generic[T]):
+FetchPage = Callable[[int], Awaitable["AsyncPage[T]"]]
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor(Generic[T]):
+    """Where a fetched page sits, kept on it (outside its fields) so it can fetch the page after it."""
+
+    fetch: FetchPage[T]
+    number: int
+    requested_size: int | None
+    previous: list[T] | None
+    """The items of the page before it: a server that ignores the page number repeats them."""
+
+
+class BasePage(APIResponse, Generic[T]):
     """One page of a list: its items and, when the endpoint gives it, its position."""
 
     data: list[T] = []
     meta: PageMeta | None = None
 
+    def _cursor(self) -> PageCursor[T] | None:
+        cursor: PageCursor[T] | None = vars(self).get("_page_cursor")
+        return cursor
 
-FetchPage = Callable[[int], Awaitable[AsyncPage[T]]]
+    def _is_new(self) -> bool:
+        """Whether this page holds items, and not the same ones as the page before it."""
+        cursor = self._cursor()
+        return bool(self.data) and (cursor is None or self.data != cursor.previous)
+
+    def has_next_page(self) -> bool:
+        """Whether there is a page after this one: by ``meta`` when the endpoint gives it, else by a full page.
+
+        False too for a page with no items or the same items as the page before it.
+        """
+        cursor = self._cursor()
+        return cursor is not None and self._is_new() and not is_last_page(self, cursor.number, cursor.requested_size)
+
+    def _next_cursor(self) -> PageCursor[T]:
+        cursor = self._cursor()
+        if cursor is None:
+            raise TelnyxError("This page was not fetched by a client, so it cannot fetch the next one.")
+        if not self.has_next_page():
+            raise TelnyxError("This is the last page: check has_next_page() before calling get_next_page().")
+        return cursor
+
+
+class AsyncPage(BasePage[T], Generic[T]):
+    """One page of a list, as the async client returns it: ``await page.get_next_page()`` for the next."""
+
+    async def get_next_page(self) -> AsyncPage[T]:
+        """The page after this one; raises `TelnyxError` when `has_next_page` is False."""
+        cursor = self._next_cursor()
+        return await cursor.fetch(cursor.number + 1)
+
+    async def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
+        """This page and every page after it, fetched one at a time as you go."""
+        page: AsyncPage[T] = self
+        while page._is_new():
+            yield page
+            if not page.has_next_page():
+                return
+            page = await page.get_next_page()
+
+
+def with_cursor(page: BasePage[T], cursor: PageCursor[T]) -> None:
+    """Give a fetched ``page`` the cursor `has_next_page` and `get_next_page` use."""
+    vars(page)["_page_cursor"] = cursor
 
 
 class AsyncPaginator(Generic[T]):
@@ -64,20 +125,12 @@ class AsyncPaginator(Generic[T]):
 
     async def pages(self) -> AsyncIterator[AsyncPage[T]]:
         """Every page in turn, from the first one asked for."""
-        number = self._first_number
-        previous: list[T] | None = None
-        while True:
-            page = await self._fetch(number)
-            if not page.data or page.data == previous:
-                return
+        first = await self._fetch(self._first_number)
+        async for page in first.iter_pages():
             yield page
-            if is_last_page(page, number, self._page_size):
-                return
-            previous = page.data
-            number += 1
 
 
-def is_last_page(page: AsyncPage[Any], number: int, requested_size: int | None) -> bool:
+def is_last_page(page: BasePage[Any], number: int, requested_size: int | None) -> bool:
     """Whether no page should be asked for after ``page`` (page ``number``)."""
     meta = page.meta
     size = requested_size
@@ -109,11 +162,16 @@ def paginate(
     first = 1 if isinstance(page_number, NotGiven) else page_number
     page_type: Any = list[item_type] if bare_array else AsyncPage[item_type]  # type: ignore[valid-type]
 
-    async def fetch(number: int) -> AsyncPage[T]:
+    async def fetch(number: int, previous: list[T] | None = None) -> AsyncPage[T]:
         page_query = {**query, size_param: page_size}
         if number != 1 or not isinstance(page_number, NotGiven):
             page_query[number_param] = number
         result = await transport.request("GET", path, cast_to=page_type, query=page_query, options=options)
-        return AsyncPage(data=result) if bare_array else result  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+        page: AsyncPage[T] = AsyncPage(data=result) if bare_array else result  # pyright: ignore[reportUnknownVariableType]
+        with_cursor(page, PageCursor(fetch_after(page), number, size, previous))
+        return page
+
+    def fetch_after(page: AsyncPage[T]) -> FetchPage[T]:
+        return lambda number: fetch(number, page.data)
 
     return AsyncPaginator(fetch, first_page=first, page_size=size)

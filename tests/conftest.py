@@ -8,14 +8,39 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
 from telnyx_ai import AsyncTelnyx
+from telnyx_ai.testing import json_response
+from telnyx_ai.testing._fixtures import model_metadata
 
 BASE_URL = "https://api.telnyx.test/v2"
 API_KEY = "KEY-super-secret-0123456789"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--uvloop",
+        action="store_true",
+        help="run the async tests on uvloop's event loop instead of asyncio's (scripts/test does, for a core subset)",
+    )
+
+
+class _Uvloop:
+    """Gives pytest-asyncio uvloop's loop factory, so every async test runs on a uvloop loop."""
+
+    @staticmethod
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--uvloop"):
+        config.pluginmanager.register(_Uvloop(), "telnyx_ai_tests_uvloop")
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +72,24 @@ def mocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
 async def client() -> AsyncIterator[AsyncTelnyx]:
     async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
+    """A forward proxy on loopback that answers every request itself and records the target URL."""
+    seen: list[str] = []
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        seen.append(str(request.url))
+        return json_response({"data": [model_metadata("via-proxy")]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
+    finally:
+        await runner.cleanup()

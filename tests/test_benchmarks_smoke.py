@@ -205,3 +205,12 @@ def test_the_footprint_measures_import_time_and_size() -> None:
     assert row["import_ms"] > 0 and row["package_kib"] > 100
     assert row["with_dependencies_kib"] > row["package_kib"] and row["dependencies"] >= 4  # aiohttp, msgspec, ...
     assert "| telnyx_ai |" in table(rows, 1)
+
+
+def test_the_decode_benchmark_decodes_alike_with_both_types() -> None:
+    from benchmarks.decode import markdown, run
+
+    rows = run(repeats=1)  # it checks itself that both decoders give the same data
+    assert [name for name, _, _ in rows] == ["chat completion", "2,000 stream chunks", "16 x 1024 floats"]
+    assert all(sdk > 0 and plain > 0 for _, sdk, plain in rows)
+    assert markdown(rows, 1).count("\n| ") == 4  # the header and three rows

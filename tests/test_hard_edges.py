@@ -13,7 +13,7 @@ import gc
 import time
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,8 +33,7 @@ from telnyx_ai import (
 )
 from telnyx_ai._http.request import client_timeout
 from telnyx_ai._streams.sse import SSEDecoder
-from telnyx_ai.testing import Call, MockServer, json_response
-from telnyx_ai.testing._fixtures import model_metadata
+from telnyx_ai.testing import Call, MockServer
 
 from .conftest import API_KEY, BASE_URL
 from .test_both_clients import Driver
@@ -303,27 +302,6 @@ def test_an_empty_data_event_is_a_keep_alive(kind: str) -> None:
 
 
 # -- 14-16: what production users expect --------------------------------------------------------
-
-
-@pytest.fixture
-async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
-    """A forward proxy on loopback that answers every request itself and records the target URL."""
-    seen: list[str] = []
-
-    async def forward(request: web.Request) -> web.StreamResponse:
-        seen.append(str(request.url))
-        return json_response({"data": [model_metadata("via-proxy")]})
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
-    finally:
-        await runner.cleanup()
 
 
 async def test_the_environments_proxy_is_honoured(

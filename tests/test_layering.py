@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_logging", "_errors", "_config", "_types", "_models", "types", "_bridge"),
+    ("_version", "_logging", "_errors", "_tls", "_config", "_types", "_pydantic", "_models", "types", "_bridge"),
     ("_checks",),
     ("_http",),  # request, response, retry, pool, transport
     ("_streams",),  # SSE framing, the stream classes, the relay, one module per protocol
@@ -128,6 +128,7 @@ def test_internal_modules_are_private() -> None:
         "telnyx_ai.ray_data",
         "telnyx_ai.testing",
         "telnyx_ai.webhooks",
+        "telnyx_ai.testing.pytest_plugin",  # named by the pytest11 entry point (and by -p)
         "telnyx_ai.resources",
         "telnyx_ai.types",
         *{

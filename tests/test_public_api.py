@@ -49,6 +49,7 @@ EXPORTED = [
     "UnprocessableEntityError",
     "WebhookVerificationError",
     "__version__",
+    "to_jsonable",
     "tool_result",
     "webhooks",
     "write_audio",

@@ -182,3 +182,34 @@ def test_misspelled_keywords_are_type_errors() -> None:
         'No overloads for "embed_many" match the provided arguments\n'
         "\xa0\xa0Argument types: (list[str], Literal['m'], Literal[10])"  # pyright indents with no-break spaces
     ] * 2
+
+
+# -- typed messages (issue 21.4): a misspelled role, a tool message without its id, ... are type errors --
+
+
+def _marked_lines(path: Path) -> set[int]:
+    return {number for number, line in enumerate(path.read_text().splitlines(), 1) if line.endswith("# error")}
+
+
+def test_wrong_messages_are_type_errors_for_pyright() -> None:
+    path = ROOT / "tests" / "typing" / "misspelled_roles.py"
+    done = subprocess.run(
+        [str(PYRIGHT), "--outputjson", str(path)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    report = json.loads(done.stdout)
+    lines = {d["range"]["start"]["line"] + 1 for d in report["generalDiagnostics"] if d["severity"] == "error"}
+    assert len(_marked_lines(path)) == 6
+    assert lines == _marked_lines(path), report["generalDiagnostics"]
+
+
+def test_wrong_messages_are_type_errors_for_mypy() -> None:
+    path = ROOT / "tests" / "typing" / "misspelled_roles.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = {int(line.split(":")[1]) for line in done.stdout.splitlines() if ": error:" in line}
+    assert lines == _marked_lines(path), done.stdout

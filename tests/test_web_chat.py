@@ -4,13 +4,8 @@ closed tab closes the upstream stream."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib.util
-import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 
 import msgspec
 import pytest
@@ -19,18 +14,10 @@ from aiohttp import web
 from telnyx_ai.testing import Call, Fault, MockServer, StreamConfig, expected_reply
 
 from ._chromium import Chromium, Tab
+from ._examples import ask, chat_page, close_mid_reply, load_example, shows_the_cut
 
-APP = Path(__file__).resolve().parents[1] / "examples" / "web_chat" / "app.py"
 QUESTION = "Which codecs does WebRTC use?"
 REPLY = expected_reply([{"role": "user", "content": QUESTION}])
-
-
-def _load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("web_chat_app", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -41,7 +28,7 @@ async def server() -> AsyncIterator[MockServer]:
 
 @pytest.fixture
 async def app_url(server: MockServer) -> AsyncIterator[str]:
-    app = _load_app().make_app(api_key="test", base_url=server.url)
+    app = load_example("web_chat").make_app(api_key="test", base_url=server.url)
     runner = web.AppRunner(app, handler_cancellation=True)  # as the example's serve() runs it
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -59,21 +46,13 @@ async def browser() -> AsyncIterator[Chromium]:
 
 @pytest.fixture
 async def tab(browser: Chromium, app_url: str) -> AsyncIterator[Tab]:
-    page = await browser.open(app_url + "/")
-    await page.wait_for("document.readyState === 'complete' && typeof ask === 'function'")
-    yield page
-    with contextlib.suppress(RuntimeError):  # the test may have closed it already
-        await page.close()
-
-
-async def _ask(tab: Tab, question: str = QUESTION) -> str:
-    await tab.evaluate(f"ask({json.dumps(question)})")
-    return str(await tab.wait_for("['done', 'error'].includes(answer.dataset.state) && answer.dataset.state"))
+    async with chat_page(browser, app_url) as page:
+        yield page
 
 
 async def test_the_page_renders_the_reply(tab: Tab, server: MockServer) -> None:
     server.stream = StreamConfig(delay=0.01)
-    assert await _ask(tab) == "done"
+    assert await ask(tab, QUESTION) == "done"
     assert await tab.evaluate("answer.textContent") == REPLY
     assert await tab.evaluate("statusLine.textContent") == ""
     assert await tab.evaluate("window.tokenTimes.length") == len(REPLY.split())
@@ -84,33 +63,18 @@ async def test_the_page_renders_the_reply(tab: Tab, server: MockServer) -> None:
 @pytest.mark.parametrize("fault", [Fault.truncated_stream(after_events=4), Fault.error_event(after_events=3)])
 async def test_a_cut_upstream_shows_the_error_state(tab: Tab, server: MockServer, fault: Fault) -> None:
     server.inject(fault)
-    assert await _ask(tab) == "error"
-    text = await tab.evaluate("answer.textContent")
-    assert text != REPLY and REPLY.startswith(text) and text  # the partial answer stays, marked as failed
-    assert str(await tab.evaluate("statusLine.textContent")).startswith("Error: ")
+    await shows_the_cut(tab, QUESTION, REPLY)
 
 
 async def test_an_upstream_failure_before_the_first_chunk_shows_the_error_state(tab: Tab, server: MockServer) -> None:
     server.inject(Fault.status(400))  # not retried: the relay answers 502 before any frame
-    assert await _ask(tab) == "error"
+    assert await ask(tab, QUESTION) == "error"
     assert await tab.evaluate("answer.textContent") == ""
     assert await tab.evaluate("statusLine.textContent") == "Error: The connection to the server was lost."
 
 
 async def test_closing_the_tab_closes_the_upstream_stream(tab: Tab, server: MockServer) -> None:
-    server.stream = StreamConfig(reply="word " * 400, delay=0.02)  # about 8 s of streaming
-    await tab.evaluate(f"ask({json.dumps(QUESTION)})")
-    await tab.wait_for("window.tokenTimes.length >= 3")
-    closed = time.monotonic()
-    await tab.close()
-    for _ in range(1000):
-        if server.disconnects:
-            break
-        await asyncio.sleep(0.005)
-    upstream_closed_after = time.monotonic() - closed
-    assert server.disconnects == 1 and server.requests[0].disconnected
-    print(f"\nupstream closed {upstream_closed_after * 1000:.0f} ms after the tab")
-    assert upstream_closed_after < 1.5  # target 0.5 s; loose for a shared machine
+    assert await close_mid_reply(tab, server, QUESTION) < 1.5  # target 0.5 s; loose for a shared machine
 
 
 async def test_first_byte_reaches_the_page_soon_after_the_first_upstream_chunk(tab: Tab, server: MockServer) -> None:
@@ -132,7 +96,7 @@ async def test_first_byte_reaches_the_page_soon_after_the_first_upstream_chunk(t
         return response
 
     server.add_route("POST", "/ai/chat/completions", paced)
-    assert await _ask(tab) == "done"
+    assert await ask(tab, QUESTION) == "done"
     received_at = await tab.evaluate("window.tokenTimes")
     delays = [received - sent for sent, received in zip(sent_at, received_at, strict=True)]
     print(f"\nfirst byte to the page {delays[0]:.1f} ms after the upstream chunk; all: {[round(d, 1) for d in delays]}")

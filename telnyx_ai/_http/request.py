@@ -19,6 +19,7 @@ import msgspec
 from .._config import ClientConfig, Secret
 from .._errors import TelnyxError
 from .._logging import redact_headers
+from .._tls import SSLSetting
 from .._types import (
     DEFAULT_TOTAL_TIMEOUT,
     NOT_GIVEN,
@@ -229,6 +230,8 @@ class Request(msgspec.Struct, frozen=True, gc=False):
     resendable: bool = True
     """False when the payload can be produced only once (an upload read from a one-shot stream)."""
     proxy: str | None = None
+    ssl: SSLSetting = True
+    """aiohttp's ``ssl=``: True (verify with its default context), an ``SSLContext``, or False (no verification)."""
 
     def body(self) -> Any:
         """The payload for one attempt."""
@@ -257,6 +260,7 @@ class RequestBuilder:
         "_proxy",
         "_query",
         "_retries",
+        "_ssl",
         "_stream_timeout",
         "_timeout",
     )
@@ -276,6 +280,7 @@ class RequestBuilder:
         self._json_headers = {**headers, "Content-Type": "application/json"}
         self._query = dict(config.default_query) or None
         self._proxy = config.effective_proxy()
+        self._ssl = config.ssl
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
         self._retries = config.max_retries > 0
@@ -337,4 +342,5 @@ class RequestBuilder:
             limits,
             resendable,
             self._proxy,
+            self._ssl,
         )

@@ -29,6 +29,11 @@ __all__ = ["ResponseObserver", "Transport"]
 
 T = TypeVar("T")
 
+_CERTIFICATE_HINT = (
+    ". The server's certificate is not trusted: to trust its CA (a corporate proxy's, a test server's), "
+    "pass ssl='path/to/ca.pem' or an ssl.SSLContext, or set SSL_CERT_FILE."
+)
+
 ResponseObserver = Callable[[aiohttp.ClientResponse | None], None]
 """Told of every attempt's response (None when an attempt got none); `with_raw_response` uses one."""
 
@@ -183,6 +188,7 @@ class Transport:
                 data=request.body(),
                 timeout=request.timeout,
                 proxy=request.proxy,
+                ssl=request.ssl,
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -195,6 +201,7 @@ class Transport:
                 broke=f"Could not reach {url}{via}",
                 method=method,
                 url=url,
+                hint=_CERTIFICATE_HINT if isinstance(exc, aiohttp.ClientConnectorCertificateError) else "",
             )
         else:
             if self.observer is not None:

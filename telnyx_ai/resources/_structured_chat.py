@@ -1,14 +1,17 @@
-"""``parse``: structured output for ``client.ai.chat``, decoded into your own msgspec type.
+"""``parse``: structured output for ``client.ai.chat``, decoded into your own msgspec or pydantic type.
 
 Hand-written; the generated `AsyncChat` inherits it. The type's JSON schema goes out as
 ``guided_json`` (the API's way to fix a reply's shape) and each choice's content comes back
-decoded strictly into that type, or raises `StructuredOutputError`.
+decoded strictly into that type, or raises `StructuredOutputError`. A pydantic model is described
+and validated by pydantic itself; anything else by msgspec, the fast path. pydantic is never
+imported here: a model class can only come from a program that imported it already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar, Literal, TypeVar, Unpack, cast
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar, Unpack, cast
 
 import msgspec
 
@@ -16,7 +19,7 @@ from .._errors import StructuredOutputError
 from .._models import decoder_for
 from .._resource import AsyncResource
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
-from ..types.chat import ChatCompletionToolParam, ChatMessageParam, ParsedChatCompletion
+from ..types.chat import ChatCompletionToolChoiceParam, ChatCompletionToolParam, ChatMessageParam, ParsedChatCompletion
 
 __all__ = ["AsyncLegacyStructuredChat", "AsyncStructuredChat", "ParsedT"]
 
@@ -42,7 +45,7 @@ class AsyncStructuredChat(AsyncResource):
         n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
@@ -50,13 +53,15 @@ class AsyncStructuredChat(AsyncResource):
         """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
 
         ``response_format`` is a msgspec `Struct`, a dataclass, a `TypedDict` or any type msgspec
-        can describe; its JSON schema is sent as ``guided_json``. Content that does not match
-        raises `StructuredOutputError` with the raw content and msgspec's reason. A choice with
-        no content (a tool call) has ``parsed=None``.
+        can describe, or a pydantic ``BaseModel`` class; its JSON schema is sent as ``guided_json``.
+        Content that does not match raises `StructuredOutputError` with the raw content and the
+        reason (msgspec's, or pydantic's ``ValidationError``). A choice with no content (a tool
+        call) has ``parsed=None``.
         """
+        schema, decode, failures = _structured_format(response_format)
         body: dict[str, object] = {
             "messages": messages,
-            "guided_json": msgspec.json.schema(response_format),
+            "guided_json": schema,
             "model": model,
             "api_key_ref": api_key_ref,
             "enable_thinking": enable_thinking,
@@ -74,14 +79,13 @@ class AsyncStructuredChat(AsyncResource):
         completion = await self._transport.request(
             "POST", self._completions_path, cast_to=completion_type, body=body, options=options
         )
-        decoder = decoder_for(response_format)
         for choice in completion.choices:
             content = choice.message.content
             if content is None:
                 continue
             try:
-                choice.message.parsed = decoder.decode(content)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                choice.message.parsed = decode(content)
+            except failures as exc:
                 name = getattr(response_format, "__name__", repr(response_format))
                 error = StructuredOutputError(
                     f"Choice {choice.index}'s content is not a valid {name}: {exc}",
@@ -97,3 +101,22 @@ class AsyncLegacyStructuredChat(AsyncStructuredChat):
     """``parse`` at the older chat path (deprecated upstream): ``client.ai.chat.parse``."""
 
     _completions_path = "/ai/chat/completions"
+
+
+def _structured_format(
+    response_format: type[ParsedT],
+) -> tuple[dict[str, Any], Callable[[str], ParsedT], tuple[type[Exception], ...]]:
+    """The JSON schema to send, the decoder of a reply's content, and the errors that mean "no match"."""
+    pydantic = sys.modules.get("pydantic")
+    given = cast("object", response_format)  # may also be an alias such as list[int], which is no class
+    if pydantic is not None and isinstance(given, type) and issubclass(given, pydantic.BaseModel):
+        model: Any = given
+        return model.model_json_schema(), model.model_validate_json, (pydantic.ValidationError,)
+    try:
+        schema = msgspec.json.schema(response_format)
+    except TypeError as exc:
+        raise TypeError(
+            f"response_format must be a type msgspec can describe (a Struct, a dataclass, a TypedDict, ...) "
+            f"or a pydantic BaseModel class: {exc}"
+        ) from None
+    return schema, decoder_for(response_format).decode, (msgspec.ValidationError, msgspec.DecodeError)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -91,15 +92,18 @@ class MockServer:
         stream: StreamConfig | None = None,
         tests: int = 5,
         require_auth: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Configure the emulator; nothing listens until it is started.
 
         ``port=0`` picks a free port. ``tests`` is how many assistant tests are seeded.
-        ``require_auth=False`` accepts requests without a bearer token.
+        ``require_auth=False`` accepts requests without a bearer token. With ``ssl_context`` (a
+        server context holding a certificate) it serves HTTPS, to test a client's ``ssl`` setting.
         """
         self.host = host
         self.port = port
         self.require_auth = require_auth
+        self.ssl_context = ssl_context
         self._state = EmulatorState(stream=stream or StreamConfig())
         self._routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         for method, path, handler in _handlers.ROUTES:
@@ -312,10 +316,10 @@ class MockServer:
 
     @property
     def url(self) -> str:
-        """The base URL to give a client, e.g. ``http://127.0.0.1:54321``."""
+        """The base URL to give a client, e.g. ``http://127.0.0.1:54321`` (``https://`` with an ``ssl_context``)."""
         if self._runner is None:
             raise RuntimeError("The MockServer is not running: use `async with MockServer()` or call start().")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -333,7 +337,7 @@ class MockServer:
             app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         self.port = runner.addresses[0][1]  # the port bound, when port=0 let the OS pick one
         self._state.closing = False
@@ -367,12 +371,13 @@ class MockServer:
         stream: StreamConfig | None = None,
         tests: int = 5,
         require_auth: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Self:
         """A server for synchronous code: ``with MockServer.in_thread() as server:`` runs it in a daemon thread.
 
         (Any `MockServer` can be used that way; this spelling says so at the call site.)
         """
-        return cls(host=host, port=port, stream=stream, tests=tests, require_auth=require_auth)
+        return cls(host=host, port=port, stream=stream, tests=tests, require_auth=require_auth, ssl_context=ssl_context)
 
     def start_in_thread(self) -> None:
         """Run the server on its own event loop in a daemon thread; returns once it listens."""

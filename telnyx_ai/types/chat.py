@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, Required, TypeAlias, TypedDict, TypeVar
+from collections.abc import Sequence
+from typing import Any, Generic, Literal, Required, TypeAlias, TypedDict, TypeVar, cast
 
 import msgspec
 
@@ -10,12 +11,23 @@ from .._models import APIResponse, BaseModel
 
 __all__ = [
     "ChatCompletion",
+    "ChatCompletionAssistantMessageParam",
     "ChatCompletionChunk",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
+    "ChatCompletionFunctionToolParam",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionMessageToolCallParam",
     "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionRetrievalToolParam",
+    "ChatCompletionStreamOptionsParam",
+    "ChatCompletionSystemMessageParam",
     "ChatCompletionToolChoiceParam",
+    "ChatCompletionToolMessageParam",
     "ChatCompletionToolParam",
+    "ChatCompletionUserMessageParam",
     "ChatMessageParam",
     "Choice",
     "ChoiceDelta",
@@ -24,40 +36,135 @@ __all__ = [
     "ChunkChoice",
     "CompletionUsage",
     "FunctionCall",
+    "FunctionCallParam",
+    "FunctionDefinitionParam",
+    "JSONSchemaParam",
     "ParsedChatCompletion",
     "ParsedChatCompletionMessage",
     "ParsedChoice",
     "ResponseFormatParam",
+    "RetrievalParam",
     "tool_result",
 ]
 
 ParsedT = TypeVar("ParsedT")
 
 # -- what you send ------------------------------------------------------------------------
+# One TypedDict per message role, so a checker catches a misspelled role, a tool message without its
+# ``tool_call_id`` or an assistant tool call of the wrong shape. Sequences, not lists, where a caller
+# passes one in: a ``list[ChatCompletionContentPartTextParam]`` is then a valid ``content``.
 
 
-class ChatMessageParam(TypedDict, total=False):
-    """One message of the conversation so far."""
+class ChatCompletionContentPartTextParam(TypedDict):
+    """A piece of text in a message's ``content`` list: ``{"type": "text", "text": "..."}``."""
 
-    role: Required[Literal["system", "user", "assistant", "tool"] | str]
-    content: Required[str | list[dict[str, Any]] | None]
+    type: Literal["text"]
+    text: str
+
+
+class ChatCompletionContentPartImageParam(TypedDict):
+    """An image in a user message's ``content`` list: ``{"type": "image_url", "image_url": "https://..."}``."""
+
+    type: Literal["image_url"]
+    image_url: str
+    """The image's URL (or a ``data:`` URL), as a plain string."""
+
+
+ChatCompletionContentPartParam: TypeAlias = ChatCompletionContentPartTextParam | ChatCompletionContentPartImageParam
+"""One part of a user message's ``content`` list: text or an image."""
+
+
+class FunctionCallParam(TypedDict):
+    """The function of a tool call sent back: its name and its arguments as a JSON string."""
+
     name: str
-    tool_calls: list[dict[str, Any]]
+    arguments: str
+
+
+class ChatCompletionMessageToolCallParam(TypedDict):
+    """A tool call the model made, as an assistant message takes it back (`ChatCompletionMessageToolCall.to_param`)."""
+
+    id: str
+    type: Literal["function"]
+    function: FunctionCallParam
+
+
+class ChatCompletionSystemMessageParam(TypedDict, total=False):
+    """Instructions for the model: ``{"role": "system", "content": "You are terse."}``."""
+
+    role: Required[Literal["system"]]
+    content: Required[str | Sequence[ChatCompletionContentPartTextParam]]
+    name: str
+
+
+class ChatCompletionUserMessageParam(TypedDict, total=False):
+    """What the user said: ``{"role": "user", "content": "Hi"}`` (or a list of text and image parts)."""
+
+    role: Required[Literal["user"]]
+    content: Required[str | Sequence[ChatCompletionContentPartParam]]
+    name: str
+
+
+class ChatCompletionAssistantMessageParam(TypedDict, total=False):
+    """A reply of the model's, sent back as history; ``content`` may be left out when it made ``tool_calls``.
+
+    `ChatCompletionMessage.to_param` builds one from a reply.
+    """
+
+    role: Required[Literal["assistant"]]
+    content: str | Sequence[ChatCompletionContentPartTextParam] | None
+    name: str
+    tool_calls: Sequence[ChatCompletionMessageToolCallParam]
+
+
+class ChatCompletionToolMessageParam(TypedDict):
+    """The result of a tool call, answering the call with id ``tool_call_id`` (`tool_result` builds one)."""
+
+    role: Literal["tool"]
+    content: str | Sequence[ChatCompletionContentPartTextParam]
     tool_call_id: str
 
 
-class _FunctionParam(TypedDict, total=False):
+ChatMessageParam: TypeAlias = (
+    ChatCompletionSystemMessageParam
+    | ChatCompletionUserMessageParam
+    | ChatCompletionAssistantMessageParam
+    | ChatCompletionToolMessageParam
+)
+"""One message of the conversation so far; its ``role`` says which of the four shapes it has."""
+
+
+class FunctionDefinitionParam(TypedDict, total=False):
+    """A function the model may call: its name, what it does, and its arguments' JSON schema."""
+
     name: Required[str]
     description: str
     parameters: dict[str, Any]
 
 
-class ChatCompletionToolParam(TypedDict, total=False):
-    """A function the model may call (``{"type": "function", "function": {...}}``)."""
+class ChatCompletionFunctionToolParam(TypedDict):
+    """A function tool: ``{"type": "function", "function": {"name": "get_weather", "parameters": {...}}}``."""
 
-    type: Required[Literal["function"] | str]
-    function: _FunctionParam
-    retrieval: dict[str, Any]
+    type: Literal["function"]
+    function: FunctionDefinitionParam
+
+
+class RetrievalParam(TypedDict, total=False):
+    """Embedded storage buckets to search for context (retrieval-augmented generation)."""
+
+    bucket_ids: Required[Sequence[str]]
+    max_num_results: int
+
+
+class ChatCompletionRetrievalToolParam(TypedDict):
+    """Telnyx's retrieval tool: ``{"type": "retrieval", "retrieval": {"bucket_ids": ["my-bucket"]}}``."""
+
+    type: Literal["retrieval"]
+    retrieval: RetrievalParam
+
+
+ChatCompletionToolParam: TypeAlias = ChatCompletionFunctionToolParam | ChatCompletionRetrievalToolParam
+"""A tool the model may use: a function it may call, or buckets to retrieve context from."""
 
 
 class _NamedFunctionParam(TypedDict):
@@ -75,11 +182,27 @@ ChatCompletionToolChoiceParam: TypeAlias = Literal["none", "auto", "required"] |
 """Whether and which tool the model calls: one of the three strings, or a named function."""
 
 
-class ResponseFormatParam(TypedDict, total=False):
-    """Constrain the reply: ``{"type": "json_object", "schema": {...}}``."""
+class JSONSchemaParam(TypedDict, total=False):
+    """A named JSON schema the reply must follow (``response_format={"type": "json_schema", ...}``)."""
 
-    type: Required[Literal["text", "json_object"] | str]
+    name: Required[str]
+    description: str
     schema: dict[str, Any]
+    strict: bool
+
+
+class ResponseFormatParam(TypedDict, total=False):
+    """Constrain the reply: ``{"type": "json_object"}``, or ``{"type": "json_schema", "json_schema": {...}}``."""
+
+    type: Required[Literal["text", "json_object", "json_schema"]]
+    json_schema: JSONSchemaParam
+    schema: dict[str, Any]
+
+
+class ChatCompletionStreamOptionsParam(TypedDict, total=False):
+    """Options of a streamed reply: ``{"include_usage": True}`` adds a last chunk with the token counts."""
+
+    include_usage: bool
 
 
 # -- what you get back ------------------------------------------------------------------------
@@ -101,11 +224,11 @@ class ChatCompletionMessageToolCall(BaseModel):
     type: str = "function"
     function: FunctionCall = msgspec.field(default_factory=FunctionCall)
 
-    def to_param(self) -> dict[str, Any]:
+    def to_param(self) -> ChatCompletionMessageToolCallParam:
         """This call as it goes back in an assistant message's ``tool_calls``."""
         return {
             "id": self.id,
-            "type": self.type,
+            "type": cast("Literal['function']", self.type),  # the only type there is; sent back as it came
             "function": {"name": self.function.name, "arguments": self.function.arguments},
         }
 
@@ -116,18 +239,18 @@ class ChatCompletionMessage(BaseModel):
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
     reasoning_content: str | None = None
 
-    def to_param(self) -> ChatMessageParam:
+    def to_param(self) -> ChatCompletionAssistantMessageParam:
         """This message as the next request's ``messages`` takes it back, tool calls included.
 
         ``reasoning_content`` is left out: models expect their reasoning not to be sent back.
         """
-        param: ChatMessageParam = {"role": self.role, "content": self.content}
+        param: ChatCompletionAssistantMessageParam = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             param["tool_calls"] = [call.to_param() for call in self.tool_calls]
         return param
 
 
-def tool_result(tool_call: ChatCompletionMessageToolCall, content: object) -> ChatMessageParam:
+def tool_result(tool_call: ChatCompletionMessageToolCall, content: object) -> ChatCompletionToolMessageParam:
     """The ``tool`` message answering ``tool_call``; ``content`` that is not a str is sent as its JSON."""
     text = content if isinstance(content, str) else msgspec.json.encode(content).decode()
     return {"role": "tool", "tool_call_id": tool_call.id, "content": text}

@@ -35,9 +35,7 @@ async def main() -> None:
         if not message.tool_calls:
             print("no tool call:", message.content)
             return
-        messages.append(
-            {"role": "assistant", "content": message.content, "tool_calls": [c.to_dict() for c in message.tool_calls]}
-        )
+        messages.append(message.to_param())  # the assistant message, with its tool calls
         for call in message.tool_calls:
             arguments = json.loads(call.function.arguments)
             result = get_weather(arguments["city"])

@@ -227,7 +227,7 @@ class OpenAIChat(SyncResource[AsyncOpenAIChat]):
         n: int | NotGiven = NOT_GIVEN,
         presence_penalty: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-        tool_choice: Literal["none", "auto", "required"] | NotGiven = NOT_GIVEN,
+        tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
@@ -235,9 +235,10 @@ class OpenAIChat(SyncResource[AsyncOpenAIChat]):
         """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
 
         ``response_format`` is a msgspec `Struct`, a dataclass, a `TypedDict` or any type msgspec
-        can describe; its JSON schema is sent as ``guided_json``. Content that does not match
-        raises `StructuredOutputError` with the raw content and msgspec's reason. A choice with
-        no content (a tool call) has ``parsed=None``.
+        can describe, or a pydantic ``BaseModel`` class; its JSON schema is sent as ``guided_json``.
+        Content that does not match raises `StructuredOutputError` with the raw content and the
+        reason (msgspec's, or pydantic's ``ValidationError``). A choice with no content (a tool
+        call) has ``parsed=None``.
         """
         return self._bridge.call(
             lambda: self._async.parse(
