@@ -49,6 +49,7 @@ class StreamSwitch:
     field: str
     response: str  # the type of the plain response
     chunk: str  # the type of each streamed event
+    protocol: str  # the wire protocol: the module of telnyx_ai/_streams/ whose PROTOCOL reads the events
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,9 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
         raise SystemExit(f"operations.toml must list endpoints.tsv's rows in order; missing {missing}, extra {extra}")
     binary = {call: BinarySwitch(**entry) for call, entry in data.get("binary_switch", {}).items()}
     stream = {call: StreamSwitch(**entry) for call, entry in data.get("streaming", {}).items()}
+    for call, switch in stream.items():
+        if not (ROOT / "telnyx_ai" / "_streams" / f"{switch.protocol}.py").is_file():
+            raise SystemExit(f"[streaming.{call!r}] names protocol {switch.protocol!r}: no telnyx_ai/_streams/ module")
     value = {call: ValueSwitch(**entry) for call, entry in data.get("value_switch", {}).items()}
     streamed = {row["sdk_call"] for row in rows if row["streaming"] == "yes"}
     if streamed != set(stream):

@@ -28,6 +28,7 @@ from .._types import (
     RequestOptions,
     Timeout,
     TimeoutTypes,
+    stream_idle_of,
 )
 from .._version import __version__
 
@@ -188,6 +189,8 @@ class Request(msgspec.Struct, frozen=True, gc=False):
     resendable: bool = True
     """False when the payload can be produced only once (an upload read from a one-shot stream)."""
     proxy: str | None = None
+    stream_idle: float | None = None
+    """For a stream: the longest wait for its next data event (`Timeout.stream_idle`), None for none."""
 
     def body(self) -> Any:
         """The payload for one attempt."""
@@ -209,7 +212,16 @@ class Request(msgspec.Struct, frozen=True, gc=False):
 class RequestBuilder:
     """Turns an operation's pieces into a `Request` carrying a client's base URL, headers and timeout."""
 
-    __slots__ = ("_base_url", "_headers", "_json_headers", "_proxy", "_query", "_stream_timeout", "_timeout")
+    __slots__ = (
+        "_base_url",
+        "_headers",
+        "_json_headers",
+        "_proxy",
+        "_query",
+        "_stream_idle",
+        "_stream_timeout",
+        "_timeout",
+    )
 
     def __init__(self, config: ClientConfig) -> None:
         check_header_value("Authorization", config.api_key)
@@ -228,6 +240,7 @@ class RequestBuilder:
         self._proxy = config.effective_proxy()
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
+        self._stream_idle = stream_idle_of(config.timeout)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -261,8 +274,10 @@ class RequestBuilder:
         timeout = options.get("timeout", NOT_GIVEN)
         if isinstance(timeout, NotGiven):
             limits = self._stream_timeout if stream else self._timeout
+            idle = self._stream_idle
         else:
             limits = client_timeout(timeout, stream=stream)
+            idle = stream_idle_of(timeout)
         extra_query = options.get("extra_query")
         if self._query:
             extra_query = {**self._query, **extra_query} if extra_query else self._query
@@ -275,4 +290,5 @@ class RequestBuilder:
             limits,
             data is None or getattr(data, "resendable", True),
             self._proxy,
+            idle if stream else None,
         )

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from .._http.transport import Transport
 from .._types import Body, Query, RequestOptions
+from .protocol import StreamProtocol
 from .stream import AsyncStream
 
 __all__ = ["open_stream"]
@@ -21,13 +22,14 @@ async def open_stream(
     transport: Transport,
     method: str,
     path: str,
+    protocol: StreamProtocol[T],
     *,
-    cast_to: type[T],
     body: Body | None = None,
     query: Query | None = None,
     options: RequestOptions,
 ) -> AsyncStream[T]:
-    """Send ``method path`` asking for events; the typed stream, once its first event has arrived."""
+    """Send ``method path`` asking for events of ``protocol`` (the ``PROTOCOL`` of one of this package's
+    protocol modules); the typed stream, once its first event has arrived."""
     request = transport.build(method, path, options=options, body=body, query=query, stream=True)
     config = transport.config
     return await transport.call(
@@ -35,7 +37,7 @@ async def open_stream(
         lambda response: AsyncStream[T].open(
             response,
             request,
-            cast_to,
+            protocol,
             max_event_bytes=config.max_event_bytes,
             max_body_bytes=config.max_response_bytes,
             owner=transport.pool,

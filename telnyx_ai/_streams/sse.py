@@ -34,6 +34,7 @@ class SSEDecoder:
     __slots__ = (
         "_data",
         "_data_size",
+        "_drop_names",
         "_event",
         "_id",
         "_max_event",
@@ -45,8 +46,11 @@ class SSEDecoder:
         "_started",
     )
 
-    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, drop_names: bool = False) -> None:
         self._max_event = max_event_bytes
+        # ``event: <name>`` then one ``data:`` line counts as a plain message (its name dropped) for a reader
+        # whose events say what they are in their data (``"type"``); ``event: error`` never does.
+        self._drop_names = drop_names
         # The pieces of an unfinished line, joined only once its ending arrives: a long line
         # spread over many reads costs linear time, not quadratic.
         self._partial: list[bytes] = []
@@ -73,7 +77,8 @@ class SSEDecoder:
         """Like `feed`, for a reader that wants the data of the usual events without an object per event.
 
         Returns the data of the leading plain messages (a ``message`` event of one ``data:`` line, the
-        whole of a typical JSON stream), then every event after them, in order, as `ServerSentEvent`.
+        whole of a typical JSON stream; with ``drop_names``, also a named one other than ``error``), then
+        every event after them, in order, as `ServerSentEvent`.
         The messages' ``id`` and ``retry`` are the ones in force before this call (`feed` adds them).
         """
         if self._overflowed:
@@ -126,6 +131,11 @@ class SSEDecoder:
             if block[:6] == b"data: " and block.find(b"\n") < 0 and len(block) <= limit:
                 messages.append(block[6:])
                 continue
+            if self._drop_names and block[:7] == b"event: " and len(block) <= limit:
+                data = _named_data(block)
+                if data is not None:
+                    messages.append(data)
+                    continue
             rest = b"\n\n".join(blocks[position:]) + b"\n\n" + tail
             return self._after(messages, rest)
         return self._after(messages, tail) if tail else (messages, [])
@@ -220,3 +230,13 @@ class SSEDecoder:
         self._data_size = 0
         self._event = None
         return event
+
+
+def _named_data(block: bytes) -> bytes | None:
+    """The data of a block that is exactly ``event: <name>`` and one ``data: `` line, unless it is an error."""
+    end = block.find(b"\n")
+    if end < 0 or block[end + 1 : end + 7] != b"data: " or block.find(b"\n", end + 1) >= 0:
+        return None
+    if block[7:end].strip() == b"error":
+        return None
+    return block[end + 7 :]
