@@ -67,14 +67,18 @@ def _response(status: str, output: list[dict[str, Any]], **extra: Any) -> dict[s
     }
 
 
-def responses_events(ending: str = "completed", *, texts: list[str] | None = None) -> list[dict[str, Any]]:
+def responses_events(
+    ending: str = "completed", *, texts: list[str] | None = None, arguments: list[str] | None = None
+) -> list[dict[str, Any]]:
     """A reasoning item, a message and a function call, then the end: ``completed``, ``failed``,
     ``incomplete``, ``error`` (an error event instead of the end), ``cut`` (no end) or ``done`` (no end
-    event; the caller adds ``[DONE]``). ``texts`` replaces the message's text deltas."""
+    event; the caller adds ``[DONE]``). ``texts`` and ``arguments`` replace the message's text deltas and
+    the call's argument deltas."""
     pieces = MESSAGE_TEXT if texts is None else texts
+    fragments = ARGUMENT_PIECES if arguments is None else arguments
     text = "".join(pieces)
     summary = "".join(SUMMARY_TEXT)
-    arguments = "".join(ARGUMENT_PIECES)
+    whole_arguments = "".join(fragments)
     reasoning = {
         "id": "rs_1",
         "type": "reasoning",
@@ -93,7 +97,7 @@ def responses_events(ending: str = "completed", *, texts: list[str] | None = Non
         "type": "function_call",
         "call_id": "call_1",
         "name": "get_weather",
-        "arguments": arguments,
+        "arguments": whole_arguments,
         "status": "completed",
     }
     events: list[dict[str, Any]] = [
@@ -182,9 +186,14 @@ def responses_events(ending: str = "completed", *, texts: list[str] | None = Non
         },
         *(
             {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "output_index": 2, "delta": p}
-            for p in ARGUMENT_PIECES
+            for p in fragments
         ),
-        {"type": "response.function_call_arguments.done", "item_id": "fc_1", "output_index": 2, "arguments": arguments},
+        {
+            "type": "response.function_call_arguments.done",
+            "item_id": "fc_1",
+            "output_index": 2,
+            "arguments": whole_arguments,
+        },
         {"type": "response.output_item.done", "output_index": 2, "item": call},
     ]
     output = [reasoning, message, call]
