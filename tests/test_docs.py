@@ -11,24 +11,29 @@ then checks its own result.
 
 A block is not run when its fence has a title (```python title="app.py") or when the line
 before it is ``<!-- no-run -->``. A block preceded by ``<!-- pytest -->`` is a test module: it
-is written to a file and run with pytest. An example must exit with status 0 and either print
+is written to a file and run with pytest. A block preceded by ``<!-- runs once client.x.y exists -->``
+(or ``client.x.y(stream=)``: once the method takes that keyword) documents a call path that another
+branch adds: it waits, and a test fails as soon as the path exists, so that it is then run. An example must exit with status 0 and either print
 something or contain an ``assert``. Traceback line numbers are those of the Markdown file.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from telnyx_ai import AsyncTelnyx
 from telnyx_ai.testing import MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +44,7 @@ EXAMPLE_TIMEOUT = 20.0
 BUILD_TIMEOUT = 120.0
 NO_RUN = "<!-- no-run -->"
 PYTEST = "<!-- pytest -->"
+PENDING = re.compile(r"<!-- runs once (client(?:\.\w+)+)(?:\((\w+)=\))? exists -->")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 
@@ -50,7 +56,7 @@ class Example:
     """1-based line of the opening fence."""
     code: str
     runner: str
-    """``"python"``, ``"pytest"`` or ``"skip"``."""
+    """``"python"``, ``"pytest"``, ``"skip"``, or ``"pending <call path> <keyword>"``."""
 
     @property
     def id(self) -> str:
@@ -60,6 +66,9 @@ class Example:
 def _runner(info: str, previous: str) -> str:
     if "title=" in info or previous == NO_RUN:
         return "skip"
+    pending = PENDING.fullmatch(previous)
+    if pending is not None:
+        return f"pending {pending[1]} {pending[2] or ''}".rstrip()
     return "pytest" if previous == PYTEST else "python"
 
 
@@ -95,7 +104,8 @@ def extract_examples(path: Path) -> list[Example]:
 
 
 EXAMPLES = [example for path in DOC_FILES for example in extract_examples(path)]
-RUNNABLE = [example for example in EXAMPLES if example.runner != "skip"]
+RUNNABLE = [example for example in EXAMPLES if example.runner in ("python", "pytest")]
+PENDING_EXAMPLES = [example for example in EXAMPLES if example.runner.startswith("pending ")]
 
 
 def _example_env(base_url: str) -> dict[str, str]:
@@ -189,6 +199,19 @@ def test_docs_have_examples() -> None:
     assert len(RUNNABLE) >= 10, [example.id for example in EXAMPLES]
     skipped = [example.id for example in EXAMPLES if example.runner == "skip"]
     assert len(skipped) <= 3, f"too many examples are not run: {skipped}"
+
+
+@pytest.mark.parametrize("example", PENDING_EXAMPLES, ids=[example.id for example in PENDING_EXAMPLES])
+def test_a_waiting_example_waits_for_a_call_path_that_does_not_exist_yet(example: Example) -> None:
+    _, path, *keyword = example.runner.split()
+    node: object = AsyncTelnyx(api_key="docs")
+    for name in path.split(".")[1:]:
+        node = getattr(node, name, None)
+        if node is None:
+            return  # still missing: the example waits
+    if keyword and keyword[0] not in inspect.signature(cast("Callable[..., object]", node)).parameters:
+        return
+    raise AssertionError(f"{example.id}: {path} exists now; drop its 'runs once' marker so the example runs")
 
 
 @pytest.mark.parametrize("example", RUNNABLE, ids=[example.id for example in RUNNABLE])
