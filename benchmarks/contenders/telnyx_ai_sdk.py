@@ -46,6 +46,49 @@ class AsyncTelnyxAI:
                         parts.append(choice.delta.content)
         return chunks, len("".join(parts))
 
+    async def responses_stream(self) -> tuple[int, int]:
+        """Scenario 3r. Until ``client.ai.openai.create_response`` is generated, the stream is opened the way
+        that method will open it (`open_stream` with the Responses protocol)."""
+        from telnyx_ai._streams import responses
+        from telnyx_ai._streams.open import open_stream
+        from telnyx_ai.types.responses import ResponseTextDeltaEvent
+
+        body = {"input": MESSAGES, "model": CHAT_MODEL, "stream": True}
+        stream = await open_stream(
+            self._client._transport, "POST", "/ai/openai/responses", responses.PROTOCOL, body=body, options={}
+        )
+        events = 0
+        parts: list[str] = []
+        async with stream:
+            async for event in stream:
+                events += 1
+                if isinstance(event, ResponseTextDeltaEvent) and event.delta:
+                    parts.append(event.delta)
+        return events, len("".join(parts))
+
+    async def anthropic_stream(self) -> tuple[int, int]:
+        """Scenario 3a, opened as ``client.ai.anthropic.v1.messages(..., stream=True)`` will open it."""
+        from telnyx_ai._streams import anthropic
+        from telnyx_ai._streams.open import open_stream
+        from telnyx_ai.types.anthropic import RawContentBlockDeltaEvent, TextDelta
+
+        body = {"messages": MESSAGES[1:], "model": CHAT_MODEL, "max_tokens": 1024, "stream": True}
+        stream = await open_stream(
+            self._client._transport, "POST", "/ai/anthropic/v1/messages", anthropic.PROTOCOL, body=body, options={}
+        )
+        events = 0
+        parts: list[str] = []
+        async with stream:
+            async for event in stream:
+                events += 1
+                if (
+                    isinstance(event, RawContentBlockDeltaEvent)
+                    and isinstance(event.delta, TextDelta)
+                    and event.delta.text
+                ):
+                    parts.append(event.delta.text)
+        return events, len("".join(parts))
+
 
 class SyncTelnyxAI:
     """The sync bridge. Imported lazily: `telnyx_ai.Telnyx` may not exist in this checkout yet."""

@@ -55,6 +55,7 @@ class AssistantChatProtocol(TaggedEvents[AssistantChatEvent]):
 
     name = "assistant chat event"
     named = True
+    names_in_data = False
 
     def __init__(self) -> None:
         super().__init__(AssistantChatDelta | AssistantChatDone | AssistantChatError, frozenset(_KINDS), UnknownEvent)

@@ -61,6 +61,8 @@ class StreamProtocol(Generic[T]):
     """A data payload that ends the stream (None: the protocol ends with an event, see `Accumulator.ended`)."""
     named = False
     """True when the SSE event name says what an event is: named events then skip the fast path."""
+    names_in_data = False
+    """True when an event's name only repeats its data's ``type``: the SSE decoder may drop it."""
     end_markers: tuple[bytes, ...] = ()
     """Bytes found only in the data of the protocol's last event: a stream closed with it already read
     (but not reached) may give its connection back to the pool."""
@@ -113,6 +115,7 @@ class TaggedEvents(StreamProtocol[T]):
 
     done: bytes | None = None
     end_frame = b""
+    names_in_data = True
 
     def __init__(self, event_type: Any, known: frozenset[str], unknown: Any) -> None:
         super().__init__(event_type)

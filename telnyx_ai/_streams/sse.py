@@ -9,6 +9,8 @@ See https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from .._config import DEFAULT_MAX_EVENT_BYTES
@@ -17,6 +19,8 @@ from .._errors import APIError
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _BOM = b"\xef\xbb\xbf"
+# An event line (not ``event: error``) right before a data line, with the newline that starts it.
+_EVENT_LINE = re.compile(rb"\nevent: (?!error\n)[^\n]*(?=\ndata: )")
 
 
 class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
@@ -109,6 +113,10 @@ class SSEDecoder:
                 if not chunk:
                     return [], []
         if usual:
+            if self._drop_names:
+                # One pass in C: "\nevent: <name>" dropped before a "\ndata: " line, so the blocks read as plain
+                # messages; a block at the read's very start is left to `_feed_data_events`.
+                chunk = _EVENT_LINE.sub(b"", chunk)
             return self._feed_data_events(chunk, prefix)
         return [], self._feed_lines(chunk)
 
