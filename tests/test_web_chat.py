@@ -82,7 +82,9 @@ async def test_the_page_renders_the_reply(tab: Tab, server: MockServer) -> None:
     assert request.json()["messages"] == [{"role": "user", "content": QUESTION}] and request.json()["stream"] is True
 
 
-async def test_the_anthropic_switch_renders_the_reply_relayed_in_anthropics_format(tab: Tab, server: MockServer) -> None:
+async def test_the_anthropic_switch_renders_the_reply_relayed_in_anthropics_format(
+    tab: Tab, server: MockServer
+) -> None:
     server.stream = StreamConfig(delay=0.01)
     assert await _ask(tab, wire_format="anthropic") == "done"
     assert await tab.evaluate("answer.textContent") == REPLY
