@@ -92,24 +92,26 @@ class _Item:
 class ResponsesAccumulator(Accumulator[ResponseStreamEvent]):
     """Adds up the events of a streamed response; `final` is the `Response` they make."""
 
-    __slots__ = ("_items", "_response", "_terminal", "_texts")
+    __slots__ = ("_at", "_items", "_pieces", "_response", "_terminal", "_texts")
 
     def __init__(self) -> None:
         super().__init__()
+        self._at: tuple[int, int] = (-1, -1)
+        self._pieces: list[str] = []
         self._response: Response | None = None  # the latest snapshot: created, queued, in_progress
         self._terminal: Response | None = None  # the completed, failed or incomplete payload
         self._items: dict[int, _Item] = {}  # output_index -> the item
         self._texts: dict[tuple[int, int], list[str]] = {}  # (output_index, content_index) -> text pieces
 
     def add(self, items: list[ResponseStreamEvent]) -> int | None:
-        texts = self._texts
+        pieces, at = self._pieces, self._at  # the text part the last delta went to, and where it is
         for event in items:
             if isinstance(event, ResponseTextDeltaEvent):  # the usual event, first and inline
-                key = (event.output_index, event.content_index)
-                try:
-                    texts[key].append(event.delta)
-                except KeyError:
-                    texts[key] = [event.delta]
+                if event.content_index != at[1] or event.output_index != at[0]:
+                    at = (event.output_index, event.content_index)
+                    pieces = self._pieces = self._texts.setdefault(at, [])
+                    self._at = at
+                pieces.append(event.delta)
                 continue
             if isinstance(event, UnknownEvent):
                 continue

@@ -102,8 +102,8 @@ class SSEDecoder:
             self._partial = []
             self._partial_size = 0
         usual = not self._data and self._event is None and not has_cr  # plain data events, "\n" endings
-        if prefix and not (self._started and usual):
-            chunk, prefix = prefix + chunk, b""
+        if prefix and not (self._started and usual and prefix.find(b"\n") < 0):
+            chunk, prefix = prefix + chunk, b""  # (a held block's lines may end where this read's begin)
         if not self._started:
             if len(chunk) < 3 and _BOM.startswith(chunk):
                 return [], self._hold(chunk)
@@ -146,7 +146,15 @@ class SSEDecoder:
                     continue
             rest = b"\n\n".join(blocks[position:]) + b"\n\n" + tail
             return self._after(messages, rest)
-        return self._after(messages, tail) if tail else (messages, [])
+        if not tail:
+            return messages, []
+        if self._drop_names and len(tail) <= limit:
+            # The start of the next event (its event line complete, its data line not), held as it is and read
+            # with the next read: parsed now, its name would be pending and send that whole read the slow way.
+            self._partial.append(tail)
+            self._partial_size = len(tail)
+            return messages, []
+        return self._after(messages, tail)
 
     def _after(self, messages: list[bytes], rest: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
         """``messages``, then the events the general parser finds in ``rest``; an overflow there is
