@@ -188,19 +188,23 @@ def test_named_events_read_as_plain_messages_when_names_repeat_the_data() -> Non
     assert decoder.feed_split(body) == ([b'{"type":"ping"}', b'{"type":"message_stop"}'], [])
 
 
-def test_named_events_keep_an_error_event_and_survive_any_split() -> None:
+@pytest.mark.parametrize("frequent", [(), (b"content_block_delta", b"error")])
+def test_named_events_keep_an_error_event_and_survive_any_split(frequent: tuple[bytes, ...]) -> None:
     body = (
         b'event: content_block_delta\ndata: {"a":1}\n\n'
         b'event: error\ndata: {"type":"error"}\n\n'
+        b'event: content_block_delta\ndata: {"c":3}\n\n'
         b'event: message_stop\ndata: {"b":2}\n\n'
     )
     for cut in range(len(body) + 1):
-        decoder = SSEDecoder(drop_names=True)
+        decoder = SSEDecoder(drop_names=True, frequent_names=frequent)
         events: list[tuple[bool, bytes]] = []  # (is it an error event, its data): a name may or may not be dropped
         for piece in (body[:cut], body[cut:]):
             messages, others = decoder.feed_split(piece)
             events += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in others]
-        assert events == [(False, b'{"a":1}'), (True, b'{"type":"error"}'), (False, b'{"b":2}')], cut
+        assert events == [(False, b'{"a":1}'), (True, b'{"type":"error"}'), (False, b'{"c":3}'), (False, b'{"b":2}')], (
+            cut
+        )
 
 
 def test_without_drop_names_a_named_event_keeps_its_name() -> None:

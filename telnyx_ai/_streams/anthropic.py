@@ -161,6 +161,7 @@ class MessagesProtocol(TaggedEvents[RawMessageStreamEvent]):
 
     name = "Anthropic message event"
     end_markers = (b'"message_stop"',)
+    frequent_names = (b"content_block_delta",)
 
     def keepalive(self, items: list[RawMessageStreamEvent]) -> bool:
         return all(type(item) is PingEvent for item in items)

@@ -63,6 +63,8 @@ class StreamProtocol(Generic[T]):
     """True when the SSE event name says what an event is: named events then skip the fast path."""
     names_in_data = False
     """True when an event's name only repeats its data's ``type``: the SSE decoder may drop it."""
+    frequent_names: tuple[bytes, ...] = ()
+    """The names of most events (text deltas), which the SSE decoder drops first, the cheapest way."""
     end_markers: tuple[bytes, ...] = ()
     """Bytes found only in the data of the protocol's last event: a stream closed with it already read
     (but not reached) may give its connection back to the pool."""

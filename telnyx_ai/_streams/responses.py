@@ -200,6 +200,7 @@ class ResponsesProtocol(TaggedEvents[ResponseStreamEvent]):
     done: bytes | None = b"[DONE]"
     end_frame = DONE_FRAME  # only after a stream that ended at a [DONE] (its own last event ends it otherwise)
     end_markers = (b'"response.completed"', b'"response.failed"', b'"response.incomplete"')
+    frequent_names = (b"response.output_text.delta",)
 
     def accumulator(self) -> ResponsesAccumulator:
         return ResponsesAccumulator()

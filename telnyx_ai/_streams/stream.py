@@ -90,7 +90,11 @@ class AsyncStream(Generic[T]):
         # connections when the client is dropped, would otherwise cut this stream mid-read.
         self._owner = owner
         self._protocol = protocol
-        self._sse = SSEDecoder(max_event_bytes=max_event_bytes, drop_names=protocol.names_in_data)
+        self._sse = SSEDecoder(
+            max_event_bytes=max_event_bytes,
+            drop_names=protocol.names_in_data,
+            frequent_names=protocol.frequent_names,
+        )
         self._method = method
         self._url = url
         self._finished = False

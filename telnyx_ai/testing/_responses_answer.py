@@ -150,15 +150,15 @@ def response_events(answer: ChatAnswer, config: StreamConfig) -> list[dict[str, 
             events.append(
                 {"type": "response.output_item.added", "output_index": index, "item": {**opened, "content": []}}
             )
-            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
-            events.append({"type": "response.content_part.added", **where, "content_index": 0, "part": part})
+            text_part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
+            events.append({"type": "response.content_part.added", **where, "content_index": 0, "part": text_part})
             events += [
                 {"type": "response.output_text.delta", **where, "content_index": 0, "delta": piece}
                 for piece in reply_pieces(text, config.chunks)
             ]
             events.append({"type": "response.output_text.done", **where, "content_index": 0, "text": text})
-            done_part: dict[str, Any] = {**part, "text": text}
-            events.append({"type": "response.content_part.done", **where, "content_index": 0, "part": done_part})
+            whole_part: dict[str, Any] = {**text_part, "text": text}
+            events.append({"type": "response.content_part.done", **where, "content_index": 0, "part": whole_part})
         else:
             arguments = item["arguments"]
             events.append(
