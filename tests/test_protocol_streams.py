@@ -220,6 +220,18 @@ async def test_assistant_chat_stream(client: AsyncTelnyx) -> None:
     assert answer.content == "".join(texts) and answer.whatsapp_template is None
 
 
+async def test_assistant_chat_error_event_raises_after_the_deltas(client: AsyncTelnyx, server: MockServer) -> None:
+    assistant = await client.ai.assistants.create(name="Ada", model="m", instructions="Help.")
+    server.inject(Fault.error_event(3))
+    stream = await assistant_stream(client, assistant.id, content=USER, conversation_id="c-1")
+    texts: list[str] = []
+    with pytest.raises(APIStreamError, match="injected an error event") as caught:
+        async for text in stream.text_stream:
+            texts.append(text)
+    assert texts == reply_pieces(expected_reply([{"role": "user", "content": USER}]))[:3]
+    assert caught.value.error_type == "10007" and stream.closed
+
+
 def test_sync_assistant_chat_stream(sync_client: Telnyx) -> None:
     assistant = sync_client.ai.assistants.create(name="Ada", model="m", instructions="Help.")
     path = f"/ai/assistants/{assistant.id}/chat"
