@@ -449,3 +449,15 @@ async def test_responses_relay_after_done_sends_done(client: AsyncTelnyx, server
 
 def test_frame_helper_names_events() -> None:
     assert frame("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+@pytest.mark.parametrize("chunk", [None, 100])
+async def test_an_event_over_the_size_limit_raises(server: MockServer, chunk: int | None) -> None:
+    events = anthropic_events(texts=["x" * 5000])
+    server.add_route("POST", "/ai/anthropic/v1/messages", canned(named_sse(events), chunk=chunk))
+    async with AsyncTelnyx(api_key="t", base_url=server.url, max_retries=0, max_event_bytes=2048) as small:
+        stream = await anthropic_stream(small, **anthropic_body())
+        with pytest.raises(TelnyxError, match="exceeded 2048 bytes"):
+            async for _ in stream:
+                pass
+        assert stream.closed

@@ -229,6 +229,12 @@ class SSEDecoder:
             raise self._overflow_error()
         return []
 
+    def raise_if_overflowed(self) -> None:
+        """At the end of the body: the size error of an event found too large, had it not been raised yet
+        (the events before it were handed out first)."""
+        if self._overflowed:
+            raise self._overflow_error()
+
     def _overflow_error(self) -> APIError:
         return APIError(
             f"A server-sent event exceeded {self._max_event} bytes; raise the client's "

@@ -355,6 +355,7 @@ class AsyncStream(Generic[T]):
                 raise error
             if not chunk:
                 await self.close()
+                self._sse.raise_if_overflowed()
                 raise APIConnectionError(
                     f"The connection closed before the stream finished (no {self._end_name()}).",
                     method=self._method,
