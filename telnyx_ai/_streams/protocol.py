@@ -9,6 +9,7 @@ operations.toml's ``[streaming]`` table).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -20,7 +21,7 @@ __all__ = ["Accumulator", "JsonEvents", "StreamProtocol", "TaggedEvents", "error
 T = TypeVar("T")
 
 
-class Accumulator(Generic[T]):
+class Accumulator(ABC, Generic[T]):
     """One stream's events folded as they pass, so the final object is ready when the stream ends.
 
     `add` sees every event handed out, in order. ``ended`` is set once the protocol's last event was
@@ -43,9 +44,9 @@ class Accumulator(Generic[T]):
         """The non-empty text deltas in ``items``, in order (what ``text_stream`` yields)."""
         return []
 
+    @abstractmethod
     def final(self) -> object:
         """The whole reply the events folded so far make."""
-        raise NotImplementedError
 
     def final_text(self) -> str:
         """The reply's text (``""`` if it had none)."""
