@@ -53,6 +53,10 @@ class Fixtures:
     chat_text_len: int  # characters in the completion's message content
     stream_chunks: int  # chat.completion.chunk events before [DONE]
     stream_text_len: int  # characters of content across all chunks
+    responses_events: int = 0  # events of the Responses stream (3r)
+    responses_text_len: int = 0  # characters of its text deltas
+    anthropic_events: int = 0  # events of the Anthropic stream (3a)
+    anthropic_text_len: int = 0  # characters of its text deltas
 
     def expected(self) -> dict[str, float | int]:
         """The figures as a flat dict (JSON-friendly, handed to worker processes)."""
@@ -63,6 +67,10 @@ class Fixtures:
             "chat_text_len": self.chat_text_len,
             "stream_chunks": self.stream_chunks,
             "stream_text_len": self.stream_text_len,
+            "responses_stream_events": self.responses_events,
+            "responses_stream_text_len": self.responses_text_len,
+            "anthropic_stream_events": self.anthropic_events,
+            "anthropic_stream_text_len": self.anthropic_text_len,
         }
 
 
@@ -140,8 +148,12 @@ def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
     rng = random.Random(seed)
     embed1, sum1, _, _ = _embedding_body(rng, 1)
     embed16, sum16, embed16_base64, sum16_base64 = _embedding_body(rng, 16)
+    from .protocol_fixtures import anthropic_stream, responses_stream  # it builds on this module's words
+
     completion, chat_len = _completion_body()
     stream, stream_len = _stream_body(stream_chunks)
+    responses, responses_events, responses_len = responses_stream(stream_chunks)
+    anthropic, anthropic_events, anthropic_len = anthropic_stream(stream_chunks)
 
     routes: dict[str, Route] = {}
 
@@ -158,6 +170,8 @@ def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
         for chat_path in chat_paths:
             add(chat_path, completion, JSON)
             add("/sse" + chat_path, stream, SSE)
+    add("/sse/v2/ai/openai/responses", responses, SSE)
+    add("/sse/v2/ai/anthropic/v1/messages", anthropic, SSE)
     return Fixtures(
         routes=routes,
         embed_sums={1: sum1, 16: sum16},
@@ -165,6 +179,10 @@ def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:
         chat_text_len=chat_len,
         stream_chunks=stream_chunks,
         stream_text_len=stream_len,
+        responses_events=responses_events,
+        responses_text_len=responses_len,
+        anthropic_events=anthropic_events,
+        anthropic_text_len=anthropic_len,
     )
 
 

@@ -67,7 +67,7 @@ def summarize(raw: dict[str, Any], scenarios: list[Scenario]) -> dict[str, Any]:
                 row[metric.split("_")[0] + "_ratio"] = _ratio(row[metric], floor[metric] if floor else None)
             if row["status"].startswith("error"):
                 errors.append(f"{sc.key}/{row['contender']}: {row['status']}")
-        count = raw["config"]["stream_chunks"] if sc.key == "stream" else counts.get(source, 1)
+        count = raw["config"]["stream_chunks"] if sc.op.endswith("stream") else counts.get(source, 1)
         out.append(
             {
                 "key": sc.key,

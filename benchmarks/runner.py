@@ -117,7 +117,7 @@ def contenders_for(sc: Scenario, names: list[str]) -> list[str]:
     if sc.kind == "cold":
         return [n for n in names if n != "floor_sync"]
     kind = "sync" if sc.kind == "sync" else "async"
-    return [n for n in names if by_name(n).kind == kind]
+    return [n for n in names if by_name(n).kind == kind and (not sc.only or n in sc.only)]
 
 
 def _subprocess(cmd: list[str], timeout: float) -> dict[str, Any]:

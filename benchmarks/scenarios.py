@@ -34,7 +34,7 @@ class Scenario:
     number: str
     title: str  # "{n}" is replaced by the scaled count
     kind: Literal["async", "sync", "cold", "derived"]
-    op: Literal["embed", "chat", "stream", ""] = ""
+    op: Literal["embed", "chat", "stream", "responses_stream", "anthropic_stream", ""] = ""
     variant: str = ""  # URL prefix choosing the fixture body (see benchmarks.fixtures)
     count: int = 1  # calls (or chunks, for the stream) at --scale 1
     concurrency: int = 1
@@ -42,6 +42,7 @@ class Scenario:
     expect: str = ""  # the key of the expected figure in Fixtures.expected()
     floor: str = "floor"
     source: str = ""  # a derived scenario reads this scenario's samples
+    only: tuple[str, ...] = ()  # the contenders that can run it (all of its kind when empty)
 
     def describe(self, count: int) -> str:
         return self.title.replace("{n}", f"{count:,}")
@@ -73,6 +74,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         "embed_conc", "2", "{n} embeddings at concurrency 256", "async", "embed", "", 20000, 256, expect="embed1_sum"
     ),
     Scenario("stream", "3", "one chat stream of {n} chunks", "async", "stream", "/sse", 20000, unit="chunk"),
+    Scenario(
+        "responses_stream",
+        "3r",
+        "one OpenAI Responses stream of {n} events",
+        "async",
+        "responses_stream",
+        "/sse",
+        20000,
+        unit="event",
+        only=("floor", "telnyx_ai"),
+    ),
+    Scenario(
+        "anthropic_stream",
+        "3a",
+        "one Anthropic Messages stream of {n} events",
+        "async",
+        "anthropic_stream",
+        "/sse",
+        20000,
+        unit="event",
+        only=("floor", "telnyx_ai"),
+    ),
     Scenario("chat_seq", "4", "{n} sequential chat completions", "async", "chat", "", 2000, expect="chat_text_len"),
     Scenario("cold_start", "5", "cold import + first client (fresh process)", "cold", unit="process"),
     Scenario("rss_conc", "6", "peak RSS of scenario 2 (fresh process)", "derived", source="embed_conc"),
@@ -111,6 +134,11 @@ class _Checker:
             want = (exp["stream_chunks"], exp["stream_text_len"])
             if tuple(got) != want:
                 raise AssertionError(f"stream gave (chunks, text length) {tuple(got)}, expected {want}")
+            return int(got[0])
+        if sc.op.endswith("_stream"):
+            want = (exp[f"{sc.op}_events"], exp[f"{sc.op}_text_len"])
+            if tuple(got) != want:
+                raise AssertionError(f"{sc.op} gave (events, text length) {tuple(got)}, expected {want}")
             return int(got[0])
         want = exp[sc.expect]
         ok = math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9) if sc.op == "embed" else got == want
@@ -166,8 +194,8 @@ async def _run_async(sc: Scenario, job: dict[str, Any]) -> dict[str, float]:
             return _concurrent(call, check, n, concurrency, deadline)
         return _sequential(call, check, n, deadline)
 
-    if sc.op == "stream":
-        count, warm = 1, 1  # one whole stream warms up, one is measured; units are its chunks
+    if sc.op.endswith("stream"):
+        count, warm = 1, 1  # one whole stream warms up, one is measured; units are its events
     else:
         warm = min(count, concurrency * 2) if concurrency > 1 else min(count, max(5, count // 20))
     await contender.open(job["root"], sc.variant, concurrency)
@@ -217,7 +245,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"scenario {sc.key} is not run by a worker")
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
-    result["target"] = job["expected"]["stream_chunks"] if sc.op == "stream" else int(job["count"])
+    if sc.op.endswith("_stream"):
+        result["target"] = job["expected"][f"{sc.op}_events"]
+    else:
+        result["target"] = job["expected"]["stream_chunks"] if sc.op == "stream" else int(job["count"])
     result["maxrss_kb"] = peak_rss_kb()
     return result
 

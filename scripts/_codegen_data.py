@@ -50,6 +50,7 @@ class StreamSwitch:
 
     field: str
     chunk: str  # the type of each streamed event
+    protocol: str  # the wire protocol: the module of telnyx_ai/_streams/ whose PROTOCOL reads the events
     response: str | None = None  # the type of the plain response (None: the spec's JSON response)
 
 
@@ -77,6 +78,7 @@ class Endpoint:
     response_name: str | None
     types_module: str | None
     param_types: dict[str, str]
+    extra_fields: dict[str, str]  # body fields beyond the spec's (a body open to more): wire name -> annotation
     binary: BinarySwitch | None
     stream: StreamSwitch | None
     value: ValueSwitch | None
@@ -215,6 +217,9 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
         raise SystemExit(f"operations.toml must list endpoints.tsv's rows in order; missing {missing}, extra {extra}")
     binary = {call: BinarySwitch(**entry) for call, entry in data.get("binary_switch", {}).items()}
     stream = {call: StreamSwitch(**entry) for call, entry in data.get("streaming", {}).items()}
+    for call, switch in stream.items():
+        if not (ROOT / "telnyx_ai" / "_streams" / f"{switch.protocol}.py").is_file():
+            raise SystemExit(f"[streaming.{call!r}] names protocol {switch.protocol!r}: no telnyx_ai/_streams/ module")
     value = {call: ValueSwitch(**entry) for call, entry in data.get("value_switch", {}).items()}
     streamed = {row["sdk_call"] for row in rows if row["streaming"] == "yes"}
     if streamed != set(stream):
@@ -231,6 +236,7 @@ def _endpoints(data: dict[str, Any]) -> list[Endpoint]:
             response_name=operations[row["sdk_call"]].get("response_name"),
             types_module=operations[row["sdk_call"]].get("types_module"),
             param_types=data.get("param_types", {}).get(row["sdk_call"], {}),
+            extra_fields=data.get("extra_fields", {}).get(row["sdk_call"], {}),
             binary=binary.get(row["sdk_call"]),
             stream=stream.get(row["sdk_call"]),
             value=value.get(row["sdk_call"]),

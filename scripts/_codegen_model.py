@@ -135,6 +135,10 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
             if name in RESERVED:  # a body field named like a per-call option: ``timeout`` -> ``api_timeout``
                 name = "api_" + name
             op.args.append(Arg(prop, name, ann, prop in required, where, _choices(types, sub), check))
+        for prop, ann in endpoint.extra_fields.items():
+            if prop in props or not types.deref(media["schema"])[0].get("additionalProperties"):
+                raise SystemExit(f"{endpoint.sdk_call}: extra field {prop!r} is in the spec, or its body takes no more")
+            op.args.append(Arg(prop, py_name(prop), ann, False, "body", check=_check(inputs, types, "body", ann, {})))
 
     _response(op, endpoint, raw, types, ctx, tmod)
     for returned in (op.json_type, op.cast_to):

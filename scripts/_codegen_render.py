@@ -226,13 +226,15 @@ class ClassWriter:
             (("Literal[True]", False), f"AsyncStream[{chunk}]"),
         ]
         path = self.path(op)
+        self.ann(chunk)
+        protocol = self.imports.need(f"telnyx_ai._streams.{op.stream.protocol}", "PROTOCOL")
         return self.switched(
             op,
             fld,
             variants,
             [
                 f"        if {fld}:",
-                f'            return await {self.imports.need("telnyx_ai._streams.open", "open_stream")}(self._transport, "{op.method}", {path}, cast_to={self.ann(chunk)}, body=body{key}, options=options)',
+                f'            return await {self.imports.need("telnyx_ai._streams.open", "open_stream")}(self._transport, "{op.method}", {path}, {protocol}, body=body{key}, options=options)',
                 f'        return await self._transport.request("{op.method}", {path}, cast_to={self.ann(op.json_type)}, body=body{key}, options=options)',
             ],
         )

@@ -4,7 +4,7 @@
 from telnyx_ai import AsyncTelnyx
 
 async with AsyncTelnyx() as client:
-    stream = await client.ai.chat.create_completion(messages=[...], stream=True)
+    stream = await client.ai.openai.chat.create_completion(messages=[...], stream=True)
     async with stream:
         async for chunk in stream:
             print(chunk.choices[0].delta.content or "", end="")

@@ -240,7 +240,25 @@ class StructuredOutputError(APIResponseValidationError):
 
 
 class APIStreamError(APIError):
-    """The server reported an error inside an event stream after it had started."""
+    """The server reported an error inside an event stream after it had started.
+
+    ``error_type`` is the kind of error the event named, when it named one: Anthropic's
+    ``overloaded_error`` or ``rate_limit_error``, an OpenAI Responses ``code``, a Telnyx error code.
+    """
+
+    error_type: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, body=body)
+        self.error_type = error_type
 
 
 class APIStatusError(APIError):

@@ -23,6 +23,7 @@ __all__ = [
     "Timeout",
     "TimeoutTypes",
     "seconds_or_none",
+    "stream_idle_of",
 ]
 
 
@@ -56,6 +57,9 @@ DEFAULT_READ_TIMEOUT: Final = 60.0
 DEFAULT_CONNECT_TIMEOUT: Final = 5.0
 DEFAULT_TOTAL_TIMEOUT: Final = 600.0
 """Ten minutes for a whole non-streaming attempt, as openai-python allows; streams have no total limit."""
+DEFAULT_STREAM_IDLE_TIMEOUT: Final = 600.0
+"""Ten minutes without a data event ends a stream: as long as the same call may take whole without
+``stream=True``, so no stream that would have succeeded is cut, yet one kept open by pings alone ends."""
 
 Headers = Mapping[str, str]
 Query = Mapping[str, object]
@@ -71,10 +75,12 @@ class Timeout:
     ``pool`` bounds everything before the request is sent: waiting for a free pooled connection,
     name resolution and connecting (off by default, since a busy pool is the caller's own queue).
     ``total`` bounds one whole attempt of a non-streaming request, so a server trickling bytes
-    cannot hold a call forever; it never applies to streams. ``None`` (or infinity) disables a limit.
+    cannot hold a call forever; it never applies to streams. ``stream_idle`` bounds the time a stream
+    waits for its next data event: keep-alive comments and pings reset ``read`` but not this, so a
+    stream kept open by pings alone ends with `APITimeoutError`. ``None`` (or infinity) disables a limit.
     """
 
-    __slots__ = ("connect", "pool", "read", "total")
+    __slots__ = ("connect", "pool", "read", "stream_idle", "total")
 
     def __init__(
         self,
@@ -83,23 +89,35 @@ class Timeout:
         connect: float | None = DEFAULT_CONNECT_TIMEOUT,
         pool: float | None = None,
         total: float | None = DEFAULT_TOTAL_TIMEOUT,
+        stream_idle: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
     ) -> None:
         self.connect = seconds_or_none("connect", connect)
         self.read = seconds_or_none("read", read)
         self.pool = seconds_or_none("pool", pool)
         self.total = seconds_or_none("total", total)
+        self.stream_idle = seconds_or_none("stream_idle", stream_idle)
 
     def _key(self) -> tuple[float | None, ...]:
-        return (self.read, self.connect, self.pool, self.total)
+        return (self.read, self.connect, self.pool, self.total, self.stream_idle)
 
     def __repr__(self) -> str:
-        return f"Timeout(read={self.read!r}, connect={self.connect!r}, pool={self.pool!r}, total={self.total!r})"
+        return (
+            f"Timeout(read={self.read!r}, connect={self.connect!r}, pool={self.pool!r}, total={self.total!r}, "
+            f"stream_idle={self.stream_idle!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Timeout) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())
+
+
+def stream_idle_of(timeout: TimeoutTypes) -> float | None:
+    """The ``stream_idle`` limit of a timeout as callers give it (seconds alone keep the default; None: none)."""
+    if timeout is None:
+        return None
+    return timeout.stream_idle if isinstance(timeout, Timeout) else DEFAULT_STREAM_IDLE_TIMEOUT
 
 
 def seconds_or_none(name: str, value: float | None) -> float | None:

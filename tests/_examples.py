@@ -43,9 +43,10 @@ async def chat_page(browser: Chromium, app_url: str) -> AsyncIterator[Tab]:
             await page.close()
 
 
-async def ask(tab: Tab, question: str) -> str:
-    """Ask on the page: its end state, ``done`` or ``error``, once the reply has finished."""
-    await tab.evaluate(f"ask({json.dumps(question)})")
+async def ask(tab: Tab, question: str, *more: str) -> str:
+    """Ask on the page (``more``: the page's further arguments, such as the wire format): its end state,
+    ``done`` or ``error``, once the reply has finished."""
+    await tab.evaluate(f"ask({', '.join(json.dumps(a) for a in (question, *more))})")
     return str(await tab.wait_for("['done', 'error'].includes(answer.dataset.state) && answer.dataset.state"))
 
 

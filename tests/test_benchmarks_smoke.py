@@ -101,7 +101,7 @@ def test_every_scenario_runs_with_checks_passing(root: str, tmp_path: Path) -> N
             assert len(runs) == 1, (sc.key, name)
             result = runs[0]
             assert "error" not in result, (sc.key, name, result)
-            want = STREAM_CHUNKS if sc.key == "stream" else (1 if sc.kind == "cold" else REQUESTS)
+            want = STREAM_CHUNKS if sc.op.endswith("stream") else (1 if sc.kind == "cold" else REQUESTS)
             assert result["units"] == result["target"] == want, (sc.key, name, result)
             assert result["cpu_s"] > 0 and result["wall_s"] > 0 and result["maxrss_kb"] > 0
 

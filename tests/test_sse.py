@@ -177,3 +177,36 @@ def test_feed_split_gives_the_events_feed_gives(blocks: list[bytes], sizes: list
         messages, events = splitter.feed_split(piece)
         rebuilt += [ServerSentEvent(data, "message", id_, retry) for data in messages] + events
     assert rebuilt == feed_all(pieces) == feed_all([wire])
+
+
+# -- named events whose data says its type (Responses, Anthropic): names dropped in the fast path --
+
+
+def test_named_events_read_as_plain_messages_when_names_repeat_the_data() -> None:
+    decoder = SSEDecoder(drop_names=True)
+    body = b'event: ping\ndata: {"type":"ping"}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n'
+    assert decoder.feed_split(body) == ([b'{"type":"ping"}', b'{"type":"message_stop"}'], [])
+
+
+@pytest.mark.parametrize("frequent", [(), (b"content_block_delta", b"error")])
+def test_named_events_keep_an_error_event_and_survive_any_split(frequent: tuple[bytes, ...]) -> None:
+    body = (
+        b'event: content_block_delta\ndata: {"a":1}\n\n'
+        b'event: error\ndata: {"type":"error"}\n\n'
+        b'event: content_block_delta\ndata: {"c":3}\n\n'
+        b'event: message_stop\ndata: {"b":2}\n\n'
+    )
+    for cut in range(len(body) + 1):
+        decoder = SSEDecoder(drop_names=True, frequent_names=frequent)
+        events: list[tuple[bool, bytes]] = []  # (is it an error event, its data): a name may or may not be dropped
+        for piece in (body[:cut], body[cut:]):
+            messages, others = decoder.feed_split(piece)
+            events += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in others]
+        assert events == [(False, b'{"a":1}'), (True, b'{"type":"error"}'), (False, b'{"c":3}'), (False, b'{"b":2}')], (
+            cut
+        )
+
+
+def test_without_drop_names_a_named_event_keeps_its_name() -> None:
+    messages, events = SSEDecoder().feed_split(b"event: delta\ndata: {}\n\n")
+    assert messages == [] and [(e.event, e.data) for e in events] == [("delta", b"{}")]

@@ -57,7 +57,27 @@ async def test_the_page_renders_the_reply(tab: Tab, server: MockServer) -> None:
     assert await tab.evaluate("statusLine.textContent") == ""
     assert await tab.evaluate("window.tokenTimes.length") == len(REPLY.split())
     [request] = server.requests
+    assert request.path == "/ai/openai/chat/completions"
     assert request.json()["messages"] == [{"role": "user", "content": QUESTION}] and request.json()["stream"] is True
+
+
+async def test_the_anthropic_switch_renders_the_reply_relayed_in_anthropics_format(
+    tab: Tab, server: MockServer
+) -> None:
+    server.stream = StreamConfig(delay=0.01)
+    assert await ask(tab, QUESTION, "anthropic") == "done"
+    assert await tab.evaluate("answer.textContent") == REPLY
+    assert await tab.evaluate("window.tokenTimes.length") == len(REPLY.split())
+    [request] = server.requests
+    assert request.path == "/ai/anthropic/v1/messages" and request.json()["stream"] is True
+
+
+async def test_an_overloaded_anthropic_stream_shows_the_error_state(tab: Tab, server: MockServer) -> None:
+    server.inject(Fault.error_event(after_events=5, error_type="overloaded_error"))
+    assert await ask(tab, QUESTION, "anthropic") == "error"
+    text = await tab.evaluate("answer.textContent")
+    assert text and REPLY.startswith(text) and text != REPLY
+    assert await tab.evaluate("statusLine.textContent") == "Error: The emulator injected an error event."
 
 
 @pytest.mark.parametrize("fault", [Fault.truncated_stream(after_events=4), Fault.error_event(after_events=3)])
@@ -95,7 +115,7 @@ async def test_first_byte_reaches_the_page_soon_after_the_first_upstream_chunk(t
         await response.write(b"data: [DONE]\n\n")
         return response
 
-    server.add_route("POST", "/ai/chat/completions", paced)
+    server.add_route("POST", "/ai/openai/chat/completions", paced)
     assert await ask(tab, QUESTION) == "done"
     received_at = await tab.evaluate("window.tokenTimes")
     delays = [received - sent for sent, received in zip(sent_at, received_at, strict=True)]

@@ -156,6 +156,57 @@ class Floor:
             raise CheckError("the stream ended without [DONE]")
         return chunks, len("".join(parts))
 
+    async def responses_stream(self) -> tuple[int, int]:
+        """Scenario 3r: the same events decoded into telnyx_ai's own Responses event structs."""
+        from telnyx_ai.types.responses import KnownResponseEvent, ResponseTextDeltaEvent
+
+        return await self._typed_stream(
+            "/ai/openai/responses", KnownResponseEvent, b"response.completed", ResponseTextDeltaEvent, "delta"
+        )
+
+    async def anthropic_stream(self) -> tuple[int, int]:
+        """Scenario 3a: the same events decoded into telnyx_ai's own Anthropic event structs."""
+        from telnyx_ai.types.anthropic import KnownMessageStreamEvent, RawContentBlockDeltaEvent
+
+        return await self._typed_stream(
+            "/ai/anthropic/v1/messages", KnownMessageStreamEvent, b"message_stop", RawContentBlockDeltaEvent, None
+        )
+
+    async def _typed_stream(
+        self, path: str, union: object, last: bytes, delta_type: type, field: str | None
+    ) -> tuple[int, int]:
+        """Events named by ``event:`` lines, each ``data:`` decoded into ``union``, text summed, until ``last``."""
+        decode = msgspec.json.Decoder(union).decode
+        url = self._chat_url.replace("/ai/chat/completions", path)
+        body = _encode({"messages": MESSAGES, "model": CHAT_MODEL, "stream": True})
+        events = 0
+        parts: list[str] = []
+        done = False
+        async with self._session.post(url, data=body, headers=_SSE_HEADERS) as response:
+            if response.status != 200 or not response.content_type.startswith("text/event-stream"):
+                raise CheckError(f"HTTP {response.status} {response.content_type} from {url}")
+            pending = b""
+            async for piece in response.content.iter_any():
+                blocks = (pending + piece).split(b"\n\n")
+                pending = blocks.pop()
+                for block in blocks:
+                    for line in block.split(b"\n"):
+                        if not line.startswith(b"data:"):
+                            continue
+                        event = decode(line[5:].lstrip(b" "))
+                        events += 1
+                        if type(event) is delta_type:
+                            text = getattr(event, field) if field else event.delta.text  # type: ignore[attr-defined]
+                            if text:
+                                parts.append(text)
+                        elif event.type.encode() == last:  # type: ignore[attr-defined]
+                            done = True
+                if done:
+                    break
+        if not done:
+            raise CheckError(f"the stream ended without {last.decode()}")
+        return events, len("".join(parts))
+
 
 class SyncFloor:
     cold_start = "import http.client, msgspec\nclient = http.client.HTTPConnection('127.0.0.1', 80)\n"

@@ -31,11 +31,11 @@ class AsyncTelnyxAI:
         return vectors_sum(item.embedding for item in response.data)  # type: ignore[misc]
 
     async def chat(self) -> int:
-        completion = await self._client.ai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL)  # type: ignore[arg-type]
+        completion = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL)  # type: ignore[arg-type]
         return len(completion.choices[0].message.content or "")
 
     async def stream(self) -> tuple[int, int]:
-        stream = await self._client.ai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
+        stream = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
         chunks = 0
         parts: list[str] = []
         async with stream:
@@ -45,6 +45,43 @@ class AsyncTelnyxAI:
                     if choice.delta.content:
                         parts.append(choice.delta.content)
         return chunks, len("".join(parts))
+
+    async def responses_stream(self) -> tuple[int, int]:
+        """Scenario 3r: a Responses stream, its text deltas joined."""
+        from telnyx_ai.types.responses import ResponseTextDeltaEvent
+
+        stream = await self._client.ai.openai.create_response(input=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
+        events = 0
+        parts: list[str] = []
+        async with stream:
+            async for event in stream:
+                events += 1
+                if isinstance(event, ResponseTextDeltaEvent) and event.delta:
+                    parts.append(event.delta)
+        return events, len("".join(parts))
+
+    async def anthropic_stream(self) -> tuple[int, int]:
+        """Scenario 3a: an Anthropic Messages stream, its text deltas joined."""
+        from telnyx_ai.types.anthropic import RawContentBlockDeltaEvent, TextDelta
+
+        stream = await self._client.ai.anthropic.v1.messages(
+            messages=MESSAGES[1:],
+            model=CHAT_MODEL,
+            max_tokens=1024,
+            stream=True,  # type: ignore[arg-type]
+        )
+        events = 0
+        parts: list[str] = []
+        async with stream:
+            async for event in stream:
+                events += 1
+                if (
+                    isinstance(event, RawContentBlockDeltaEvent)
+                    and isinstance(event.delta, TextDelta)
+                    and event.delta.text
+                ):
+                    parts.append(event.delta.text)
+        return events, len("".join(parts))
 
 
 class SyncTelnyxAI:

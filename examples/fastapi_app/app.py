@@ -81,7 +81,7 @@ async def index() -> FileResponse:
 
 async def reply(question: Question, client: Telnyx) -> ChatCompletion:
     """The SDK's reply as it is: FastAPI writes its JSON and documents its fields."""
-    return await client.ai.chat.create_completion(messages=_messages(question.message))
+    return await client.ai.openai.chat.create_completion(messages=_messages(question.message))
 
 
 async def models(client: Telnyx) -> ModelsResponse:
@@ -91,14 +91,14 @@ async def models(client: Telnyx) -> ModelsResponse:
 
 async def answer(question: Question, client: Telnyx) -> Answer:
     """This service's own model, holding an SDK type."""
-    completion = await client.ai.chat.create_completion(messages=_messages(question.message))
+    completion = await client.ai.openai.chat.create_completion(messages=_messages(question.message))
     return Answer(text=completion.choices[0].message.content or "", usage=completion.usage)
 
 
 async def chat(message: str, client: Telnyx) -> StreamingResponse:
     """The reply relayed as Server-Sent Events: the API's chunks, pings through silences, one last frame."""
     try:
-        stream = await client.ai.chat.create_completion(messages=_messages(message), stream=True)
+        stream = await client.ai.openai.chat.create_completion(messages=_messages(message), stream=True)
     except APIError as exc:
         # Nothing streamed yet: a plain HTTP error, which EventSource reports once and does not retry.
         raise HTTPException(status_code=502, detail=exc.message) from None

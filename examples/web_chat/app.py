@@ -4,7 +4,9 @@
     python examples/web_chat/app.py --local     # the built-in emulator, no key needed
 
 The server owns one `AsyncTelnyx` for its whole life and relays each reply with `to_sse()`;
-the page (static/index.html) reads it with the browser's EventSource.
+the page (static/index.html) reads it with the browser's EventSource. A switch on the page picks the
+wire format: OpenAI chat completions (``/chat?format=openai``) or Anthropic Messages
+(``/chat?format=anthropic``), each relayed in its own framing.
 """
 
 from __future__ import annotations
@@ -13,17 +15,29 @@ import argparse
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from telnyx_ai import SSE_RELAY_HEADERS, APIError, AsyncTelnyx
+from telnyx_ai import SSE_RELAY_HEADERS, APIError, AsyncStream, AsyncTelnyx
 
 STATIC = Path(__file__).resolve().with_name("static")
 CLIENT = web.AppKey("client", AsyncTelnyx)
+ANTHROPIC_MODEL = "Qwen/Qwen3-235B-A22B"
+
+
+async def open_reply(client: AsyncTelnyx, message: str, wire_format: str) -> AsyncStream[Any]:
+    """The reply to ``message`` as a stream of OpenAI chat chunks or of Anthropic Messages events."""
+    if wire_format == "anthropic":
+        return await client.ai.anthropic.v1.messages(
+            model=ANTHROPIC_MODEL, max_tokens=1024, messages=[{"role": "user", "content": message}], stream=True
+        )
+    return await client.ai.openai.chat.create_completion(messages=[{"role": "user", "content": message}], stream=True)
 
 
 def make_app(*, api_key: str | None = None, base_url: str | None = None) -> web.Application:
-    """The web app: ``GET /`` is the page, ``GET /chat?message=...`` the reply as Server-Sent Events."""
+    """The web app: ``GET /`` is the page, ``GET /chat?message=...&format=openai|anthropic`` the reply as
+    Server-Sent Events."""
     app = web.Application()
 
     async def client_lifetime(app: web.Application) -> AsyncIterator[None]:
@@ -43,9 +57,12 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 async def chat(request: web.Request) -> web.StreamResponse:
     message = request.query.get("message", "")
+    wire_format = request.query.get("format", "openai")
+    if wire_format not in ("openai", "anthropic"):
+        return web.json_response({"error": {"message": "format must be openai or anthropic"}}, status=400)
     client = request.app[CLIENT]
     try:
-        stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": message}], stream=True)
+        stream = await open_reply(client, message, wire_format)
     except APIError as exc:
         # Nothing streamed yet: a plain HTTP error, which EventSource reports once and does not retry.
         return web.json_response({"error": {"message": exc.message}}, status=502)

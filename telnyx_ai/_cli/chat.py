@@ -94,7 +94,7 @@ async def chat(args: argparse.Namespace, out: IO[str]) -> None:
     """One reply: streamed to ``out`` as it arrives, or with ``--json`` printed whole at the end."""
     messages: list[ChatMessageParam] = [*_first_messages(args), {"role": "user", "content": _prompt(args)}]
     async with async_client(args) as client:
-        stream = await client.ai.chat.create_completion(messages=messages, stream=True, **_options(args))
+        stream = await client.ai.openai.chat.create_completion(messages=messages, stream=True, **_options(args))
         async with stream:
             if args.json:
                 out.write(_as_json(await stream.get_final_completion(), args.model))
@@ -127,7 +127,9 @@ def interactive_chat(args: argparse.Namespace, out: IO[str]) -> int:
             messages.append({"role": "user", "content": line})
             reply: list[str] = []
             try:
-                with client.ai.chat.create_completion(messages=messages, stream=True, **_options(args)) as stream:
+                with client.ai.openai.chat.create_completion(
+                    messages=messages, stream=True, **_options(args)
+                ) as stream:
                     for text in stream.text_stream:
                         reply.append(text)
                         out.write(text)

@@ -82,7 +82,7 @@ async def _models(args: argparse.Namespace, out: IO[str]) -> None:
         if args.embedding:
             ids = [m.id for m in (await client.ai.openai.embeddings.list_embedding_models()).data]
         else:
-            ids = [m.id for m in (await client.ai.retrieve_models()).data]
+            ids = [m.id for m in (await client.ai.openai.list_models()).data]
     out.write("".join(f"{model_id}\n" for model_id in ids))
 
 

@@ -30,6 +30,7 @@ from .._types import (
     RequestOptions,
     Timeout,
     TimeoutTypes,
+    stream_idle_of,
 )
 from .._version import __version__
 
@@ -232,6 +233,8 @@ class Request(msgspec.Struct, frozen=True, gc=False):
     proxy: str | None = None
     ssl: SSLSetting = True
     """aiohttp's ``ssl=``: True (verify with its default context), an ``SSLContext``, or False (no verification)."""
+    stream_idle: float | None = None
+    """For a stream: the longest wait for its next data event (`Timeout.stream_idle`), None for none."""
 
     def body(self) -> Any:
         """The payload for one attempt."""
@@ -261,6 +264,7 @@ class RequestBuilder:
         "_query",
         "_retries",
         "_ssl",
+        "_stream_idle",
         "_stream_timeout",
         "_timeout",
     )
@@ -284,6 +288,7 @@ class RequestBuilder:
         self._timeout = client_timeout(config.timeout)
         self._stream_timeout = client_timeout(config.timeout, stream=True)
         self._retries = config.max_retries > 0
+        self._stream_idle = stream_idle_of(config.timeout)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -328,8 +333,10 @@ class RequestBuilder:
         timeout = options.get("timeout", NOT_GIVEN)
         if isinstance(timeout, NotGiven):
             limits = self._stream_timeout if stream else self._timeout
+            idle = self._stream_idle
         else:
             limits = client_timeout(timeout, stream=stream)
+            idle = stream_idle_of(timeout)
         extra_query = options.get("extra_query")
         if self._query:
             extra_query = {**self._query, **extra_query} if extra_query else self._query
@@ -343,4 +350,5 @@ class RequestBuilder:
             resendable,
             self._proxy,
             self._ssl,
+            idle if stream else None,
         )

@@ -1,4 +1,5 @@
-"""`ChatAccumulator`: folds streamed chat chunks into the `ChatCompletion` they add up to.
+"""The OpenAI chat completions protocol (``PROTOCOL``): data-only chunks ending in ``[DONE]``, and
+`ChatAccumulator`, which folds them into the `ChatCompletion` they add up to.
 
 Deltas are merged per choice: content and ``reasoning_content`` are joined, tool calls are
 merged by index (see `_ToolCall` for how a fragment finds its call), ``logprobs`` lists are
@@ -9,7 +10,7 @@ concatenated, and the last ``finish_reason`` wins. The chunk-level ``id``, ``mod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from ..types.chat import (
     ChatCompletion,
@@ -22,8 +23,9 @@ from ..types.chat import (
     CompletionUsage,
     FunctionCall,
 )
+from .protocol import Accumulator, StreamProtocol
 
-__all__ = ["ChatAccumulator", "first_choice_texts"]
+__all__ = ["PROTOCOL", "ChatAccumulator", "ChatProtocol", "first_choice_texts"]
 
 
 def first_choice_texts(batch: Iterable[ChatCompletionChunk]) -> list[str]:
@@ -133,12 +135,13 @@ class _Choice:
         return Choice(message=message, index=index, finish_reason=self.finish_reason, logprobs=self.logprobs)
 
 
-class ChatAccumulator:
+class ChatAccumulator(Accumulator[ChatCompletionChunk]):
     """Adds up chat completion chunks; `completion` is the reply they make so far."""
 
     __slots__ = ("_choices", "_created", "_header_missing", "_id", "_model", "_usage")
 
     def __init__(self) -> None:
+        super().__init__()
         self._header_missing = True  # until id, model and created are all known
         self._choices: dict[int, _Choice] = {}
         self._id: str | None = None
@@ -146,15 +149,15 @@ class ChatAccumulator:
         self._created: int | None = None
         self._usage: CompletionUsage | None = None
 
-    def add(self, chunks: Iterable[ChatCompletionChunk]) -> None:
-        """Fold ``chunks`` in, in order.
+    def add(self, items: list[ChatCompletionChunk]) -> None:
+        """Fold ``items`` in, in order (every one is handed out: chat ends with ``[DONE]``, not a chunk).
 
         Called on every chunk of every chat stream, so the usual chunk (one choice, a content delta)
         takes the fewest steps: the header fields are read only until all three are known, and the
         rarer parts of a delta are looked at only when the delta has more than content.
         """
         choices = self._choices
-        for chunk in chunks:
+        for chunk in items:
             if self._header_missing:
                 self._header(chunk)
             if chunk.usage is not None:
@@ -193,3 +196,24 @@ class ChatAccumulator:
             choices=[self._choices[index].result(index) for index in sorted(self._choices)],
             usage=self._usage,
         )
+
+    def texts(self, items: list[ChatCompletionChunk]) -> list[str]:
+        return first_choice_texts(items)
+
+    def final(self) -> ChatCompletion:
+        return self.completion()
+
+    def final_text(self) -> str:
+        return next((c.message.content or "" for c in self.completion().choices if c.index == 0), "")
+
+
+class ChatProtocol(StreamProtocol[ChatCompletionChunk]):
+    """OpenAI chat completions (``/ai/openai/chat/completions``, ``/ai/chat/completions``)."""
+
+    name = "chat completion"
+
+    def accumulator(self) -> ChatAccumulator:
+        return ChatAccumulator()
+
+
+PROTOCOL: Final = ChatProtocol(ChatCompletionChunk)

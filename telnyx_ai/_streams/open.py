@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from .._http.transport import Transport
 from .._types import NOT_GIVEN, Body, NotGiven, Query, RequestOptions
+from .protocol import StreamProtocol
 from .stream import AsyncStream
 
 __all__ = ["open_stream"]
@@ -21,14 +22,15 @@ async def open_stream(
     transport: Transport,
     method: str,
     path: str,
+    protocol: StreamProtocol[T],
     *,
-    cast_to: type[T],
     body: Body | None = None,
     query: Query | None = None,
     idempotency_key: str | NotGiven = NOT_GIVEN,
     options: RequestOptions,
 ) -> AsyncStream[T]:
-    """Send ``method path`` asking for events; the typed stream, once its first event has arrived.
+    """Send ``method path`` asking for events of ``protocol`` (the ``PROTOCOL`` of one of this package's
+    protocol modules); the typed stream, once its first event has arrived.
 
     A retry before the first event resends the same `Request`, so it carries the same ``Idempotency-Key``.
     """
@@ -41,7 +43,7 @@ async def open_stream(
         lambda response: AsyncStream[T].open(
             response,
             request,
-            cast_to,
+            protocol,
             max_event_bytes=config.max_event_bytes,
             max_body_bytes=config.max_response_bytes,
             owner=transport.pool,

@@ -1,9 +1,10 @@
 """Re-framing a stream as Server-Sent Events for a browser: ``AsyncStream.to_sse``.
 
-Each upstream chunk goes out as ``data: <its JSON>`` (the bytes the API sent), a ``: ping``
-comment fills every ``heartbeat`` seconds of upstream silence, and the relay ends with exactly
-one terminal frame: ``data: [DONE]`` after a complete stream, or ``event: error`` when it was cut,
-timed out or carried an error, so a browser can never take a cut for an end.
+Each upstream event goes out framed as its protocol frames it (``data: <its JSON>``, the bytes the API
+sent, with an ``event:`` name where the protocol uses them), a ``: ping`` comment fills every
+``heartbeat`` seconds of upstream silence, and the relay ends with exactly one terminal frame: the
+protocol's end (``data: [DONE]``, or its own last event) after a complete stream, or ``event: error``
+when it was cut, timed out or carried an error, so a browser can never take a cut for an end.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
 from .._errors import APIConnectionError, APIError, APIResponseValidationError, APIStreamError, APITimeoutError
 
-__all__ = ["DEFAULT_HEARTBEAT", "SSE_RELAY_HEADERS", "error_frame", "relay"]
+__all__ = ["DEFAULT_HEARTBEAT", "DONE_FRAME", "SSE_RELAY_HEADERS", "ErrorShape", "data_frames", "error_frame", "relay"]
 
 SSE_RELAY_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
     {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -40,21 +41,33 @@ _ERROR_KINDS: tuple[tuple[type[APIError], str, bool], ...] = (
 )
 
 
-def error_frame(error: BaseException) -> bytes:
-    """The ``event: error`` frame for ``error``: ``{"error": {"message", "type", "retryable"}}``.
+ErrorShape = Callable[[str, str, bool], Any]
+"""Builds an error frame's JSON from its message, type and whether trying again may help."""
+
+
+def _telnyx_shape(message: str, kind: str, retryable: bool) -> Any:
+    return {"error": {"message": message, "type": kind, "retryable": retryable}}
+
+
+def error_frame(error: BaseException, shape: ErrorShape = _telnyx_shape, *, upstream_types: bool = False) -> bytes:
+    """The ``event: error`` frame for ``error``, by default ``{"error": {"message", "type", "retryable"}}``.
 
     SDK errors give their message (never the request's URL); anything else is reported as an
-    ``internal_error`` without its text, which could hold server-side details.
+    ``internal_error`` without its text, which could hold server-side details. ``shape`` puts the three
+    in a protocol's own error format; with ``upstream_types`` an error event from upstream keeps the type
+    it named (``overloaded_error``) instead of ``upstream_error``.
     """
     kind = next(((name, retryable) for cls, name, retryable in _ERROR_KINDS if isinstance(error, cls)), None)
     if kind is not None and isinstance(error, APIError):
-        body = {"message": error.message, "type": kind[0], "retryable": kind[1]}
+        named = error.error_type if upstream_types and isinstance(error, APIStreamError) else None
+        name = named or kind[0]
+        body = shape(error.message, name, kind[1])
     else:
-        body = {"message": "The relay failed.", "type": "internal_error", "retryable": False}
-    return b"event: error\ndata: " + msgspec.json.encode({"error": body}) + b"\n\n"
+        body = shape("The relay failed.", "internal_error", False)
+    return b"event: error\ndata: " + msgspec.json.encode(body) + b"\n\n"
 
 
-def _frames(payloads: list[bytes]) -> bytes:
+def data_frames(payloads: list[bytes]) -> bytes:
     """``data:`` frames for a batch of JSON payloads, built in one pass."""
     joined = b"\n".join(payloads)
     if joined.count(b"\n") != len(payloads) - 1:
@@ -64,37 +77,43 @@ def _frames(payloads: list[bytes]) -> bytes:
 
 
 async def relay(
-    next_payloads: Callable[[], Awaitable[list[bytes] | None]],
+    next_frames: Callable[[], Awaitable[bytes | None]],
     close: Callable[[], Awaitable[None]],
     heartbeat: float | None,
+    *,
+    end: Callable[[], bytes] = lambda: DONE_FRAME,
+    failed: Callable[[BaseException], bytes] = error_frame,
 ) -> AsyncGenerator[bytes, None]:
-    """The SSE bytes for a stream read with ``next_payloads`` (one frame group per batch of chunks).
+    """The SSE bytes for a stream read with ``next_frames`` (the frames of one batch of events, None at the end).
 
-    However the generator ends (finished, failed, closed or cancelled by a framework whose client
-    went away), ``close`` drops the upstream connection before it returns.
+    ``end()`` is the frame after a complete stream (empty: none), ``failed`` the frame for an error. However the generator
+    ends (finished, failed, closed or cancelled by a framework whose client went away), ``close`` drops
+    the upstream connection before it returns.
     """
     try:
         while True:
             silence = asyncio.timeout(heartbeat) if heartbeat else None
             try:
                 if silence is None:
-                    payloads = await next_payloads()
+                    frames = await next_frames()
                 else:
                     # Cancelling a read that waits for data loses nothing: the stream resumes where it was.
                     async with silence:
-                        payloads = await next_payloads()
+                        frames = await next_frames()
             except APIError as exc:
-                yield error_frame(exc)
+                yield failed(exc)
                 return
             except Exception as exc:
                 if isinstance(exc, TimeoutError) and silence is not None and silence.expired():
                     yield PING_FRAME
                     continue
-                yield error_frame(exc)
+                yield failed(exc)
                 raise
-            if payloads is None:
-                yield DONE_FRAME
+            if frames is None:
+                last = end()
+                if last:
+                    yield last
                 return
-            yield _frames(payloads)
+            yield frames
     finally:
         await close()

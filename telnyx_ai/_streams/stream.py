@@ -1,11 +1,16 @@
-"""`AsyncStream`: a chat completion (or any SSE) response read incrementally as typed chunks."""
+"""`AsyncStream`: a streamed response read incrementally as typed events, in any wire protocol.
+
+What an event is, where the stream ends and what the events add up to is the `StreamProtocol`'s
+business (one module per protocol); this module reads, decodes in batches, hands out, and closes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import aiohttp
 import msgspec
@@ -14,16 +19,19 @@ from .._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStreamError,
+    APITimeoutError,
     TelnyxError,
     connection_error,
-    error_message_from_body,
     request_id_of,
 )
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
-from .._models import decoder_for
+from ..types.anthropic import Message, RawMessageStreamEvent
+from ..types.assistant_chat import AssistantChatDone, AssistantChatEvent
 from ..types.chat import ChatCompletion, ChatCompletionChunk
-from .chat import ChatAccumulator, first_choice_texts
+from ..types.responses import Response, ResponseStreamEvent
+from .failures import invalid_event, stream_error
+from .protocol import Accumulator, StreamProtocol
 from .relay import DEFAULT_HEARTBEAT, relay
 from .sse import ServerSentEvent, SSEDecoder
 
@@ -34,66 +42,87 @@ __all__ = ["AsyncStream"]
 
 T = TypeVar("T")
 
-_DONE = b"[DONE]"
 # A finished stream waits this long, for at most this much trailing data, to keep its connection.
 _DRAIN_SECONDS = 0.1
 _DRAIN_BYTES = 64 * 1024
-# A read can complete hundreds of chunks; they are decoded this many at a time, so the objects alive
+# A read can complete hundreds of events; they are decoded this many at a time, so the objects alive
 # at once stay few and their memory is reused (decoding a whole 100 KiB read at once made the
 # allocator map fresh pages for every read: ten times the floor's page faults, 10 % of the time).
 _DECODE_AT_ONCE = 64
+_NO_ITEMS: list[Any] = []
+
+
+class _IdleTimeout(Exception):
+    """Set on the response's body by the idle timer: no data event for `Timeout.stream_idle` seconds."""
 
 
 class AsyncStream(Generic[T]):
-    """The chunks of a streamed response, in order, as they arrive.
+    """The events of a streamed response, in order, as they arrive.
 
-    Use it as ``async with stream:`` (or call `close`) so that leaving early drops the
-    connection at once. The stream ends at ``data: [DONE]``; a connection cut before that
-    raises `APIConnectionError` instead of ending quietly, and an ``error`` event raises
-    `APIStreamError`.
+    Use it as ``async with stream:`` (or ``contextlib.aclosing(stream)``, or call `aclose`) so that
+    leaving early drops the connection at once; a stream simply dropped, or whose reading task is
+    cancelled, drops it too. The stream ends at its protocol's last event (``data: [DONE]`` for chat);
+    a connection cut before that raises `APIConnectionError` instead of ending quietly, and an error
+    event raises `APIStreamError`.
 
-    A chat stream also offers ``text_stream``, `get_final_completion`, `get_final_text` and
-    `to_sse`; they share the one connection, so use one way of reading at a time.
+    Every stream offers ``text_stream``, `get_final_text` and `to_sse`; each protocol adds its final
+    object: `get_final_completion` (chat), `get_final_response` (Responses), `get_final_message`
+    (Anthropic Messages), `get_final_answer` (assistant chat). They share the one connection, so use
+    one way of reading at a time.
     """
 
     def __init__(
         self,
         response: ClientResponse,
-        cast_to: type[T],
+        protocol: StreamProtocol[T],
         *,
         method: str,
         url: str,
         max_event_bytes: int,
+        stream_idle: float | None = None,
         owner: object = None,
     ) -> None:
+        self._closed = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()
         self.response = response
         # Kept referenced while the stream lives: the client's pool, whose finalizer closes its
         # connections when the client is dropped, would otherwise cut this stream mid-read.
         self._owner = owner
-        self._decoder = decoder_for(cast_to)
-        self._sse = SSEDecoder(max_event_bytes=max_event_bytes)
+        self._protocol = protocol
+        self._sse = SSEDecoder(
+            max_event_bytes=max_event_bytes,
+            drop_names=protocol.names_in_data,
+            frequent_names=protocol.frequent_names,
+        )
         self._method = method
         self._url = url
         self._finished = False
-        self._closed = False
         self._primed: list[T] | None = None
         self._pending_error: Exception | None = None
-        self._iterator = self._iterate()
-        self._batch_json: list[bytes] = []  # the JSON of each chunk in the batch last decoded
+        self._current: list[T] = _NO_ITEMS  # the batch `__anext__` hands out, from `_at` on
+        self._at = 0
+        self._batch_json: list[bytes] = []  # the JSON of each event in the batch last decoded
         # The last read's events not decoded yet: its plain messages (from `_queued_at` on), then the rest.
         self._queued: list[bytes] = []
         self._queued_at = 0  # an offset, not slicing the list: a read can hold hundreds of messages
         self._queued_events: list[ServerSentEvent] = []
-        # A chat stream's completion so far: every chunk handed out is folded in as it passes
-        # (keeping their JSON to fold on demand was no faster: the memory held cost page faults).
-        self._accumulator = ChatAccumulator() if cast_to is ChatCompletionChunk else None
+        # What the events add up to: every event handed out is folded in as it passes (keeping their
+        # JSON to fold on demand was no faster: the memory held cost page faults).
+        self._accumulator: Accumulator[T] | None = protocol.accumulator()
+        self._pausable = False  # a relay's heartbeat cancels reads to send pings: not an abandonment
+        self._idle = stream_idle
+        self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
+        if stream_idle is not None:
+            ref: weakref.ReferenceType[AsyncStream[Any]] = weakref.ref(self)
+            self._idle_timer = self._loop.call_later(stream_idle, _check_idle, ref)
 
     @classmethod
     async def open(
         cls,
         response: ClientResponse,
         request: Request,
-        cast_to: type[T],
+        protocol: StreamProtocol[T],
         *,
         max_event_bytes: int,
         max_body_bytes: int,
@@ -119,10 +148,11 @@ class AsyncStream(Generic[T]):
                 )
             stream = cls(
                 response,
-                cast_to,
+                protocol,
                 method=request.method,
                 url=request.url,
                 max_event_bytes=max_event_bytes,
+                stream_idle=request.stream_idle,
                 owner=owner,
             )
             try:
@@ -140,10 +170,32 @@ class AsyncStream(Generic[T]):
         return stream
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._iterator
+        # A fresh generator, not one the stream keeps: a stream that held its own iterator would be a
+        # reference cycle, alive after the last reference is dropped until the garbage collector runs.
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[T]:
+        if self._at < len(self._current):  # what `__anext__` left of its batch
+            rest, self._current = self._current[self._at :], _NO_ITEMS
+            for item in rest:
+                yield item
+        while (batch := await self.next_batch()) is not None:
+            for item in batch:
+                yield item
 
     async def __anext__(self) -> T:
-        return await self._iterator.__anext__()
+        at = self._at
+        batch = self._current
+        if at < len(batch):
+            self._at = at + 1
+            return batch[at]
+        fresh = await self.next_batch()
+        if fresh is None:
+            self._current = _NO_ITEMS
+            raise StopAsyncIteration
+        self._current = fresh
+        self._at = 1
+        return fresh[0]
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self
@@ -157,6 +209,23 @@ class AsyncStream(Generic[T]):
         state = "closed" if self._closed else "finished" if self._finished else "open"
         return f"<AsyncStream {self._method} {self._url} {state}>"
 
+    def __del__(self) -> None:
+        # Dropped unfinished (left with ``break``, its task gone): the server must see the connection go now,
+        # not when it finishes generating. Closing is the loop's job; from another thread it is handed over.
+        if self._closed:
+            return
+        self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self.response.close()
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.response.close)
+
     @property
     def request_id(self) -> str | None:
         """The server's id for this request (its ``x-request-id`` header), for support tickets and logs."""
@@ -167,14 +236,20 @@ class AsyncStream(Generic[T]):
         """True once the stream was closed or read to its end."""
         return self._closed
 
+    async def aclose(self) -> None:
+        """The same as `close`: so ``contextlib.aclosing(stream)`` works."""
+        await self.close()
+
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped so the server sees it."""
         if self._closed:
             return
         self._closed = True
-        # [DONE] already read but not yet reached (it waits behind other chunks of its read): the
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
-        done = self._finished or _DONE in self._queued or any(event.data == _DONE for event in self._queued_events)
+        done = self._finished or self._end_queued()
         self._queued, self._queued_at, self._queued_events = [], 0, []
         reusable = False
         try:
@@ -185,8 +260,25 @@ class AsyncStream(Generic[T]):
             else:
                 self.response.close()
 
+    def _end_queued(self) -> bool:
+        protocol = self._protocol
+        queued = self._queued[self._queued_at :]
+        datas = queued + [event.data for event in self._queued_events]
+        if protocol.done is not None and protocol.done in datas:
+            return True
+        markers = protocol.end_markers
+        return bool(markers) and any(marker in data for data in datas[-1:] for marker in markers)
+
+    def _abort(self) -> None:
+        """Drop the connection at once (no draining: for a reader that is gone)."""
+        if not self._closed:
+            self._closed = True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self.response.close()
+
     async def _body_ends_soon(self) -> bool:
-        """After ``[DONE]``, whether the body's last bytes arrive promptly (so the connection can be reused)."""
+        """After the last event, whether the body's last bytes arrive promptly (so the connection can be reused)."""
         content = self.response.content
         if content.at_eof():
             return True
@@ -199,16 +291,11 @@ class AsyncStream(Generic[T]):
             return False
         return content.at_eof()
 
-    async def _iterate(self) -> AsyncIterator[T]:
-        while (batch := await self.next_batch()) is not None:
-            for item in batch:
-                yield item
-
     async def next_batch(self) -> list[T] | None:
-        """The next chunks (never empty), or None at the end: those of the next network read, at most
+        """The next events (never empty), or None at the end: those of the next network read, at most
         `_DECODE_AT_ONCE` (64) at a time.
 
-        For readers that handle several chunks at once: the sync `Stream` crosses threads once
+        For readers that handle several events at once: the sync `Stream` crosses threads once
         per batch, a relay can forward a batch in one write. Do not mix it with ``async for``.
         """
         if self._primed is not None:
@@ -217,34 +304,60 @@ class AsyncStream(Generic[T]):
         if self._pending_error is not None:
             pending, self._pending_error = self._pending_error, None
             raise pending
+        if self._idle is None:
+            return await self._read_batch()
+        if self._idle_since is None:  # waiting for data from now (a batch of keep-alives keeps the wait going)
+            self._idle_since = self._loop.time()
+        read = await self._read_batch()
+        if read is not None and not self._protocol.keepalive(read):
+            self._idle_since = None
+        return read
+
+    async def _read_batch(self) -> list[T] | None:
         while not self._finished and not self._closed:
             if self._queued_at < len(self._queued) or self._queued_events:
                 batch = self._decode_queued()
                 if batch:
-                    if self._accumulator is not None:
-                        self._accumulator.add(cast("list[ChatCompletionChunk]", batch))
+                    accumulator = self._accumulator
+                    if accumulator is not None and (kept := accumulator.add(batch)) is not None:
+                        batch = self._cut(batch, kept)
+                        if not batch:
+                            continue
                     return batch
                 continue
             error: APIConnectionError | None = None
             try:
                 chunk = await self.response.content.readany()
-            except (TimeoutError, aiohttp.ClientError) as exc:
+            except asyncio.CancelledError:
+                if not self._pausable:  # the reader was cancelled: nobody will read on, so the server must stop
+                    self._abort()
+                raise
+            except (TimeoutError, aiohttp.ClientError, _IdleTimeout) as exc:
                 # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
-                error = connection_error(
-                    exc,
-                    timed_out="Timed out waiting for the next stream event.",
-                    broke="The stream was cut before it finished",
-                    method=self._method,
-                    url=self._url,
-                )
+                if isinstance(exc, _IdleTimeout):
+                    error = APITimeoutError(
+                        f"No data event for {self._idle:g} s (only keep-alives, or nothing): the stream looks stuck. "
+                        "Raise Timeout(stream_idle=...) if such pauses are expected, or pass None for no limit.",
+                        method=self._method,
+                        url=self._url,
+                    )
+                else:
+                    error = connection_error(
+                        exc,
+                        timed_out="Timed out waiting for the next stream event.",
+                        broke="The stream was cut before it finished",
+                        method=self._method,
+                        url=self._url,
+                    )
                 chunk = b""
             if error is not None:  # raised outside the except block, so aiohttp's exception is not its context
                 await self.close()
                 raise error
             if not chunk:
                 await self.close()
+                self._sse.raise_if_overflowed()
                 raise APIConnectionError(
-                    "The connection closed before the stream finished (no [DONE] event).",
+                    f"The connection closed before the stream finished (no {self._end_name()}).",
                     method=self._method,
                     url=self._url,
                 )
@@ -258,17 +371,93 @@ class AsyncStream(Generic[T]):
             await self.close()
         return None
 
-    # -- chat helpers --------------------------------------------------------------------
+    def _end_name(self) -> str:
+        done = self._protocol.done
+        return f"{done.decode()} event" if done is not None else f"{self._protocol.name} end event"
+
+    def _cut(self, batch: list[T], kept: int) -> list[T]:
+        """``batch`` up to what the accumulator keeps: the events before an error event (raised next), or
+        up to the stream's last event."""
+        accumulator = self._accumulator
+        assert accumulator is not None
+        if accumulator.failed:
+            error = self._stream_error(self._batch_json[kept])
+            if not kept:
+                raise error
+            self._pending_error = error
+        else:
+            self._finished = True
+        del self._batch_json[kept:]
+        return batch[:kept]
+
+    # -- helpers for every protocol ---------------------------------------------------------
 
     @property
-    def text_stream(self: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[str, None]:
-        """The first choice's content deltas as they arrive, empty ones skipped."""
+    def text_stream(self) -> AsyncGenerator[str, None]:
+        """The reply's text deltas as they arrive, empty ones skipped (chat: the first choice's content;
+        Responses: output text; Anthropic: text blocks; assistant chat: the deltas)."""
         return self._texts()
 
-    async def _texts(self: AsyncStream[ChatCompletionChunk]) -> AsyncGenerator[str, None]:
+    async def _texts(self) -> AsyncGenerator[str, None]:
+        texts = self._require_accumulator().texts
         while (batch := await self.next_batch()) is not None:
-            for text in first_choice_texts(batch):
+            for text in texts(batch):
                 yield text
+
+    async def get_final_text(self) -> str:
+        """Read the rest of the stream; the reply's whole text (``""`` if it had none; chat: the first choice's)."""
+        return (await self._read_to_end()).final_text()
+
+    def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> AsyncGenerator[bytes, None]:
+        """The stream as Server-Sent Events for a browser, ready for any streaming HTTP response.
+
+        Each event goes out in its protocol's framing (``data: <json>``, the API's own bytes, after an
+        ``event: <type>`` line for Responses and Anthropic), a ``: ping`` comment after ``heartbeat``
+        seconds of upstream silence (None: never), and the last frame is either the protocol's end
+        (``data: [DONE]`` for chat, its own last event for the others) or ``event: error`` (for chat
+        ``{"error": {"message", "type", "retryable"}}``; for the others their own error event's shape,
+        with ``retryable``). Send it with the headers in `SSE_RELAY_HEADERS`. Closing the iterator (as
+        frameworks do when the browser goes away) closes the upstream connection at once.
+        """
+        return relay(self._next_frames, self.close, heartbeat, end=self._end_frame, failed=self._protocol.error_frame)
+
+    def _end_frame(self) -> bytes:
+        """What a relay sends after the stream's end: nothing when its protocol's last event ended it."""
+        accumulator = self._accumulator
+        return b"" if accumulator is not None and accumulator.ended else self._protocol.end_frame
+
+    async def _next_frames(self) -> bytes | None:
+        self._pausable = True
+        try:
+            batch = await self.next_batch()
+        finally:
+            self._pausable = False
+        return None if batch is None else self._protocol.frames(batch, self._batch_json)
+
+    async def _final(self) -> Any:
+        return (await self._read_to_end()).final()
+
+    async def _read_to_end(self) -> Accumulator[T]:
+        accumulator = self._require_accumulator()
+        while await self.next_batch() is not None:
+            pass
+        if not self._finished:
+            raise TelnyxError(
+                "The stream was closed before it finished, so its reply is incomplete; "
+                "read it to the end before asking for the final reply."
+            )
+        return accumulator
+
+    def _require_accumulator(self) -> Accumulator[T]:
+        if self._accumulator is None:
+            raise TelnyxError(f"A stream of {self._protocol.name}s has no text or final reply to assemble.")
+        return self._accumulator
+
+    def _with_request_id(self, reply: Any) -> Any:
+        vars(reply)["_request_id"] = self.request_id  # the stream's id, as a parsed reply would carry
+        return reply
+
+    # -- each protocol's final reply ----------------------------------------------------------
 
     async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion:
         """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to.
@@ -276,38 +465,22 @@ class AsyncStream(Generic[T]):
         Tool calls are merged by index, content and ``reasoning_content`` joined, ``usage`` kept.
         A stream that was closed or failed before ``[DONE]`` raises rather than return a short reply.
         """
-        accumulator = self._accumulator
-        if accumulator is None:
-            raise TelnyxError("Only a chat completion stream can be assembled into a completion.")
-        while await self.next_batch() is not None:
-            pass
-        if not self._finished:
-            raise TelnyxError(
-                "The stream was closed before it finished, so its completion is incomplete; "
-                "read it to the end before asking for the final completion."
-            )
-        completion = accumulator.completion()
-        vars(completion)["_request_id"] = self.request_id  # the stream's id, as a parsed reply would carry
-        return completion
+        return cast(ChatCompletion, self._with_request_id(await self._final()))
 
-    async def get_final_text(self: AsyncStream[ChatCompletionChunk]) -> str:
-        """Read the rest of the stream; the first choice's whole content (``""`` if it had none)."""
-        completion = await self.get_final_completion()
-        return next((c.message.content or "" for c in completion.choices if c.index == 0), "")
+    async def get_final_response(self: AsyncStream[ResponseStreamEvent]) -> Response:
+        """Read the rest of the stream; the `Response` its events add up to: the ``response.completed``
+        (or ``failed``, ``incomplete``) payload, its output assembled from the events where the server left it out."""
+        return cast(Response, self._with_request_id(await self._final()))
 
-    def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> AsyncGenerator[bytes, None]:
-        """The stream as Server-Sent Events for a browser, ready for any streaming HTTP response.
+    async def get_final_message(self: AsyncStream[RawMessageStreamEvent]) -> Message:
+        """Read the rest of the stream; the Anthropic `Message` its events add up to: content blocks rebuilt
+        (each ``tool_use`` block's ``input`` parsed from its JSON fragments), ``stop_reason``, ``usage``."""
+        return cast(Message, self._with_request_id(await self._final()))
 
-        Each chunk goes out as ``data: <json>`` (the API's own bytes), a ``: ping`` comment after
-        ``heartbeat`` seconds of upstream silence (None: never), and the last frame is either
-        ``data: [DONE]`` or ``event: error`` with ``{"error": {"message", "type", "retryable"}}``.
-        Send it with the headers in `SSE_RELAY_HEADERS`. Closing the iterator (as frameworks do
-        when the browser goes away) closes the upstream connection at once.
-        """
-        return relay(self._next_batch_json, self.close, heartbeat)
-
-    async def _next_batch_json(self) -> list[bytes] | None:
-        return None if await self.next_batch() is None else self._batch_json
+    async def get_final_answer(self: AsyncStream[AssistantChatEvent]) -> AssistantChatDone:
+        """Read the rest of the stream; the assistant's ``done`` event: the whole reply (the deltas joined
+        when the event leaves it out) and any ``whatsapp_template``."""
+        return cast(AssistantChatDone, await self._final())
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -323,10 +496,11 @@ class AsyncStream(Generic[T]):
         return self._decode(messages, events)
 
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
-        """The chunks of one read's events: ``messages`` (plain data) first, then ``events``."""
-        if messages and not events and _DONE not in messages and b"" not in messages:
-            try:  # the usual read: chunks only, decoded without a Python step per chunk
-                items = list(map(self._decoder.decode, messages))
+        """The events of one read: ``messages`` (plain data) first, then ``events``."""
+        done = self._protocol.done
+        if messages and not events and (done is None or done not in messages) and b"" not in messages:
+            try:  # the usual read: events only, decoded without a Python step per event
+                items = self._protocol.decode_all(messages)
             except (msgspec.DecodeError, RecursionError):
                 pass  # the careful way below finds the bad one and hands over those before it
             else:
@@ -340,65 +514,63 @@ class AsyncStream(Generic[T]):
         items: list[T] = []
         raw: list[bytes] = []
         self._batch_json = raw
-        decode = self._decoder.decode
+        protocol = self._protocol
+        done = protocol.done
+        decode = protocol.decode
         for event in events:
             data = event.data
-            if data == _DONE:
+            if data == done and done is not None:
                 self._finished = True
                 break
             error: Exception | None = None
             if event.event == "error":
                 error = self._stream_error(data)
             elif not data:
-                continue  # an empty data: event is a keep-alive, not a chunk
+                continue  # an empty data: event is a keep-alive, not an event
             else:
                 try:
-                    items.append(decode(data))
+                    items.append(decode(data, event.event))
                     raw.append(data)
                 except (msgspec.DecodeError, RecursionError) as exc:
-                    error = self._invalid_chunk(data, exc)
+                    error = self._invalid_event(data, exc)
                     error.__cause__ = exc
             if error is not None:
                 if not items:
                     raise error
-                # Hand over the chunks that came before the error first; raise it on the next read.
+                # Hand over the events that came before the error first; raise it on the next read.
                 self._pending_error = error
                 break
         return items
 
     def _stream_error(self, data: bytes) -> APIStreamError:
-        body = _loads(data)
-        message = error_message_from_body(data, body) or "The server reported an error during the stream."
         self._closed_after_error()
-        return APIStreamError(message, method=self._method, url=self._url, body=body)
+        return stream_error(data, method=self._method, url=self._url)
 
-    def _invalid_chunk(self, data: bytes, exc: Exception) -> Exception:
-        body = _loads(data)
+    def _invalid_event(self, data: bytes, exc: Exception) -> Exception:
         self._closed_after_error()
-        message = error_message_from_body(data, body)
-        if message is not None and b'"error"' in data:
-            return APIStreamError(message, method=self._method, url=self._url, body=body)
-        what = (
-            "is JSON nested too deeply to decode"
-            if isinstance(exc, RecursionError)
-            else f"did not match its type: {exc}"
-        )
-        return APIResponseValidationError(
-            f"A stream chunk {what}",
-            malformed=isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError),
-            status_code=self.response.status,
-            method=self._method,
-            url=self._url,
-            body=body,
-        )
+        return invalid_event(data, exc, status=self.response.status, method=self._method, url=self._url)
 
     def _closed_after_error(self) -> None:
         self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self.response.close()
 
 
-def _loads(data: bytes) -> object:
-    try:
-        return msgspec.json.decode(data)
-    except (msgspec.DecodeError, RecursionError):
-        return data.decode("utf-8", "replace")
+def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
+    """The idle timer: fail the pending read of a stream that has waited `stream_idle` seconds for data.
+
+    It holds the stream weakly (a dropped stream must still be collected) and re-arms itself for the
+    rest of the limit when the stream had data, or was not waiting, since it was set.
+    """
+    stream = ref()
+    if stream is None or stream.closed or stream._idle is None:  # pyright: ignore[reportPrivateUsage]
+        return
+    limit = stream._idle  # pyright: ignore[reportPrivateUsage]
+    since = stream._idle_since  # pyright: ignore[reportPrivateUsage]
+    loop = stream._loop  # pyright: ignore[reportPrivateUsage]
+    waited = 0.0 if since is None else loop.time() - since
+    if waited >= limit:
+        stream.response.content.set_exception(_IdleTimeout())
+        return
+    stream._idle_timer = loop.call_later(limit - waited, _check_idle, ref)  # pyright: ignore[reportPrivateUsage]

@@ -9,8 +9,10 @@ from typing import Final, Generic, TypeVar, cast
 
 from .._bridge import Bridge
 from .._errors import TelnyxError
+from ..types.anthropic import Message, RawMessageStreamEvent
+from ..types.assistant_chat import AssistantChatDone, AssistantChatEvent
 from ..types.chat import ChatCompletion, ChatCompletionChunk
-from .chat import first_choice_texts
+from ..types.responses import Response, ResponseStreamEvent
 from .relay import DEFAULT_HEARTBEAT
 from .stream import AsyncStream
 
@@ -28,11 +30,12 @@ def _iterate(bridge: Bridge, stream: AsyncStream[T]) -> Generator[T, None, None]
         yield from batch
 
 
-def _texts(bridge: Bridge, stream: AsyncStream[ChatCompletionChunk]) -> Generator[str, None, None]:
+def _texts(bridge: Bridge, stream: AsyncStream[T]) -> Generator[str, None, None]:
+    texts = stream._require_accumulator().texts  # pyright: ignore[reportPrivateUsage]
     read = stream.next_batch
     call = bridge.call
     while (batch := call(read)) is not None:
-        yield from first_choice_texts(batch)
+        yield from texts(batch)
 
 
 class Stream(Generic[T]):
@@ -44,10 +47,10 @@ class Stream(Generic[T]):
             print(chunk.choices[0].delta.content or "", end="")
     ```
 
-    Leaving the ``with`` block (or calling `close`) early drops the connection. A stream that
-    is simply abandoned has its connection dropped when it is garbage collected. Errors are
-    the same as `AsyncStream`'s, and so are the chat helpers (``text_stream``,
-    `get_final_completion`, `get_final_text`, `to_sse`), without ``await``.
+    Leaving the ``with`` block (or ``contextlib.closing(stream)``, or calling `close`) early drops the
+    connection. A stream that is simply abandoned has its connection dropped when it is garbage
+    collected. Errors are the same as `AsyncStream`'s, and so are the helpers (``text_stream``,
+    `get_final_text`, `to_sse`, and each protocol's final reply), without ``await``.
     """
 
     __slots__ = ("__weakref__", "_async", "_bridge", "_finalizer", "_iterator")
@@ -86,17 +89,29 @@ class Stream(Generic[T]):
         return self._async.closed
 
     @property
-    def text_stream(self: Stream[ChatCompletionChunk]) -> Iterator[str]:
-        """The first choice's content deltas as they arrive, empty ones skipped."""
+    def text_stream(self) -> Iterator[str]:
+        """The reply's text deltas as they arrive, empty ones skipped (see `AsyncStream.text_stream`)."""
         return _texts(self._bridge, self._async)
+
+    def get_final_text(self) -> str:
+        """Read the rest of the stream; the reply's whole text (``""`` if it had none; chat: the first choice's)."""
+        return self._bridge.call(self._async.get_final_text)
 
     def get_final_completion(self: Stream[ChatCompletionChunk]) -> ChatCompletion:
         """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to."""
         return self._bridge.call(self._async.get_final_completion)
 
-    def get_final_text(self: Stream[ChatCompletionChunk]) -> str:
-        """Read the rest of the stream; the first choice's whole content (``""`` if it had none)."""
-        return self._bridge.call(self._async.get_final_text)
+    def get_final_response(self: Stream[ResponseStreamEvent]) -> Response:
+        """Read the rest of the stream; the `Response` its events add up to (see `AsyncStream.get_final_response`)."""
+        return self._bridge.call(self._async.get_final_response)
+
+    def get_final_message(self: Stream[RawMessageStreamEvent]) -> Message:
+        """Read the rest of the stream; the Anthropic `Message` its events add up to."""
+        return self._bridge.call(self._async.get_final_message)
+
+    def get_final_answer(self: Stream[AssistantChatEvent]) -> AssistantChatDone:
+        """Read the rest of the stream; the assistant's ``done`` event, with the whole reply."""
+        return self._bridge.call(self._async.get_final_answer)
 
     def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> Generator[bytes, None, None]:
         """The stream as Server-Sent Events, for a WSGI framework's streaming response (see `AsyncStream.to_sse`).

@@ -11,6 +11,7 @@ from .._bridge import SyncResource
 from .._streams.sync_stream import Stream, stream_or_value
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
 from ..resources.anthropic import AsyncAnthropic, AsyncAnthropicV1
+from ..types.anthropic import Message, RawMessageStreamEvent
 
 __all__ = ["Anthropic", "AnthropicV1"]
 
@@ -45,7 +46,7 @@ class AnthropicV1(SyncResource[AsyncAnthropicV1]):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object: ...
+    ) -> Message: ...
 
     @overload
     def messages(
@@ -74,7 +75,7 @@ class AnthropicV1(SyncResource[AsyncAnthropicV1]):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> Stream[object]: ...
+    ) -> Stream[RawMessageStreamEvent]: ...
 
     @overload
     def messages(
@@ -103,7 +104,7 @@ class AnthropicV1(SyncResource[AsyncAnthropicV1]):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | Stream[object]: ...
+    ) -> Message | Stream[RawMessageStreamEvent]: ...
 
     def messages(
         self,
@@ -131,7 +132,7 @@ class AnthropicV1(SyncResource[AsyncAnthropicV1]):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | Stream[object]:
+    ) -> Message | Stream[RawMessageStreamEvent]:
         """Create a message with the Anthropic Messages API; with ``stream=True``, a stream of its events."""
         return stream_or_value(
             self._bridge,

@@ -10,9 +10,11 @@ from typing import Any, Literal, Unpack, overload
 
 from .._checks import ArgumentChecks
 from .._resource import AsyncResource
+from .._streams.anthropic import PROTOCOL
 from .._streams.open import open_stream
 from .._streams.stream import AsyncStream
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
+from ..types.anthropic import Message, RawMessageStreamEvent
 
 __all__ = ["AsyncAnthropic", "AsyncAnthropicV1"]
 
@@ -55,7 +57,7 @@ class AsyncAnthropicV1(AsyncResource):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object: ...
+    ) -> Message: ...
     @overload
     async def messages(
         self,
@@ -83,7 +85,7 @@ class AsyncAnthropicV1(AsyncResource):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AsyncStream[object]: ...
+    ) -> AsyncStream[RawMessageStreamEvent]: ...
     @overload
     async def messages(
         self,
@@ -111,7 +113,7 @@ class AsyncAnthropicV1(AsyncResource):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | AsyncStream[object]: ...
+    ) -> Message | AsyncStream[RawMessageStreamEvent]: ...
     async def messages(
         self,
         *,
@@ -138,7 +140,7 @@ class AsyncAnthropicV1(AsyncResource):
         top_k: int | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | AsyncStream[object]:
+    ) -> Message | AsyncStream[RawMessageStreamEvent]:
         """Create a message with the Anthropic Messages API; with ``stream=True``, a stream of its events."""
         self._messages_checks.check(
             options,
@@ -174,10 +176,10 @@ class AsyncAnthropicV1(AsyncResource):
         }
         if stream:
             return await open_stream(
-                self._transport, "POST", "/ai/anthropic/v1/messages", cast_to=object, body=body, options=options
+                self._transport, "POST", "/ai/anthropic/v1/messages", PROTOCOL, body=body, options=options
             )
         return await self._transport.request(
-            "POST", "/ai/anthropic/v1/messages", cast_to=object, body=body, options=options
+            "POST", "/ai/anthropic/v1/messages", cast_to=Message, body=body, options=options
         )
 
 

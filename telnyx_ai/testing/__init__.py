@@ -6,13 +6,16 @@ from telnyx_ai.testing import MockServer, expected_reply
 
 async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
     messages = [{"role": "user", "content": "Hi"}]
-    reply = await client.ai.chat.create_completion(messages=messages)
+    reply = await client.ai.openai.chat.create_completion(messages=messages)
     assert reply.choices[0].message.content == expected_reply(messages)
 ```
 
-It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models), OpenAI-compatible embeddings and their
+It serves chat completions (plain and streamed, with tool calls, ``guided_json`` and reasoning models) at
+``/ai/openai/chat/completions`` and the older ``/ai/chat/completions``, the same replies as OpenAI Responses
+(``/ai/openai/responses``, storing the turn on a ``conversation``) and as Anthropic Messages
+(``/ai/anthropic/v1/messages``), OpenAI-compatible embeddings and their
 models, the models list, conversations, speech to text and text to speech, assistants (with
-versions, canary deploys and chat) and assistant tests and their runs, over real HTTP on
+versions, canary deploys and chat, streamed too) and assistant tests and their runs, over real HTTP on
 127.0.0.1. It records every request and can be told to fail in realistic ways
 (`Fault`, `MockServer.inject`, `MockServer.set_fault_rates`), play a rate-limited API
 (`MockServer.set_rate_limit`), or shape its event
@@ -23,6 +26,7 @@ to your endpoint with a test key pair (`MockServer.send_webhook`, `WebhookSigner
 
 from ._faults import Fault, FaultKind, Injection, mixed_faults
 from ._fixtures import (
+    ANTHROPIC_ONLY_MODELS,
     CHAT_MODELS,
     DEFAULT_CHAT_MODEL,
     EMBEDDING_MODELS,
@@ -45,6 +49,7 @@ from ._state import EmulatorState, StreamConfig
 from ._webhooks import WebhookSigner, webhook_event
 
 __all__ = [
+    "ANTHROPIC_ONLY_MODELS",
     "CHAT_MODELS",
     "DEFAULT_CHAT_MODEL",
     "EMBEDDING_MODELS",

@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
+import msgspec
 from aiohttp import web
 
 from . import _handlers
-from ._fixtures import DEFAULT_CHAT_MODEL, expected_reply
+from ._fixtures import DEFAULT_CHAT_MODEL, expected_reply, reply_pieces
 from ._handlers import _body, _validated, route  # pyright: ignore[reportPrivateUsage]
 from ._records import Call
 from ._responses import json_response, telnyx_error, validation_error
+from ._stream import send_events
 
 __all__: list[str] = []
 
@@ -106,7 +108,8 @@ async def delete_assistant(call: Call) -> web.StreamResponse:
 @route("POST", "/ai/assistants/{assistant_id}/chat")
 @_validated
 async def chat(call: Call) -> web.StreamResponse:
-    """``{"content": expected_reply([{"role": "user", "content": content}])}``."""
+    """``{"content": expected_reply([{"role": "user", "content": content}])}``; with ``stream: true``, an
+    ``event: delta`` per word (``{"content": piece}``), then ``event: done`` with the whole reply."""
     stored = _stored(call)
     if isinstance(stored, web.Response):
         return stored
@@ -114,7 +117,14 @@ async def chat(call: Call) -> web.StreamResponse:
     invalid = _strings(body, ("content", "conversation_id"), required=True)
     if invalid is not None:
         return invalid
-    return json_response({"content": expected_reply([{"role": "user", "content": body["content"]}])})
+    reply = call.state.stream.reply or expected_reply([{"role": "user", "content": body["content"]}])
+    if not call.streaming:
+        return json_response({"content": reply})
+    pieces = reply_pieces(reply, call.state.stream.chunks)
+    payloads = [msgspec.json.encode({"content": piece}) for piece in pieces]
+    payloads.append(msgspec.json.encode({"content": reply, "whatsapp_template": None}))
+    names = ["delta"] * len(pieces) + ["done"]
+    return await send_events(call, payloads, call.state.stream, names=names, done=False, protocol="assistant_chat")
 
 
 @route("POST", "/ai/assistants/{assistant_id}/chat/sms")

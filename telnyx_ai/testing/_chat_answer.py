@@ -41,6 +41,12 @@ class ChatAnswer:
     def finish_reason(self) -> str:
         return "tool_calls" if self.tool_calls else "stop"
 
+    @property
+    def output_tokens(self) -> int:
+        """The reply's length in tokens: its pieces of content and reasoning, and each call's fragments and name."""
+        tokens = len(reply_pieces(self.content or "")) + len(reply_pieces(self.reasoning or ""))
+        return tokens + sum(len(tool_call_pieces(call["function"]["arguments"])) + 1 for call in self.tool_calls)
+
     def completion(self) -> dict[str, Any]:
         """The whole ``chat.completion`` object."""
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
@@ -48,15 +54,13 @@ class ChatAnswer:
             message["reasoning_content"] = self.reasoning
         if self.tool_calls:
             message["tool_calls"] = self.tool_calls
-        tokens = len(reply_pieces(self.content or "")) + len(reply_pieces(self.reasoning or ""))
-        tokens += sum(len(tool_call_pieces(call["function"]["arguments"])) + 1 for call in self.tool_calls)
         return {
             "id": self.completion_id,
             "object": "chat.completion",
             "created": CREATED,
             "model": self.model,
             "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
-            "usage": self._usage(tokens),
+            "usage": self._usage(self.output_tokens),
         }
 
     def chunks(self, config: StreamConfig) -> list[dict[str, Any]]:

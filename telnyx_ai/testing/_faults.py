@@ -14,10 +14,9 @@ import http
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
-import msgspec
 from aiohttp import web
 
-from ._responses import DONE, EventStream, abort_connection, response_body, start_body, telnyx_error, write_slowly
+from ._responses import EventStream, abort_connection, response_body, start_body, telnyx_error, write_slowly
 
 __all__ = [
     "CutInToolCall",
@@ -178,9 +177,14 @@ class Fault:
         return TruncatedStream(after_events)
 
     @classmethod
-    def error_event(cls, after_events: int = 2) -> Fault:
-        """After ``after_events`` events, send ``event: error`` with a JSON error body and end (streams only)."""
-        return ErrorEvent(after_events)
+    def error_event(cls, after_events: int = 2, *, error_type: str | None = None) -> Fault:
+        """After ``after_events`` events, send ``event: error`` with a JSON error body and end (streams only).
+
+        The body is the stream's protocol's own: a Telnyx error (chat), ``{"type": "error", "error": {...}}``
+        (Anthropic), ``{"type": "error", "code", "message"}`` (Responses); ``error_type`` is the kind of
+        error it names, such as Anthropic's ``"overloaded_error"``.
+        """
+        return ErrorEvent(after_events, error_type)
 
     @classmethod
     def stall(cls, seconds: float, *, after_events: int = 0) -> Fault:
@@ -199,7 +203,9 @@ class Fault:
     def cut_in_tool_call(cls, after_fragments: int = 2) -> Fault:
         """Drop the connection after ``after_fragments`` tool-call fragments, before the next one (streams only).
 
-        A stream with no more fragments than that is cut before ``[DONE]`` instead.
+        Fragments are chat ``tool_calls`` deltas, Anthropic ``input_json_delta`` events or Responses
+        ``function_call_arguments.delta`` events. A stream with no more fragments than that is cut before
+        its last event (``[DONE]``) instead.
         """
         return CutInToolCall(after_fragments)
 
@@ -312,17 +318,13 @@ class TruncatedStream(Fault):
         return None if number == min(self.after_events, stream.count - 1) else data
 
 
-_ERROR_EVENT = msgspec.json.encode(
-    {"errors": [{"code": "10007", "title": "Unexpected error", "detail": "The emulator injected an error event."}]}
-)
-
-
 @dataclass(frozen=True)
 class ErrorEvent(Fault):
     """After ``after_events`` events, an ``event: error`` with a Telnyx error body, then the end (`Fault.error_event`)."""
 
     kind = "error_event"
     after_events: int = 2
+    error_type: str | None = None
 
     def __post_init__(self) -> None:
         _check(self, self.after_events >= 0)
@@ -334,7 +336,8 @@ class ErrorEvent(Fault):
     async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
         if number != min(self.after_events, stream.count - 1):
             return data
-        await stream.write(stream.frame(_ERROR_EVENT, number, event="error"))
+        payload, name = stream.error_payload(number, self.error_type)
+        await stream.write(stream.frame(payload, number, event=name))
         return None
 
 
@@ -392,9 +395,6 @@ class Trickle(Fault):
         stream.write_size, stream.write_delay = self.chunk_size, self.seconds
 
 
-_TOOL_CALLS = b'"tool_calls"'
-
-
 @dataclass(frozen=True)
 class CutInToolCall(Fault):
     """A stream cut between two tool-call fragments, after ``after_fragments`` of them (`Fault.cut_in_tool_call`)."""
@@ -410,10 +410,11 @@ class CutInToolCall(Fault):
         return True
 
     async def on_event(self, stream: EventStream, number: int, data: bytes) -> bytes | None:
-        if data != DONE and _TOOL_CALLS not in data:
+        last = number == stream.count - 1
+        if not last and stream.fragment_marker not in data:
             return data
         sent = stream.seen.get(self.kind, 0)
-        if data != DONE and sent < self.after_fragments:
+        if not last and sent < self.after_fragments:
             stream.seen[self.kind] = sent + 1
             return data
         stream.drop()

@@ -17,6 +17,7 @@ from typing import Any, cast
 from ._json_schema import example_for_schema
 
 __all__ = [
+    "ANTHROPIC_ONLY_MODELS",
     "CHAT_MODELS",
     "CREATED",
     "DEFAULT_CHAT_MODEL",
@@ -65,6 +66,9 @@ def model_metadata(model: str) -> dict[str, object]:
         "task": "text-generation",
     }
 
+
+ANTHROPIC_ONLY_MODELS: tuple[str, ...] = ("MiniMaxAI/MiniMax-M3",)
+"""Models served only through the Anthropic Messages API (``/ai/anthropic/v1/messages``), as on the API."""
 
 REASONING_MODELS: tuple[str, ...] = ("Qwen/Qwen3-235B-A22B",)
 """Chat models that think first: they stream ``reasoning_content`` before the content (unless

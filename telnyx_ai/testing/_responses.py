@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 DONE = b"[DONE]"
+_FRAGMENT_MARKERS = {
+    "anthropic": b'"input_json_delta"',
+    "responses": b'"response.function_call_arguments.delta"',
+}
 
 _encoder = msgspec.json.Encoder()
 
@@ -97,8 +101,11 @@ def response_body(response: web.Response) -> bytes:
 class EventStream:
     """A Server-Sent Events response being written, as stream faults see it.
 
-    ``count`` is the number of events to send, ``[DONE]`` included. ``write_size`` and
-    ``write_delay`` split every write (from `StreamConfig`, unless a fault changes them).
+    ``count`` is the number of events to send, the last one (``[DONE]``, or the protocol's own last
+    event) included. ``write_size`` and ``write_delay`` split every write (from `StreamConfig`, unless a
+    fault changes them). ``names`` are the events' SSE names (None: data-only events); ``protocol`` is
+    the wire protocol (``chat``, ``responses``, ``anthropic``, ``assistant_chat``), which says how an
+    injected error event looks and which events are tool-call fragments.
     """
 
     request: web.Request
@@ -109,6 +116,26 @@ class EventStream:
     write_delay: float
     seen: dict[str, int] = field(default_factory=dict[str, int])
     """Counters a fault keeps about this stream (faults themselves are immutable and shared)."""
+    names: Sequence[str | None] | None = None
+    protocol: str = "chat"
+
+    @property
+    def fragment_marker(self) -> bytes:
+        """Bytes found only in the data of this protocol's tool-call fragments."""
+        return _FRAGMENT_MARKERS.get(self.protocol, b'"tool_calls"')
+
+    def error_payload(self, number: int, error_type: str | None) -> tuple[bytes, str]:
+        """The data and name of an error event in this protocol (``error_type`` as the error's kind)."""
+        message = "The emulator injected an error event."
+        body: object
+        if self.protocol == "anthropic":
+            body = {"type": "error", "error": {"type": error_type or "api_error", "message": message}}
+        elif self.protocol == "responses":
+            code = error_type or "server_error"
+            body = {"type": "error", "code": code, "message": message, "param": None, "sequence_number": number}
+        else:
+            body = {"errors": [{"code": error_type or "10007", "title": "Unexpected error", "detail": message}]}
+        return _encoder.encode(body), "error"
 
     def frame(self, data: bytes, number: int, *, event: str | None = None) -> bytes:
         """Event ``number`` carrying ``data``, framed as `config` says (line endings, ids, comments...)."""
@@ -119,6 +146,8 @@ class EventStream:
             lines.append(b": ping")
         if config.event_ids:
             lines.append(b"id: %d" % number)
+        if event is None and self.names is not None and number < len(self.names):
+            event = self.names[number]
         if event is not None:
             lines.append(b"event: " + event.encode())
         if config.multiline_data and data != DONE:

@@ -21,7 +21,7 @@ import msgspec
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from . import _assistant_handlers, _handlers, _media_handlers, _mission_handlers
+from . import _assistant_handlers, _handlers, _media_handlers, _mission_handlers, _protocol_handlers
 from ._faults import Fault, Injection
 from ._fixtures import SEEDED_CONVERSATION_IDS, assistant_test
 from ._idempotency import IdempotencyStore
@@ -36,7 +36,7 @@ __all__ = ["MockServer"]
 
 
 # Each registers its routes in _handlers.ROUTES when imported.
-ROUTE_MODULES = (_handlers, _media_handlers, _assistant_handlers, _mission_handlers)
+ROUTE_MODULES = (_handlers, _media_handlers, _assistant_handlers, _mission_handlers, _protocol_handlers)
 
 
 def _compile(template: str) -> re.Pattern[str]:

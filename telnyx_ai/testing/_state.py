@@ -47,6 +47,8 @@ class EmulatorState:
     """How event streams are written."""
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     """Stored conversations by id."""
+    conversation_messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict[str, list[dict[str, Any]]])
+    """The messages of each conversation, oldest first (Responses calls with ``conversation`` add theirs)."""
     assistant_tests: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     """What ``GET /ai/assistants/tests`` pages through."""
     assistants: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])

@@ -16,7 +16,9 @@ async def main() -> None:
     async with AsyncTelnyx() as client:
         for question in ["What is SIP?", "And RTP?"]:
             history.append({"role": "user", "content": question})
-            reply = await client.ai.chat.create_completion(messages=history, temperature=0.2, max_tokens=200, n=1)
+            reply = await client.ai.openai.chat.create_completion(
+                messages=history, temperature=0.2, max_tokens=200, n=1
+            )
             answer = reply.choices[0].message.content or ""
             history.append({"role": "assistant", "content": answer})
             print(describe(reply), answer)

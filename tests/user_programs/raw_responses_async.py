@@ -12,13 +12,13 @@ async def main() -> None:
         print(models.status_code, models.headers.get("x-request-id"), [m.id for m in models.parsed.data][:3])
 
         raw = await client.call_with_raw_response(
-            lambda c: c.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}], temperature=0.0)
+            lambda c: c.ai.openai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}], temperature=0.0)
         )
         reply = raw.parse()
         print(raw.status_code, raw.retries_taken, reply.id, reply.choices[0].message.content)
 
         streamed = await client.call_with_raw_response(
-            lambda c: c.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}], stream=True)
+            lambda c: c.ai.openai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}], stream=True)
         )
         print(streamed.status_code, streamed.headers.get("content-type"))
         async with streamed.parsed as stream:
@@ -26,7 +26,7 @@ async def main() -> None:
         print(text)
 
         messages: list[ChatMessageParam] = [{"role": "user", "content": "Hi again"}]
-        again = await client.with_raw_response(client.ai.chat.create_completion, messages=messages, stream=True)
+        again = await client.with_raw_response(client.ai.openai.chat.create_completion, messages=messages, stream=True)
         async with again.parsed as stream:
             print(again.headers.get("x-request-id"), len([chunk async for chunk in stream]), "chunks")
 

@@ -7,7 +7,7 @@ from telnyx_ai import AsyncTelnyx
 
 async def main() -> None:
     async with AsyncTelnyx() as client:
-        stream = await client.ai.chat.create_completion(
+        stream = await client.ai.openai.chat.create_completion(
             messages=[{"role": "user", "content": "Write a haiku about packets."}],
             stream=True,
         )

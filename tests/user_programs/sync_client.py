@@ -10,14 +10,16 @@ MODEL = "thenlper/gte-large"
 
 def main() -> None:
     with Telnyx() as client:
-        reply = client.ai.chat.create_completion(messages=[{"role": "user", "content": "Say hello in French."}])
+        reply = client.ai.openai.chat.create_completion(messages=[{"role": "user", "content": "Say hello in French."}])
         print(reply.id, reply.choices[0].message.content)
 
-        with client.ai.chat.create_completion(messages=[{"role": "user", "content": "Count."}], stream=True) as stream:
+        with client.ai.openai.chat.create_completion(
+            messages=[{"role": "user", "content": "Count."}], stream=True
+        ) as stream:
             print("".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices))
 
         messages: list[ChatMessageParam] = [{"role": "user", "content": "Weather in Oslo?"}]
-        answer = client.ai.chat.create_completion(
+        answer = client.ai.openai.chat.create_completion(
             messages=messages,
             tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
             tool_choice="auto",
@@ -29,7 +31,7 @@ def main() -> None:
         single = client.ai.openai.embeddings.create_embeddings(input="a", model=MODEL)
         print(len(vectors), vectors[0][:2] == single.data[0].embedding[:2])
 
-        raw = client.with_raw_response(client.ai.chat.create_completion, messages=messages, stream=True)
+        raw = client.with_raw_response(client.ai.openai.chat.create_completion, messages=messages, stream=True)
         with raw.parsed as chunks:
             print(raw.status_code, sum(1 for _ in chunks), "chunks")
         models = client.call_with_raw_response(lambda c: c.ai.openai.embeddings.list_embedding_models())

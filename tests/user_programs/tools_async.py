@@ -26,7 +26,7 @@ def get_weather(city: str) -> dict[str, Any]:
 async def main() -> None:
     messages: list[ChatMessageParam] = [{"role": "user", "content": "What's the weather in Paris?"}]
     async with AsyncTelnyx() as client:
-        reply = await client.ai.chat.create_completion(
+        reply = await client.ai.openai.chat.create_completion(
             messages=messages,
             tools=TOOLS,
             tool_choice={"type": "function", "function": {"name": "get_weather"}},
@@ -41,7 +41,7 @@ async def main() -> None:
             result = get_weather(arguments["city"])
             print(f"{call.id}: {call.function.name}({arguments}) -> {result}")
             messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
-        final = await client.ai.chat.create_completion(messages=messages, tools=TOOLS, tool_choice="none")
+        final = await client.ai.openai.chat.create_completion(messages=messages, tools=TOOLS, tool_choice="none")
         print(final.choices[0].message.content)
 
 

@@ -32,7 +32,7 @@ async def main() -> None:
         {"role": "user", "content": [{"type": "text", "text": "Where is my order A-17?"}]},
     ]
     async with AsyncTelnyx() as client:
-        first = await client.ai.chat.create_completion(messages=history, tools=TOOLS, tool_choice="required")
+        first = await client.ai.openai.chat.create_completion(messages=history, tools=TOOLS, tool_choice="required")
         message = first.choices[0].message
         history.append(message.to_param())
         for call in message.tool_calls or []:
@@ -41,7 +41,7 @@ async def main() -> None:
         history.append({"role": "user", "content": "Thanks! Anything else I should know?"})
 
         options: ChatCompletionStreamOptionsParam = {"include_usage": True}
-        stream = await client.ai.chat.create_completion(
+        stream = await client.ai.openai.chat.create_completion(
             messages=history, stream=True, extra_body={"stream_options": options}
         )
         async with stream:

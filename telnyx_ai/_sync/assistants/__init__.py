@@ -11,6 +11,7 @@ from ..._bridge import SyncResource
 from ..._streams.sync_stream import Stream, stream_or_value
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.assistants import AsyncAssistants
+from ...types.assistant_chat import AssistantChatEvent
 from ...types.assistant_flows import ConversationFlowReqParam, ExternalLLMReqParam
 from ...types.assistant_params import (
     InsightSettingsParam,
@@ -177,7 +178,7 @@ class Assistants(SyncResource[AsyncAssistants]):
         name: str | NotGiven = NOT_GIVEN,
         stream: Literal[True],
         **options: Unpack[RequestOptions],
-    ) -> Stream[object]: ...
+    ) -> Stream[AssistantChatEvent]: ...
 
     @overload
     def chat(
@@ -189,7 +190,7 @@ class Assistants(SyncResource[AsyncAssistants]):
         name: str | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse | Stream[object]: ...
+    ) -> AssistantChatResponse | Stream[AssistantChatEvent]: ...
 
     def chat(
         self,
@@ -200,7 +201,7 @@ class Assistants(SyncResource[AsyncAssistants]):
         name: str | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse | Stream[object]:
+    ) -> AssistantChatResponse | Stream[AssistantChatEvent]:
         """Send a message to an assistant and get its reply."""
         return stream_or_value(
             self._bridge,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
@@ -12,6 +13,7 @@ from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...resources.openai import AsyncOpenAI
 from ...types.models import ModelsResponse
 from ...types.openai import OpenAICreateResponseReasoningParam
+from ...types.responses import Response, ResponseStreamEvent
 
 if TYPE_CHECKING:
     from .chat import OpenAIChat
@@ -44,63 +46,103 @@ class OpenAI(SyncResource[AsyncOpenAI]):
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: Literal[False] | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object: ...
+    ) -> Response: ...
 
     @overload
     def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: Literal[True],
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> Stream[object]: ...
+    ) -> Stream[ResponseStreamEvent]: ...
 
     @overload
     def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | Stream[object]: ...
+    ) -> Response | Stream[ResponseStreamEvent]: ...
 
     def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | Stream[object]:
+    ) -> Response | Stream[ResponseStreamEvent]:
         """Create a response with the OpenAI Responses API; with ``stream=True``, a stream of its events."""
         return stream_or_value(
             self._bridge,
@@ -109,12 +151,22 @@ class OpenAI(SyncResource[AsyncOpenAI]):
                     conversation=conversation,
                     input=input,
                     instructions=instructions,
+                    max_output_tokens=max_output_tokens,
+                    metadata=metadata,
                     mode=mode,
                     model=model,
+                    parallel_tool_calls=parallel_tool_calls,
+                    previous_response_id=previous_response_id,
                     reasoning=reasoning,
                     region=region,
                     service_tier=service_tier,
+                    store=store,
                     stream=stream,
+                    temperature=temperature,
+                    text=text,
+                    tool_choice=tool_choice,
+                    tools=tools,
+                    top_p=top_p,
                     **options,
                 )
             ),

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Literal, Unpack, overload
 
 from ..._checks import ArgumentChecks
 from ..._http.request import build_path
+from ..._streams.assistant_chat import PROTOCOL
 from ..._streams.open import open_stream
 from ..._streams.stream import AsyncStream
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
+from ...types.assistant_chat import AssistantChatEvent
 from ...types.assistants import (
     Assistant,
     AssistantChatResponse,
@@ -189,7 +191,7 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         name: str | NotGiven = NOT_GIVEN,
         stream: Literal[True],
         **options: Unpack[RequestOptions],
-    ) -> AsyncStream[object]: ...
+    ) -> AsyncStream[AssistantChatEvent]: ...
     @overload
     async def chat(
         self,
@@ -200,7 +202,7 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         name: str | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse | AsyncStream[object]: ...
+    ) -> AssistantChatResponse | AsyncStream[AssistantChatEvent]: ...
     async def chat(
         self,
         assistant_id: str,
@@ -210,7 +212,7 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         name: str | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AssistantChatResponse | AsyncStream[object]:
+    ) -> AssistantChatResponse | AsyncStream[AssistantChatEvent]:
         """Send a message to an assistant and get its reply."""
         self._chat_checks.check(options, strings=(content, conversation_id, name))
         body = {"content": content, "conversation_id": conversation_id, "name": name, "stream": stream}
@@ -219,7 +221,7 @@ class AsyncAssistants(AsyncAssistantSettingOps):
                 self._transport,
                 "POST",
                 build_path("/ai/assistants/{assistant_id}/chat", assistant_id=assistant_id),
-                cast_to=object,
+                PROTOCOL,
                 body=body,
                 options=options,
             )

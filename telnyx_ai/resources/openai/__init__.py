@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from ..._checks import ArgumentChecks
 from ..._resource import AsyncResource
 from ..._streams.open import open_stream
+from ..._streams.responses import PROTOCOL
 from ..._streams.stream import AsyncStream
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.models import ModelsResponse
 from ...types.openai import OpenAICreateResponseReasoningParam
+from ...types.responses import Response, ResponseStreamEvent
 
 if TYPE_CHECKING:
     from .chat import AsyncOpenAIChat
@@ -44,9 +47,11 @@ class AsyncOpenAI(AsyncResource):
 
     _create_response_checks = ArgumentChecks(
         "ai.openai.create_response",
-        mappings=("reasoning",),
-        strings=("instructions", "model", "mode", "region", "service_tier"),
-        others=("conversation", "input", "stream"),
+        mapping_lists=("tools",),
+        mappings=("reasoning", "text", "metadata"),
+        numbers=("max_output_tokens", "temperature", "top_p"),
+        strings=("instructions", "model", "mode", "region", "service_tier", "previous_response_id"),
+        others=("conversation", "input", "stream", "tool_choice", "parallel_tool_calls", "store"),
     )
 
     @overload
@@ -54,63 +59,107 @@ class AsyncOpenAI(AsyncResource):
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: Literal[False] | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object: ...
+    ) -> Response: ...
     @overload
     async def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: Literal[True],
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> AsyncStream[object]: ...
+    ) -> AsyncStream[ResponseStreamEvent]: ...
     @overload
     async def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | AsyncStream[object]: ...
+    ) -> Response | AsyncStream[ResponseStreamEvent]: ...
     async def create_response(
         self,
         *,
         conversation: str | NotGiven = NOT_GIVEN,
-        input: Any | NotGiven = NOT_GIVEN,
+        input: str | Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
         instructions: str | NotGiven = NOT_GIVEN,
+        max_output_tokens: int | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven = NOT_GIVEN,
         mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         model: str | NotGiven = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        previous_response_id: str | NotGiven = NOT_GIVEN,
         reasoning: OpenAICreateResponseReasoningParam | NotGiven = NOT_GIVEN,
         region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
         service_tier: str | NotGiven = NOT_GIVEN,
+        store: bool | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        text: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: str | dict[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Sequence[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
-    ) -> object | AsyncStream[object]:
+    ) -> Response | AsyncStream[ResponseStreamEvent]:
         """Create a response with the OpenAI Responses API; with ``stream=True``, a stream of its events."""
         self._create_response_checks.check(
-            options, mappings=(reasoning,), strings=(instructions, model, mode, region, service_tier)
+            options,
+            mapping_lists=(tools,),
+            mappings=(reasoning, text, metadata),
+            numbers=(max_output_tokens, temperature, top_p),
+            strings=(instructions, model, mode, region, service_tier, previous_response_id),
         )
         body = {
             "conversation": conversation,
@@ -122,9 +171,21 @@ class AsyncOpenAI(AsyncResource):
             "reasoning": reasoning,
             "region": region,
             "service_tier": service_tier,
+            "tools": tools,
+            "tool_choice": tool_choice,
+            "parallel_tool_calls": parallel_tool_calls,
+            "previous_response_id": previous_response_id,
+            "max_output_tokens": max_output_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "text": text,
+            "metadata": metadata,
+            "store": store,
         }
         if stream:
             return await open_stream(
-                self._transport, "POST", "/ai/openai/responses", cast_to=object, body=body, options=options
+                self._transport, "POST", "/ai/openai/responses", PROTOCOL, body=body, options=options
             )
-        return await self._transport.request("POST", "/ai/openai/responses", cast_to=object, body=body, options=options)
+        return await self._transport.request(
+            "POST", "/ai/openai/responses", cast_to=Response, body=body, options=options
+        )

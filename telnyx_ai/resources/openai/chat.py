@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack, overload
 
 from ..._checks import ArgumentChecks
+from ..._streams.chat import PROTOCOL
 from ..._streams.open import open_stream
 from ..._streams.stream import AsyncStream
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -247,12 +248,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         }
         if stream:
             return await open_stream(
-                self._transport,
-                "POST",
-                "/ai/openai/chat/completions",
-                cast_to=ChatCompletionChunk,
-                body=body,
-                options=options,
+                self._transport, "POST", "/ai/openai/chat/completions", PROTOCOL, body=body, options=options
             )
         return await self._transport.request(
             "POST", "/ai/openai/chat/completions", cast_to=ChatCompletion, body=body, options=options
