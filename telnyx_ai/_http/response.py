@@ -7,7 +7,8 @@ and `read_body` before they start.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import contextlib
+from typing import TypeVar, cast
 
 import aiohttp
 import msgspec
@@ -101,6 +102,10 @@ def decode(raw: bytes, status: int, cast_to: type[T], request: Request) -> T:
             body=raw[:2000].decode("utf-8", "replace"),
         ) from None
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        lenient = getattr(cast_to, "decode_leniently", None)  # a reply that keeps items of unknown types
+        if lenient is not None and isinstance(exc, msgspec.ValidationError):
+            with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+                return cast("T", lenient(raw))
         name = getattr(cast_to, "__name__", cast_to)
         raise APIResponseValidationError(
             f"The response to {request.method} {request.url} did not match the expected {name}: {exc}",

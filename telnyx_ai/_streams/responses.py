@@ -34,6 +34,7 @@ from ..types.responses import (
     ResponseOutputRefusal,
     ResponseOutputText,
     ResponseQueuedEvent,
+    ResponseReasoningItem,
     ResponseReasoningSummaryPartAddedEvent,
     ResponseReasoningSummaryTextDeltaEvent,
     ResponseReasoningText,
@@ -79,6 +80,8 @@ class _Item:
             return msgspec.structs.replace(added, content=parts)
         if isinstance(added, ResponseFunctionToolCall):
             return msgspec.structs.replace(added, arguments=added.arguments + "".join(self.arguments))
+        if not isinstance(added, ResponseReasoningItem):
+            return added  # an item of a type this version does not know: kept as it was announced
         summary = [*added.summary, *(ResponseSummaryText(text="".join(p)) for _, p in sorted(self.summary.items()))]
         reasoning = [
             ResponseReasoningText(text="".join(pieces))

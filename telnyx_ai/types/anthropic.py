@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, TypeAlias, get_args
 import msgspec
 
 from .._models import APIResponse, BaseModel
-from .stream_events import UnknownEvent
+from .stream_events import UnknownEvent, UnknownItem, with_unknown_items
 
 __all__ = [
     "MESSAGE_EVENT_TYPES",
@@ -80,8 +80,8 @@ class RedactedThinkingBlock(BaseModel, tag_field="type", tag="redacted_thinking"
     data: str
 
 
-ContentBlock: TypeAlias = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock
-"""One block of `Message.content`."""
+ContentBlock: TypeAlias = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock | UnknownItem
+"""One block of `Message.content` (`UnknownItem` for a block of a type this version does not know)."""
 
 
 class Usage(BaseModel):
@@ -106,9 +106,16 @@ class Message(APIResponse):
     stop_sequence: str | None = None
     usage: Usage = msgspec.field(default_factory=Usage)
 
+    @classmethod
+    def decode_leniently(cls, raw: bytes) -> Message:
+        """``raw`` decoded with each content block of an unknown type as an `UnknownItem` (after a failed decode)."""
+        known = {"text", "tool_use", "thinking", "redacted_thinking"}
+        return msgspec.convert(with_unknown_items(raw, "content", known), cls)
+
     def to_param(self) -> dict[str, Any]:
         """This reply as the next request's ``messages`` takes it back (an assistant message)."""
-        return {"role": self.role, "content": [block.to_dict() for block in self.content]}
+        blocks = [block.data if isinstance(block, UnknownItem) else block.to_dict() for block in self.content]
+        return {"role": self.role, "content": blocks}
 
 
 # -- the events of a streamed message ---------------------------------------------------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypeAlias, get_args
 
+import msgspec
+
 from .._models import APIResponse, BaseModel
-from .stream_events import UnknownEvent
+from .stream_events import UnknownEvent, UnknownItem, with_unknown_items
 
 __all__ = [
     "RESPONSE_EVENT_TYPES",
@@ -138,8 +140,9 @@ class ResponseReasoningItem(BaseModel, tag_field="type", tag="reasoning"):
     status: str | None = None
 
 
-ResponseOutputItem: TypeAlias = ResponseOutputMessage | ResponseFunctionToolCall | ResponseReasoningItem
-"""One item of `Response.output`: a message, a function call or reasoning."""
+ResponseOutputItem: TypeAlias = ResponseOutputMessage | ResponseFunctionToolCall | ResponseReasoningItem | UnknownItem
+"""One item of `Response.output`: a message, a function call, reasoning, or an item of a type this
+version does not know (`UnknownItem`)."""
 
 
 class ResponseInputTokensDetails(BaseModel):
@@ -193,6 +196,12 @@ class Response(APIResponse):
     tools: list[dict[str, Any]] = []
     previous_response_id: str | None = None
     conversation: dict[str, Any] | None = None
+
+    @classmethod
+    def decode_leniently(cls, raw: bytes) -> Response:
+        """``raw`` decoded with each output item of an unknown type as an `UnknownItem` (after a failed decode)."""
+        known = {"message", "function_call", "reasoning"}
+        return msgspec.convert(with_unknown_items(raw, "output", known), cls)
 
     @property
     def output_text(self) -> str:
