@@ -79,8 +79,33 @@ def test_a_429_cuts_once_per_epoch_and_the_pace_climbs_back() -> None:
     now[0] += 1.0
     rate.throttled(0)  # sent before the cut: says nothing about the new rate
     assert rate.rate == pytest.approx(85.0)
+    rate.succeeded(0.05)  # answers between the cuts: a stray 429 while climbing back
     rate.throttled(1)
     assert rate.rate == pytest.approx(85.0 * 0.85) and rate.ceiling_rate == pytest.approx(92.5)
+
+
+def test_in_a_storm_the_pace_decays_keeps_its_ceiling_and_climbs_back_once_answers_return() -> None:
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.throttled(0)  # the first burst refused before any answer: the burst, not the pace
+    assert (rate.rate, rate.slow_start, rate.cuts, rate.epoch) == (100.0, True, 0, 1)
+    rate.throttled(0)  # the same burst's other 429s: ignored
+    assert rate.epoch == 1
+    rate.throttled(1)  # a request paced after it: slow start ends at half
+    assert (rate.rate, rate.slow_start, rate.ceiling_rate) == (50.0, False, 100.0)
+    for _ in range(40):  # nothing answered, every request refused, one cut per round trip
+        now[0] += 0.1
+        rate.reserve()  # paced sends in between: no climb while nothing is answered
+        rate.throttled(rate.epoch)
+    assert rate.rate == 0.5, "the pace decayed to its floor"
+    assert rate.ceiling_rate == 100.0, "and kept the rate to climb back to"
+    rate.succeeded(0.1)
+    for _ in range(20):
+        now[0] += 0.05
+        rate.reserve()
+        rate.reserve()
+    assert rate.rate > 90.0, f"answers again: the pace climbed straight back ({rate})"
 
 
 async def test_a_batch_waiting_to_retry_holds_no_slot(monkeypatch: pytest.MonkeyPatch) -> None:

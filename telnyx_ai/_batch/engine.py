@@ -4,7 +4,10 @@ Inputs are read lazily (`inputs`), so memory holds about ``2 * concurrency`` bat
 text, never the whole corpus. A `RateController` (`rate_control`) decides when each request may
 leave and how many may be in flight; ``concurrency`` is only a ceiling. A batch that fails gives
 its slot back at once, waits (the server's ``Retry-After``, spread, or backoff) holding nothing,
-and goes back through the scheduler. A batch the server rejects as a whole (400/413/422) is cut
+and goes back through the scheduler. A 429 is pacing, not a failure: it does not count against a
+batch's retries. Only when no batch has succeeded for ``rate_limit_timeout`` while 429s come back
+does the job give up, failing every input not yet embedded; a second into such a storm, one
+request at a time goes out. A batch the server rejects as a whole (400/413/422) is cut
 in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
 dropped, and reported together in `EmbedManyError`, with every vector already paid for.
 Vectors arrive as floats or base64 (`vectors`) and are stored in one place, in the output's
@@ -37,6 +40,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONCURRENCY",
     "MAX_RETRY_WAIT",
+    "RATE_LIMIT_TIMEOUT",
     "AdaptiveLimit",
     "BatchReply",
     "EmbedJob",
@@ -71,6 +75,11 @@ BATCH_RETRIES = 8
 """A long job should ride out a bad minute: by default its batches retry harder than single calls."""
 MAX_RETRY_WAIT = 900.0
 """The longest ``Retry-After`` a batch waits out (a single call gives up on more than a minute)."""
+RATE_LIMIT_TIMEOUT = 600.0
+"""Seconds a job goes on answered only 429s, with no batch succeeding, before it gives up: ten minutes of a
+server refusing everything is an outage or a spent quota, not a pace to find."""
+STALLED_AFTER = 1.0
+"""Seconds without a success, 429s coming back, after which a job sends one request at a time until one succeeds."""
 SPLIT_STATUSES = frozenset({400, 413, 422})
 """Statuses that reject a batch for what it contains: it is halved to find the inputs at fault."""
 
@@ -80,6 +89,8 @@ class EmbedJob:
     """How a batch job runs: inputs per request, the in-flight ceiling, retries per batch, progress, resume.
 
     ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
+    ``max_retries`` limits a batch's failures other than 429; ``rate_limit_timeout`` is how long the
+    job goes on while every request is answered 429 and none succeeds, before it gives up.
     ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
     ``one_width``: every vector must have the first one's width (an array's rows); a batch of
     another width fails, not retried. ``first_alone``: seconds the first request goes alone, the
@@ -94,6 +105,7 @@ class EmbedJob:
     on_progress: ProgressCallback | None = None
     skip: Collection[int] = frozenset()
     max_retry_wait: float = MAX_RETRY_WAIT
+    rate_limit_timeout: float = RATE_LIMIT_TIMEOUT
     rate: RateController | None = None
     one_width: bool = False
     first_alone: float = 0.0
@@ -105,6 +117,8 @@ class EmbedJob:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}.")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}.")
+        if not self.rate_limit_timeout > 0:
+            raise ValueError(f"rate_limit_timeout must be a positive number of seconds, got {self.rate_limit_timeout}.")
 
 
 class _Embedding(Protocol):
@@ -161,6 +175,20 @@ def _retryable(exc: BaseException) -> bool:
     return should_retry(exc) or (isinstance(exc, APIResponseValidationError) and exc.malformed)
 
 
+def _gave_up(refusal: RateLimitError, timeout: float) -> RateLimitError:
+    """The cause given to every input a job gave up on: the last 429, and why the job stopped retrying."""
+    return RateLimitError(
+        f"Gave up: no batch succeeded for {timeout:g} s while the server answered 429 (the job's "
+        f"rate_limit_timeout). The last refusal: {refusal.message}",
+        status_code=refusal.status_code,
+        body=refusal.body,
+        response=refusal.response,
+        request_id=refusal.request_id,
+        method=refusal.method,
+        url=refusal.url,
+    )
+
+
 def _headers(source: object) -> Mapping[str, str] | None:
     if isinstance(source, BatchReply):
         return source.headers
@@ -186,12 +214,17 @@ class _Scheduler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.width: int | None = None  # with ``job.one_width``: the first batch's
         self.alone = job.first_alone > 0  # until the first request is answered (or that long), one in flight
+        self.sleeping: dict[int, tuple[asyncio.Task[None], Batch]] = {}  # batches waiting to retry, by id
+        self.last_success = time.monotonic()  # or the job's start
+        self.refusal: RateLimitError | None = None  # the last 429 since the last success
+        self.gave_up: RateLimitError | None = None  # set when the job stops retrying (`_give_up`)
+        self._deadline: asyncio.TimerHandle | None = None  # checks `rate_limit_timeout` while 429s come
         self._changed = asyncio.Event()
 
     # -- the loop that starts requests ---------------------------------------------------------
 
     def _room(self) -> bool:
-        if self.alone:
+        if self.alone or self._stalled():
             return self.in_flight == 0
         limit = self.job.concurrency
         if self.window is not None:
@@ -200,6 +233,10 @@ class _Scheduler:
 
     def _held(self) -> int:
         return self.in_flight + self.waiting + len(self.ready) + self.unread_outcomes
+
+    def _stalled(self) -> bool:
+        """Only 429s for `STALLED_AFTER` seconds: one request at a time until one succeeds."""
+        return self.refusal is not None and time.monotonic() - self.last_success >= STALLED_AFTER
 
     def _has_work(self) -> bool:
         return bool(self.ready) or (not self.exhausted and self._held() < 2 * self.job.concurrency)
@@ -213,13 +250,20 @@ class _Scheduler:
             asyncio.get_running_loop().call_later(self.job.first_alone, self._end_alone)
         try:
             while not self._idle():
-                if not (self._room() and self._has_work()):
-                    self._changed.clear()
-                    await self._changed.wait()
+                if self.gave_up is not None:
+                    await self._fail_unsent(self.gave_up)
+                if self.gave_up is not None or not (self._room() and self._has_work()):
+                    if not self._idle():
+                        self._changed.clear()
+                        await self._changed.wait()
                     continue
                 epoch, window_epoch = await self.rate.turn(), self.window.epoch if self.window else 0
+                if self.gave_up is not None:
+                    continue  # given up while waiting for the turn: nothing more is sent
                 batch = await self._next_batch()
-                if batch is not None:
+                if batch is not None and self.gave_up is not None:
+                    self._report(_Outcome(batch.indices, error=self.gave_up))
+                elif batch is not None:
                     self._start(batch, epoch, window_epoch)
         except Exception as exc:  # the input iterable failed: the job fails with its error
             await self.finished.put(exc)
@@ -238,6 +282,12 @@ class _Scheduler:
             else:
                 return item
         return None
+
+    async def _fail_unsent(self, error: RateLimitError) -> None:
+        """The job gave up: every input not yet sent fails with ``error`` (a bad one with its own error)."""
+        while (batch := await self._next_batch()) is not None:
+            self._report(_Outcome(batch.indices, error=error))
+            await asyncio.sleep(0)  # let the consumer take the outcomes as they come
 
     def _start(self, batch: Batch, epoch: int, window_epoch: int) -> None:
         self.in_flight += 1
@@ -268,7 +318,8 @@ class _Scheduler:
             self.finished.put_nowait(exc)
             return
         self._free_slot()
-        self.rate.succeeded(time.monotonic() - started)
+        self.last_success, self.refusal = time.monotonic(), None
+        self.rate.succeeded(self.last_success - started)
         self.rate.advise(rate_limit_hint(_headers(reply)))
         if self.window is not None:
             self.window.succeeded()
@@ -298,36 +349,90 @@ class _Scheduler:
 
     def _failed(self, batch: Batch, exc: APIError, epoch: int, window_epoch: int) -> None:
         self.rate.advise(rate_limit_hint(_headers(exc)))
-        if isinstance(exc, RateLimitError):
+        refused = isinstance(exc, RateLimitError)
+        if refused:
             self.rate.throttled(epoch)
             if self.window is not None:
                 self.window.throttled(window_epoch)
-        if isinstance(exc, APIStatusError) and exc.status_code in SPLIT_STATUSES and len(batch.texts) > 1:
+        if self.gave_up is not None:  # nothing more is sent
+            self._report(_Outcome(batch.indices, error=self.gave_up if refused else exc))
+        elif isinstance(exc, RateLimitError):
+            # Pacing, not a failure of these inputs: retried until the whole job stops making progress.
+            self.refusal = exc
+            if time.monotonic() - self.last_success >= self.job.rate_limit_timeout:
+                self._give_up(exc)
+                self._report(_Outcome(batch.indices, error=self.gave_up))
+            else:
+                self._watch_deadline()
+                self._retry(batch, exc, "(pacing: not counted against max_retries)")
+        elif isinstance(exc, APIStatusError) and exc.status_code in SPLIT_STATUSES and len(batch.texts) > 1:
             self.ready.extendleft(reversed(batch.halves()))
-        elif _retryable(exc) and batch.retries < self.job.max_retries:
-            batch.retries += 1
-            asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
-            delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
-            logger.info(
-                "Retrying a batch of %d inputs in %.2fs after %s (retry %d of %d)",
-                len(batch.texts),
-                delay,
-                short_reason(exc),
-                batch.retries,
-                self.job.max_retries,
-            )
-            self.waiting += 1
-            task = asyncio.create_task(self._retry_later(batch, delay))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+        elif _retryable(exc) and batch.failures < self.job.max_retries:
+            batch.failures += 1
+            self._retry(batch, exc, f"(retry {batch.failures} of {self.job.max_retries})")
         else:
             self._report(_Outcome(batch.indices, error=exc))
 
+    def _retry(self, batch: Batch, exc: APIError, count: str) -> None:
+        """Send ``batch`` again after the wait the server asked for (spread) or a backoff, holding no slot."""
+        batch.retries += 1
+        asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
+        delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
+        # The progress bar shows the third argument, the reason in a word.
+        logger.info(
+            "Retrying a batch of %d inputs in %.2fs after %s %s", len(batch.texts), delay, short_reason(exc), count
+        )
+        self.waiting += 1
+        task = asyncio.create_task(self._retry_later(batch, delay))
+        self.tasks.add(task)
+        self.sleeping[id(batch)] = task, batch
+        task.add_done_callback(self.tasks.discard)
+
     async def _retry_later(self, batch: Batch, delay: float) -> None:
         await wait_before_retry(delay)
+        del self.sleeping[id(batch)]
         self.waiting -= 1
         self.ready.append(batch)
         self._changed.set()
+
+    # -- a storm of 429s -----------------------------------------------------------------------
+
+    def _watch_deadline(self) -> None:
+        """Check, when `rate_limit_timeout` has passed since the last success, whether the job should give up."""
+        if self._deadline is None:
+            left = self.last_success + self.job.rate_limit_timeout - time.monotonic()
+            self._deadline = asyncio.get_running_loop().call_later(max(0.0, left), self._deadline_reached)
+
+    def _deadline_reached(self) -> None:
+        self._deadline = None
+        if self.refusal is None or self.gave_up is not None:
+            return  # a batch succeeded since (no 429 after it), or the job already gave up
+        if time.monotonic() - self.last_success < self.job.rate_limit_timeout:
+            self._watch_deadline()  # a batch succeeded, then 429s again: the deadline moved
+            return
+        self._give_up(self.refusal)
+
+    def _give_up(self, refusal: RateLimitError) -> None:
+        """No batch succeeded for `rate_limit_timeout`, only 429s: every input not yet embedded fails.
+
+        Batches waiting to retry fail now; the run loop fails those never sent (`_fail_unsent`);
+        requests in flight finish (a success is kept).
+        """
+        self.gave_up = error = _gave_up(refusal, self.job.rate_limit_timeout)
+        logger.warning(
+            "Giving up: no batch succeeded for %gs while the server answered 429 (rate_limit_timeout)",
+            self.job.rate_limit_timeout,
+        )
+        for task, batch in self.sleeping.values():
+            task.cancel()
+            self.waiting -= 1
+            self._report(_Outcome(batch.indices, error=error))
+        self.sleeping.clear()
+        self._changed.set()
+
+    def close(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
 
 
 async def _outcomes(
@@ -343,6 +448,7 @@ async def _outcomes(
             scheduler.outcome_read()
             yield outcome
     finally:
+        scheduler.close()
         pending = [runner, *scheduler.tasks]
         for task in pending:
             task.cancel()

@@ -17,11 +17,16 @@ Texts = Iterable[str] | AsyncIterable[str]
 
 @dataclass(slots=True)
 class Batch:
-    """Inputs sent in one request: their texts, their indices in the whole job, and the retries spent on them."""
+    """Inputs sent in one request: their texts, their indices in the whole job, and the retries spent on them.
+
+    ``retries`` counts every retry (429s too: the retry-count header says it); ``failures`` only
+    those `max_retries` limits: a 429 is pacing, not a failure of the batch.
+    """
 
     indices: list[int]
     texts: list[str]
     retries: int = 0
+    failures: int = 0
 
     def halves(self) -> tuple[Batch, Batch]:
         """The batch cut in two, to find the inputs a server rejects (each half starts with no retries spent)."""

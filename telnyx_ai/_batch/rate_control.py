@@ -9,6 +9,9 @@ rate it accepted. No cut for requests sent before the last cut (they report a ra
 used) and at most one per round trip, so a server that refuses a few requests at random does not
 drive the rate to nothing. After a cut the rate climbs back quickly towards the rate that failed
 (``ceiling_rate``), then probes above it, slowly at first and faster the longer no 429 comes.
+A storm (a cut with nothing answered since the last one) cuts again each round trip but neither
+climbs in between nor lowers the ceiling: the pace decays while everything is refused, and climbs
+straight back to where it was once answers return.
 After a drop, the rate the server used to accept is remembered: once a probe gets well above the
 new ceiling without a 429, the rate climbs straight back towards the old one. Time constants are
 counted in round trips, as in TCP.
@@ -79,6 +82,8 @@ _HISTORY = 2.0
 """Seconds of answers kept, for the accepted rate (a window of a few round trips) and its peak."""
 _PEAK_WINDOW = 1.0
 """The peak accepted rate is measured over a second: a burst allowance inflates shorter windows."""
+_MIN_RATE = 0.5
+"""The slowest pace: a request every two seconds, however many 429s came back."""
 _DEFAULT_ROUND_TRIP = 0.1
 _SLOW_START_ROUND_TRIP = 0.2
 """Slow start doubles at most every 0.2 s: a server's burst allowance hides its limit for a while, and
@@ -135,11 +140,12 @@ class RateController:
         self.slow_start = True
         self.ceiling_rate: float | None = None
         self.limit: float | None = None
-        self.epoch = 0
+        self.epoch: int = 0
         self.cuts = 0
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._burst_left = initial_burst
+        self._burst_refused = False
         self._next_send = 0.0
         self._hold_until = 0.0
         self._budget = math.inf  # remaining / reset, until the window resets
@@ -154,6 +160,7 @@ class RateController:
         self._former_rate: float | None = None  # what it accepted before the drop: where a recovery climbs back to
         self._probe_excess = 0.0  # requests sent above the ceiling since the last cut, none refused
         self._last_cut = -math.inf
+        self._answered_since_cut = True  # False in a storm: cut, and nothing answered since
 
     def __repr__(self) -> str:
         phase = "slow start" if self.slow_start else "paced"
@@ -190,6 +197,7 @@ class RateController:
         """A request was answered; ``round_trip`` is how long it took."""
         self._round_trip = 0.8 * self._round_trip + 0.2 * max(round_trip, 0.001)
         now = self.clock()
+        self._answered_since_cut = True
         answers = self._answers
         answers.append(now)
         if answers[0] < now - _HISTORY:
@@ -205,18 +213,30 @@ class RateController:
     def throttled(self, epoch: int) -> None:
         """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip."""
         now = self.clock()
-        if self.slow_start and not self._answers:
-            self._burst_left = 0  # refused before anything was answered: the burst was too big, not the pace
+        if epoch != self.epoch:
+            return  # sent before the last cut: it says nothing about the pace now
+        if self.slow_start and not self._answers and not self._burst_refused:
+            # Refused before anything was answered: the burst was too big, not the pace. A new epoch,
+            # so the other 429s of requests already sent are ignored, but one sent after this cuts.
+            self._burst_left, self._burst_refused = 0, True
+            self.epoch += 1
             return
-        if epoch != self.epoch or now - self._last_cut < self._round_trip:
+        if now - self._last_cut < self._round_trip:
             return
+        storm = not self._answered_since_cut
         self.epoch += 1
         self.cuts += 1
         self._last_cut = now
+        self._answered_since_cut = False
         self._probe_started = None
         self._probe_excess = 0.0
         self._last_update = now
         self._next_send = max(self._next_send, now)
+        if storm and not self.slow_start:
+            # Nothing answered since the last cut: every request is refused. Keep cutting, one round trip
+            # apart, but keep the ceiling: once answers return, the pace climbs straight back to it.
+            self.rate = max(_MIN_RATE, self.rate * DECREASE)
+            return
         if self.slow_start:
             # Leaving slow start: the rate overshot, by up to twice (more while a burst allowance hid
             # the limit). Halve it as TCP does, or go to the rate answers came back at if that is
@@ -232,13 +252,13 @@ class RateController:
             # accepts (at most halving per cut: one window of answers can mislead) and remember the old rate.
             self._former_rate, self._peak_accepted = seen, accepted
             self.ceiling_rate = accepted
-            self.rate = max(0.5, 0.5 * self.rate, _ACCEPTED_SHARE * accepted)
+            self.rate = max(_MIN_RATE, 0.5 * self.rate, _ACCEPTED_SHARE * accepted)
             return
         # A cut while still climbing back lowers the remembered ceiling only halfway: one stray 429
         # (a server refusing a few requests at random) must not ratchet the rate down for good.
         ceiling = self.ceiling_rate
         self.ceiling_rate = self.rate if ceiling is None or self.rate >= ceiling else (self.rate + ceiling) / 2
-        self.rate = max(0.5, self.rate * DECREASE)
+        self.rate = max(_MIN_RATE, self.rate * DECREASE)
 
     def advise(self, hint: RateLimitHint | None) -> None:
         """Take in a response's ``x-ratelimit-*`` headers (see the module's docstring)."""
@@ -290,8 +310,8 @@ class RateController:
     def _grow(self, now: float) -> None:
         last, self._last_update = self._last_update, now
         paced, self._paced_since_update = self._paced_since_update, False
-        if self.slow_start or last is None or not paced:
-            return  # grow only when the rate was what held requests back
+        if self.slow_start or last is None or not paced or not self._answered_since_cut:
+            return  # grow only when the rate was what held requests back, and not in a storm
         # Only time spent sending at the pace counts: a pause (waiting for retries, for input) is no evidence.
         elapsed = min(now - last, 2.0 / self.rate)
         period = self._period()

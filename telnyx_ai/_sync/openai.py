@@ -7,7 +7,7 @@ from collections.abc import Collection, Generator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, Unpack, overload
 
-from .._batch.engine import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
+from .._batch.engine import DEFAULT_BATCH_SIZE, RATE_LIMIT_TIMEOUT, ProgressCallback, RateController, Texts
 from .._bridge import SyncResource
 from .._streams.sync_stream import iterate
 from .._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -91,6 +91,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[False] = False,
@@ -107,6 +108,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[True],
@@ -123,6 +125,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -138,6 +141,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -149,7 +153,9 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
         default the client's ``max_connections``); the job finds the server's rate below it from
         429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        8, or the client's setting if higher) without holding a slot; a 429 is pacing and does not
+        count, but when no batch succeeds for ``rate_limit_timeout`` seconds (default 600) while
+        429s come back, the job gives up on every input not yet embedded. A batch rejected with
         400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
@@ -165,6 +171,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 concurrency=concurrency,
                 dimensions=dimensions,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 progress=progress,
                 rate=rate,
                 as_numpy=as_numpy,
@@ -182,6 +189,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -199,6 +207,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -216,6 +225,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -232,6 +242,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -255,6 +266,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 concurrency=concurrency,
                 dimensions=dimensions,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 progress=progress,
                 rate=rate,
                 skip=skip,

@@ -18,6 +18,7 @@ from aiohttp import ClientResponse
 from .._batch.engine import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
+    RATE_LIMIT_TIMEOUT,
     BatchReply,
     EmbedJob,
     ProgressCallback,
@@ -43,13 +44,20 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchEmbeddings"]
 
 
-def _check(method: str, model: str, dimensions: int | NotGiven, as_numpy: bool, options: RequestOptions) -> None:
+def _check(
+    method: str,
+    model: str,
+    dimensions: int | NotGiven,
+    rate_limit_timeout: float,
+    as_numpy: bool,
+    options: RequestOptions,
+) -> None:
     """Wrong types and misspelled keywords (``batchsize=``) fail before any work starts; so does a missing numpy."""
     others = tuple(inspect.signature(getattr(AsyncBatchEmbeddings, method)).parameters)[2:] if options else ()
     check_arguments(
         f"ai.openai.embeddings.{method}",
         strings={"model": model},
-        numbers={"dimensions": dimensions},
+        numbers={"dimensions": dimensions, "rate_limit_timeout": rate_limit_timeout},
         options=options,
         others=others,
     )
@@ -94,6 +102,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         batch_size: int,
         concurrency: int | None,
         max_retries: int | None,
+        rate_limit_timeout: float,
         on_progress: ProgressCallback | None,
         rate: RateController | None,
         model: str,
@@ -108,6 +117,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             batch_size=batch_size,
             concurrency=concurrency,
             max_retries=max_retries,
+            rate_limit_timeout=rate_limit_timeout,
             on_progress=on_progress,
             rate=rate,
             skip=skip,
@@ -134,6 +144,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[False] = False,
@@ -149,6 +160,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[True],
@@ -164,6 +176,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -178,6 +191,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -189,7 +203,9 @@ class AsyncBatchEmbeddings(AsyncResource):
         async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
         default the client's ``max_connections``); the job finds the server's rate below it from
         429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        8, or the client's setting if higher) without holding a slot; a 429 is pacing and does not
+        count, but when no batch succeeds for ``rate_limit_timeout`` seconds (default 600) while
+        429s come back, the job gives up on every input not yet embedded. A batch rejected with
         400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
@@ -197,13 +213,14 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``as_numpy=True`` returns one (N, D) float32 numpy array instead, filled as batches arrive
         (``pip install 'telnyx-ai[numpy]'``). Vectors travel as base64 unless the server refuses it.
         """
-        _check("embed_many", model, dimensions, as_numpy, options)
+        _check("embed_many", model, dimensions, rate_limit_timeout, as_numpy, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
                 batch_size=batch_size,
                 concurrency=concurrency,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 on_progress=on_progress,
                 rate=rate,
                 model=model,
@@ -227,6 +244,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -243,6 +261,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -259,6 +278,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -274,6 +294,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -288,13 +309,14 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``contextlib.aclosing`` so in-flight requests are cancelled at once. With ``as_numpy=True``
         each vector is a 1-D float32 numpy array.
         """
-        _check("embed_many_iter", model, dimensions, as_numpy, options)
+        _check("embed_many_iter", model, dimensions, rate_limit_timeout, as_numpy, options)
         on_progress, close = self._progress(texts, progress, skip)
         try:
             job = self._job(
                 batch_size=batch_size,
                 concurrency=concurrency,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 on_progress=on_progress,
                 rate=rate,
                 model=model,
