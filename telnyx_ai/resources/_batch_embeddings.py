@@ -30,8 +30,8 @@ from .._batch.engine import (
     embed_as_completed_float32,
 )
 from .._batch.inputs import total_to_send
-from .._batch.vectors import WireEmbeddingResponse, float_response, require_numpy
-from .._batch.wire_format import PROBE_WAIT, needs_probe, request_embeddings
+from .._batch.vectors import WireEmbeddingResponse, require_numpy
+from .._batch.wire_format import PROBE_WAIT, needs_probe, request_embeddings, request_float_embeddings
 from .._checks import check_arguments
 from .._http.request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
@@ -75,8 +75,8 @@ def _with_retry_count(options: RequestOptions, retry: int) -> RequestOptions:
 
 class AsyncBatchEmbeddings(AsyncResource):
     async def _create_embeddings_unset(self, body: Body, options: RequestOptions) -> OpenAIEmbeddingResponse:
-        """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused), returned as floats."""
-        return float_response(await request_embeddings(self._transport, body, options))
+        """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused or ignored), returned as floats."""
+        return await request_float_embeddings(self._transport, body, options)
 
     def _sender(
         self, model: str, dimensions: int | NotGiven, options: RequestOptions
