@@ -109,7 +109,8 @@ async def test_a_lasting_storm_ends_in_bounded_time_with_every_input_failed_and_
 
 
 async def test_the_deadline_counts_from_the_last_success_and_keeps_what_succeeded() -> None:
-    # A bucket of 5 tokens that never refills: 5 requests succeed, then every one is refused.
+    # A bucket of 5 tokens that never refills: 5 requests succeed, then every one is refused. Its headers say
+    # so too (x-ratelimit-limit: 1e-06), so the job paces one request per 10 s: giving up cuts that wait short.
     texts = [f"text {n}" for n in range(60)]
     async with MockServer() as server, AsyncTelnyx(api_key="test", base_url=server.url) as client:
         server.set_rate_limit(1e-6, burst=5, retry_after=0, path=PATH)

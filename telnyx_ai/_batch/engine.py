@@ -80,6 +80,9 @@ RATE_LIMIT_TIMEOUT = 600.0
 server refusing everything is an outage or a spent quota, not a pace to find."""
 STALLED_AFTER = 1.0
 """Seconds without a success, 429s coming back, after which a job sends one request at a time until one succeeds."""
+FINISHING = 1.5
+"""Seconds of sending left when a job tells its controller it is finishing (`RateController.finishing`): a
+429 then would hold up the last batches for a Retry-After (often 1 s, spread by up to half)."""
 SPLIT_STATUSES = frozenset({400, 413, 422})
 """Statuses that reject a batch for what it contains: it is halved to find the inputs at fault."""
 
@@ -219,6 +222,10 @@ class _Scheduler:
         self.refusal: RateLimitError | None = None  # the last 429 since the last success
         self.gave_up: RateLimitError | None = None  # set when the job stops retrying (`_give_up`)
         self._deadline: asyncio.TimerHandle | None = None  # checks `rate_limit_timeout` while 429s come
+        self.unsent = total_to_send(texts, job.skip)  # inputs not yet read, when the input has a length
+        self.finishing = False  # told the controller this job is in its last stretch
+        self._turning: asyncio.Task[object] | None = None  # the run loop, while it waits for its turn
+        self._cut_short = False  # `_give_up` cancelled that wait
         self._changed = asyncio.Event()
 
     # -- the loop that starts requests ---------------------------------------------------------
@@ -257,18 +264,32 @@ class _Scheduler:
                         self._changed.clear()
                         await self._changed.wait()
                     continue
-                epoch, window_epoch = await self.rate.turn(), self.window.epoch if self.window else 0
-                if self.gave_up is not None:
+                epoch, window_epoch = await self._turn(), self.window.epoch if self.window else 0
+                if epoch is None or self.gave_up is not None:
                     continue  # given up while waiting for the turn: nothing more is sent
                 batch = await self._next_batch()
                 if batch is not None and self.gave_up is not None:
                     self._report(_Outcome(batch.indices, error=self.gave_up))
                 elif batch is not None:
                     self._start(batch, epoch, window_epoch)
+                    self._note_finishing()
         except Exception as exc:  # the input iterable failed: the job fails with its error
             await self.finished.put(exc)
             return
         await self.finished.put(None)
+
+    async def _turn(self) -> int | None:
+        """The controller's turn for the next request (its epoch); None if the job gave up meanwhile, which
+        cuts the wait short (a pace or a hold the server asked for may be long)."""
+        task = self._turning = asyncio.current_task()
+        try:
+            return await self.rate.turn()
+        except asyncio.CancelledError:
+            if not self._cut_short or task is None or task.uncancel() > 0:
+                raise  # not (only) our doing: the job itself is cancelled
+            return None
+        finally:
+            self._turning, self._cut_short = None, False
 
     async def _next_batch(self) -> Batch | None:
         if self.ready:
@@ -278,10 +299,24 @@ class _Scheduler:
             if item is None:
                 self.exhausted = True
             elif isinstance(item, BadInput):
+                self._count_read(1)
                 self._report(_Outcome([item.index], error=item.error))
             else:
+                self._count_read(len(item.indices))
                 return item
         return None
+
+    def _count_read(self, inputs: int) -> None:
+        if self.unsent is not None:
+            self.unsent -= inputs
+
+    def _note_finishing(self) -> None:
+        """With about `FINISHING` seconds of new batches left, tell the controller (no probing now)."""
+        if self.finishing or self.unsent is None:
+            return
+        if self.unsent <= FINISHING * self.rate.rate * self.job.batch_size:
+            self.finishing = True
+            self.rate.finishing(True)
 
     async def _fail_unsent(self, error: RateLimitError) -> None:
         """The job gave up: every input not yet sent fails with ``error`` (a bad one with its own error)."""
@@ -428,11 +463,16 @@ class _Scheduler:
             self.waiting -= 1
             self._report(_Outcome(batch.indices, error=error))
         self.sleeping.clear()
+        if self._turning is not None:
+            self._cut_short = True
+            self._turning.cancel()
         self._changed.set()
 
     def close(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
+        if self.finishing:
+            self.rate.finishing(False)
 
 
 async def _outcomes(
