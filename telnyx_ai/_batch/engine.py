@@ -399,24 +399,29 @@ class _Scheduler:
                 self._report(_Outcome(batch.indices, error=self.gave_up))
             else:
                 self._watch_deadline()
-                self._retry(batch, exc, "(pacing: not counted against max_retries)")
+                self._retry(batch, exc, "(pacing: not counted against max_retries)", backoff=False)
         elif isinstance(exc, APIStatusError) and exc.status_code in SPLIT_STATUSES and len(batch.texts) > 1:
             self.ready.extendleft(reversed(batch.halves()))
         elif _retryable(exc) and batch.failures < self.job.max_retries:
             batch.failures += 1
-            self._retry(batch, exc, f"(retry {batch.failures} of {self.job.max_retries})")
+            self._retry(batch, exc, f"(retry {batch.failures} of {self.job.max_retries})", backoff=True)
         else:
             self._report(_Outcome(batch.indices, error=exc))
 
-    def _retry(self, batch: Batch, exc: APIError, count: str) -> None:
-        """Send ``batch`` again after the wait the server asked for (spread) or a backoff, holding no slot."""
+    def _retry(self, batch: Batch, exc: APIError, count: str, *, backoff: bool) -> None:
+        """Send ``batch`` again after the wait the server asked for (spread), else after a backoff, or (a 429:
+        the controller's pace is its backoff) at its next turn; it holds no slot meanwhile."""
         batch.retries += 1
         asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
-        delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
+        delay = spread(asked) if asked is not None else backoff_delay(batch.retries) if backoff else 0.0
         # The progress bar shows the third argument, the reason in a word.
         logger.info(
             "Retrying a batch of %d inputs in %.2fs after %s %s", len(batch.texts), delay, short_reason(exc), count
         )
+        if not delay:
+            self.ready.append(batch)
+            self._changed.set()
+            return
         self.waiting += 1
         task = asyncio.create_task(self._retry_later(batch, delay))
         self.tasks.add(task)
