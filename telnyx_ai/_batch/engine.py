@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence, Sized
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -222,7 +222,7 @@ class _Scheduler:
         self.refusal: RateLimitError | None = None  # the last 429 since the last success
         self.gave_up: RateLimitError | None = None  # set when the job stops retrying (`_give_up`)
         self._deadline: asyncio.TimerHandle | None = None  # checks `rate_limit_timeout` while 429s come
-        self.unsent = total_to_send(texts, job.skip)  # inputs not yet read, when the input has a length
+        self.length = len(texts) if isinstance(texts, Sized) else None
         self.finishing = False  # told the controller this job is in its last stretch
         self._turning: asyncio.Task[object] | None = None  # the run loop, while it waits for its turn
         self._cut_short = False  # `_give_up` cancelled that wait
@@ -272,7 +272,7 @@ class _Scheduler:
                     self._report(_Outcome(batch.indices, error=self.gave_up))
                 elif batch is not None:
                     self._start(batch, epoch, window_epoch)
-                    self._note_finishing()
+                    self._note_finishing(batch)
         except Exception as exc:  # the input iterable failed: the job fails with its error
             await self.finished.put(exc)
             return
@@ -299,22 +299,15 @@ class _Scheduler:
             if item is None:
                 self.exhausted = True
             elif isinstance(item, BadInput):
-                self._count_read(1)
                 self._report(_Outcome([item.index], error=item.error))
             else:
-                self._count_read(len(item.indices))
                 return item
         return None
 
-    def _count_read(self, inputs: int) -> None:
-        if self.unsent is not None:
-            self.unsent -= inputs
-
-    def _note_finishing(self) -> None:
-        """With about `FINISHING` seconds of new batches left, tell the controller (no probing now)."""
-        if self.finishing or self.unsent is None:
-            return
-        if self.unsent <= FINISHING * self.rate.rate * self.job.batch_size:
+    def _note_finishing(self, batch: Batch) -> None:
+        """With about `FINISHING` seconds of new batches left after ``batch``, tell the controller (no probing now)."""
+        left = None if self.length is None else self.length - batch.indices[-1] - 1
+        if not self.finishing and left is not None and left <= FINISHING * self.rate.rate * self.job.batch_size:
             self.finishing = True
             self.rate.finishing(True)
 

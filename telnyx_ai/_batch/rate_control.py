@@ -69,8 +69,8 @@ _RECOVERY_PROBE_START = 1.0
 """After a drop, probing goes at once at 100 % per period: the limit is likely to come back, and a probe that
 finds it has not costs a 429 or two, as the climb back to the ceiling does anyway."""
 _RECOVERY_PERIOD = 0.5
-"""The shortest period of a probe after a drop (at most 100 % a second): on a fast server, a probe every few
-round trips would cost a 429 every few round trips while the limit stays low."""
+"""The period of a probe after a drop, whatever the round trip (so 100 % per half second): a period of a few
+round trips would cost a fast server's client a 429 every few round trips while the limit stays low."""
 _RECOVERED = 0.25
 _RECOVERED_REQUESTS = 16
 """A probe that sent this many seconds' worth of the ceiling's requests above it, and at least this many
@@ -238,7 +238,7 @@ class RateController:
                 self._leave_slow_start(self.limit * _HINT_MARGIN)  # the server said its limit: no overshoot needed
 
     def throttled(self, epoch: int) -> None:
-        """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip."""
+        """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip (sooner in a flood)."""
         now = self.clock()
         if epoch != self.epoch:
             return  # sent before the last cut: it says nothing about the pace now
@@ -289,7 +289,7 @@ class RateController:
             self.rate = max(_MIN_RATE, floor, _ACCEPTED_SHARE * accepted)
             return
         if flood is not None:
-            # Most requests refused, but the server was not seen to accept more before (a probe that
+            # Many requests refused, but the server was not seen to accept more before (a probe that
             # overshot): go to what it accepts, and make that the ceiling.
             self.ceiling_rate = max(_MIN_RATE, flood)
             self.rate = max(_MIN_RATE, min(DECREASE * self.rate, _ACCEPTED_SHARE * flood))
@@ -389,7 +389,7 @@ class RateController:
             if self._probe_started is None:
                 self._probe_started = now
             start = _PROBE_START
-            if self._former_rate is not None:  # after a drop: faster, but at most 100 % a second
+            if self._former_rate is not None:  # after a drop: at once at 100 % per half second
                 start, period = _RECOVERY_PROBE_START, _RECOVERY_PERIOD
             growth = min(1.0, start * 2.0 ** ((now - self._probe_started) / period)) / period
             self.rate *= math.exp(growth * elapsed)
