@@ -15,7 +15,7 @@ probes above it, slowly at first and faster the longer no 429 comes. A storm (a 
 answered since the last one) cuts again each round trip but neither climbs in between nor lowers
 the ceiling: the pace decays while everything is refused, and climbs straight back to where it was
 once answers return. After a drop, the rate the server used to accept is remembered and probed for
-at once (100 % per half second): once a probe gets well above the new ceiling without a 429, the
+at once (100 % per 0.7 s): once a probe gets well above the new ceiling without a 429, the
 rate doubles every round trip back to the old one. In a job's last stretch (`finishing`) nothing
 is probed: a 429 then would only hold up the last batches. Time constants are counted in round
 trips, as in TCP.
@@ -68,8 +68,8 @@ _PROBE_START = 0.01
 _RECOVERY_PROBE_START = 1.0
 """After a drop, probing goes at once at 100 % per period: the limit is likely to come back, and a probe that
 finds it has not costs a 429 or two, as the climb back to the ceiling does anyway."""
-_RECOVERY_PERIOD = 0.5
-"""The period of a probe after a drop, whatever the round trip (so 100 % per half second): a period of a few
+_RECOVERY_PERIOD = 0.7
+"""The period of a probe after a drop, whatever the round trip (so 100 % per 0.7 s): a period of a few
 round trips would cost a fast server's client a 429 every few round trips while the limit stays low."""
 _RECOVERED = 0.25
 _RECOVERED_REQUESTS = 16
@@ -389,7 +389,7 @@ class RateController:
             if self._probe_started is None:
                 self._probe_started = now
             start = _PROBE_START
-            if self._former_rate is not None:  # after a drop: at once at 100 % per half second
+            if self._former_rate is not None:  # after a drop: at once at 100 % per period
                 start, period = _RECOVERY_PROBE_START, _RECOVERY_PERIOD
             growth = min(1.0, start * 2.0 ** ((now - self._probe_started) / period)) / period
             self.rate *= math.exp(growth * elapsed)
