@@ -16,7 +16,8 @@ from ``api_key`` / ``base_url`` or the ``TELNYX_*`` environment variables:
     )
     ds.write_parquet("embeddings/")
 
-Rows keep their columns and gain ``embedding``. A batch whose inputs still fail after retries
+Rows keep their columns and gain ``embedding`` (``dimensions=`` asks for shorter vectors, where the
+model allows it). A batch whose inputs still fail after retries
 raises `EmbedManyError` in the worker, and Ray's own task retries apply.
 
 Sharing one rate limit: the workers pace through one `RateController` held by a small Ray actor
@@ -43,6 +44,7 @@ from typing import Any
 
 from ._batch.rate_control import RateController, RateLimitHint
 from ._sync_client import Telnyx
+from ._types import NOT_GIVEN, NotGiven
 
 __all__ = ["SharedRate", "TelnyxEmbedder"]
 
@@ -61,8 +63,10 @@ class TelnyxEmbedder:
         request_batch_size: int = 64,
         request_concurrency: int | None = None,
         max_retries: int | None = None,
+        dimensions: int | None = None,
     ) -> None:
         self.model = model
+        self.dimensions: int | NotGiven = NOT_GIVEN if dimensions is None else dimensions
         self.text_column = text_column
         self.output_column = output_column
         self.request_batch_size = request_batch_size
@@ -83,6 +87,7 @@ class TelnyxEmbedder:
             batch_size=self.request_batch_size,
             concurrency=self.request_concurrency,
             max_retries=self.max_retries,
+            dimensions=self.dimensions,
             rate=self.rate,
         )
         return {**batch, self.output_column: vectors}

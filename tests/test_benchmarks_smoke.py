@@ -164,8 +164,43 @@ def test_goodput_scenario_runs_and_reports(tmp_path: Path) -> None:
     server.join(10)
     assert outcome.requests - outcome.refused == 20 and outcome.lost == 0
     assert outcome.ratio > 0.5 and sum(b[1] for b in outcome.bins) == 20
+    assert outcome.timeline and outcome.timeline[0].rate > 0, "embed_many's controller was traced"
     report = goodput._markdown([outcome], 1.0)  # pyright: ignore[reportPrivateUsage]
     assert "| R 400/s, L 0.01 s | embed_many (default) |" in report
+
+
+def test_goodput_drop_cases_report_each_drop() -> None:
+    from benchmarks import goodput
+
+    twice = next(case for case in goodput.CASES if case.key == "drop2_ra")
+    assert goodput.drops(twice) == [(3.0, 6.0, 200.0), (9.0, 12.0, 200.0)]
+    assert twice.ideal(2000) == pytest.approx(14.5)
+    bins = [(n * goodput.BIN, 100 if 6.0 <= n * goodput.BIN < 7.0 else 25, 1) for n in range(40)]
+    outcome = goodput.Outcome("drop2_ra", twice.title, "x", 20.0, 14.5, 100, 40, 0, bins)
+    goodput._after_drop(twice, outcome)  # pyright: ignore[reportPrivateUsage]
+    assert outcome.late_429_share == pytest.approx(1 / 26)
+    assert outcome.recovered_after is None, "the second return never reached 90 % of the rate"
+
+
+def test_goodput_ray_rows_run_at_toy_size() -> None:
+    """Both Ray rows on a toy case: 4 workers sharing the rate, then one of them killed half-way (SIGKILL)."""
+    from benchmarks import goodput, goodput_ray
+
+    small = goodput.Case("toy", "R 100/s, L 0.05 s", 100, 0.05, 960)
+    parent, child = multiprocessing.Pipe()
+    server = threading.Thread(target=goodput._serve, args=(child,), daemon=True)  # pyright: ignore[reportPrivateUsage]
+    server.start()
+    url = parent.recv()
+    try:
+        rows = goodput_ray.contenders(goodput._asker(parent), block_rows=64)  # pyright: ignore[reportPrivateUsage]
+        for name in goodput_ray.RAY_ROWS:
+            outcome = goodput.run_case(small, name, rows[name], parent, url, 1.0)
+            assert outcome.lost == 0, (name, outcome)
+            assert outcome.requests - outcome.refused >= 60, "every request answered (a killed worker's block twice)"
+    finally:
+        parent.send(None)
+        server.join(10)
+        goodput_ray.stop()
 
 
 def test_vectors_scenario_runs_and_reports(tmp_path: Path) -> None:

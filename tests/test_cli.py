@@ -218,9 +218,12 @@ def test_rate_limit_advice_and_bad_model(
 ) -> None:
     source = tmp_path / "in.txt"
     source.write_text("a\n", encoding="utf-8")
-    remote.inject(Fault.status(429))
-    assert main(["embed", str(source), "--base-url", remote.url, "--max-retries", "0", "--no-progress"]) == 1
-    assert "lower --concurrency" in capsys.readouterr().err
+    remote.inject(Fault.status(429, retry_after=0), times=1000)  # a 429 is retried until --rate-limit-timeout
+    argv = ["embed", str(source), "--base-url", remote.url, "--rate-limit-timeout", "0.3", "--no-progress"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "no batch succeeded for 0.3 s while the server answered 429" in err and "--resume" in err
+    remote.clear_faults()
 
     assert main(["embed", str(source), "--local", "--model", "nope", "--no-progress"]) == 1
     assert "422 Unprocessable Entity: body.model: Unknown embedding model 'nope'" in capsys.readouterr().err

@@ -542,13 +542,13 @@ async def test_with_raw_response_takes_a_partial(client: AsyncTelnyx, mocked: ai
 
 
 def test_embed_many_batch_retries_say_their_retry_count(server: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import telnyx_ai._batch.engine as engine
+    import telnyx_ai._batch.scheduler as scheduler
     from telnyx_ai.testing import Fault
 
     async def instant(seconds: float) -> None:
         return None
 
-    monkeypatch.setattr(engine, "wait_before_retry", instant)
+    monkeypatch.setattr(scheduler, "wait_before_retry", instant)
     server.reset()
     server.inject(Fault.status(503), times=2, path="/ai/openai/embeddings")
     driver = Driver("async", server.url, max_retries=0)

@@ -65,7 +65,7 @@ async def test_the_rate_follows_a_drop_while_the_job_runs() -> None:
         await run_job(server, 180 * 4, batch_size=4, rate=rate)
         await dropping
     late = [refused for start, _, refused in limiter.throughput(1.0) if start >= 3.0]
-    assert rate.rate < 40, f"the pace came down with the limit: {rate}"
+    assert rate.ceiling_rate is not None and rate.ceiling_rate < 40, f"the pace came down with the limit: {rate}"
     assert sum(late) <= 4, f"429s per second after the drop: {limiter.throughput(1.0)}"
 
 
@@ -79,8 +79,33 @@ def test_a_429_cuts_once_per_epoch_and_the_pace_climbs_back() -> None:
     now[0] += 1.0
     rate.throttled(0)  # sent before the cut: says nothing about the new rate
     assert rate.rate == pytest.approx(85.0)
+    rate.succeeded(0.05)  # answers between the cuts: a stray 429 while climbing back
     rate.throttled(1)
     assert rate.rate == pytest.approx(85.0 * 0.85) and rate.ceiling_rate == pytest.approx(92.5)
+
+
+def test_in_a_storm_the_pace_decays_keeps_its_ceiling_and_climbs_back_once_answers_return() -> None:
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.throttled(0)  # the first burst refused before any answer: the burst, not the pace
+    assert (rate.rate, rate.slow_start, rate.cuts, rate.epoch) == (100.0, True, 0, 1)
+    rate.throttled(0)  # the same burst's other 429s: ignored
+    assert rate.epoch == 1
+    rate.throttled(1)  # a request paced after it: slow start ends at half
+    assert (rate.rate, rate.slow_start, rate.ceiling_rate) == (50.0, False, 100.0)
+    for _ in range(40):  # nothing answered, every request refused, one cut per round trip
+        now[0] += 0.1
+        rate.reserve()  # paced sends in between: no climb while nothing is answered
+        rate.throttled(rate.epoch)
+    assert rate.rate == 0.5, "the pace decayed to its floor"
+    assert rate.ceiling_rate == 100.0, "and kept the rate to climb back to"
+    rate.succeeded(0.1)
+    for _ in range(20):
+        now[0] += 0.05
+        rate.reserve()
+        rate.reserve()
+    assert rate.rate > 90.0, f"answers again: the pace climbed straight back ({rate})"
 
 
 async def test_a_batch_waiting_to_retry_holds_no_slot(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,3 +227,65 @@ class _Reply:
 
 def _response(headers: dict[str, str]) -> ResponseInfo:
     return ResponseInfo(status=429, reason="Too Many Requests", headers=CIMultiDict(headers), url="http://x/")
+
+
+def _paced(rate: RateController, now: list[float], seconds: float, refuse_above: float | None = None) -> None:
+    """Send at the controller's pace for ``seconds``: each request answered one round trip (0.2 s) later, or
+    refused at once when it leaves faster than ``refuse_above`` allows (a token bucket without burst)."""
+    end, tokens, last = now[0] + seconds, 0.0, now[0]
+    answers: list[float] = []
+    while now[0] < end:
+        epoch, delay = rate.reserve()
+        now[0] += delay
+        while answers and answers[0] <= now[0]:
+            answers.pop(0)
+            rate.succeeded(0.2)
+        if refuse_above is not None:
+            tokens = min(1.0, tokens + (now[0] - last) * refuse_above)
+            last = now[0]
+            if tokens < 1.0:
+                rate.throttled(epoch)
+                continue
+            tokens -= 1.0
+        answers.append(now[0] + 0.2)
+
+
+def test_a_flood_of_429s_cuts_straight_to_what_the_server_still_accepts() -> None:
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    _paced(rate, now, 3.0)  # answers at 200/s: the server is seen to accept that
+    cuts = rate.cuts
+    _paced(rate, now, 0.4, refuse_above=50.0)  # the limit falls to 50/s
+    # Answers still arrive at 200/s for a round trip; the share refused says 50 at once.
+    assert 40.0 <= rate.rate <= 55.0, rate
+    assert rate.cuts - cuts <= 6
+
+
+def test_a_limit_that_comes_back_is_found_within_a_second_and_climbed_to_in_round_trips() -> None:
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    _paced(rate, now, 3.0)
+    _paced(rate, now, 3.0, refuse_above=50.0)
+    assert rate.rate < 60.0
+    _paced(rate, now, 1.0)  # the limit is back (no 429 at any pace)
+    assert rate.rate > 190.0, f"back at the old rate a second after the limit returned: {rate}"
+
+
+def test_a_finishing_job_stops_probing_and_stays_under_the_rate_that_failed() -> None:
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 200.0
+    rate.finishing(True)
+    _paced(rate, now, 5.0)
+    assert rate.rate <= 200.0, "no probe above the ceiling while finishing"
+    _, delay = rate.reserve()
+    _, gap = rate.reserve()
+    assert gap - delay == pytest.approx(1 / (0.93 * 200.0)), "paced a little under the rate that failed"
+    rate.finishing(False)
+    _paced(rate, now, 5.0)
+    assert rate.rate > 200.0, "probing again once no job is finishing"

@@ -33,14 +33,20 @@ def test_map_batches_embeds_every_row_exactly_once() -> None:
         rows = [{"id": i, "text": f"row number {i}"} for i in range(300)]
         dataset = ray.data.from_items(rows).map_batches(
             TelnyxEmbedder,
-            fn_constructor_kwargs={"model": MODEL, "api_key": "test", "base_url": server.url, "request_batch_size": 16},
+            fn_constructor_kwargs={
+                "model": MODEL,
+                "api_key": "test",
+                "base_url": server.url,
+                "request_batch_size": 16,
+                "dimensions": 8,
+            },
             batch_size=50,
             concurrency=2,
         )
         out = sorted(dataset.take_all(), key=lambda row: int(row["id"]))
         assert [int(row["id"]) for row in out] == list(range(300))
         for row in out:
-            assert list(row["embedding"]) == expected_embedding(str(row["text"]), MODEL)
+            assert list(row["embedding"]) == expected_embedding(str(row["text"]), MODEL, 8)
         sent = [text for record in server.requests_to("/ai/openai/embeddings") for text in record.json()["input"]]
         assert sorted(sent) == sorted(row["text"] for row in rows)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 import numpy as np
 import pytest
+from aiohttp import web
 
 import telnyx_ai._batch.vectors as vectors_module
 from telnyx_ai import APIResponseValidationError, AsyncTelnyx, EmbedManyError, InternalServerError, Telnyx
@@ -23,6 +24,8 @@ from telnyx_ai._http.request import Request
 from telnyx_ai._http.response import decode
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.testing._fixtures import expected_embedding
+from telnyx_ai.testing._handlers import embeddings as emulated_embeddings
+from telnyx_ai.testing._records import Call
 from telnyx_ai.types.openai import OpenAIEmbeddingResponse
 from telnyx_ai.types.openai_base64 import OpenAIEmbeddingBase64Response
 
@@ -251,18 +254,71 @@ async def test_create_embeddings_asks_for_base64_unless_told_and_keeps_its_types
     assert formats(server) == ["base64", "base64", "float", "float"]
 
 
-async def test_a_server_that_answers_floats_anyway_is_decoded_per_response(
-    server: MockServer, client: AsyncTelnyx
+def base64_asks(server: MockServer) -> int:
+    """Requests that asked for base64."""
+    return formats(server).count("base64")
+
+
+async def test_a_server_that_answers_floats_to_base64_is_asked_for_floats_after_its_first_answer(
+    server: MockServer,
 ) -> None:
     server.base64 = "ignore"
     inputs = [f"doc {n}" for n in range(20)]
+    async with AsyncTelnyx(api_key="test", base_url=server.url) as client:
+        embeddings = client.ai.openai.embeddings
+        vectors = await embeddings.embed_many(inputs, model=MODEL, dimensions=8, batch_size=2, concurrency=8)
+        assert vectors == expected(inputs, 8)
+        assert base64_asks(server) == 1, "a job asks once, then as for floats"
+        array = await embeddings.embed_many(inputs, model=MODEL, dimensions=8, batch_size=5, as_numpy=True)
+        assert array.tolist() == expected(inputs, 8)
+        reply = await client.with_options(timeout=30).ai.openai.embeddings.create_embeddings(
+            input=["x", "y"], model=MODEL, dimensions=8
+        )
+        assert type(reply) is OpenAIEmbeddingResponse and [d.embedding for d in reply.data] == expected(["x", "y"], 8)
+        assert reply.request_id is not None
+        assert base64_asks(server) == 1, "remembered for the client (its copies too) and the model"
+        assert all("encoding_format" not in r.json() for r in server.requests_to(PATH)[1:]), "asked as for floats"
+
+        # Single calls, five at once, on another model: one asks, the others wait for its answer.
+        replies = await asyncio.gather(
+            *(embeddings.create_embeddings(input=f"z{n}", model=OTHER_MODEL, dimensions=8) for n in range(5))
+        )
+        assert [r.data[0].embedding for r in replies] == expected([f"z{n}" for n in range(5)], 8, OTHER_MODEL)
+        await embeddings.create_embeddings(input="w", model=OTHER_MODEL, dimensions=8)
+        assert base64_asks(server) == 2
+
+        # A caller who asks for base64 still gets it asked, whatever was learned.
+        await embeddings.embed_many(inputs[:4], model=MODEL, dimensions=8, extra_body={"encoding_format": "base64"})
+        assert base64_asks(server) == 3
+        server.base64 = "honour"
+        explicit = await embeddings.create_embeddings(input="a", model=MODEL, dimensions=8, encoding_format="base64")
+        assert explicit.data[0].embedding == packed(expected_embedding("a", MODEL, 8))
+        assert base64_asks(server) == 4
+    server.base64 = "ignore"
+    async with AsyncTelnyx(api_key="test", base_url=server.url) as fresh:  # another client finds out again
+        for _ in range(3):
+            await fresh.ai.openai.embeddings.create_embeddings(input="x", model=MODEL, dimensions=8)
+    assert base64_asks(server) == 5
+
+
+async def test_an_empty_answer_teaches_nothing(server: MockServer, client: AsyncTelnyx) -> None:
+    # No vector in the reply, nothing learned: the next request asks for base64 again and learns then.
+    server.base64 = "ignore"
     embeddings = client.ai.openai.embeddings
-    assert await embeddings.embed_many(inputs, model=MODEL, dimensions=8, batch_size=5) == expected(inputs, 8)
-    array = await embeddings.embed_many(inputs, model=MODEL, dimensions=8, batch_size=5, as_numpy=True)
-    assert array.tolist() == expected(inputs, 8)
-    reply = await embeddings.create_embeddings(input="x", model=MODEL, dimensions=8)
-    assert reply.data[0].embedding == expected_embedding("x", MODEL, 8)
-    assert set(formats(server)) == {"base64"}  # still asked: it costs nothing
+    answered: list[None] = []
+
+    async def empty_once(call: Call) -> web.StreamResponse:
+        if answered:
+            return await emulated_embeddings(call)
+        answered.append(None)
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        return web.json_response({"object": "list", "data": [], "model": MODEL, "usage": usage})
+
+    server.add_route("POST", PATH, empty_once)
+    await embeddings.create_embeddings(input="x", model=MODEL, dimensions=8)
+    for _ in range(3):
+        await embeddings.create_embeddings(input="y", model=MODEL, dimensions=8)
+    assert formats(server) == ["base64", "base64", None, None]
 
 
 async def test_a_refusal_of_base64_costs_one_failed_request_per_client_and_model(server: MockServer) -> None:

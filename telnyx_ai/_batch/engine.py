@@ -4,8 +4,9 @@ Inputs are read lazily (`inputs`), so memory holds about ``2 * concurrency`` bat
 text, never the whole corpus. A `RateController` (`rate_control`) decides when each request may
 leave and how many may be in flight; ``concurrency`` is only a ceiling. A batch that fails gives
 its slot back at once, waits (the server's ``Retry-After``, spread, or backoff) holding nothing,
-and goes back through the scheduler. A batch the server rejects as a whole (400/413/422) is cut
-in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
+and goes back through the scheduler (`scheduler`); a 429 is pacing, not a failure, and only a job
+that gets nothing but 429s for ``rate_limit_timeout`` gives up. A batch the server rejects as a
+whole (400/413/422) is cut in halves until the inputs it rejects are alone. Inputs that still fail are collected, never
 dropped, and reported together in `EmbedManyError`, with every vector already paid for.
 Vectors arrive as floats or base64 (`vectors`) and are stored in one place, in the output's
 form: Python lists (`embed_all`), one float32 array (`embed_all_float32`), or yielded as they come.
@@ -13,21 +14,29 @@ form: Python lists (`embed_all`), one float32 array (`embed_all_float32`), or yi
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from .._config import DEFAULT_MAX_CONNECTIONS
-from .._errors import APIError, APIResponseValidationError, APIStatusError, EmbedManyError, RateLimitError
-from .._http.retry import backoff_delay, retry_after_seconds, short_reason, should_retry, wait_before_retry
-from .._logging import logger
-from .inputs import BadInput, Batch, Texts, check_texts, read_batches, total_to_send
-from .rate_control import AdaptiveLimit, RateController, rate_limit_hint, spread
-from .vectors import Float32Rows, Vector, read_vectors, require_numpy, to_float32, to_list, width
+from .._errors import EmbedManyError
+from .inputs import Texts, check_texts, total_to_send
+from .job import (
+    BATCH_RETRIES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CONCURRENCY,
+    MAX_RETRY_WAIT,
+    RATE_LIMIT_TIMEOUT,
+    STALLED_AFTER,
+    BatchReply,
+    EmbedJob,
+    EmbedProgress,
+    ProgressCallback,
+    SendBatch,
+)
+from .rate_control import AdaptiveLimit, RateController
+from .scheduler import Outcome, outcomes
+from .vectors import Float32Rows, Vector, require_numpy, to_float32, to_list
 
 if TYPE_CHECKING:
     from .._types import Float32Array
@@ -37,12 +46,15 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONCURRENCY",
     "MAX_RETRY_WAIT",
+    "RATE_LIMIT_TIMEOUT",
+    "STALLED_AFTER",
     "AdaptiveLimit",
     "BatchReply",
     "EmbedJob",
     "EmbedProgress",
     "ProgressCallback",
     "RateController",
+    "SendBatch",
     "Texts",
     "embed_all",
     "embed_all_float32",
@@ -51,302 +63,6 @@ __all__ = [
 ]
 
 V = TypeVar("V")
-
-
-@dataclass(frozen=True, slots=True)
-class EmbedProgress:
-    """How far a job is: inputs embedded, inputs given up on, and the total when it is known."""
-
-    done: int
-    failed: int
-    total: int | None
-
-
-ProgressCallback = Callable[[EmbedProgress], None]
-
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_CONCURRENCY = DEFAULT_MAX_CONNECTIONS
-"""A ceiling, not a target: the controller finds the rate below it, so nobody has to know rate times latency."""
-BATCH_RETRIES = 8
-"""A long job should ride out a bad minute: by default its batches retry harder than single calls."""
-MAX_RETRY_WAIT = 900.0
-"""The longest ``Retry-After`` a batch waits out (a single call gives up on more than a minute)."""
-SPLIT_STATUSES = frozenset({400, 413, 422})
-"""Statuses that reject a batch for what it contains: it is halved to find the inputs at fault."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EmbedJob:
-    """How a batch job runs: inputs per request, the in-flight ceiling, retries per batch, progress, resume.
-
-    ``skip`` holds indices already embedded (a resumed job): they are read past, never sent.
-    ``rate`` is the controller to pace with; pass the same one to jobs that share a rate limit.
-    ``one_width``: every vector must have the first one's width (an array's rows); a batch of
-    another width fails, not retried. ``first_alone``: seconds the first request goes alone, the
-    others waiting for its answer (it settles something they depend on, such as the wire format)
-    for at most that long; held back elsewhere and released at once, they would arrive as a burst,
-    which a rate limit answers with 429s.
-    """
-
-    batch_size: int = DEFAULT_BATCH_SIZE
-    concurrency: int = DEFAULT_CONCURRENCY
-    max_retries: int = BATCH_RETRIES
-    on_progress: ProgressCallback | None = None
-    skip: Collection[int] = frozenset()
-    max_retry_wait: float = MAX_RETRY_WAIT
-    rate: RateController | None = None
-    one_width: bool = False
-    first_alone: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
-        if self.concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}.")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}.")
-
-
-class _Embedding(Protocol):
-    @property
-    def embedding(self) -> list[float] | bytes | str: ...
-    @property
-    def index(self) -> int: ...
-
-
-class _EmbeddingResponse(Protocol):
-    @property
-    def data(self) -> Sequence[_Embedding]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BatchReply:
-    """A batch's embeddings with the response's headers, so the controller can read ``x-ratelimit-*``."""
-
-    data: Sequence[_Embedding]
-    headers: Mapping[str, str]
-
-
-SendBatch = Callable[[list[str], int, str], Awaitable[_EmbeddingResponse]]
-"""Sends one batch: its texts, how many times it was tried before (for the retry-count header), its idempotency key."""
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """What became of some inputs: their vectors, or the error that stopped them."""
-
-    indices: Sequence[int]
-    vectors: list[Vector] | None = None
-    error: BaseException | None = None
-
-
-def _span(indices: Sequence[int]) -> str:
-    return f"inputs {indices[0]}-{indices[-1]}" if len(indices) > 1 else f"input {indices[0]}"
-
-
-def _vectors(response: _EmbeddingResponse, batch: Batch) -> list[Vector]:
-    """The batch's vectors in input order, base64 decoded and checked (`read_vectors`)."""
-    items, size = response.data, len(batch.texts)
-    if len(items) != size or any(item.index != position for position, item in enumerate(items)):
-        items = sorted(items, key=lambda item: item.index)  # servers answer in order: sorted only if not
-        if [item.index for item in items] != list(range(size)):
-            raise APIResponseValidationError(
-                f"Asked for {size} embeddings, got indices {[item.index for item in items][:10]}.", status_code=200
-            )
-    return read_vectors([item.embedding for item in items], _span(batch.indices))
-
-
-def _retryable(exc: BaseException) -> bool:
-    # Embedding the same texts twice is harmless, so a body cut short in transit is worth another try.
-    return should_retry(exc) or (isinstance(exc, APIResponseValidationError) and exc.malformed)
-
-
-def _headers(source: object) -> Mapping[str, str] | None:
-    if isinstance(source, BatchReply):
-        return source.headers
-    if isinstance(source, APIStatusError) and source.response is not None:
-        return source.response.headers
-    return None
-
-
-class _Scheduler:
-    """One job's batches: read lazily, sent when the controller allows, retried without holding a slot."""
-
-    def __init__(
-        self, send: SendBatch, texts: Texts, job: EmbedJob, rate: RateController, window: AdaptiveLimit | None
-    ) -> None:
-        self.send, self.job, self.rate, self.window = send, job, rate, window
-        self.inputs: AsyncIterator[Batch | BadInput] = read_batches(texts, job.batch_size, job.skip)
-        self.finished: asyncio.Queue[_Outcome | BaseException | None] = asyncio.Queue()
-        self.ready: deque[Batch] = deque()  # retries and halves, sent before new input
-        self.in_flight = 0
-        self.waiting = 0  # batches sleeping before a retry: they hold no slot
-        self.unread_outcomes = 0
-        self.exhausted = False
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.width: int | None = None  # with ``job.one_width``: the first batch's
-        self.alone = job.first_alone > 0  # until the first request is answered (or that long), one in flight
-        self._changed = asyncio.Event()
-
-    # -- the loop that starts requests ---------------------------------------------------------
-
-    def _room(self) -> bool:
-        if self.alone:
-            return self.in_flight == 0
-        limit = self.job.concurrency
-        if self.window is not None:
-            limit = min(limit, int(self.window.limit))
-        return self.in_flight < limit
-
-    def _held(self) -> int:
-        return self.in_flight + self.waiting + len(self.ready) + self.unread_outcomes
-
-    def _has_work(self) -> bool:
-        return bool(self.ready) or (not self.exhausted and self._held() < 2 * self.job.concurrency)
-
-    def _idle(self) -> bool:
-        return self.exhausted and not self.ready and self.in_flight == 0 and self.waiting == 0
-
-    async def run(self) -> None:
-        """Start requests until every input has an outcome; then put the end marker."""
-        if self.alone:  # the first request goes alone until it is answered, or until then
-            asyncio.get_running_loop().call_later(self.job.first_alone, self._end_alone)
-        try:
-            while not self._idle():
-                if not (self._room() and self._has_work()):
-                    self._changed.clear()
-                    await self._changed.wait()
-                    continue
-                epoch, window_epoch = await self.rate.turn(), self.window.epoch if self.window else 0
-                batch = await self._next_batch()
-                if batch is not None:
-                    self._start(batch, epoch, window_epoch)
-        except Exception as exc:  # the input iterable failed: the job fails with its error
-            await self.finished.put(exc)
-            return
-        await self.finished.put(None)
-
-    async def _next_batch(self) -> Batch | None:
-        if self.ready:
-            return self.ready.popleft()
-        while not self.exhausted:
-            item = await anext(self.inputs, None)
-            if item is None:
-                self.exhausted = True
-            elif isinstance(item, BadInput):
-                self._report(_Outcome([item.index], error=item.error))
-            else:
-                return item
-        return None
-
-    def _start(self, batch: Batch, epoch: int, window_epoch: int) -> None:
-        self.in_flight += 1
-        task = asyncio.create_task(self._attempt(batch, epoch, window_epoch))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    def _report(self, outcome: _Outcome) -> None:
-        self.unread_outcomes += 1
-        self.finished.put_nowait(outcome)
-
-    def outcome_read(self) -> None:
-        self.unread_outcomes -= 1
-        self._changed.set()
-
-    # -- one request ---------------------------------------------------------------------------
-
-    async def _attempt(self, batch: Batch, epoch: int, window_epoch: int) -> None:
-        started = time.monotonic()
-        try:
-            reply = await self.send(batch.texts, batch.retries, batch.key)
-            vectors = _vectors(reply, batch)
-        except APIError as exc:
-            self._free_slot()
-            self._failed(batch, exc, epoch, window_epoch)
-            return
-        except Exception as exc:  # not the API's doing (a bug in a custom sender): the job fails with it
-            self.finished.put_nowait(exc)
-            return
-        self._free_slot()
-        self.rate.succeeded(time.monotonic() - started)
-        self.rate.advise(rate_limit_hint(_headers(reply)))
-        if self.window is not None:
-            self.window.succeeded()
-        self._report(self._checked_width(batch, vectors))
-
-    def _checked_width(self, batch: Batch, vectors: list[Vector]) -> _Outcome:
-        """The batch's outcome; with ``one_width``, a failure if its width is not the job's."""
-        if self.job.one_width and vectors:
-            size = width(vectors[0])
-            if self.width is None:
-                self.width = size
-            elif size != self.width:
-                problem = f"has {size} values per vector; this job's array has {self.width}"
-                error = APIResponseValidationError(
-                    f"The embedding of {_span(batch.indices)} {problem}.", status_code=200
-                )
-                return _Outcome(batch.indices, error=error)
-        return _Outcome(batch.indices, vectors=vectors)
-
-    def _free_slot(self) -> None:
-        self.in_flight -= 1
-        self._end_alone()
-
-    def _end_alone(self) -> None:
-        self.alone = False
-        self._changed.set()
-
-    def _failed(self, batch: Batch, exc: APIError, epoch: int, window_epoch: int) -> None:
-        self.rate.advise(rate_limit_hint(_headers(exc)))
-        if isinstance(exc, RateLimitError):
-            self.rate.throttled(epoch)
-            if self.window is not None:
-                self.window.throttled(window_epoch)
-        if isinstance(exc, APIStatusError) and exc.status_code in SPLIT_STATUSES and len(batch.texts) > 1:
-            self.ready.extendleft(reversed(batch.halves()))
-        elif _retryable(exc) and batch.retries < self.job.max_retries:
-            batch.retries += 1
-            asked = retry_after_seconds(exc, cap=self.job.max_retry_wait)
-            delay = spread(asked) if asked is not None else backoff_delay(batch.retries)
-            logger.info(
-                "Retrying a batch of %d inputs in %.2fs after %s (retry %d of %d)",
-                len(batch.texts),
-                delay,
-                short_reason(exc),
-                batch.retries,
-                self.job.max_retries,
-            )
-            self.waiting += 1
-            task = asyncio.create_task(self._retry_later(batch, delay))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        else:
-            self._report(_Outcome(batch.indices, error=exc))
-
-    async def _retry_later(self, batch: Batch, delay: float) -> None:
-        await wait_before_retry(delay)
-        self.waiting -= 1
-        self.ready.append(batch)
-        self._changed.set()
-
-
-async def _outcomes(
-    send: SendBatch, texts: Texts, job: EmbedJob, window: AdaptiveLimit | None
-) -> AsyncGenerator[_Outcome, None]:
-    """Each batch's outcome as it finishes. Leaving early cancels every request still in flight."""
-    scheduler = _Scheduler(send, texts, job, job.rate or RateController(), window)
-    runner = asyncio.create_task(scheduler.run())
-    try:
-        while (outcome := await scheduler.finished.get()) is not None:
-            if isinstance(outcome, BaseException):
-                raise outcome
-            scheduler.outcome_read()
-            yield outcome
-    finally:
-        pending = [runner, *scheduler.tasks]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @dataclass(slots=True)
@@ -361,12 +77,12 @@ class _Tally:
 
 async def _successes(
     send: SendBatch, texts: Texts, job: EmbedJob, tally: _Tally, window: AdaptiveLimit | None
-) -> AsyncGenerator[_Outcome, None]:
+) -> AsyncGenerator[Outcome, None]:
     """The batches that succeeded, as they finish; failures and progress are recorded in ``tally``."""
-    outcomes = _outcomes(send, texts, job, window)
+    finished = outcomes(send, texts, job, window)
     # aclosing: whatever stops the consumer (leaving early, a progress callback raising) stops the requests too.
-    async with aclosing(outcomes):
-        async for outcome in outcomes:
+    async with aclosing(finished):
+        async for outcome in finished:
             tally.seen = max(tally.seen, max(outcome.indices) + 1)
             if outcome.vectors is None:
                 assert outcome.error is not None
@@ -378,7 +94,7 @@ async def _successes(
                 job.on_progress(EmbedProgress(tally.done, len(tally.failed), tally.total))
 
 
-def _store(results: list[list[float] | None], outcome: _Outcome) -> None:
+def _store(results: list[list[float] | None], outcome: Outcome) -> None:
     """Put a finished batch's vectors at their inputs' places, as lists: the one place lists are stored."""
     end = max(outcome.indices) + 1
     if len(results) < end:
@@ -388,7 +104,7 @@ def _store(results: list[list[float] | None], outcome: _Outcome) -> None:
 
 
 async def _fill(
-    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit | None, store: Callable[[_Outcome], None]
+    send: SendBatch, texts: Texts, job: EmbedJob, limit: AdaptiveLimit | None, store: Callable[[Outcome], None]
 ) -> _Tally:
     """Run the job, handing each successful batch to ``store``; what failed is in the returned tally."""
     check_texts(texts)

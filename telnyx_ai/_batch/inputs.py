@@ -19,11 +19,16 @@ Texts = Iterable[str] | AsyncIterable[str]
 
 @dataclass(slots=True)
 class Batch:
-    """Inputs sent in one request: their texts, their indices in the whole job, the retries spent on them, its key."""
+    """Inputs sent in one request: their texts, their indices in the whole job, the retries spent on them, its key.
+
+    ``retries`` counts every retry (429s too: the retry-count header says it); ``failures`` only
+    those `max_retries` limits: a 429 is pacing, not a failure of the batch.
+    """
 
     indices: list[int]
     texts: list[str]
     retries: int = 0
+    failures: int = 0
     key: str = field(default_factory=new_idempotency_key)
     """The batch's ``Idempotency-Key``, the same on each of its retries (its halves get their own)."""
 

@@ -7,11 +7,18 @@ second, evenly spaced. A 429 from a request sent at the current rate cuts the ra
 of itself, or, when the server was seen to accept far less than that (its limit dropped), to the
 rate it accepted. No cut for requests sent before the last cut (they report a rate no longer
 used) and at most one per round trip, so a server that refuses a few requests at random does not
-drive the rate to nothing. After a cut the rate climbs back quickly towards the rate that failed
-(``ceiling_rate``), then probes above it, slowly at first and faster the longer no 429 comes.
-After a drop, the rate the server used to accept is remembered: once a probe gets well above the
-new ceiling without a 429, the rate climbs straight back towards the old one. Time constants are
-counted in round trips, as in TCP.
+drive the rate to nothing; but when a quarter or more of the requests sent since are refused (a
+flood: the limit fell far below the pace), the rate goes at once to what the others say the server
+accepts, and again as more of them come (429s come back at once; answers are a round trip late).
+After a cut the rate climbs back quickly towards the rate that failed (``ceiling_rate``), then
+probes above it, slowly at first and faster the longer no 429 comes. A storm (a cut with nothing
+answered since the last one) cuts again each round trip but neither climbs in between nor lowers
+the ceiling: the pace decays while everything is refused, and climbs straight back to where it was
+once answers return. After a drop, the rate the server used to accept is remembered and probed for
+at once (100 % per 0.7 s): once a probe gets well above the new ceiling without a 429, the
+rate doubles every round trip back to the old one. In a job's last stretch (`finishing`) nothing
+is probed: a 429 then would only hold up the last batches. Time constants are counted in round
+trips, as in TCP.
 
 The ``x-ratelimit-*`` headers, when a server sends them, are hints on top: ``limit`` caps the pace
 (read as requests per second, a safe upper bound for any longer window) and ends slow start
@@ -58,11 +65,22 @@ _NEAR_CEILING = 0.97
 """Within this share of the rate that failed, the climb back becomes a probe."""
 _PROBE_START = 0.01
 """Probing adds 1 % per period at first, doubling each period without a 429, up to 100 % per period."""
-_RECOVERY_PROBE_START = 0.2
-"""After a drop, probing starts at 20 % per period: the limit is likely to come back."""
-_RECOVERED = 0.5
-"""A probe that sent this many seconds' worth of the ceiling's requests above it, none refused, means the
-limit rose (no burst allowance lasts that long): climb back to the old rate."""
+_RECOVERY_PROBE_START = 1.0
+"""After a drop, probing goes at once at 100 % per period: the limit is likely to come back, and a probe that
+finds it has not costs a 429 or two, as the climb back to the ceiling does anyway."""
+_RECOVERY_PERIOD = 0.7
+"""The period of a probe after a drop, whatever the round trip (so 100 % per 0.7 s): a period of a few
+round trips would cost a fast server's client a 429 every few round trips while the limit stays low."""
+_RECOVERED = 0.25
+_RECOVERED_REQUESTS = 16
+"""A probe that sent this many seconds' worth of the ceiling's requests above it, and at least this many
+requests, none refused, means the limit rose (no burst allowance lasts that long): climb back to the old rate,
+doubling every round trip."""
+_FLOOD_SENDS = 8
+_FLOOD_SHARE = 0.25
+"""When a quarter or more of the requests sent since the last ordinary cut (at least 8) were refused, the rest
+say what the server accepts now, whatever answers to requests sent before still report: cut to it at once,
+and again as more of them say less. (429s come back at once, so these counts are current.)"""
 _STALE_STEP = 1.5
 """Without such a rate, a ceiling found stale that way is raised by half."""
 _DROPPED = 1.25
@@ -73,12 +91,16 @@ _ACCEPTED_SAMPLES = 4
 """Answers needed in a window before their rate says anything about the server's."""
 _HINT_MARGIN = 0.98
 """Pace at this share of a rate the server's headers allow: a token bucket refuses the odd early request."""
+_FINISHING_SHARE = 0.93
+"""In a job's last stretch the pace stays this far under the rate that failed (see `finishing`)."""
 _LOW_REMAINING = 2
 """A server that says fewer requests than this remain is at its limit: no probing then."""
 _HISTORY = 2.0
 """Seconds of answers kept, for the accepted rate (a window of a few round trips) and its peak."""
 _PEAK_WINDOW = 1.0
 """The peak accepted rate is measured over a second: a burst allowance inflates shorter windows."""
+_MIN_RATE = 0.5
+"""The slowest pace: a request every two seconds, however many 429s came back."""
 _DEFAULT_ROUND_TRIP = 0.1
 _SLOW_START_ROUND_TRIP = 0.2
 """Slow start doubles at most every 0.2 s: a server's burst allowance hides its limit for a while, and
@@ -135,11 +157,12 @@ class RateController:
         self.slow_start = True
         self.ceiling_rate: float | None = None
         self.limit: float | None = None
-        self.epoch = 0
+        self.epoch: int = 0
         self.cuts = 0
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._burst_left = initial_burst
+        self._burst_refused = False
         self._next_send = 0.0
         self._hold_until = 0.0
         self._budget = math.inf  # remaining / reset, until the window resets
@@ -154,6 +177,12 @@ class RateController:
         self._former_rate: float | None = None  # what it accepted before the drop: where a recovery climbs back to
         self._probe_excess = 0.0  # requests sent above the ceiling since the last cut, none refused
         self._last_cut = -math.inf
+        self._answered_since_cut = True  # False in a storm: cut, and nothing answered since
+        self._tally_sends = 0  # requests booked since the last ordinary cut, and the 429s among them
+        self._tally_refused = 0
+        self._tally_start = 0.0
+        self._returning = False  # the limit came back: climbing to the old rate, doubling every round trip
+        self._finishing = 0  # jobs in their last stretch (`finishing`)
 
     def __repr__(self) -> str:
         phase = "slow start" if self.slow_start else "paced"
@@ -178,7 +207,12 @@ class RateController:
             self._next_send = max(self._next_send, now)
             return self.epoch, 0.0
         start = max(start, self._next_send)
+        if not self._tally_sends:
+            self._tally_start = start
+        self._tally_sends += 1
         pace = self.rate if now >= self._budget_until else min(self.rate, self._budget)
+        if self._finishing and self.ceiling_rate is not None:
+            pace = min(pace, _FINISHING_SHARE * self.ceiling_rate)
         self._next_send = start + 1.0 / max(pace, 0.1)
         if start > now:
             self._paced_since_update = True
@@ -190,6 +224,7 @@ class RateController:
         """A request was answered; ``round_trip`` is how long it took."""
         self._round_trip = 0.8 * self._round_trip + 0.2 * max(round_trip, 0.001)
         now = self.clock()
+        self._answered_since_cut = True
         answers = self._answers
         answers.append(now)
         if answers[0] < now - _HISTORY:
@@ -203,20 +238,37 @@ class RateController:
                 self._leave_slow_start(self.limit * _HINT_MARGIN)  # the server said its limit: no overshoot needed
 
     def throttled(self, epoch: int) -> None:
-        """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip."""
+        """A request sent in ``epoch`` got a 429: cut the rate, once per epoch and per round trip (sooner in a flood)."""
         now = self.clock()
-        if self.slow_start and not self._answers:
-            self._burst_left = 0  # refused before anything was answered: the burst was too big, not the pace
+        if epoch != self.epoch:
+            return  # sent before the last cut: it says nothing about the pace now
+        if self.slow_start and not self._answers and not self._burst_refused:
+            # Refused before anything was answered: the burst was too big, not the pace. A new epoch,
+            # so the other 429s of requests already sent are ignored, but one sent after this cuts.
+            self._burst_left, self._burst_refused = 0, True
+            self.epoch += 1
             return
-        if epoch != self.epoch or now - self._last_cut < self._round_trip:
+        self._tally_refused += 1
+        flood = self._flood(now)
+        if now - self._last_cut < self._round_trip and flood is None:
             return
+        if flood is None:
+            self._tally_sends = self._tally_refused = 0
+        storm = flood is None and not self._answered_since_cut
         self.epoch += 1
         self.cuts += 1
         self._last_cut = now
+        self._answered_since_cut = False
+        self._returning = False
         self._probe_started = None
         self._probe_excess = 0.0
         self._last_update = now
         self._next_send = max(self._next_send, now)
+        if storm and not self.slow_start:
+            # Nothing answered since the last cut: every request is refused. Keep cutting, one round trip
+            # apart, but keep the ceiling: once answers return, the pace climbs straight back to it.
+            self.rate = max(_MIN_RATE, self.rate * DECREASE)
+            return
         if self.slow_start:
             # Leaving slow start: the rate overshot, by up to twice (more while a burst allowance hid
             # the limit). Halve it as TCP does, or go to the rate answers came back at if that is
@@ -225,20 +277,34 @@ class RateController:
             self.ceiling_rate = self.rate
             self._leave_slow_start(min(0.5 * self.rate, math.inf if answered is None else 0.9 * answered))
             return
-        accepted = self._accepted_rate(now, self._window())
+        accepted = flood if flood is not None else self._accepted_rate(now, self._window())
         seen = max(self._peak_accepted, self._former_rate or 0.0)
         if accepted is not None and accepted * _DROPPED <= seen and _ACCEPTED_SHARE * accepted < DECREASE * self.rate:
             # The server accepts far less than it did, and than we send: its limit dropped. Go to what it
-            # accepts (at most halving per cut: one window of answers can mislead) and remember the old rate.
+            # accepts and remember the old rate. Answers alone cut at most by half (a window of them still
+            # holds some from before the drop); a flood of refusals says what is accepted now.
             self._former_rate, self._peak_accepted = seen, accepted
-            self.ceiling_rate = accepted
-            self.rate = max(0.5, 0.5 * self.rate, _ACCEPTED_SHARE * accepted)
+            self.ceiling_rate = max(_MIN_RATE, accepted)
+            floor = 0.0 if flood is not None else 0.5 * self.rate
+            self.rate = max(_MIN_RATE, floor, _ACCEPTED_SHARE * accepted)
+            return
+        if flood is not None:
+            # Many requests refused, but the server was not seen to accept more before (a probe that
+            # overshot): go to what it accepts, and make that the ceiling.
+            self.ceiling_rate = max(_MIN_RATE, flood)
+            self.rate = max(_MIN_RATE, min(DECREASE * self.rate, _ACCEPTED_SHARE * flood))
             return
         # A cut while still climbing back lowers the remembered ceiling only halfway: one stray 429
         # (a server refusing a few requests at random) must not ratchet the rate down for good.
         ceiling = self.ceiling_rate
         self.ceiling_rate = self.rate if ceiling is None or self.rate >= ceiling else (self.rate + ceiling) / 2
-        self.rate = max(0.5, self.rate * DECREASE)
+        self.rate = max(_MIN_RATE, self.rate * DECREASE)
+
+    def finishing(self, on: bool) -> None:
+        """A job using this controller is in its last stretch (``on``), or no longer is: meanwhile no probing,
+        and a pace a little under the rate that failed. A 429 then would hold up the job's last batches for a
+        Retry-After, and a higher pace has nothing left to gain."""
+        self._finishing = max(0, self._finishing + (1 if on else -1))
 
     def advise(self, hint: RateLimitHint | None) -> None:
         """Take in a response's ``x-ratelimit-*`` headers (see the module's docstring)."""
@@ -279,6 +345,17 @@ class RateController:
             return None  # too few, or the history does not cover the window yet
         return count / window
 
+    def _flood(self, now: float) -> float | None:
+        """The rate the server accepted the requests sent since the last ordinary cut at, when so many were
+        refused that it is well under the pace (see `_FLOOD_SHARE`)."""
+        sends, refused = self._tally_sends, self._tally_refused
+        if self.slow_start or sends < _FLOOD_SENDS or refused < _FLOOD_SHARE * sends:
+            return None
+        if sends - refused < 2:
+            return None  # (nearly) everything refused: a storm, not a lower limit
+        accepted = (sends - refused) / max(now - self._tally_start, 1.0 / self.rate)
+        return accepted if _ACCEPTED_SHARE * accepted < DECREASE * self.rate else None
+
     def _window(self) -> float:
         return min(1.0, max(0.25, 2.0 * self._round_trip))
 
@@ -290,25 +367,30 @@ class RateController:
     def _grow(self, now: float) -> None:
         last, self._last_update = self._last_update, now
         paced, self._paced_since_update = self._paced_since_update, False
-        if self.slow_start or last is None or not paced:
-            return  # grow only when the rate was what held requests back
+        if self.slow_start or last is None or not paced or not self._answered_since_cut:
+            return  # grow only when the rate was what held requests back, and not in a storm
         # Only time spent sending at the pace counts: a pause (waiting for retries, for input) is no evidence.
         elapsed = min(now - last, 2.0 / self.rate)
         period = self._period()
         ceiling = self.ceiling_rate or self.rate
-        if self.rate < ceiling * _NEAR_CEILING:
+        if self.rate < ceiling * _NEAR_CEILING and self._returning:
+            self.rate = min(ceiling, self.rate * 2.0 ** (elapsed / self._round_trip))
+        elif self.rate < ceiling * _NEAR_CEILING:
             self.rate += (ceiling - self.rate) * (1.0 - math.exp(-2.0 * elapsed / period))
-        elif self._at_limit or (self.limit is not None and self.rate >= self.limit * _HINT_MARGIN):
-            self._probe_started = None  # the server says this is its limit: nothing to find above
-        elif self._probe_excess >= _RECOVERED * ceiling:
+        elif self._at_limit or self._finishing or (self.limit is not None and self.rate >= self.limit * _HINT_MARGIN):
+            self._probe_started = None  # the server says this is its limit, or a job ends: nothing to find above
+        elif self._probe_excess >= max(_RECOVERED * ceiling, _RECOVERED_REQUESTS):
             # More sent above the rate that failed than any burst allowance explains, and still no 429:
             # the limit is higher now. Climb straight back to the rate before a drop, or half as high again.
             self.ceiling_rate = self._former_rate or ceiling * _STALE_STEP
             self._probe_started, self._probe_excess = None, 0.0
+            self._returning = self._former_rate is not None
         else:
             if self._probe_started is None:
                 self._probe_started = now
-            start = _PROBE_START if self._former_rate is None else _RECOVERY_PROBE_START
+            start = _PROBE_START
+            if self._former_rate is not None:  # after a drop: at once at 100 % per period
+                start, period = _RECOVERY_PROBE_START, _RECOVERY_PERIOD
             growth = min(1.0, start * 2.0 ** ((now - self._probe_started) / period)) / period
             self.rate *= math.exp(growth * elapsed)
             self._probe_excess += max(0.0, self.rate - ceiling) * elapsed

@@ -1,8 +1,10 @@
-"""Which ``encoding_format`` the SDK asks for when the caller did not choose: base64, unless refused.
+"""Which ``encoding_format`` the SDK asks for when the caller did not choose: base64, unless refused or ignored.
 
 A server that rejects base64 with a 400 or 422 is asked again at once without it; if that works, the
 refusal is remembered for the client (its connection pool, shared by ``with_options`` copies), base
-URL and model, so a job pays for it once. Until a model's first answer, one request probes and the
+URL and model, so a job pays for it once. A server that answers floats to a base64 request is
+remembered the same way, from its first answer: from then on the SDK asks as a caller who wants
+floats does (no ``encoding_format``) and decodes the reply as floats directly. Until a model's first answer, one request probes and the
 others wait for it (up to `PROBE_WAIT`), so a refusal costs exactly one failed request even with many
 in flight; on a server slower than that, the others go too and each finds out for itself. A batch
 job's requests do not wait here (``wait_for_probe=False``): held and released together they would
@@ -21,9 +23,17 @@ from typing import Any, Literal
 from .._errors import APIStatusError
 from .._http.transport import Transport
 from .._types import NOT_GIVEN, Body, NotGiven, RequestOptions
-from .vectors import WireEmbeddingResponse
+from ..types.openai import OpenAIEmbeddingResponse
+from .vectors import WireEmbeddingResponse, float_response
 
-__all__ = ["EMBEDDINGS_PATH", "PROBE_WAIT", "REFUSAL_STATUSES", "needs_probe", "request_embeddings"]
+__all__ = [
+    "EMBEDDINGS_PATH",
+    "PROBE_WAIT",
+    "REFUSAL_STATUSES",
+    "needs_probe",
+    "request_embeddings",
+    "request_float_embeddings",
+]
 
 EMBEDDINGS_PATH = "/ai/openai/embeddings"
 REFUSAL_STATUSES = frozenset({400, 422})
@@ -107,6 +117,13 @@ async def _trial(state: _Model, wait: bool) -> AsyncGenerator[_Trial, None]:
         probe.set()
 
 
+def _answered_in(reply: WireEmbeddingResponse) -> Encoding | None:
+    """The encoding the server answered a base64 request in: its first vector's (none: nothing to learn)."""
+    if not reply.data:
+        return None
+    return "base64" if isinstance(reply.data[0].embedding, bytes) else "float"
+
+
 def _post(
     transport: Transport, fields: Body, options: RequestOptions, key: str | NotGiven = NOT_GIVEN
 ) -> Coroutine[Any, Any, WireEmbeddingResponse]:
@@ -137,6 +154,8 @@ async def request_embeddings(
     state = _state(transport, str(body.get("model")))
     if state.known == "base64":  # the usual case, without the machinery below
         return await _post(transport, {**body, "encoding_format": "base64"}, options, key)
+    if state.known == "float":
+        return await _post(transport, body, options, key)
     async with _trial(state, wait_for_probe) as trial:
         asked = body if trial.encoding == "float" else {**body, "encoding_format": "base64"}
         try:
@@ -145,10 +164,23 @@ async def request_embeddings(
             if asked is body or trial.model is None or exc.status_code not in REFUSAL_STATUSES:
                 raise
         else:
-            if asked is not body:
-                trial.settle("base64")
+            answered = _answered_in(reply) if asked is not body else None
+            if answered is not None:
+                trial.settle(answered)  # base64, or floats anyway: asked for floats from now on
             return reply
         # As before base64: no encoding_format; if this fails too, it was not the format.
         reply = await _post(transport, body, options, key if isinstance(key, NotGiven) else f"{key}-float")
         trial.settle("float")
         return reply
+
+
+async def request_float_embeddings(
+    transport: Transport, body: Body, options: RequestOptions
+) -> OpenAIEmbeddingResponse:
+    """``create_embeddings`` without ``encoding_format``: floats to the caller, base64 on the wire where the
+    server takes it. Where it refused or ignored base64, the request and the decoding are a float caller's."""
+    if not _chosen_in_extra_body(options) and _state(transport, str(body.get("model"))).known == "float":
+        return await transport.request(
+            "POST", EMBEDDINGS_PATH, cast_to=OpenAIEmbeddingResponse, body=body, options=options
+        )
+    return float_response(await request_embeddings(transport, body, options))

@@ -139,9 +139,7 @@ def _advice(exc: BaseException) -> str | None:
         if status in (400, 422):
             return "check the arguments"
         if status == 429:
-            return (
-                "rate limited: wait a little and retry, or lower --concurrency (with -o, --resume keeps what is done)"
-            )
+            return "rate limited: try again later (embed: -o with --resume keeps what is done)"
         if status >= 500:
             return "the API had a problem; try again shortly"
         return None

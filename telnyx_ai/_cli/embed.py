@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
+from .._batch.engine import RATE_LIMIT_TIMEOUT
 from .._batch.sink import JsonlSink
 from .._errors import EmbedManyError
 from .._types import NOT_GIVEN, NotGiven
@@ -35,6 +36,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
 def add_embed_arguments(embed: argparse.ArgumentParser) -> None:
     """The ``embed`` command's own options."""
     embed.add_argument("file", help="text file, one input per line ('-' for stdin); blank lines are skipped")
@@ -49,6 +57,13 @@ def add_embed_arguments(embed: argparse.ArgumentParser) -> None:
     )
     embed.add_argument("--batch-size", type=_positive, default=64, help="lines per request (default: 64)")
     embed.add_argument("--dimensions", type=_positive, help="ask for vectors of this length (models that allow it)")
+    embed.add_argument(
+        "--rate-limit-timeout",
+        type=_seconds,
+        default=RATE_LIMIT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up when no request has succeeded for this long, only 429s (default: {RATE_LIMIT_TIMEOUT:g})",
+    )
     embed.add_argument(
         "-o", "--output", help="write JSONL here, each row as its batch finishes (default: stdout, at the end)"
     )
@@ -113,6 +128,7 @@ async def embed(args: argparse.Namespace, out: IO[str]) -> None:
                 concurrency=args.concurrency,
                 dimensions=_dimensions(args),
                 max_retries=args.max_retries,  # None: the batch default, which retries harder
+                rate_limit_timeout=args.rate_limit_timeout,
                 progress=_progress(args),
             )
         except EmbedManyError as exc:
@@ -143,6 +159,7 @@ async def _embed_to_file(args: argparse.Namespace, lines: Lines) -> None:
                 concurrency=args.concurrency,
                 dimensions=_dimensions(args),
                 max_retries=args.max_retries,
+                rate_limit_timeout=args.rate_limit_timeout,
                 progress=_progress(args),
                 skip=done,
             )

@@ -134,7 +134,7 @@ async def retry_after(
     then await ``send()`` again, at most ``max_retries`` times in all, raising the last failure.
 
     The first attempt is the caller's own, so a call that succeeds at once never gets here (nor loads
-    tenacity). Batch jobs retry in their scheduler instead (`telnyx_ai._batch.engine`), which frees the slot.
+    tenacity). Batch jobs retry in their scheduler instead (`telnyx_ai._batch.scheduler`), which frees the slot.
     """
 
     def before_retry(failure: BaseException, retry_number: int, delay: float) -> None:

@@ -18,6 +18,7 @@ from aiohttp import ClientResponse
 from .._batch.engine import (
     BATCH_RETRIES,
     DEFAULT_BATCH_SIZE,
+    RATE_LIMIT_TIMEOUT,
     BatchReply,
     EmbedJob,
     ProgressCallback,
@@ -30,8 +31,8 @@ from .._batch.engine import (
     embed_as_completed_float32,
 )
 from .._batch.inputs import total_to_send
-from .._batch.vectors import WireEmbeddingResponse, float_response, require_numpy
-from .._batch.wire_format import PROBE_WAIT, needs_probe, request_embeddings
+from .._batch.vectors import WireEmbeddingResponse, require_numpy
+from .._batch.wire_format import PROBE_WAIT, needs_probe, request_embeddings, request_float_embeddings
 from .._checks import check_arguments
 from .._http.request import RETRY_COUNT_HEADER
 from .._resource import AsyncResource
@@ -44,13 +45,20 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchEmbeddings"]
 
 
-def _check(method: str, model: str, dimensions: int | NotGiven, as_numpy: bool, options: RequestOptions) -> None:
+def _check(
+    method: str,
+    model: str,
+    dimensions: int | NotGiven,
+    rate_limit_timeout: float,
+    as_numpy: bool,
+    options: RequestOptions,
+) -> None:
     """Wrong types and misspelled keywords (``batchsize=``) fail before any work starts; so does a missing numpy."""
     others = tuple(inspect.signature(getattr(AsyncBatchEmbeddings, method)).parameters)[2:] if options else ()
     check_arguments(
         f"ai.openai.embeddings.{method}",
         strings={"model": model},
-        numbers={"dimensions": dimensions},
+        numbers={"dimensions": dimensions, "rate_limit_timeout": rate_limit_timeout},
         options=options,
         others=others,
     )
@@ -68,8 +76,8 @@ def _with_retry_count(options: RequestOptions, retry: int) -> RequestOptions:
 
 class AsyncBatchEmbeddings(AsyncResource):
     async def _create_embeddings_unset(self, body: Body, options: RequestOptions) -> OpenAIEmbeddingResponse:
-        """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused), returned as floats."""
-        return float_response(await request_embeddings(self._transport, body, options))
+        """``create_embeddings`` without ``encoding_format``: asked in base64 (unless refused or ignored), returned as floats."""
+        return await request_float_embeddings(self._transport, body, options)
 
     def _sender(self, model: str, dimensions: int | NotGiven, options: RequestOptions) -> SendBatch:
         # Batches retry in the engine (which paces them and frees their slot while they wait), so requests do not.
@@ -93,6 +101,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         batch_size: int,
         concurrency: int | None,
         max_retries: int | None,
+        rate_limit_timeout: float,
         on_progress: ProgressCallback | None,
         rate: RateController | None,
         model: str,
@@ -107,6 +116,7 @@ class AsyncBatchEmbeddings(AsyncResource):
             batch_size=batch_size,
             concurrency=concurrency,
             max_retries=max_retries,
+            rate_limit_timeout=rate_limit_timeout,
             on_progress=on_progress,
             rate=rate,
             skip=skip,
@@ -133,6 +143,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[False] = False,
@@ -148,6 +159,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[True],
@@ -163,6 +175,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -177,6 +190,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -188,7 +202,9 @@ class AsyncBatchEmbeddings(AsyncResource):
         async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
         default the client's ``max_connections``); the job finds the server's rate below it from
         429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        8, or the client's setting if higher) without holding a slot; a 429 is pacing and does not
+        count, but when no batch succeeds for ``rate_limit_timeout`` seconds (default 600) while
+        429s come back, the job gives up on every input not yet embedded. A batch rejected with
         400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
@@ -196,13 +212,14 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``as_numpy=True`` returns one (N, D) float32 numpy array instead, filled as batches arrive
         (``pip install 'telnyx-ai[numpy]'``). Vectors travel as base64 unless the server refuses it.
         """
-        _check("embed_many", model, dimensions, as_numpy, options)
+        _check("embed_many", model, dimensions, rate_limit_timeout, as_numpy, options)
         on_progress, close = self._progress(texts, progress)
         try:
             job = self._job(
                 batch_size=batch_size,
                 concurrency=concurrency,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 on_progress=on_progress,
                 rate=rate,
                 model=model,
@@ -226,6 +243,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -242,6 +260,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -258,6 +277,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -273,6 +293,7 @@ class AsyncBatchEmbeddings(AsyncResource):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -287,13 +308,14 @@ class AsyncBatchEmbeddings(AsyncResource):
         ``contextlib.aclosing`` so in-flight requests are cancelled at once. With ``as_numpy=True``
         each vector is a 1-D float32 numpy array.
         """
-        _check("embed_many_iter", model, dimensions, as_numpy, options)
+        _check("embed_many_iter", model, dimensions, rate_limit_timeout, as_numpy, options)
         on_progress, close = self._progress(texts, progress, skip)
         try:
             job = self._job(
                 batch_size=batch_size,
                 concurrency=concurrency,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 on_progress=on_progress,
                 rate=rate,
                 model=model,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Generator, Sequence
 from typing import TYPE_CHECKING, Literal, Unpack, overload
 
-from ..._batch.engine import DEFAULT_BATCH_SIZE, ProgressCallback, RateController, Texts
+from ..._batch.engine import DEFAULT_BATCH_SIZE, RATE_LIMIT_TIMEOUT, ProgressCallback, RateController, Texts
 from ..._bridge import SyncResource
 from ..._streams.sync_stream import iterate
 from ..._types import NOT_GIVEN, NotGiven, RequestOptions
@@ -90,6 +90,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[False] = False,
@@ -106,6 +107,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: Literal[True],
@@ -122,6 +124,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -137,6 +140,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         as_numpy: bool = False,
@@ -148,7 +152,9 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         async iterable; it is read lazily. ``concurrency`` is a ceiling on requests in flight (by
         default the client's ``max_connections``); the job finds the server's rate below it from
         429s and ``x-ratelimit-*`` headers. Failed batches are retried (``max_retries``: by default
-        8, or the client's setting if higher) without holding a slot; a batch rejected with
+        8, or the client's setting if higher) without holding a slot; a 429 is pacing and does not
+        count, but when no batch succeeds for ``rate_limit_timeout`` seconds (default 600) while
+        429s come back, the job gives up on every input not yet embedded. A batch rejected with
         400/413/422 is halved until the inputs at fault are alone. If inputs still fail,
         `EmbedManyError` carries the vectors that succeeded and the failed indices with their causes.
         ``progress=True`` shows a rich progress bar; a callable receives `EmbedProgress` updates.
@@ -164,6 +170,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 concurrency=concurrency,
                 dimensions=dimensions,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 progress=progress,
                 rate=rate,
                 as_numpy=as_numpy,
@@ -181,6 +188,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -198,6 +206,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -215,6 +224,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -231,6 +241,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
         concurrency: int | None = None,
         dimensions: int | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        rate_limit_timeout: float = RATE_LIMIT_TIMEOUT,
         progress: bool | ProgressCallback = False,
         rate: RateController | None = None,
         skip: Collection[int] = frozenset(),
@@ -254,6 +265,7 @@ class OpenAIEmbeddings(SyncResource[AsyncOpenAIEmbeddings]):
                 concurrency=concurrency,
                 dimensions=dimensions,
                 max_retries=max_retries,
+                rate_limit_timeout=rate_limit_timeout,
                 progress=progress,
                 rate=rate,
                 skip=skip,
