@@ -17,7 +17,7 @@ from _codegen_data import TypePlan
 
 # -- naming --------------------------------------------------------------------------------
 
-_SHADOWING = {"str", "int", "float", "bool", "list", "dict", "Any", "None", "to_dict", "to_json"}
+_SHADOWING = {"str", "int", "float", "bool", "list", "dict", "Any", "None", "to_dict", "to_json", "keys"}
 
 
 def py_name(wire: str) -> str:

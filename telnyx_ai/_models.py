@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import KeysView
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,7 +13,7 @@ __all__ = ["APIResponse", "BaseModel", "decoder_for", "dump_foreign", "load_fore
 T = TypeVar("T")
 
 
-class BaseModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class BaseModel(msgspec.Struct, kw_only=True, gc=False):
     """A response object: attribute access, decoded straight from bytes.
 
     Unknown fields from the server are ignored, so a new field never breaks an old client.
@@ -21,18 +21,26 @@ class BaseModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dicts and lists, keyed by wire names, leaving out fields that hold their default."""
+        """Plain dicts and lists, keyed by wire names: every field, those left at their default included
+        (``"content": null``, ``"index": 0``), as an OpenAI-compatible reader expects them."""
         result: dict[str, Any] = msgspec.to_builtins(self, enc_hook=dump_foreign)
         return result
 
     def to_json(self) -> str:
-        """This object as a JSON string, keyed by wire names."""
+        """This object as a JSON string, keyed by wire names (every field, as `to_dict`)."""
         return _json_encoder.encode(self).decode()
 
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        """The ``(name, value)`` pairs of `to_dict`, so ``dict(obj)`` is its JSON data, as for a pydantic model
-        (FastAPI's ``jsonable_encoder`` relies on it for an object returned without a ``response_model``)."""
-        return iter(self.to_dict().items())
+    def keys(self) -> KeysView[str]:
+        """The wire names of `to_dict`: with `__getitem__`, ``dict(obj)`` is its JSON data, as for a pydantic
+        model (FastAPI's ``jsonable_encoder`` relies on it for an object returned without a ``response_model``)."""
+        return self.to_dict().keys()
+
+    def __getitem__(self, wire_name: str) -> Any:
+        """One field's JSON data, by its wire name (``obj["from"]`` for ``obj.from_``)."""
+        for field in msgspec.structs.fields(self):
+            if field.encode_name == wire_name:
+                return msgspec.to_builtins(getattr(self, field.name), enc_hook=dump_foreign)
+        raise KeyError(wire_name)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:

@@ -8,7 +8,7 @@ totals (or ignores the page parameter) can never make it loop forever.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +50,10 @@ class BasePage(APIResponse, Generic[T]):
 
     data: list[T] = []
     meta: PageMeta | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        """This page's items (``page.data``)."""
+        return iter(self.data)
 
     def _cursor(self) -> PageCursor[T] | None:
         cursor: PageCursor[T] | None = vars(self).get("_page_cursor")

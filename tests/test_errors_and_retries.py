@@ -126,8 +126,12 @@ async def test_unknown_fields_are_tolerated(client: AsyncTelnyx, mocked: aioresp
     mocked.get(MODELS_URL, payload=body)
     result = await client.ai.retrieve_models()
     assert result.data[0].id == "m"
-    # Unknown fields are dropped; what the server sent of the known ones round-trips.
-    assert result.to_dict() == OK
+    # Unknown fields are dropped; what the server sent of the known ones round-trips, and the fields it
+    # left out appear with their defaults (an OpenAI-compatible reader expects every field).
+    dumped = result.to_dict()
+    sent = OK["data"][0]
+    assert {key: dumped["data"][0][key] for key in sent} == sent and "brand_new" not in dumped["data"][0]
+    assert dumped["data"][0]["description"] is None and "extra" not in dumped
     assert '"owned_by":"m"' in result.to_json()
 
 

@@ -40,7 +40,13 @@ async def test_a_reply_is_the_sdk_object_json(
     async with http.post(app_url + "/reply", json={"message": QUESTION}) as response:
         assert response.status == 200, await response.text()
         body = await response.json()
-    assert body["choices"][0]["message"] == {"role": "assistant", "content": REPLY}
+    assert body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": REPLY,
+        "tool_calls": None,
+        "reasoning_content": None,
+    }
+    assert body["choices"][0]["index"] == 0  # every field, defaults too, as an OpenAI-compatible reader expects
     assert body["id"] and body["usage"]["total_tokens"] > 0 and "_request_id" not in body
     [sent] = telnyx_server.requests
     assert sent.json()["messages"] == [{"role": "user", "content": QUESTION}]

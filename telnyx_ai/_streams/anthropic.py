@@ -121,7 +121,7 @@ class MessageAccumulator(Accumulator[RawMessageStreamEvent]):
             elif isinstance(event, RawMessageDeltaEvent):
                 self._stop_reason = event.delta.stop_reason
                 self._stop_sequence = event.delta.stop_sequence
-                self._usage.update(event.usage.to_dict())
+                self._usage.update((k, v) for k, v in event.usage.to_dict().items() if v is not None)  # what it says
             elif isinstance(event, RawMessageStopEvent):
                 self.ended = True
                 return items.index(event) + 1

@@ -93,6 +93,11 @@ class Usage(BaseModel):
     service_tier: str | None = None
 
 
+def _sent_back(block: BaseModel) -> dict[str, Any]:
+    """A content block as a request takes it back: the fields it holds (a null is left out, not sent)."""
+    return {key: value for key, value in block.to_dict().items() if value is not None}
+
+
 class Message(APIResponse):
     """A model's reply: ``message.content`` blocks, ``stop_reason`` and ``usage``."""
 
@@ -114,7 +119,7 @@ class Message(APIResponse):
 
     def to_param(self) -> dict[str, Any]:
         """This reply as the next request's ``messages`` takes it back (an assistant message)."""
-        blocks = [block.data if isinstance(block, UnknownItem) else block.to_dict() for block in self.content]
+        blocks = [block.data if isinstance(block, UnknownItem) else _sent_back(block) for block in self.content]
         return {"role": self.role, "content": blocks}
 
 
