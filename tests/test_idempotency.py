@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from telnyx_ai import AsyncTelnyx, ConflictError, Telnyx
+from telnyx_ai import APIResponseValidationError, AsyncTelnyx, ConflictError, Telnyx
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.testing._idempotency import KEY_LIFETIME, IdempotencyStore
 
@@ -163,3 +163,28 @@ def test_a_key_is_kept_for_24_hours() -> None:
     assert replay is not None and replay.body == b'{"ok":true}' and replay.headers["Idempotent-Replayed"] == "true"
     now[0] = KEY_LIFETIME + 2
     assert store.before("k", request, b"{}") is None  # type: ignore[arg-type]  # expired: acts again
+
+
+async def test_a_batch_retried_after_the_format_is_learned_sends_its_new_body_with_a_new_key(
+    server: MockServer,
+) -> None:
+    # The same inputs first go in base64 and, once the client has learned that this server answers
+    # floats, without encoding_format: another body, so another key (the same key would be a 409).
+    from telnyx_ai._batch.wire_format import request_embeddings
+
+    server.base64 = "ignore"
+    body = {"input": ["a"], "model": "thenlper/gte-large"}
+    async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=0) as client:
+        transport = client._transport  # pyright: ignore[reportPrivateUsage]
+        server.inject(Fault.truncated_json(), path="/ai/openai/embeddings")
+        with pytest.raises(APIResponseValidationError):  # acted on, stored, cut on the way back
+            await request_embeddings(transport, body, {}, idempotency_key="batch-1")
+        await request_embeddings(transport, {**body, "input": ["b"]}, {})  # teaches: floats
+        reply = await request_embeddings(transport, body, {}, idempotency_key="batch-1")  # the retry
+    assert len(reply.data) == 1
+    sent = server.requests_to("/ai/openai/embeddings")
+    assert [(r.headers.get(KEY), r.json().get("encoding_format"), r.status) for r in sent] == [
+        ("batch-1", "base64", 200),
+        (None, "base64", 200),
+        ("batch-1-float", None, 200),
+    ]

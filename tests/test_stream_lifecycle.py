@@ -21,6 +21,7 @@ from telnyx_ai import (
     APITimeoutError,
     AsyncTelnyx,
     Telnyx,
+    TelnyxError,
     Timeout,
 )
 from telnyx_ai._types import DEFAULT_STREAM_IDLE_TIMEOUT
@@ -261,3 +262,17 @@ def test_no_reference_cycle_keeps_a_stream_alive() -> None:
                 gc.enable()
 
     assert asyncio.run(run())
+
+
+async def test_a_read_after_a_cancelled_read_raises_instead_of_ending_quietly(server: MockServer) -> None:
+    # A relay's own heartbeat: wait_for gives up on a slow read, then reads on with anext(stream).
+    server.stream = StreamConfig(delay=0.2)
+    async with AsyncTelnyx(api_key="t", base_url=server.url) as client:
+        stream = await open_chat(client)
+        await anext(stream)  # the first chunk was primed with the open
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(stream), 0.05)
+        with pytest.raises(APIConnectionError, match="was cancelled, so it was closed before its"):
+            await anext(stream)
+        with pytest.raises(TelnyxError, match="closed before it finished"):
+            await stream.get_final_completion()

@@ -310,12 +310,22 @@ async def test_resets_are_connection_errors(
     assert server.disconnects == 0  # the server cut it: not counted as the client leaving
 
 
-async def test_truncated_json_is_a_validation_error(server: MockServer, client: AsyncTelnyx) -> None:
+async def test_truncated_json_is_a_validation_error_then_a_cut(server: MockServer, client: AsyncTelnyx) -> None:
     server.inject(Fault.truncated_json(), times=2)
-    with pytest.raises(APIResponseValidationError):
+    with pytest.raises(APIResponseValidationError) as caught:
         await client.ai.openai.embeddings.create_embeddings(input="x", model="thenlper/gte-large")
-    with pytest.raises(APIResponseValidationError):
+    assert caught.value.malformed  # so a client with retries tries again
+    with pytest.raises(APIConnectionError, match="first event arrived cut short"):  # nothing read yet: a cut
         await _stream_text(client)
+
+
+async def test_truncated_json_is_retried(server: MockServer) -> None:
+    server.inject(Fault.truncated_json(), times=2)
+    async with AsyncTelnyx(api_key="k", base_url=server.url, max_retries=2) as client:
+        completion = await client.ai.chat.create_completion(messages=MESSAGES)
+        assert completion.choices[0].message.content == expected_reply(MESSAGES)
+        assert "".join(await _stream_text(client)) == expected_reply(MESSAGES)
+    assert len(server.requests) == 4 and server.fault_counts["truncated_json"] == 2
 
 
 async def test_truncated_stream_raises_after_the_events_sent(server: MockServer, client: AsyncTelnyx) -> None:

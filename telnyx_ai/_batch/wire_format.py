@@ -146,20 +146,23 @@ async def request_embeddings(
 
     ``wait_for_probe=False``: never wait for another request to find out (a batch job's pacing
     would count the wait as part of the round trip, and its scheduler holds requests back itself).
-    The request asked again without base64 is another body, so it gets another ``idempotency_key``.
+    A body without base64 (what a float caller sends) goes with another ``idempotency_key`` than the same
+    inputs in base64, so a batch retried after the client learned the format never reuses a key for
+    another body (a server answers that with a 409).
     """
     key = idempotency_key
+    float_key = key if isinstance(key, NotGiven) else f"{key}-float"
     if _chosen(body, options):
         return await _post(transport, body, options, key)
     state = _state(transport, str(body.get("model")))
     if state.known == "base64":  # the usual case, without the machinery below
         return await _post(transport, {**body, "encoding_format": "base64"}, options, key)
     if state.known == "float":
-        return await _post(transport, body, options, key)
+        return await _post(transport, body, options, float_key)
     async with _trial(state, wait_for_probe) as trial:
         asked = body if trial.encoding == "float" else {**body, "encoding_format": "base64"}
         try:
-            reply = await _post(transport, asked, options, key)
+            reply = await _post(transport, asked, options, float_key if asked is body else key)
         except APIStatusError as exc:
             if asked is body or trial.model is None or exc.status_code not in REFUSAL_STATUSES:
                 raise
@@ -169,7 +172,7 @@ async def request_embeddings(
                 trial.settle(answered)  # base64, or floats anyway: asked for floats from now on
             return reply
         # As before base64: no encoding_format; if this fails too, it was not the format.
-        reply = await _post(transport, body, options, key if isinstance(key, NotGiven) else f"{key}-float")
+        reply = await _post(transport, body, options, float_key)
         trial.settle("float")
         return reply
 

@@ -1,6 +1,6 @@
 """When and how long to wait before trying a request again (tenacity drives the loop).
 
-Retried: connection errors and timeouts, and statuses 408, 409, 429 and 5xx. The wait is
+Retried: connection errors and timeouts, a body cut short, and statuses 408, 409, 429 and 5xx. The wait is
 the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date) when it gives
 one of at most 60 s, else exponential backoff from 0.5 s doubling to 8 s, with jitter.
 
@@ -45,7 +45,7 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def should_retry(exc: BaseException) -> bool:
-    """True for failures another attempt may cure; never for 400/401/403/404/422.
+    """True for failures another attempt may cure (a body cut short too); never for 400/401/403/404/422.
 
     A server's ``x-should-retry: true`` or ``false`` decides instead (a 409 for an idempotency key reused
     with another body says ``false``: retrying it cannot help).
@@ -57,6 +57,8 @@ def should_retry(exc: BaseException) -> bool:
         if hint == "false":
             return False
         return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
+    if isinstance(exc, APIResponseValidationError):
+        return exc.malformed  # a body cut short in transit (with an idempotency key, a retry acts once)
     return isinstance(exc, APIConnectionError)
 
 

@@ -157,10 +157,13 @@ class AsyncStream(Generic[T]):
             )
             try:
                 stream._primed = await stream.next_batch()
+                cut = stream._pending_error  # events decoded, then JSON cut short, all before the caller read any
+                if isinstance(cut, APIResponseValidationError) and cut.malformed:
+                    raise cut
             except APIResponseValidationError as exc:
                 if not exc.malformed:
                     raise
-                # Not JSON at all before anything was yielded: cut in transit, so worth another attempt.
+                # JSON cut short before anything was handed out: cut in transit, so worth another attempt.
                 raise APIConnectionError(
                     f"The stream's first event arrived cut short: {exc}", method=request.method, url=request.url
                 ) from exc
@@ -331,6 +334,12 @@ class AsyncStream(Generic[T]):
             except asyncio.CancelledError:
                 if not self._pausable:  # the reader was cancelled: nobody will read on, so the server must stop
                     self._abort()
+                    # ...and a read after all raises: the stream did not end, it was cut (never a quiet end).
+                    self._pending_error = APIConnectionError(
+                        f"A read of this stream was cancelled, so it was closed before its {self._end_name()}.",
+                        method=self._method,
+                        url=self._url,
+                    )
                 raise
             except (TimeoutError, aiohttp.ClientError, _IdleTimeout) as exc:
                 # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
