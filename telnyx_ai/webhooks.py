@@ -4,7 +4,7 @@ Telnyx signs each delivery with Ed25519: ``telnyx-signature-ed25519`` holds the 
 ``"{telnyx-timestamp}|{body}"``, made with the account's key, whose public half the Mission Control
 portal shows (and ``TELNYX_PUBLIC_KEY`` holds, by the official SDK's convention). `verify` checks the
 headers, the timestamp and the signature; `parse` verifies and then decodes the event into its type
-from ``telnyx_ai.types.webhooks``, or into `UnknownEvent` for an event type this version does not
+from ``telnyx_ai.types.webhooks``, or into `UnknownWebhookEvent` for an event type this version does not
 know, so a new event never breaks a handler. Always pass the raw body, byte for byte as it arrived.
 
 Needs the ``webhooks`` extra (``pip install "telnyx-ai[webhooks]"``), which brings ``cryptography``.
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ._errors import TelnyxError, WebhookVerificationError
+from ._models import BaseModel
 from .types.webhooks import EVENT_TYPES, WebhookEvent
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = [
     "PUBLIC_KEY_ENV",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
-    "UnknownEvent",
+    "UnknownWebhookEvent",
     "WebhookEvent",
     "WebhookVerificationError",
     "parse",
@@ -48,7 +49,7 @@ DEFAULT_TOLERANCE = 300
 delivery fails, and so does one from a clock far ahead."""
 
 
-class UnknownEvent(msgspec.Struct, frozen=True):
+class UnknownWebhookEvent(BaseModel):
     """An event whose type this version has no Struct for: its type and the whole delivery as JSON."""
 
     event_type: str
@@ -83,13 +84,17 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
+NEEDS_CRYPTOGRAPHY = (
+    'Webhook signatures need the cryptography package: pip install "telnyx-ai[webhooks]" '
+    '(from a checkout: pip install ".[webhooks]").'
+)
+
+
 def _public_key(public_key: str | bytes | None) -> Ed25519PublicKey:
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     except ImportError:
-        raise TelnyxError(
-            'Verifying webhooks needs the cryptography package: pip install "telnyx-ai[webhooks]".'
-        ) from None
+        raise TelnyxError(NEEDS_CRYPTOGRAPHY) from None
     if public_key is None:
         public_key = os.environ.get(PUBLIC_KEY_ENV)
         if not public_key:
@@ -121,9 +126,9 @@ def verify(
     ``TELNYX_PUBLIC_KEY``. ``payload`` is the raw body: a ``str`` is encoded as UTF-8, which is only
     right if the framework did not re-encode it.
     """
+    key = _public_key(public_key)  # first: it says what to install when cryptography is missing
     from cryptography.exceptions import InvalidSignature
 
-    key = _public_key(public_key)
     signature_text = _header(headers, SIGNATURE_HEADER)
     timestamp_text = _header(headers, TIMESTAMP_HEADER)
     try:
@@ -164,7 +169,7 @@ def verify(
         ) from None
 
 
-def parse_unverified(payload: bytes | str) -> WebhookEvent | UnknownEvent:
+def parse_unverified(payload: bytes | str) -> WebhookEvent | UnknownWebhookEvent:
     """Decode a delivery without checking its signature: for tests and trusted replays only."""
     try:
         kind = _envelope.decode(payload).data.event_type
@@ -174,7 +179,7 @@ def parse_unverified(payload: bytes | str) -> WebhookEvent | UnknownEvent:
         ) from None
     decoder = _decoders.get(kind)
     if decoder is None:
-        return UnknownEvent(kind, msgspec.json.decode(payload))
+        return UnknownWebhookEvent(kind, msgspec.json.decode(payload))
     try:
         return decoder.decode(payload)
     except msgspec.ValidationError as exc:
@@ -187,7 +192,7 @@ def parse(
     public_key: str | bytes | None = None,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
-) -> WebhookEvent | UnknownEvent:
-    """`verify` the delivery, then decode it: a Struct of ``telnyx_ai.types.webhooks``, or `UnknownEvent`."""
+) -> WebhookEvent | UnknownWebhookEvent:
+    """`verify` the delivery, then decode it: a Struct of ``telnyx_ai.types.webhooks``, or `UnknownWebhookEvent`."""
     verify(payload, headers, public_key, tolerance=tolerance)
     return parse_unverified(payload)

@@ -461,3 +461,10 @@ async def test_an_event_over_the_size_limit_raises(server: MockServer, chunk: in
             async for _ in stream:
                 pass
         assert stream.closed
+
+
+async def test_get_final_is_every_protocols_final_reply(client: AsyncTelnyx) -> None:
+    response = await (await responses_stream(client, input=USER)).get_final()
+    assert isinstance(response, Response) and response.request_id is not None
+    message = await (await anthropic_stream(client, **anthropic_body())).get_final()
+    assert isinstance(message, Message) and message.content

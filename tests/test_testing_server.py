@@ -516,3 +516,10 @@ async def test_every_response_carries_a_request_id_and_errors_expose_it() -> Non
         stream = await client.ai.chat.create_completion(messages=[{"role": "user", "content": "hi"}], stream=True)
         async with stream:
             assert stream.response.headers["x-request-id"] == server.requests[2].request_id
+
+
+async def test_conversations_are_listed(server: MockServer, client: AsyncTelnyx) -> None:
+    made = await client.ai.conversations.create(name="support", metadata={"channel": "sms"})
+    listed = await client.ai.conversations.list()
+    assert made.id in [c.id for c in listed.data] and len(listed.data) == len(SEEDED_CONVERSATION_IDS) + 1
+    assert len((await client.ai.conversations.list(limit=1)).data) == 1

@@ -3,6 +3,7 @@ as an `UnknownItem` instead of failing: a server adding item types breaks no rep
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from aioresponses import aioresponses
 
@@ -49,3 +50,19 @@ async def test_a_reply_wrong_in_another_way_still_fails(client: AsyncTelnyx, moc
     mocked.post(f"{BASE_URL}/ai/openai/responses", payload={"id": 5, "output": [SEARCH]})
     with pytest.raises(APIResponseValidationError, match=r"Expected `str`, got `int` - at `\$.id`"):
         await client.ai.openai.create_response(input="x")
+
+
+def test_an_event_holding_a_block_of_an_unknown_type_is_an_unknown_event_not_an_error() -> None:
+    # The stream tells "a known event holding an unknown block" from "a broken event" by msgspec's error
+    # text (an "Invalid value" at a nested ".type"): this pins that text.
+    from telnyx_ai._streams.anthropic import PROTOCOL
+    from telnyx_ai.types.anthropic import RawContentBlockStartEvent
+    from telnyx_ai.types.stream_events import UnknownEvent
+
+    data = b'{"type":"content_block_start","index":0,"content_block":{"type":"mcp_tool_use","id":"x"}}'
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.json.decode(data, type=RawContentBlockStartEvent)
+    assert str(caught.value).startswith("Invalid value") and str(caught.value).endswith(".type`")
+    decoded = PROTOCOL.decode(data, "content_block_start")
+    assert isinstance(decoded, UnknownEvent) and decoded.type == "content_block_start"
+    assert decoded.data["content_block"]["type"] == "mcp_tool_use"

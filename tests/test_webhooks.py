@@ -118,14 +118,14 @@ def test_every_ai_event_decodes_to_its_struct(signer: WebhookSigner, event_type:
     body = webhook_event(event_type, {"call_control_id": "v3:abc", "from": "+13125550100", "to": "+13125550111"})
     event = webhooks.parse(body, signer.headers(body), signer.public_key)
     assert type(event) is EVENT_TYPES[event_type]
-    assert not isinstance(event, webhooks.UnknownEvent)
+    assert not isinstance(event, webhooks.UnknownWebhookEvent)
     assert event.data is not None and event.data.event_type == event_type
 
 
 def test_an_unknown_event_type_keeps_its_data(signer: WebhookSigner) -> None:
     body = webhook_event("call.ai_gather.something_new", {"novel": [1, 2]})
     event = webhooks.parse(body, signer.headers(body), signer.public_key)
-    assert isinstance(event, webhooks.UnknownEvent)
+    assert isinstance(event, webhooks.UnknownWebhookEvent)
     assert event.event_type == "call.ai_gather.something_new"
     assert event.data["payload"] == {"novel": [1, 2]} and event.raw["meta"]["attempt"] == 1
 
@@ -169,3 +169,25 @@ async def test_the_emulator_delivers_signed_events_an_endpoint_verifies() -> Non
     gathered = received[1]
     assert isinstance(gathered, CallAIGatherEndedEvent) and gathered.data and gathered.data.payload
     assert gathered.data.payload.result == {"age": 29}
+
+
+def test_without_cryptography_the_error_says_what_to_install(
+    signer: WebhookSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    body, headers = delivery(signer)
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith("cryptography.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # as if not installed
+    with pytest.raises(telnyx_ai.TelnyxError, match=r'pip install "telnyx-ai\[webhooks\]"'):
+        webhooks.verify(body, headers, signer.public_key)
+    with pytest.raises(telnyx_ai.TelnyxError, match="cryptography"):
+        WebhookSigner()
+
+
+def test_an_unknown_event_serializes_like_any_response(signer: WebhookSigner) -> None:
+    body = webhook_event("call.something_new", {"x": 1})
+    event = webhooks.parse(body, signer.headers(body), signer.public_key)
+    assert isinstance(event, webhooks.UnknownWebhookEvent)
+    assert event.to_dict()["event_type"] == "call.something_new" and dict(event)["raw"]["data"]["payload"] == {"x": 1}

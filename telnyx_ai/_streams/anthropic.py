@@ -160,6 +160,7 @@ class MessagesProtocol(TaggedEvents[RawMessageStreamEvent]):
     """Anthropic Messages (``/ai/anthropic/v1/messages``)."""
 
     name = "Anthropic message event"
+    end = "message_stop event"
     end_markers = (b'"message_stop"',)
     frequent_names = (b"content_block_delta",)
 

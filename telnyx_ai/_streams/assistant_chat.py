@@ -54,7 +54,7 @@ class AssistantChatProtocol(TaggedEvents[AssistantChatEvent]):
     """Assistant chat (``/ai/assistants/{assistant_id}/chat``)."""
 
     name = "assistant chat event"
-    named = True
+    end = "done event"
     names_in_data = False
 
     def __init__(self) -> None:

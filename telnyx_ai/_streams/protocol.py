@@ -1,10 +1,12 @@
 """What a wire protocol tells a stream: how its events decode, where it ends, what its events add up to,
 and how a relay frames them.
 
-`AsyncStream` knows no protocol by name. Each protocol is one module beside this one (`chat`, `responses`,
-`anthropic`, `assistant_chat`) defining a `StreamProtocol` subclass, its `Accumulator`, and its instance
-as ``PROTOCOL``; the generator passes that instance to `open_stream` (``protocol = "<module>"`` in
-operations.toml's ``[streaming]`` table).
+`AsyncStream` reads, decodes, ends, relays and assembles through this interface alone: each protocol is
+one module beside this one (`chat`, `responses`, `anthropic`, `assistant_chat`) defining a
+`StreamProtocol` subclass, its `Accumulator`, and its instance as ``PROTOCOL``; the generator passes that
+instance to `open_stream` (``protocol = "<module>"`` in operations.toml's ``[streaming]`` table). A new
+protocol works with that alone (``text_stream``, ``get_final()``, ``to_sse()``); the stream classes only
+name each protocol to offer its final reply under a typed name (``get_final_message()``...).
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ class Accumulator(ABC, Generic[T]):
     def final(self) -> object:
         """The whole reply the events folded so far make."""
 
+    @abstractmethod
     def final_text(self) -> str:
         """The reply's text (``""`` if it had none)."""
-        return "".join(self.texts([]))
 
 
 class StreamProtocol(Generic[T]):
@@ -58,10 +60,10 @@ class StreamProtocol(Generic[T]):
     ending in ``data: [DONE]``, with ``event: error`` for a failure."""
 
     name: str = "JSON events"
+    end: str = "[DONE] event"
+    """What a whole stream ends with, for the error when a connection closes before it."""
     done: bytes | None = b"[DONE]"
     """A data payload that ends the stream (None: the protocol ends with an event, see `Accumulator.ended`)."""
-    named = False
-    """True when the SSE event name says what an event is: named events then skip the fast path."""
     names_in_data = False
     """True when an event's name only repeats its data's ``type``: the SSE decoder may drop it."""
     frequent_names: tuple[bytes, ...] = ()

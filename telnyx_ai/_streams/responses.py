@@ -200,6 +200,7 @@ class ResponsesProtocol(TaggedEvents[ResponseStreamEvent]):
     """OpenAI Responses (``/ai/openai/responses``); a ``[DONE]`` after the last event is accepted too."""
 
     name = "Responses event"
+    end = "response.completed, failed or incomplete event"
     done: bytes | None = b"[DONE]"
     end_frame = DONE_FRAME  # only after a stream that ended at a [DONE] (its own last event ends it otherwise)
     end_markers = (b'"response.completed"', b'"response.failed"', b'"response.incomplete"')

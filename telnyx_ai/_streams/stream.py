@@ -26,6 +26,7 @@ from .._errors import (
 )
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
+from .._models import APIResponse
 from ..types.anthropic import Message, RawMessageStreamEvent
 from ..types.assistant_chat import AssistantChatDone, AssistantChatEvent
 from ..types.chat import ChatCompletion, ChatCompletionChunk
@@ -381,8 +382,7 @@ class AsyncStream(Generic[T]):
         return None
 
     def _end_name(self) -> str:
-        done = self._protocol.done
-        return f"{done.decode()} event" if done is not None else f"{self._protocol.name} end event"
+        return self._protocol.end
 
     def _cut(self, batch: list[T], kept: int) -> list[T]:
         """``batch`` up to what the accumulator keeps: the events before an error event (raised next), or
@@ -466,7 +466,14 @@ class AsyncStream(Generic[T]):
         vars(reply)["_request_id"] = self.request_id  # the stream's id, as a parsed reply would carry
         return reply
 
-    # -- each protocol's final reply ----------------------------------------------------------
+    # -- the final reply: any protocol's, then each one's typed ----------------------------------
+
+    async def get_final(self) -> object:
+        """Read the rest of the stream; the whole reply its events add up to, whatever its protocol (the
+        methods below are the same, typed for each protocol a stream of this package may speak)."""
+        final = await self._final()
+        return self._with_request_id(final) if isinstance(final, APIResponse) else final
+
 
     async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion:
         """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to.

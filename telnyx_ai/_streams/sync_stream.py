@@ -97,6 +97,10 @@ class Stream(Generic[T]):
         """Read the rest of the stream; the reply's whole text (``""`` if it had none; chat: the first choice's)."""
         return self._bridge.call(self._async.get_final_text)
 
+    def get_final(self) -> object:
+        """Read the rest of the stream; the whole reply its events add up to, whatever its protocol."""
+        return self._bridge.call(self._async.get_final)
+
     def get_final_completion(self: Stream[ChatCompletionChunk]) -> ChatCompletion:
         """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to."""
         return self._bridge.call(self._async.get_final_completion)

@@ -193,6 +193,19 @@ async def create_conversation(call: Call) -> web.StreamResponse:
     return json_response(conversation)
 
 
+@route("GET", "/ai/conversations")
+async def list_conversations(call: Call) -> web.StreamResponse:
+    """The stored conversations, oldest first, as ``ConversationsListData`` (``limit`` honoured; the
+    PostgREST-style filters of the API are not emulated)."""
+    conversations = list(call.state.conversations.values())
+    limit = call.request.query.get("limit")
+    if limit is not None:
+        if not limit.isdigit():
+            return validation_error(["query", "limit"], "limit must be a whole number.", "int_parsing")
+        conversations = conversations[: int(limit)]
+    return json_response({"data": conversations})
+
+
 @route("GET", "/ai/conversations/{conversation_id}")
 async def retrieve_conversation(call: Call) -> web.StreamResponse:
     """``{"data": Conversation}``, or a 404 for an unknown id."""

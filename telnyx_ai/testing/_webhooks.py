@@ -14,6 +14,9 @@ from typing import Any
 
 import msgspec
 
+from .._errors import TelnyxError
+from ..webhooks import NEEDS_CRYPTOGRAPHY
+
 __all__ = ["WebhookSigner", "webhook_event"]
 
 
@@ -21,8 +24,11 @@ class WebhookSigner:
     """Signs webhook bodies the way Telnyx does, with a key pair of its own."""
 
     def __init__(self) -> None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        try:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+            from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        except ImportError:
+            raise TelnyxError(NEEDS_CRYPTOGRAPHY) from None
 
         self._key = Ed25519PrivateKey.generate()
         raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
