@@ -136,7 +136,7 @@ def build_operation(inputs: Inputs, endpoint: Endpoint, types: TypeBuilder) -> O
                 name = "api_" + name
             op.args.append(Arg(prop, name, ann, prop in required, where, _choices(types, sub), check))
         for prop, ann in endpoint.extra_fields.items():
-            if prop in props or not types.deref(media["schema"])[0].get("additionalProperties"):
+            if prop in props or types.deref(media["schema"])[0].get("additionalProperties", True) is False:
                 raise SystemExit(f"{endpoint.sdk_call}: extra field {prop!r} is in the spec, or its body takes no more")
             op.args.append(Arg(prop, py_name(prop), ann, False, "body", check=_check(inputs, types, "body", ann, {})))
 

@@ -434,3 +434,17 @@ async def test_a_one_shot_upload_is_not_retried_so_the_real_error_shows() -> Non
             result = await client.ai.audio.transcribe(model="distil-whisper/distil-large-v2", file=b"audio")
             assert result.text == "hello"
             assert len(server.requests) == 3
+
+
+async def test_stream_options_is_a_keyword_sent_in_the_body(client: AsyncTelnyx, mocked: aioresponses) -> None:
+    body = (
+        b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":0,"total_tokens":3}}\n\ndata: [DONE]\n\n'
+    )
+    mocked.post(f"{BASE_URL}/ai/openai/chat/completions", body=body, content_type="text/event-stream")
+    stream = await client.ai.openai.chat.create_completion(
+        messages=[{"role": "user", "content": "x"}], stream=True, stream_options={"include_usage": True}
+    )
+    final = await stream.get_final_completion()
+    assert final.usage is not None and final.usage.prompt_tokens == 3
+    (_, _, call) = only_call(mocked)
+    assert sent_json(call)["stream_options"] == {"include_usage": True}

@@ -474,7 +474,6 @@ class AsyncStream(Generic[T]):
         final = await self._final()
         return self._with_request_id(final) if isinstance(final, APIResponse) else final
 
-
     async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion:
         """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to.
 

@@ -9,12 +9,14 @@ imported here: a model class can only come from a program that imported it alrea
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar, Unpack, cast
+from typing import Any, ClassVar, Literal, TypeVar, Unpack, cast
 
 import msgspec
 
+from .._checks import check_arguments
 from .._errors import StructuredOutputError
 from .._models import decoder_for
 from .._resource import AsyncResource
@@ -48,6 +50,12 @@ class AsyncStructuredChat(AsyncResource):
         tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
+        service_tier: str | NotGiven = NOT_GIVEN,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | NotGiven = NOT_GIVEN,
+        region: Literal["USA", "EU", "AUS", "UAE"] | NotGiven = NOT_GIVEN,
+        mode: Literal["preferred", "strict"] | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ParsedChatCompletion[ParsedT]:
         """A chat completion whose content is decoded into ``response_format``: ``choices[0].message.parsed``.
@@ -74,7 +82,23 @@ class AsyncStructuredChat(AsyncResource):
             "tool_choice": tool_choice,
             "tools": tools,
             "top_p": top_p,
+            "seed": seed,
+            "stop": stop,
+            "service_tier": service_tier,
+            "reasoning_effort": reasoning_effort,
+            "region": region,
+            "mode": mode,
         }
+        # Wrong types and misspelled keywords (``temprature=``) fail here, before any request, as in the
+        # generated methods; ``messages`` and the rest are checked by the server.
+        check_arguments(
+            "ai.openai.chat.parse",
+            strings={"model": model, "api_key_ref": api_key_ref, "service_tier": service_tier},
+            numbers={"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed},
+            mapping_lists={"messages": messages},
+            options=options,
+            others=_PARSE_ARGUMENTS,
+        )
         completion_type = cast("type[ParsedChatCompletion[ParsedT]]", ParsedChatCompletion)
         completion = await self._transport.request(
             "POST", self._completions_path, cast_to=completion_type, body=body, options=options
@@ -95,6 +119,9 @@ class AsyncStructuredChat(AsyncResource):
                 )
                 raise error from exc
         return completion
+
+
+_PARSE_ARGUMENTS = tuple(inspect.signature(AsyncStructuredChat.parse).parameters)[1:-1]  # for "did you mean"
 
 
 class AsyncLegacyStructuredChat(AsyncStructuredChat):

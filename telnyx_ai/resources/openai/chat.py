@@ -15,6 +15,7 @@ from ..._types import NOT_GIVEN, NotGiven, RequestOptions
 from ...types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
+    ChatCompletionStreamOptionsParam,
     ChatCompletionToolChoiceParam,
     ChatCompletionToolParam,
     ChatMessageParam,
@@ -29,7 +30,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
     _create_completion_checks = ArgumentChecks(
         "ai.openai.chat.create_completion",
         mapping_lists=("messages", "tools"),
-        mappings=("guided_json", "response_format"),
+        mappings=("guided_json", "response_format", "stream_options"),
         numbers=(
             "best_of",
             "frequency_penalty",
@@ -77,6 +78,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         service_tier: str | NotGiven = NOT_GIVEN,
         stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
         stream: Literal[False] | NotGiven = NOT_GIVEN,
+        stream_options: ChatCompletionStreamOptionsParam | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -113,6 +115,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         service_tier: str | NotGiven = NOT_GIVEN,
         stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
         stream: Literal[True],
+        stream_options: ChatCompletionStreamOptionsParam | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -149,6 +152,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         service_tier: str | NotGiven = NOT_GIVEN,
         stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        stream_options: ChatCompletionStreamOptionsParam | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -184,6 +188,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         service_tier: str | NotGiven = NOT_GIVEN,
         stop: str | Sequence[str] | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
+        stream_options: ChatCompletionStreamOptionsParam | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         tool_choice: ChatCompletionToolChoiceParam | NotGiven = NOT_GIVEN,
         tools: Sequence[ChatCompletionToolParam] | NotGiven = NOT_GIVEN,
@@ -196,7 +201,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
         self._create_completion_checks.check(
             options,
             mapping_lists=(messages, tools),
-            mappings=(guided_json, response_format),
+            mappings=(guided_json, response_format, stream_options),
             numbers=(
                 best_of,
                 frequency_penalty,
@@ -245,6 +250,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
             "reasoning_effort": reasoning_effort,
             "region": region,
             "service_tier": service_tier,
+            "stream_options": stream_options,
         }
         if stream:
             return await open_stream(
