@@ -51,7 +51,8 @@ def progress_bar(total_hint: int | None, description: str = "Embedding") -> tupl
         from rich.text import Text
     except ImportError as exc:
         raise TelnyxError(
-            "progress=True needs rich: pip install 'telnyx-ai[cli]', or pass a callback instead."
+            "progress=True needs rich: pip install 'telnyx-ai[cli]' (from a checkout: pip install '.[cli]'), "
+            "or pass a callback as progress= instead."
         ) from exc
 
     class RateColumn(ProgressColumn):

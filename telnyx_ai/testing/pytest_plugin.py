@@ -3,8 +3,11 @@
 A test asks for them by name and needs no set-up code:
 
 ```python
+from telnyx_ai.testing import expected_reply
+
+
 async def test_greeting(telnyx_async_client, telnyx_server):
-    reply = await telnyx_async_client.ai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
+    reply = await telnyx_async_client.ai.openai.chat.create_completion(messages=[{"role": "user", "content": "Hi"}])
     assert reply.choices[0].message.content == expected_reply([{"role": "user", "content": "Hi"}])
     assert len(telnyx_server.requests) == 1
 ```
