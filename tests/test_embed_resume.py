@@ -148,3 +148,59 @@ async def test_the_library_skips_indices_already_done() -> None:
     assert sorted(pairs) == [n for n in range(50) if n not in done]
     assert sorted(sent) == sorted(texts[n] for n in pairs)
     assert all(pairs[n] == expected_embedding(texts[n], MODEL) for n in pairs)
+
+
+def run_embed(server: MockServer, *argv: str) -> int:
+    os.environ["TELNYX_API_KEY"] = "test"
+    try:
+        return main(["--base-url", server.url, "embed", *argv, "--no-progress"])
+    finally:
+        del os.environ["TELNYX_API_KEY"]
+
+
+def test_a_file_with_rows_is_resumed_or_replaced_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, output = tmp_path / "corpus.txt", tmp_path / "out.jsonl"
+    texts = corpus(source, 12)
+    with MockServer.in_thread() as server:
+        assert run_embed(server, str(source), "-o", str(output), "--dimensions", "8") == 0
+        before = output.read_bytes()
+        capsys.readouterr()
+        assert run_embed(server, str(source), "-o", str(output), "--dimensions", "8") == 2
+        assert "already has rows: pass --resume" in capsys.readouterr().err
+        assert output.read_bytes() == before  # nothing lost
+        assert run_embed(server, str(source), "-o", str(output), "--dimensions", "8", "--overwrite") == 0
+    assert_complete(output, texts)
+    assert all(row["model"] == MODEL for row in rows_of(output))  # rows say which model made them
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ("input", "holds another text than"),
+        ("dimensions", "vectors are 8 wide, not 16"),
+        ("model", "were embedded with thenlper/gte-large, not intfloat/multilingual-e5-large"),
+    ],
+)
+def test_a_resume_of_another_job_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str, problem: str
+) -> None:
+    source, output = tmp_path / "corpus.txt", tmp_path / "out.jsonl"
+    corpus(source, 12)
+    with MockServer.in_thread() as server:
+        assert run_embed(server, str(source), "-o", str(output), "--dimensions", "8", "--batch-size", "4") == 0
+        rows = output.read_text(encoding="utf-8").splitlines()
+        output.write_text("\n".join(rows[:5]) + "\n", encoding="utf-8")  # a run that stopped early
+        argv = [str(source), "-o", str(output), "--resume", "--dimensions", "8"]
+        if change == "input":
+            source.write_text("something else entirely\n" * 12, encoding="utf-8")
+        elif change == "dimensions":
+            argv[-1] = "16"
+        else:
+            argv += ["--model", "intfloat/multilingual-e5-large"]
+        capsys.readouterr()
+        requests = len(server.requests)
+        assert run_embed(server, *argv) == 2
+        assert problem in capsys.readouterr().err and len(server.requests) == requests  # refused before any request
+    assert len(output.read_text(encoding="utf-8").splitlines()) == 5  # and the file kept as it was

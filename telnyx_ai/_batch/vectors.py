@@ -40,7 +40,9 @@ __all__ = [
 Vector = list[float] | bytes
 """One vector as read: floats from JSON, or the bytes of base64 (little-endian float32), not yet converted."""
 
-NUMPY_MISSING = "as_numpy=True needs numpy: pip install 'telnyx-ai[numpy]' (from a checkout: '.[numpy]'), or numpy itself."
+NUMPY_MISSING = (
+    "as_numpy=True needs numpy: pip install 'telnyx-ai[numpy]' (from a checkout: '.[numpy]'), or numpy itself."
+)
 _SWAP = sys.byteorder == "big"  # the wire is little-endian float32, as OpenAI's base64 format is
 
 

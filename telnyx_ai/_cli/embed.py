@@ -13,6 +13,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from .._batch.engine import RATE_LIMIT_TIMEOUT
@@ -67,11 +68,14 @@ def add_embed_arguments(embed: argparse.ArgumentParser) -> None:
     embed.add_argument(
         "-o", "--output", help="write JSONL here, each row as its batch finishes (default: stdout, at the end)"
     )
-    embed.add_argument(
+    kept = embed.add_mutually_exclusive_group()
+    kept.add_argument(
         "--resume",
         action="store_true",
-        help="with -o: keep the rows already in the output and embed only the missing lines",
+        help="with -o: keep the rows already in the output (checked: same lines, model and width) "
+        "and embed only the missing lines",
     )
+    kept.add_argument("--overwrite", action="store_true", help="with -o: replace an output file that already has rows")
     shown = embed.add_mutually_exclusive_group()
     shown.add_argument(
         "--progress",
@@ -134,17 +138,19 @@ async def embed(args: argparse.Namespace, out: IO[str]) -> None:
         except EmbedManyError as exc:
             # Keep every line that did succeed; the error then says which ones to run again.
             done = exc.results if isinstance(exc.results, list) else None  # lists: the CLI never asks for arrays
-            _write_jsonl(out, lines, done or [None] * len(lines))
+            _write_jsonl(out, lines, done or [None] * len(lines), args.model)
             raise _failure(exc, lines) from None
-    _write_jsonl(out, lines, vectors)
+    _write_jsonl(out, lines, vectors, args.model)
 
 
 async def _embed_to_file(args: argparse.Namespace, lines: Lines) -> None:
     """Rows written as batches finish; a killed run leaves them, and ``--resume`` sends only the rest."""
+    _refuse_to_clobber(args)
     try:
-        sink = JsonlSink(args.output, resume=args.resume)
+        sink = JsonlSink(args.output, resume=args.resume, model=args.model)
     except OSError as exc:
         raise UsageError(f"error: cannot write {args.output}: {exc.strerror or exc}") from None
+    _check_resumable(sink, lines, args)
     done = {position for position, (number, _) in enumerate(lines) if number in sink.done}
     if done and len(done) == len(lines):
         sink.finish()
@@ -176,8 +182,40 @@ async def _embed_to_file(args: argparse.Namespace, lines: Lines) -> None:
     sink.finish()
 
 
-def _write_jsonl(sink: IO[str], lines: Lines, vectors: Sequence[list[float] | None]) -> None:
+def _refuse_to_clobber(args: argparse.Namespace) -> None:
+    """A file with rows is resumed or replaced only when asked: never lost to a rerun without a flag."""
+    output = Path(args.output)
+    if not args.resume and not args.overwrite and output.is_file() and output.stat().st_size:
+        raise UsageError(
+            f"error: {args.output} already has rows: pass --resume to carry on with them, or --overwrite to start again."
+        )
+
+
+def _check_resumable(sink: JsonlSink, lines: Lines, args: argparse.Namespace) -> None:
+    """A resumed file must be this job's: each row the text of its line, one model, one width."""
+    texts = dict(lines)
+    widths = {row.width for row in sink.kept.values()}
+    expected = {int(args.dimensions)} if args.dimensions is not None else set()
+    problem = None
+    for number, row in sorted(sink.kept.items()):
+        if texts.get(number) != row.text:
+            problem = f"its row for line {number + 1} holds another text than {args.file} has there"
+        elif row.model is not None and row.model != args.model:
+            problem = f"its rows were embedded with {row.model}, not {args.model}"
+        if problem:
+            break
+    if problem is None and (len(widths) > 1 or (expected and widths and widths != expected)):
+        problem = f"its vectors are {', '.join(map(str, sorted(widths)))} wide, not {args.dimensions}"
+    if problem is not None:
+        sink.close()
+        raise UsageError(
+            f"error: {args.output} is not a run of this job: {problem}. "
+            "Resume with the same input and options, or start again with --overwrite."
+        )
+
+
+def _write_jsonl(sink: IO[str], lines: Lines, vectors: Sequence[list[float] | None], model: str) -> None:
     for (number, text), vector in zip(lines, vectors, strict=True):
         if vector is not None:
-            row = {"index": number, "text": text, "embedding": vector}
+            row = {"index": number, "text": text, "model": model, "embedding": vector}
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
