@@ -11,7 +11,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_logging", "_errors", "_tls", "_config", "_types", "_pydantic", "_models", "types", "_bridge"),
+    (
+        "_version",
+        "_logging",
+        "_errors",
+        "_hooks",
+        "_tls",
+        "_config",
+        "_types",
+        "_pydantic",
+        "_models",
+        "types",
+        "_bridge",
+    ),
     ("_checks",),
     ("_http",),  # request, response, retry, pool, transport
     ("_streams",),  # SSE framing, the stream classes, the relay, one module per protocol

@@ -17,6 +17,7 @@ import msgspec
 
 from .._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStreamError,
     APITimeoutError,
@@ -24,16 +25,18 @@ from .._errors import (
     connection_error,
     request_id_of,
 )
+from .._hooks import CallInfo, Hooks, StreamOutcome
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
 from ..types.anthropic import Message, RawMessageStreamEvent
 from ..types.assistant_chat import AssistantChatDone, AssistantChatEvent
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.responses import Response, ResponseStreamEvent
-from .failures import invalid_event, stream_error
+from .failures import body_ended, invalid_event, stream_error
 from .protocol import Accumulator, StreamProtocol
 from .relay import DEFAULT_HEARTBEAT, relay
 from .sse import ServerSentEvent, SSEDecoder
+from .watch import EndWatch, outcome_of
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStream"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 # A finished stream waits this long, for at most this much trailing data, to keep its connection.
 _DRAIN_SECONDS = 0.1
@@ -111,6 +115,7 @@ class AsyncStream(Generic[T]):
         # JSON to fold on demand was no faster: the memory held cost page faults).
         self._accumulator: Accumulator[T] | None = protocol.accumulator()
         self._pausable = False  # a relay's heartbeat cancels reads to send pings: not an abandonment
+        self._watch: EndWatch | None = None  # the event hooks to tell of its end, when there are any
         self._idle = stream_idle
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
         if stream_idle is not None:
@@ -217,6 +222,8 @@ class AsyncStream(Generic[T]):
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if self._watch is not None:
+            self._watch.report_dropped(self._finished, self._accumulator, self._loop)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -247,6 +254,7 @@ class AsyncStream(Generic[T]):
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        self._ended(None)
         # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
         done = self._finished or self._end_queued()
@@ -275,6 +283,7 @@ class AsyncStream(Generic[T]):
             self._closed = True
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
+            self._ended(None, "cancelled")
             self.response.close()
 
     async def _body_ends_soon(self) -> bool:
@@ -303,6 +312,7 @@ class AsyncStream(Generic[T]):
             return batch
         if self._pending_error is not None:
             pending, self._pending_error = self._pending_error, None
+            self._ended(pending)  # if not told yet (the events before it were folded in since)
             raise pending
         if self._idle is None:
             return await self._read_batch()
@@ -325,7 +335,7 @@ class AsyncStream(Generic[T]):
                             continue
                     return batch
                 continue
-            error: APIConnectionError | None = None
+            error: APIError | None = None
             try:
                 chunk = await self.response.content.readany()
             except asyncio.CancelledError:
@@ -350,20 +360,16 @@ class AsyncStream(Generic[T]):
                         url=self._url,
                     )
                 chunk = b""
+            if not chunk and error is None:
+                error = body_ended(self._sse, self._end_name(), method=self._method, url=self._url)
             if error is not None:  # raised outside the except block, so aiohttp's exception is not its context
+                self._ended(error)
                 await self.close()
                 raise error
-            if not chunk:
-                await self.close()
-                self._sse.raise_if_overflowed()
-                raise APIConnectionError(
-                    f"The connection closed before the stream finished (no {self._end_name()}).",
-                    method=self._method,
-                    url=self._url,
-                )
             try:
                 self._queued, self._queued_events = self._sse.feed_split(chunk)
-            except Exception:
+            except Exception as exc:
+                self._ended(exc)
                 await self.close()
                 raise
             self._queued_at = 0
@@ -524,7 +530,7 @@ class AsyncStream(Generic[T]):
                 break
             error: Exception | None = None
             if event.event == "error":
-                error = self._stream_error(data)
+                error = self._stream_error(data, later=bool(items))
             elif not data:
                 continue  # an empty data: event is a keep-alive, not an event
             else:
@@ -532,7 +538,7 @@ class AsyncStream(Generic[T]):
                     items.append(decode(data, event.event))
                     raw.append(data)
                 except (msgspec.DecodeError, RecursionError) as exc:
-                    error = self._invalid_event(data, exc)
+                    error = self._invalid_event(data, exc, later=bool(items))
                     error.__cause__ = exc
             if error is not None:
                 if not items:
@@ -542,19 +548,36 @@ class AsyncStream(Generic[T]):
                 break
         return items
 
-    def _stream_error(self, data: bytes) -> APIStreamError:
-        self._closed_after_error()
-        return stream_error(data, method=self._method, url=self._url)
+    def _stream_error(self, data: bytes, *, later: bool = False) -> APIStreamError:
+        return self._closed_after_error(stream_error(data, method=self._method, url=self._url), later)
 
-    def _invalid_event(self, data: bytes, exc: Exception) -> Exception:
-        self._closed_after_error()
-        return invalid_event(data, exc, status=self.response.status, method=self._method, url=self._url)
+    def _invalid_event(self, data: bytes, exc: Exception, *, later: bool = False) -> Exception:
+        status = self.response.status
+        error = invalid_event(data, exc, status=status, method=self._method, url=self._url)
+        return self._closed_after_error(error, later)
 
-    def _closed_after_error(self) -> None:
+    def _closed_after_error(self, error: E, later: bool) -> E:
+        """Close after an error event; the hooks hear of it now, or ``later`` (the events before it folded in)."""
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if later and self._watch is not None:
+            self._loop.call_soon(self._ended, error)
+        else:
+            self._ended(error)
         self.response.close()
+        return error
+
+    def watch_end(self, hooks: Hooks, call: CallInfo, first_event: float) -> None:
+        """Tell ``hooks`` of this stream's end (called by the transport once the stream is handed out)."""
+        self._watch = EndWatch(hooks, call, first_event)
+        if self._closed:  # it already failed behind its first events: an error event in the same read
+            self._ended(self._pending_error)
+
+    def _ended(self, error: BaseException | None, outcome: StreamOutcome | None = None) -> None:
+        if (watch := self._watch) is not None:
+            self._watch = None
+            watch.report(outcome or outcome_of(error, self._finished), error, self._accumulator)
 
 
 def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
