@@ -62,7 +62,7 @@ class CallInfo:
     """``time.perf_counter()`` when the call began."""
     content: bytes | None = field(default=None, repr=False)
     """The JSON body sent (None for no body, or a non-JSON one such as an upload)."""
-    state: dict[str, Any] = field(default_factory=dict[str, Any], repr=False)
+    state: dict[Any, Any] = field(default_factory=dict[Any, Any], repr=False)
     """Room for hooks to keep per-call data; the SDK never looks at it."""
 
 
@@ -233,6 +233,10 @@ class _Installed:
         self._by_owner: dict[str, Hooks] = {}
         self.hooks: Hooks | None = None
         """All installed hooks, or None (the one thing a call checks)."""
+
+    def installed(self, owner: str) -> bool:
+        """Whether ``owner`` has hooks installed."""
+        return owner in self._by_owner
 
     def install(self, owner: str, hooks: Hooks | None) -> None:
         """Install ``hooks`` for every client under ``owner`` (replacing that owner's), or remove them (None)."""

@@ -27,7 +27,6 @@ from telnyx_ai import (
     StreamEndEvent,
     Telnyx,
 )
-from telnyx_ai._http import retry as retry_module
 from telnyx_ai._http import transport as transport_module
 from telnyx_ai.testing import Call, Fault, MockServer, StreamConfig, expected_reply
 from telnyx_ai.types.anthropic import Message
@@ -41,6 +40,8 @@ KEY = "KEY-hooks-secret-0123456789"
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 MESSAGES: Any = [{"role": "user", "content": "Say hello."}]
 NAMES = ("request", "response", "retry", "call_end", "stream_end")
+
+pytestmark = pytest.mark.usefixtures("instant_retries")  # retries without their waits
 
 
 class Recorder:
@@ -65,14 +66,6 @@ class Recorder:
 
     def of(self, name: str) -> list[Any]:
         return [event for kind, event in self.events if kind == name]
-
-
-@pytest.fixture(autouse=True)
-def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def instant(seconds: float) -> None:
-        pass
-
-    monkeypatch.setattr(retry_module, "_sleep", instant)
 
 
 @pytest.fixture

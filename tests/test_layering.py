@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_sync_pagination",),
     ("_sync",),
     ("_sync_client",),
-    ("testing", "_cli", "ray_data", "webhooks", "__init__", "__main__"),
+    ("testing", "_cli", "ray_data", "webhooks", "instrumentation", "__init__", "__main__"),
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 600
@@ -140,6 +140,7 @@ def test_internal_modules_are_private() -> None:
         "telnyx_ai.ray_data",
         "telnyx_ai.testing",
         "telnyx_ai.webhooks",
+        "telnyx_ai.instrumentation",
         "telnyx_ai.testing.pytest_plugin",  # named by the pytest11 entry point (and by -p)
         "telnyx_ai.resources",
         "telnyx_ai.types",
