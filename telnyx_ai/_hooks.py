@@ -5,16 +5,17 @@ typed event: a request about to be sent, response headers received, a retry sche
 stream's end. The OpenTelemetry instrumentation (`telnyx_ai.instrumentation`) is a set of hooks too,
 installed for every client at once.
 
-Without hooks a call pays one check (`Transport.call`) and a stream none per chunk; the events are
-built only when some hook is there to receive them.
+Without hooks a call pays one check (`Transport.call`: is a list empty?) and a stream none per chunk;
+the events are built only when some hook is there to receive them.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, cast
+
+import msgspec
 
 from ._logging import logger
 
@@ -43,8 +44,7 @@ StreamOutcome = Literal["completed", "failed", "closed", "cancelled", "abandoned
 before the end; its reading task cancelled; dropped unfinished and collected."""
 
 
-@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
-class CallInfo:
+class CallInfo(msgspec.Struct, frozen=True, eq=False, weakref=True):
     """One call of an operation, from its first attempt to its reply (a stream's: to the stream's end).
 
     Every event of a call carries the same `CallInfo`, so a hook can keep what it needs from one event
@@ -60,14 +60,16 @@ class CallInfo:
     """True when the call asked for an event stream."""
     started: float
     """``time.perf_counter()`` when the call began."""
-    content: bytes | None = field(default=None, repr=False)
+    content: bytes | None = None
     """The JSON body sent (None for no body, or a non-JSON one such as an upload)."""
-    state: dict[Any, Any] = field(default_factory=dict[Any, Any], repr=False)
+    state: dict[Any, Any] = msgspec.field(default_factory=dict[Any, Any])
     """Room for hooks to keep per-call data; the SDK never looks at it."""
 
+    def __repr__(self) -> str:  # the body and the hooks' state left out: they can be large
+        return f"CallInfo({self.method} {self.url}, stream={self.stream})"
 
-@dataclass(frozen=True, slots=True)
-class RequestEvent:
+
+class RequestEvent(msgspec.Struct, frozen=True):
     """An attempt is about to be sent."""
 
     call: CallInfo
@@ -77,8 +79,7 @@ class RequestEvent:
     """The attempt's headers, ``Authorization`` and other credentials replaced by ``<redacted>``."""
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseEvent:
+class ResponseEvent(msgspec.Struct, frozen=True):
     """An attempt's response headers arrived (its body is read after the hooks return)."""
 
     call: CallInfo
@@ -95,8 +96,7 @@ class ResponseEvent:
         return self.headers.get("x-request-id")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryEvent:
+class RetryEvent(msgspec.Struct, frozen=True):
     """An attempt failed and another one is scheduled."""
 
     call: CallInfo
@@ -108,8 +108,7 @@ class RetryEvent:
     """Seconds before the next attempt (the server's ``Retry-After`` when it gave one)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CallEndEvent:
+class CallEndEvent(msgspec.Struct, frozen=True):
     """A call ended: its reply decoded, or its last attempt failed. A stream's call ends when the stream
     is handed out (after its first event); its own end follows as a `StreamEndEvent`."""
 
@@ -124,8 +123,7 @@ class CallEndEvent:
     """Seconds since the call began (for a stream, the time to its first event)."""
 
 
-@dataclass(frozen=True, slots=True)
-class StreamEndEvent:
+class StreamEndEvent(msgspec.Struct, frozen=True):
     """A stream ended, however it ended (see `StreamOutcome`)."""
 
     call: CallInfo
@@ -227,12 +225,15 @@ def emit(hooks: tuple[Callable[[E], object], ...], event: E) -> None:
 class _Installed:
     """Hooks every client calls, after its own: what `telnyx_ai.instrumentation` installs."""
 
-    __slots__ = ("_by_owner", "hooks")
+    __slots__ = ("_by_owner", "active", "hooks")
 
     def __init__(self) -> None:
         self._by_owner: dict[str, Hooks] = {}
         self.hooks: Hooks | None = None
-        """All installed hooks, or None (the one thing a call checks)."""
+        """All installed hooks, or None."""
+        self.active: list[Hooks] = []
+        """``[hooks]`` while any are installed, else empty: one list, changed in place, that every client
+        without hooks of its own holds, so that a call's one check (is it empty?) sees installs made later."""
 
     def installed(self, owner: str) -> bool:
         """Whether ``owner`` has hooks installed."""
@@ -248,6 +249,12 @@ class _Installed:
         for installed in self._by_owner.values():
             combined = installed if combined is None else combined.then(installed)
         self.hooks = combined
+        self.active[:] = [] if combined is None else [combined]
+
+    def watch_list(self, own: Hooks | None) -> list[Hooks]:
+        """What a client checks before each call: its own hooks (then it always tells them), or the shared
+        `active` list (empty until something is installed)."""
+        return [own] if own is not None else self.active
 
 
 INSTALLED: Final = _Installed()

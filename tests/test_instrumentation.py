@@ -385,11 +385,28 @@ def test_the_sync_client_is_traced_under_the_callers_span() -> None:
     assert all(span.parent is not None and span.parent.span_id == parent.get_span_context().span_id for span in calls)
 
 
+async def test_clients_made_before_instrument_are_traced_too(server: MockServer) -> None:
+    hooked: list[object] = []
+    async with (
+        AsyncTelnyx(api_key="test", base_url=server.url) as plain,
+        AsyncTelnyx(api_key="test", base_url=server.url, event_hooks={"call_end": [hooked.append]}) as own,
+    ):
+        telemetry = Telemetry()  # after both clients were made
+        try:
+            await plain.ai.openai.chat.create_completion(messages=MESSAGES, model=MODEL)
+            await own.ai.openai.chat.create_completion(messages=MESSAGES, model=MODEL)
+            await plain.with_options(timeout=30).ai.openai.chat.create_completion(messages=MESSAGES, model=MODEL)
+        finally:
+            instrumentation.uninstrument()
+        await plain.ai.openai.chat.create_completion(messages=MESSAGES, model=MODEL)
+    assert len(telemetry.spans()) == 3 and len(hooked) == 1  # the client's own hooks still run with tracing
+
+
 async def test_uninstrument_stops_tracing_and_takes_calls_off_the_observed_path(client: AsyncTelnyx) -> None:
     telemetry = Telemetry()
     assert instrumentation.is_instrumented() and INSTALLED.hooks is not None
     instrumentation.uninstrument()
-    assert not instrumentation.is_instrumented() and INSTALLED.hooks is None
+    assert not instrumentation.is_instrumented() and INSTALLED.hooks is None and INSTALLED.active == []
     await client.ai.openai.chat.create_completion(messages=MESSAGES, model=MODEL)
     assert telemetry.spans() == []
 

@@ -95,7 +95,9 @@ async def observed_call(
             emit(hooks.call_end, CallEndEvent(call, attempts, None, exc, time.perf_counter() - call.started))
         raise
     ended = time.perf_counter()
-    watch_end: Callable[[Hooks, CallInfo, float], None] | None = getattr(result, "watch_end", None)
+    watch_end: Callable[[Hooks, CallInfo, float], None] | None = (
+        getattr(result, "watch_end", None) if call.stream else None
+    )
     if hooks.call_end:
         reply = None if watch_end is not None else result
         emit(hooks.call_end, CallEndEvent(call, attempts, reply, None, ended - call.started))

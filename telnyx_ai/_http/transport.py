@@ -57,7 +57,7 @@ class Transport:
         self.pool = pool
         self.observer = observer
         self._builder = builder or RequestBuilder(config)
-        self._hooks = config.hooks
+        self._hooks = INSTALLED.watch_list(config.hooks)  # empty: no hooks, nothing installed
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.config.base_url!r}, max_retries={self.config.max_retries})"
@@ -155,8 +155,8 @@ class Transport:
 
     async def call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""
-        if self._hooks is not None or INSTALLED.hooks is not None:  # event hooks (or tracing) are on
-            return await observed_call(self._hooks, request, read, self.send, self.config)
+        if self._hooks:  # event hooks (or tracing) are on
+            return await observed_call(self.config.hooks, request, read, self.send, self.config)
         try:  # the first attempt inline: a call that succeeds at once pays for no retry machinery
             return await read(await self.send(request))
         except APIError as exc:

@@ -7,6 +7,7 @@ Messages and assistant chat are ``chat``; OpenAI-style embeddings (``create_embe
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ _PATHS: Final[dict[str, tuple[str, Protocol]]] = {
 }
 _ASSISTANT_CHAT: Final = re.compile(r"/ai/assistants/([^/]+)/chat")
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80}
+_FLOATS: Final = ("temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty")
 
 
 class _Request(msgspec.Struct):
@@ -61,69 +63,62 @@ _decode_request = msgspec.json.Decoder(_Request).decode
 class Operation:
     """One GenAI call: its operation and protocol, and the attributes known when it starts."""
 
-    __slots__ = ("attributes", "model", "name", "protocol")
+    __slots__ = ("attributes", "metric_attributes", "model", "name", "protocol")
 
     def __init__(self, name: str, protocol: Protocol, call: CallInfo) -> None:
         self.name = name
         self.protocol: Protocol = protocol
-        self.attributes: dict[str, Any] = {"gen_ai.operation.name": name, "gen_ai.provider.name": PROVIDER}
-        self.attributes.update(_server(call.url))
         self.model: str | None = None
+        attributes: dict[str, Any] = {"gen_ai.operation.name": name, "gen_ai.provider.name": PROVIDER}
         request = _request(call.content)
         if request is not None:
-            self._add_request(request)
+            model = request.model
+            if isinstance(model, str) and model:
+                self.model = attributes["gen_ai.request.model"] = model
+        server = _server(call.url[: len(call.url) - len(call.path)])
+        attributes.update(server)
+        self.metric_attributes: dict[str, Any] = attributes.copy()
+        """The low-cardinality attributes the conventions put on the metrics."""
+        if request is not None:
+            _add_request(attributes, request)
         if call.stream:
-            self.attributes["gen_ai.request.stream"] = True
+            attributes["gen_ai.request.stream"] = True
+        self.attributes = attributes
 
     @property
     def span_name(self) -> str:
         """``{operation} {model}``, or the operation alone when the request named no model."""
         return f"{self.name} {self.model}" if self.model else self.name
 
-    def metric_attributes(self) -> dict[str, Any]:
-        """The low-cardinality attributes the conventions put on the metrics."""
-        names = (
-            "gen_ai.operation.name",
-            "gen_ai.provider.name",
-            "gen_ai.request.model",
-            "server.address",
-            "server.port",
-        )
-        return {name: self.attributes[name] for name in names if name in self.attributes}
 
-    def _add_request(self, request: _Request) -> None:
-        attributes = self.attributes
-        if isinstance(request.model, str) and request.model:
-            self.model = attributes["gen_ai.request.model"] = request.model
-        for name, value in (
-            ("temperature", request.temperature),
-            ("top_p", request.top_p),
-            ("top_k", request.top_k),
-            ("frequency_penalty", request.frequency_penalty),
-            ("presence_penalty", request.presence_penalty),
-        ):
-            if _number(value):
-                attributes[f"gen_ai.request.{name}"] = float(value)
-        max_tokens = request.max_tokens if request.max_tokens is not None else request.max_output_tokens
-        if _whole(max_tokens):
-            attributes["gen_ai.request.max_tokens"] = max_tokens
-        if _whole(request.seed):
-            attributes["gen_ai.request.seed"] = request.seed
-        if _whole(request.n) and request.n != 1:
-            attributes["gen_ai.request.choice.count"] = request.n
-        stop = request.stop if request.stop is not None else request.stop_sequences
+def _add_request(attributes: dict[str, Any], request: _Request) -> None:
+    """The request parameters the conventions name, those that were sent (most requests send few)."""
+    for name in _FLOATS:
+        value = getattr(request, name)
+        if value is not None and _number(value):
+            attributes[f"gen_ai.request.{name}"] = float(value)
+    max_tokens = request.max_tokens if request.max_tokens is not None else request.max_output_tokens
+    if max_tokens is not None and _whole(max_tokens):
+        attributes["gen_ai.request.max_tokens"] = max_tokens
+    if request.seed is not None and _whole(request.seed):
+        attributes["gen_ai.request.seed"] = request.seed
+    if request.n is not None and _whole(request.n) and request.n != 1:
+        attributes["gen_ai.request.choice.count"] = request.n
+    stop = request.stop if request.stop is not None else request.stop_sequences
+    if stop is not None:
         stops = [stop] if isinstance(stop, str) else stop
         if isinstance(stops, list) and stops and all(isinstance(s, str) for s in stops):  # pyright: ignore[reportUnknownVariableType]
             attributes["gen_ai.request.stop_sequences"] = stops
+    if request.guided_json is not None or request.response_format is not None:
         output = _output_type(request)
         if output is not None:
             attributes["gen_ai.output.type"] = output
-        if isinstance(request.encoding_format, str):
-            attributes["gen_ai.request.encoding_formats"] = [request.encoding_format]
-        if _whole(request.dimensions):
-            attributes["gen_ai.embeddings.dimension.count"] = request.dimensions
-        if isinstance(request.conversation_id, str) and request.conversation_id:
-            attributes["gen_ai.conversation.id"] = request.conversation_id
+    if isinstance(request.encoding_format, str):
+        attributes["gen_ai.request.encoding_formats"] = [request.encoding_format]
+    if request.dimensions is not None and _whole(request.dimensions):
+        attributes["gen_ai.embeddings.dimension.count"] = request.dimensions
+    if isinstance(request.conversation_id, str) and request.conversation_id:
+        attributes["gen_ai.conversation.id"] = request.conversation_id
 
 
 def operation_of(call: CallInfo) -> Operation | None:
@@ -150,8 +145,10 @@ def _request(content: bytes | None) -> _Request | None:
         return None
 
 
-def _server(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
+@functools.lru_cache(maxsize=64)
+def _server(base: str) -> dict[str, Any]:
+    """``server.address`` and ``server.port`` of a base URL (a client has one: worked out once)."""
+    parts = urlsplit(base)
     if not parts.hostname:
         return {}
     port = parts.port or _DEFAULT_PORTS.get(parts.scheme)

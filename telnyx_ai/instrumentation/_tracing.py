@@ -120,17 +120,21 @@ class GenAITelemetry:
             return
         error = event.error if event.outcome != "cancelled" else asyncio.CancelledError()
         traced.span.set_attribute("telnyx_ai.stream.outcome", event.outcome)
-        metric = traced.operation.metric_attributes()
-        reply = reply_attributes(event.reply) if event.reply is not None else {}
-        if "gen_ai.response.model" in reply:
-            metric["gen_ai.response.model"] = reply["gen_ai.response.model"]
-        self._first_chunk.record(event.time_to_first_event, metric)
-        self._end(traced, event.reply, error, event.elapsed)
+        self._end(traced, event.reply, error, event.elapsed, first_chunk=event.time_to_first_event)
 
-    def _end(self, traced: _Traced, reply: object, error: BaseException | None, elapsed: float) -> None:
+    def _end(
+        self,
+        traced: _Traced,
+        reply: object,
+        error: BaseException | None,
+        elapsed: float,
+        *,
+        first_chunk: float | None = None,
+    ) -> None:
+        """End the span with what the reply (or error) says; record the call's metrics."""
         span = traced.span
         attributes: dict[str, Any] = reply_attributes(reply) if reply is not None else {}
-        metric = traced.operation.metric_attributes()
+        metric = traced.operation.metric_attributes.copy()
         if "gen_ai.response.model" in attributes:
             metric["gen_ai.response.model"] = attributes["gen_ai.response.model"]
         tokens = token_counts(attributes)
@@ -142,6 +146,8 @@ class GenAITelemetry:
                 attributes.update(output_attributes(reply, attributes.get("gen_ai.response.finish_reasons", [])))
             span.set_attributes(attributes)
         span.end()
+        if first_chunk is not None:
+            self._first_chunk.record(first_chunk, metric)
         for kind, count in tokens:
             self._tokens.record(count, {**metric, "gen_ai.token.type": kind})
         if "error.type" in attributes:
