@@ -37,6 +37,16 @@ from ._errors import (
     UnprocessableEntityError,
     WebhookVerificationError,
 )
+from ._hooks import (
+    CallEndEvent,
+    CallInfo,
+    EventHooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    StreamEndEvent,
+    StreamOutcome,
+)
 from ._models import BaseModel, to_jsonable
 from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
@@ -91,11 +101,14 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "CallEndEvent",
+    "CallInfo",
     "ClientChanges",
     "ClientOptions",
     "ConflictError",
     "EmbedManyError",
     "EmbedProgress",
+    "EventHooks",
     "InternalServerError",
     "NotFoundError",
     "NotGiven",
@@ -105,8 +118,13 @@ __all__ = [
     "RateController",
     "RateLimitError",
     "RawResponse",
+    "RequestEvent",
     "RequestOptions",
+    "ResponseEvent",
+    "RetryEvent",
     "Stream",
+    "StreamEndEvent",
+    "StreamOutcome",
     "StructuredOutputError",
     "SyncPage",
     "SyncPaginator",

@@ -20,6 +20,7 @@ from typing import Final, SupportsIndex, TypedDict, TypeVar, Unpack
 from yarl import URL
 
 from ._errors import TelnyxError
+from ._hooks import EVENT_NAMES, EventHooks, Hooks
 from ._logging import logger
 from ._tls import SSLOption, SSLSetting, resolve_ssl
 from ._types import (
@@ -107,6 +108,10 @@ class _Settings(TypedDict, total=False):
     """A response body over this size raises an error instead of filling memory (64 MiB)."""
     max_event_bytes: int
     """A stream line over this size raises an error instead of filling memory (16 MiB)."""
+    event_hooks: EventHooks | None
+    """Functions called with typed events as the client works (request, response, retry, call_end,
+    stream_end), for logging and metrics. A copy made by ``with_options`` keeps them; given there, each
+    event's list replaces the client's for that event."""
 
 
 class ClientOptions(_Settings, total=False):
@@ -254,6 +259,8 @@ class ClientConfig:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    hooks: Hooks | None = None
+    """The ``event_hooks``, checked (None: none)."""
 
     def __post_init__(self) -> None:
         _check_count("max_retries", self.max_retries, minimum=0)
@@ -284,6 +291,7 @@ class ClientConfig:
             max_connections=typed.get("max_connections", DEFAULT_MAX_CONNECTIONS),
             max_response_bytes=typed.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES),
             max_event_bytes=typed.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES),
+            hooks=_hooks(typed.get("event_hooks"), None),
         )
         _warn_if_plain_http(base_url)
         return config
@@ -318,9 +326,29 @@ class ClientConfig:
             fields["proxy_from_environment"] = False
         if "ssl" in fields:
             fields["ssl"] = resolve_ssl(fields["ssl"])
+        if "event_hooks" in fields:
+            fields["hooks"] = _hooks(fields.pop("event_hooks"), self.hooks)  # type: ignore[arg-type]
         fields.update(_merged(fields, "default_headers", self.default_headers, _merge_headers))
         fields.update(_merged(fields, "default_query", self.default_query, lambda old, new: {**old, **new}))
         return dataclasses.replace(self, **fields)  # type: ignore[arg-type]
+
+
+def _hooks(given: EventHooks | None, current: Hooks | None) -> Hooks | None:
+    """``event_hooks`` checked, each event's list replacing ``current``'s for that event; None when none are left."""
+    if given is None:
+        return current
+    if not isinstance(given, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"event_hooks must be a dict of lists of functions, such as {{'request': [log_request]}}, "
+            f"got {type(given).__name__}."
+        )
+    for name in given:
+        if name not in EVENT_NAMES:
+            close = difflib.get_close_matches(str(name), EVENT_NAMES, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"event_hooks has no event {name!r} (the events: {', '.join(EVENT_NAMES)}).{hint}")
+    hooks = Hooks({**(current.as_dict() if current else {}), **given})
+    return hooks if hooks.as_dict() else None
 
 
 def _merge_headers(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
 from telnyx_ai import AsyncTelnyx
+from telnyx_ai._http import retry as retry_module
 from telnyx_ai.testing import json_response
 from telnyx_ai.testing._fixtures import model_metadata
 
@@ -58,6 +59,16 @@ class _ResponseWithStreamWriter(ClientResponse):
     def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
         kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
         super().__init__(method, url, **kwargs)
+
+
+@pytest.fixture
+def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries without their waits (the policy still picks each delay; nothing sleeps through it)."""
+
+    async def instant(seconds: float) -> None:
+        pass
+
+    monkeypatch.setattr(retry_module, "_sleep", instant)
 
 
 @pytest.fixture

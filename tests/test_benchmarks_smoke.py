@@ -249,3 +249,13 @@ def test_the_decode_benchmark_decodes_alike_with_both_types() -> None:
     assert [name for name, _, _ in rows] == ["chat completion", "2,000 stream chunks", "16 x 1024 floats"]
     assert all(sdk > 0 and plain > 0 for _, sdk, plain in rows)
     assert markdown(rows, 1).count("\n| ") == 4  # the header and three rows
+
+
+def test_the_tracing_benchmark_runs_every_mode_and_reports(root: str, tmp_path: Path) -> None:
+    from benchmarks import tracing
+
+    # The stream fixture here is 50 chunks; in otel_sdk mode the job checks one span per call.
+    rows = tracing.timings(root, repeats=1, scale=0.005)
+    table = "\n".join(rows)
+    assert rows[2] == "| scenario | unit | off | hooks | otel_noop | otel_sdk |"
+    assert len(rows) == 4 + len(tracing.SCENARIOS) and "(1.00x)" in table

@@ -11,7 +11,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "telnyx_ai"
 
 # Bottom to top. A module may import from its own layer or any layer below, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_logging", "_errors", "_tls", "_config", "_types", "_pydantic", "_models", "types", "_bridge"),
+    (
+        "_version",
+        "_logging",
+        "_errors",
+        "_hooks",
+        "_tls",
+        "_config",
+        "_types",
+        "_pydantic",
+        "_models",
+        "types",
+        "_bridge",
+    ),
     ("_checks",),
     ("_http",),  # request, response, retry, pool, transport
     ("_streams",),  # SSE framing, the stream classes, the relay, one module per protocol
@@ -22,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_sync_pagination",),
     ("_sync",),
     ("_sync_client",),
-    ("testing", "_cli", "ray_data", "webhooks", "__init__", "__main__"),
+    ("testing", "_cli", "ray_data", "webhooks", "instrumentation", "__init__", "__main__"),
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 600
@@ -128,6 +140,7 @@ def test_internal_modules_are_private() -> None:
         "telnyx_ai.ray_data",
         "telnyx_ai.testing",
         "telnyx_ai.webhooks",
+        "telnyx_ai.instrumentation",
         "telnyx_ai.testing.pytest_plugin",  # named by the pytest11 entry point (and by -p)
         "telnyx_ai.resources",
         "telnyx_ai.types",

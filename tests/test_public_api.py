@@ -24,11 +24,14 @@ EXPORTED = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "CallEndEvent",
+    "CallInfo",
     "ClientChanges",
     "ClientOptions",
     "ConflictError",
     "EmbedManyError",
     "EmbedProgress",
+    "EventHooks",
     "InternalServerError",
     "NotFoundError",
     "NotGiven",
@@ -38,8 +41,13 @@ EXPORTED = [
     "RateController",
     "RateLimitError",
     "RawResponse",
+    "RequestEvent",
     "RequestOptions",
+    "ResponseEvent",
+    "RetryEvent",
     "Stream",
+    "StreamEndEvent",
+    "StreamOutcome",
     "StructuredOutputError",
     "SyncPage",
     "SyncPaginator",
@@ -70,7 +78,7 @@ def test_importing_the_package_loads_nothing_it_does_not_need() -> None:
         "import sys, telnyx_ai\n"
         "telnyx_ai.AsyncTelnyx(api_key='k')\n"
         "heavy = ['tenacity', 'anyio', 'rich', 'telnyx_ai._sync_client', 'telnyx_ai._sync', 'telnyx_ai.testing',"
-        " 'telnyx_ai.resources.ai', 'telnyx_ai.resources.assistants']\n"
+        " 'telnyx_ai.resources.ai', 'telnyx_ai.resources.assistants', 'telnyx_ai.instrumentation', 'opentelemetry']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

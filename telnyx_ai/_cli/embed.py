@@ -195,7 +195,7 @@ def _check_resumable(sink: JsonlSink, lines: Lines, args: argparse.Namespace) ->
     """A resumed file must be this job's: each row the text of its line, one model, one width."""
     texts = dict(lines)
     widths = {row.width for row in sink.kept.values()}
-    expected = {int(args.dimensions)} if args.dimensions is not None else set()
+    expected: set[int] = {int(args.dimensions)} if args.dimensions is not None else set()
     problem = None
     for number, row in sorted(sink.kept.items()):
         if texts.get(number) != row.text:

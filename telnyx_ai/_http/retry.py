@@ -131,12 +131,14 @@ async def retry_after(
     send: Callable[[], Awaitable[T]],
     *,
     max_retries: int,
+    on_retry: Callable[[APIError, int, float], None] | None = None,
 ) -> T:
     """The retries after a first attempt failed with ``first_failure`` (one that `should_retry`): wait,
     then await ``send()`` again, at most ``max_retries`` times in all, raising the last failure.
 
     The first attempt is the caller's own, so a call that succeeds at once never gets here (nor loads
     tenacity). Batch jobs retry in their scheduler instead (`telnyx_ai._batch.scheduler`), which frees the slot.
+    ``on_retry(failure, retry_number, delay)`` is told of each retry before its wait (the event hooks' ``retry``).
     """
 
     def before_retry(failure: BaseException, retry_number: int, delay: float) -> None:
@@ -149,6 +151,8 @@ async def retry_after(
             retry_number,
             max_retries,
         )
+        if on_retry is not None and isinstance(failure, APIError):  # should_retry passed, so always one
+            on_retry(failure, retry_number, delay)
 
     delay = _delay_before(1, first_failure)
     before_retry(first_failure, 1, delay)

@@ -18,8 +18,10 @@ from yarl import URL
 
 from .._config import ClientChanges, ClientConfig, masked_url
 from .._errors import APIError, connection_error
+from .._hooks import INSTALLED
 from .._logging import logger, redact_headers
 from .._types import NOT_GIVEN, Body, NotGiven, Query, RequestOptions
+from .observed import observed_call
 from .pool import ConnectionPool
 from .request import PayloadFactory, RawJSON, Request, RequestBuilder
 from .response import read_decoded, read_media
@@ -41,7 +43,7 @@ ResponseObserver = Callable[[aiohttp.ClientResponse | None], None]
 class Transport:
     """A client's settings and pool, and the code that sends requests with them."""
 
-    __slots__ = ("_builder", "config", "observer", "pool")
+    __slots__ = ("_builder", "_hooks", "config", "observer", "pool")
 
     def __init__(
         self,
@@ -55,6 +57,7 @@ class Transport:
         self.pool = pool
         self.observer = observer
         self._builder = builder or RequestBuilder(config)
+        self._hooks = INSTALLED.watch_list(config.hooks)  # empty: no hooks, nothing installed
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.config.base_url!r}, max_retries={self.config.max_retries})"
@@ -152,6 +155,8 @@ class Transport:
 
     async def call(self, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]) -> T:
         """Attempts of ``request``, each sent then handed to ``read``, as often as the retry policy allows."""
+        if self._hooks:  # event hooks (or tracing) are on
+            return await observed_call(self.config.hooks, request, read, self.send, self.config)
         try:  # the first attempt inline: a call that succeeds at once pays for no retry machinery
             return await read(await self.send(request))
         except APIError as exc:

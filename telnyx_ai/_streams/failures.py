@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import msgspec
 
-from .._errors import APIResponseValidationError, APIStreamError, error_message_from_body
+from .._errors import APIConnectionError, APIError, APIResponseValidationError, APIStreamError, error_message_from_body
 from .protocol import error_type_of
+from .sse import SSEDecoder
 
-__all__ = ["invalid_event", "stream_error"]
+__all__ = ["body_ended", "invalid_event", "stream_error"]
+
+
+def body_ended(sse: SSEDecoder, end: str, *, method: str, url: str) -> APIError:
+    """The error of a body that ended before the stream's ``end`` event: an event found too large to hold
+    (the events before it were handed out first), or else a cut."""
+    try:
+        sse.raise_if_overflowed()
+    except APIError as exc:
+        return exc
+    return APIConnectionError(f"The connection closed before the stream finished (no {end}).", method=method, url=url)
 
 
 def stream_error(data: bytes, *, method: str, url: str) -> APIStreamError:

@@ -8,33 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import msgspec
 
 from .._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStreamError,
     APITimeoutError,
-    TelnyxError,
     connection_error,
     request_id_of,
 )
+from .._hooks import CallInfo, Hooks, StreamOutcome
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
-from .._models import APIResponse
-from ..types.anthropic import Message, RawMessageStreamEvent
-from ..types.assistant_chat import AssistantChatDone, AssistantChatEvent
-from ..types.chat import ChatCompletion, ChatCompletionChunk
-from ..types.responses import Response, ResponseStreamEvent
-from .failures import invalid_event, stream_error
+from .failures import body_ended, invalid_event, stream_error
+from .helpers import StreamHelpers
 from .protocol import Accumulator, StreamProtocol
-from .relay import DEFAULT_HEARTBEAT, relay
 from .sse import ServerSentEvent, SSEDecoder
+from .watch import EndWatch, outcome_of
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
@@ -42,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStream"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 # A finished stream waits this long, for at most this much trailing data, to keep its connection.
 _DRAIN_SECONDS = 0.1
@@ -57,7 +55,7 @@ class _IdleTimeout(Exception):
     """Set on the response's body by the idle timer: no data event for `Timeout.stream_idle` seconds."""
 
 
-class AsyncStream(Generic[T]):
+class AsyncStream(StreamHelpers[T]):
     """The events of a streamed response, in order, as they arrive.
 
     Use it as ``async with stream:`` (or ``contextlib.aclosing(stream)``, or call `aclose`) so that
@@ -112,6 +110,7 @@ class AsyncStream(Generic[T]):
         # JSON to fold on demand was no faster: the memory held cost page faults).
         self._accumulator: Accumulator[T] | None = protocol.accumulator()
         self._pausable = False  # a relay's heartbeat cancels reads to send pings: not an abandonment
+        self._watch: EndWatch | None = None  # the event hooks to tell of its end, when there are any
         self._idle = stream_idle
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
         if stream_idle is not None:
@@ -221,6 +220,8 @@ class AsyncStream(Generic[T]):
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if self._watch is not None:
+            self._watch.report_dropped(self._finished, self._accumulator, self._loop)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -251,6 +252,7 @@ class AsyncStream(Generic[T]):
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        self._ended(None)
         # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
         done = self._finished or self._end_queued()
@@ -279,6 +281,7 @@ class AsyncStream(Generic[T]):
             self._closed = True
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
+            self._ended(None, "cancelled")
             self.response.close()
 
     async def _body_ends_soon(self) -> bool:
@@ -307,6 +310,7 @@ class AsyncStream(Generic[T]):
             return batch
         if self._pending_error is not None:
             pending, self._pending_error = self._pending_error, None
+            self._ended(pending)  # if not told yet (the events before it were folded in since)
             raise pending
         if self._idle is None:
             return await self._read_batch()
@@ -329,7 +333,7 @@ class AsyncStream(Generic[T]):
                             continue
                     return batch
                 continue
-            error: APIConnectionError | None = None
+            error: APIError | None = None
             try:
                 chunk = await self.response.content.readany()
             except asyncio.CancelledError:
@@ -360,20 +364,16 @@ class AsyncStream(Generic[T]):
                         url=self._url,
                     )
                 chunk = b""
+            if not chunk and error is None:
+                error = body_ended(self._sse, self._end_name(), method=self._method, url=self._url)
             if error is not None:  # raised outside the except block, so aiohttp's exception is not its context
+                self._ended(error)
                 await self.close()
                 raise error
-            if not chunk:
-                await self.close()
-                self._sse.raise_if_overflowed()
-                raise APIConnectionError(
-                    f"The connection closed before the stream finished (no {self._end_name()}).",
-                    method=self._method,
-                    url=self._url,
-                )
             try:
                 self._queued, self._queued_events = self._sse.feed_split(chunk)
-            except Exception:
+            except Exception as exc:
+                self._ended(exc)
                 await self.close()
                 raise
             self._queued_at = 0
@@ -398,104 +398,6 @@ class AsyncStream(Generic[T]):
             self._finished = True
         del self._batch_json[kept:]
         return batch[:kept]
-
-    # -- helpers for every protocol ---------------------------------------------------------
-
-    @property
-    def text_stream(self) -> AsyncGenerator[str, None]:
-        """The reply's text deltas as they arrive, empty ones skipped (chat: the first choice's content;
-        Responses: output text; Anthropic: text blocks; assistant chat: the deltas)."""
-        return self._texts()
-
-    async def _texts(self) -> AsyncGenerator[str, None]:
-        texts = self._require_accumulator().texts
-        while (batch := await self.next_batch()) is not None:
-            for text in texts(batch):
-                yield text
-
-    async def get_final_text(self) -> str:
-        """Read the rest of the stream; the reply's whole text (``""`` if it had none; chat: the first choice's)."""
-        return (await self._read_to_end()).final_text()
-
-    def to_sse(self, heartbeat: float | None = DEFAULT_HEARTBEAT) -> AsyncGenerator[bytes, None]:
-        """The stream as Server-Sent Events for a browser, ready for any streaming HTTP response.
-
-        Each event goes out in its protocol's framing (``data: <json>``, the API's own bytes, after an
-        ``event: <type>`` line for Responses and Anthropic), a ``: ping`` comment after ``heartbeat``
-        seconds of upstream silence (None: never), and the last frame is either the protocol's end
-        (``data: [DONE]`` for chat, its own last event for the others) or ``event: error`` (for chat
-        ``{"error": {"message", "type", "retryable"}}``; for the others their own error event's shape,
-        with ``retryable``). Send it with the headers in `SSE_RELAY_HEADERS`. Closing the iterator (as
-        frameworks do when the browser goes away) closes the upstream connection at once.
-        """
-        return relay(self._next_frames, self.close, heartbeat, end=self._end_frame, failed=self._protocol.error_frame)
-
-    def _end_frame(self) -> bytes:
-        """What a relay sends after the stream's end: nothing when its protocol's last event ended it."""
-        accumulator = self._accumulator
-        return b"" if accumulator is not None and accumulator.ended else self._protocol.end_frame
-
-    async def _next_frames(self) -> bytes | None:
-        self._pausable = True
-        try:
-            batch = await self.next_batch()
-        finally:
-            self._pausable = False
-        return None if batch is None else self._protocol.frames(batch, self._batch_json)
-
-    async def _final(self) -> Any:
-        return (await self._read_to_end()).final()
-
-    async def _read_to_end(self) -> Accumulator[T]:
-        accumulator = self._require_accumulator()
-        while await self.next_batch() is not None:
-            pass
-        if not self._finished:
-            raise TelnyxError(
-                "The stream was closed before it finished, so its reply is incomplete; "
-                "read it to the end before asking for the final reply."
-            )
-        return accumulator
-
-    def _require_accumulator(self) -> Accumulator[T]:
-        if self._accumulator is None:
-            raise TelnyxError(f"A stream of {self._protocol.name}s has no text or final reply to assemble.")
-        return self._accumulator
-
-    def _with_request_id(self, reply: Any) -> Any:
-        vars(reply)["_request_id"] = self.request_id  # the stream's id, as a parsed reply would carry
-        return reply
-
-    # -- the final reply: any protocol's, then each one's typed ----------------------------------
-
-    async def get_final(self) -> object:
-        """Read the rest of the stream; the whole reply its events add up to, whatever its protocol (the
-        methods below are the same, typed for each protocol a stream of this package may speak)."""
-        final = await self._final()
-        return self._with_request_id(final) if isinstance(final, APIResponse) else final
-
-    async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion:
-        """Read the rest of the stream; the `ChatCompletion` every chunk (also those already read) adds up to.
-
-        Tool calls are merged by index, content and ``reasoning_content`` joined, ``usage`` kept.
-        A stream that was closed or failed before ``[DONE]`` raises rather than return a short reply.
-        """
-        return cast(ChatCompletion, self._with_request_id(await self._final()))
-
-    async def get_final_response(self: AsyncStream[ResponseStreamEvent]) -> Response:
-        """Read the rest of the stream; the `Response` its events add up to: the ``response.completed``
-        (or ``failed``, ``incomplete``) payload, its output assembled from the events where the server left it out."""
-        return cast(Response, self._with_request_id(await self._final()))
-
-    async def get_final_message(self: AsyncStream[RawMessageStreamEvent]) -> Message:
-        """Read the rest of the stream; the Anthropic `Message` its events add up to: content blocks rebuilt
-        (each ``tool_use`` block's ``input`` parsed from its JSON fragments), ``stop_reason``, ``usage``."""
-        return cast(Message, self._with_request_id(await self._final()))
-
-    async def get_final_answer(self: AsyncStream[AssistantChatEvent]) -> AssistantChatDone:
-        """Read the rest of the stream; the assistant's ``done`` event: the whole reply (the deltas joined
-        when the event leaves it out) and any ``whatsapp_template``."""
-        return cast(AssistantChatDone, await self._final())
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -539,7 +441,7 @@ class AsyncStream(Generic[T]):
                 break
             error: Exception | None = None
             if event.event == "error":
-                error = self._stream_error(data)
+                error = self._stream_error(data, later=bool(items))
             elif not data:
                 continue  # an empty data: event is a keep-alive, not an event
             else:
@@ -547,7 +449,7 @@ class AsyncStream(Generic[T]):
                     items.append(decode(data, event.event))
                     raw.append(data)
                 except (msgspec.DecodeError, RecursionError) as exc:
-                    error = self._invalid_event(data, exc)
+                    error = self._invalid_event(data, exc, later=bool(items))
                     error.__cause__ = exc
             if error is not None:
                 if not items:
@@ -557,19 +459,36 @@ class AsyncStream(Generic[T]):
                 break
         return items
 
-    def _stream_error(self, data: bytes) -> APIStreamError:
-        self._closed_after_error()
-        return stream_error(data, method=self._method, url=self._url)
+    def _stream_error(self, data: bytes, *, later: bool = False) -> APIStreamError:
+        return self._closed_after_error(stream_error(data, method=self._method, url=self._url), later)
 
-    def _invalid_event(self, data: bytes, exc: Exception) -> Exception:
-        self._closed_after_error()
-        return invalid_event(data, exc, status=self.response.status, method=self._method, url=self._url)
+    def _invalid_event(self, data: bytes, exc: Exception, *, later: bool = False) -> Exception:
+        status = self.response.status
+        error = invalid_event(data, exc, status=status, method=self._method, url=self._url)
+        return self._closed_after_error(error, later)
 
-    def _closed_after_error(self) -> None:
+    def _closed_after_error(self, error: E, later: bool) -> E:
+        """Close after an error event; the hooks hear of it now, or ``later`` (the events before it folded in)."""
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if later and self._watch is not None:
+            self._loop.call_soon(self._ended, error)
+        else:
+            self._ended(error)
         self.response.close()
+        return error
+
+    def watch_end(self, hooks: Hooks, call: CallInfo, first_event: float) -> None:
+        """Tell ``hooks`` of this stream's end (called by the transport once the stream is handed out)."""
+        self._watch = EndWatch(hooks, call, first_event)
+        if self._closed:  # it already failed behind its first events: an error event in the same read
+            self._ended(self._pending_error)
+
+    def _ended(self, error: BaseException | None, outcome: StreamOutcome | None = None) -> None:
+        if (watch := self._watch) is not None:
+            self._watch = None
+            watch.report(outcome or outcome_of(error, self._finished), error, self._accumulator)
 
 
 def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
