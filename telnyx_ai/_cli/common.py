@@ -79,7 +79,11 @@ def _summarise(server: MockServer, args: argparse.Namespace) -> None:
     if args.local_faults:
         faults = ", ".join(f"{count} {kind}" for kind, count in sorted(server.fault_counts.items()))
         sys.stdout.flush()
-        print(f"local emulator: {len(server.requests)} requests, faults injected: {faults or 'none'}", file=sys.stderr)
+        count = len(server.requests)
+        print(
+            f"local emulator: {count} request{'' if count == 1 else 's'}, faults injected: {faults or 'none'}",
+            file=sys.stderr,
+        )
 
 
 @contextlib.asynccontextmanager
@@ -126,8 +130,8 @@ def print_error(*parts: Any) -> None:
     print(*parts, file=sys.stderr)
 
 
-def _advice(exc: BaseException) -> str | None:
-    """What to do about ``exc``, when there is something to say."""
+def _advice(exc: BaseException, *, job: bool = False) -> str | None:
+    """What to do about ``exc`` (the failure of a batch ``job``'s input, or of a call), when there is something to say."""
     if isinstance(exc, APIStatusError):
         status = exc.status_code
         if status == 401:
@@ -139,7 +143,7 @@ def _advice(exc: BaseException) -> str | None:
         if status in (400, 422):
             return "check the arguments"
         if status == 429:
-            return "rate limited: try again later (embed: -o with --resume keeps what is done)"
+            return "rate limited: try again later" + (" (with -o, --resume keeps what is done)" if job else "")
         if status >= 500:
             return "the API had a problem; try again shortly"
         return None
@@ -165,7 +169,7 @@ def describe(exc: TelnyxError, *, first_line: int | None = None) -> str:
         message = f"{len(exc.failed)} of {exc.total} inputs could not be embedded ({where}: {reason})"
     else:
         message = exc.message if isinstance(exc, APIError) else str(exc)
-    advice = _advice(cause)
+    advice = _advice(cause, job=isinstance(exc, EmbedManyError))
     if isinstance(exc, EmbedManyError):
         advice = (
             f"{advice}; only the failed lines are missing from the output"

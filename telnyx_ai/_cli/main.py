@@ -122,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt:
+        if args.command == "embed" and getattr(args, "output", None):
+            print_error(
+                f"interrupted: the finished rows are in {args.output}; the same command with --resume carries on."
+            )
         return EXIT_INTERRUPTED
     except UsageError as exc:
         print_error(str(exc))
