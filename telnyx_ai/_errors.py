@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 _INLINED_PARSER_ERROR = re.compile(r"<\w+: \d{3}, message='(.*?)'>")
+_SSL_SETTING = re.compile(r" ssl:(<[^>]*>|\w+)")
 _REQUEST_ID_HEADERS = ("x-request-id", "x-telnyx-request-id", "request-id")
 _MAX_MESSAGE_CHARS = 500
 
@@ -451,7 +452,10 @@ def describe_failure(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     text = message if isinstance(message, str) and message else str(exc)
     # The same wrapping inlined into a message: "... completed: <ContentLengthError: 400, message='...'>".
-    return _INLINED_PARSER_ERROR.sub(r"\1", text) or type(exc).__name__
+    text = _INLINED_PARSER_ERROR.sub(r"\1", text)
+    # aiohttp names the TLS setting of a connection it could not open: "ssl:<ssl.SSLContext object at 0x...>",
+    # noise in an error (and there even for http://); the host and port say which connection it was.
+    return _SSL_SETTING.sub("", text) or type(exc).__name__
 
 
 def request_id_of(headers: Any) -> str | None:

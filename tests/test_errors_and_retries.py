@@ -342,3 +342,11 @@ async def test_retry_after_date_in_the_past_means_now(mocked: aioresponses, wait
     async with await retrying_client() as c:
         await c.ai.retrieve_models()
     assert waits == [0.0]
+
+
+@pytest.mark.parametrize("setting", ["<ssl.SSLContext object at 0x7f7d1c94b2f0>", "default", "True"])
+def test_a_connection_failure_reads_without_the_tls_setting(setting: str) -> None:
+    from telnyx_ai._errors import describe_failure
+
+    failure = OSError(f"Cannot connect to host 127.0.0.1:9 ssl:{setting} [Connect call failed ('127.0.0.1', 9)]")
+    assert describe_failure(failure) == "Cannot connect to host 127.0.0.1:9 [Connect call failed ('127.0.0.1', 9)]"
