@@ -8,15 +8,83 @@ upgrade is noticed at once. Supported: aiohttp 3.11 to 3.x (the range in pyproje
 
 from __future__ import annotations
 
-import aiohttp
+import functools
 
-__all__ = ["PRIVATE_ATTRIBUTES", "close_connector_now", "connection_counts", "disable_silent_retry"]
+import aiohttp
+from aiohttp.client_proto import ResponseHandler
+
+__all__ = [
+    "PRIVATE_ATTRIBUTES",
+    "LazyReadTimeout",
+    "close_connector_now",
+    "connection_counts",
+    "disable_silent_retry",
+    "use_lazy_read_timeout",
+]
 
 PRIVATE_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     aiohttp.ClientSession: ("_retry_connection",),
-    aiohttp.BaseConnector: ("_acquired", "_conns", "_close"),
+    aiohttp.BaseConnector: ("_acquired", "_conns", "_close", "_factory", "_loop"),
+    ResponseHandler: (
+        "_loop",
+        "_read_timeout",
+        "_read_timeout_handle",
+        "_reschedule_timeout",
+        "_drop_timeout",
+        "_on_read_timeout",
+    ),
 }
 """The private attributes used here, by the class that has them (the test checks each)."""
+
+
+class LazyReadTimeout(ResponseHandler):
+    """aiohttp's connection protocol with a read timeout (``sock_read``) that costs no timer per read.
+
+    aiohttp cancels its timer and schedules a new one on every read: a `TimerHandle` and a push onto
+    the loop's heap, about 4 % of a small call's CPU and more per chunk of a stream (measured with
+    callgrind). Here a read only moves the deadline; the one timer, when it fires, either finds the
+    deadline moved and waits for the new one, or times the connection out as aiohttp would. The
+    timeout fires at the same moment: ``read`` seconds after the last bytes arrived.
+    """
+
+    _read_deadline = 0.0  # when the read timeout expires, unless more bytes arrive first
+    _armed_for = 0.0  # when the timer in _read_timeout_handle fires
+
+    def _reschedule_timeout(self) -> None:
+        timeout = self._read_timeout
+        if not timeout:
+            self._drop_timeout()
+            return
+        deadline = self._read_deadline = self._loop.time() + timeout
+        handle = self._read_timeout_handle
+        if handle is None or self._armed_for > deadline:  # none yet, or set for a longer timeout than this one
+            if handle is not None:
+                handle.cancel()
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        self._armed_for = deadline
+        self._read_timeout_handle = self._loop.call_at(deadline, self._deadline_reached)
+
+    def _deadline_reached(self) -> None:
+        deadline = self._read_deadline
+        if self._loop.time() < deadline:  # bytes arrived since the timer was set: wait for the new deadline
+            self._arm(deadline)
+            return
+        self._read_timeout_handle = None
+        self._on_read_timeout()
+
+
+def use_lazy_read_timeout(connector: aiohttp.BaseConnector) -> None:
+    """Make ``connector`` open its connections with `LazyReadTimeout` (only for a connector the SDK made).
+
+    Without the private attributes (a future aiohttp) the connector keeps aiohttp's own protocol:
+    the same timeouts, at aiohttp's cost.
+    """
+    factory = getattr(connector, "_factory", None)
+    loop = getattr(connector, "_loop", None)
+    if isinstance(factory, functools.partial) and factory.func is ResponseHandler and loop is not None:
+        setattr(connector, "_factory", functools.partial(LazyReadTimeout, loop=loop))  # noqa: B010
 
 
 def disable_silent_retry(session: aiohttp.ClientSession) -> None:
