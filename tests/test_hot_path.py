@@ -1,8 +1,10 @@
-"""The read timeout (``Timeout.read``) as the SDK's connections keep it: one timer per response, not per read.
+"""What every call does, made cheap without changing what it means (issue 22, item 8).
 
-A read only moves the deadline (`LazyReadTimeout`); these tests hold it to aiohttp's meaning: a body
-whose pieces keep coming is never cut, a silence longer than ``read`` is, at about ``read`` seconds,
-and a shorter limit on a reused connection is honoured although a longer timer was set on it before.
+The read timeout (``Timeout.read``) as the SDK's connections keep it: one timer per response, not per
+read. A read only moves the deadline (`LazyReadTimeout`); these tests hold it to aiohttp's meaning: a
+body whose pieces keep coming is never cut, a silence longer than ``read`` is, at about ``read``
+seconds, and a shorter limit on a reused connection is honoured although a longer timer was set on it
+before. Also: URLs parsed once, and idempotency keys that are still random version 4 UUIDs.
 """
 
 from __future__ import annotations
@@ -158,3 +160,17 @@ def test_urls_are_parsed_once_and_the_cache_stays_bounded() -> None:
     for n in range(transport._URLS_KEPT + 10):  # pyright: ignore[reportPrivateUsage]
         transport.parsed_url(f"https://api.example.com/v2/ai/assistants/{n}")
     assert len(transport._URLS) <= transport._URLS_KEPT  # pyright: ignore[reportPrivateUsage]
+
+
+def test_idempotency_keys_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from telnyx_ai._http.request import new_idempotency_key
+
+    keys = [new_idempotency_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # every hex digit turns up in the variant field's random bits and elsewhere
+    assert {key[19] for key in keys} == set("89ab") and {key[0] for key in keys} == set("0123456789abcdef")
