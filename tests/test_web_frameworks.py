@@ -104,7 +104,11 @@ def test_the_json_schema_shows_the_msgspec_fields(mode: Any) -> None:
     assert reply["description"].startswith("A whole reply")
     assert definitions["Choice"]["properties"]["message"] == {"$ref": "#/$defs/ChatCompletionMessage"}
     assert definitions["CompletionUsage"]["properties"]["total_tokens"]["type"] == "integer"
-    assert definitions["FunctionCall"]["properties"]["arguments"] == {"default": "", "title": "Arguments", "type": "string"}
+    assert definitions["FunctionCall"]["properties"]["arguments"] == {
+        "default": "",
+        "title": "Arguments",
+        "type": "string",
+    }
 
 
 class Node(BaseModel):
