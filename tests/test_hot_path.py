@@ -77,6 +77,42 @@ async def test_a_body_that_keeps_coming_is_never_cut_and_sets_few_timers() -> No
             assert 1 <= len(scheduled) <= 6, len(scheduled)
 
 
+def _read_timers(loop: asyncio.AbstractEventLoop) -> list[asyncio.TimerHandle]:
+    """The read timers waiting on ``loop`` (not cancelled)."""
+    scheduled: list[asyncio.TimerHandle] = loop._scheduled  # type: ignore[attr-defined]  # pyright: ignore
+    return [
+        h
+        for h in scheduled
+        if not h.cancelled() and isinstance(getattr(h._callback, "__self__", None), ResponseHandler)
+    ]  # type: ignore[attr-defined]  # pyright: ignore
+
+
+async def test_one_timer_serves_a_connection_for_many_calls_and_goes_with_it() -> None:
+    """aiohttp sets a timer per read and drops it per response; here 30 calls on one connection share one."""
+    async with MockServer() as server:
+        client = AsyncTelnyx(api_key="k", base_url=server.url, max_connections=1, timeout=Timeout(read=30))
+        loop = asyncio.get_running_loop()
+        call_at = loop.call_at
+        scheduled = 0
+
+        def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+            nonlocal scheduled
+            scheduled += isinstance(getattr(callback, "__self__", None), ResponseHandler)
+            return call_at(when, callback, *args, **kwargs)
+
+        loop.call_at = counting_call_at  # type: ignore[method-assign]
+        try:
+            for _ in range(30):
+                assert (await client.ai.retrieve_models()).data
+        finally:
+            del loop.call_at  # type: ignore[method-assign]
+        assert scheduled == 1
+        assert len(_read_timers(loop)) == 1  # still set on the idle pooled connection: it lapses when it fires
+        await client.close()
+        await asyncio.sleep(0)
+        assert _read_timers(loop) == []  # the closed connection's timer is cancelled, not left for 30 s
+
+
 async def test_a_silence_longer_than_the_read_limit_times_out_at_the_limit() -> None:
     async def stalls(call: Call) -> web.StreamResponse:
         return await _models_in_pieces(call, pieces=5, gap=0.02, stall=5.0)
