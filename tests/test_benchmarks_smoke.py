@@ -286,7 +286,7 @@ def test_many_streams_scenario_runs_checks_and_reports() -> None:
 def test_many_streams_rejects_a_short_stream() -> None:
     from benchmarks import many_streams
 
-    rounds = [{"finished": 2, "results": [[3, 10]], "cpu_s": 1.0, "chunks": 6, "ttfc_s": [0.1], "end_s": [0.2]}] * 2
+    rounds = [{"finished": 2, "results": [[3, 10]], "cpu_s": 1.0, "chunks": 6, "ttfc_s": [0.1], "span_s": [0.2]}] * 2
     job = {"name": "floor", "rounds": rounds, "server": {"late_p99_ms": 0.0}}
     summary = many_streams.summarize(
         {"streams": 2, "chunks": 4, "interval_s": 0.01, "repeats": 1, "jobs": {"floor": [job]}}
