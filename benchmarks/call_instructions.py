@@ -127,7 +127,9 @@ def _many_streams(names: list[str], streams: int, interval: float, work: Path) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.call_instructions", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.call_instructions", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--base-url", help="a server with the fixtures (nginx, as benchmarks/run starts)")
     parser.add_argument("--many-streams", action="store_true", help="the many-streams contenders, per chunk")
     parser.add_argument("--streams", type=int, default=20, help="with --many-streams: streams at once")
