@@ -34,7 +34,7 @@ from telnyx_ai import AsyncStream, AsyncTelnyx
 from telnyx_ai.types.chat import ChatCompletionChunk, ChatMessageParam
 
 MESSAGES: list[ChatMessageParam] = [{"role": "user", "content": "stream please"}]
-PATH = "/sse/v2/ai/chat/completions"
+PATH = "/sse/v2/ai/openai/chat/completions"
 
 
 def serve(port: int, chunks: int) -> None:
@@ -82,11 +82,11 @@ async def measure(url: str, repeat: int) -> dict[str, float]:
     best = dict.fromkeys(CASES, float("inf"))
     async with AsyncTelnyx(api_key="bench", base_url=url + "/sse/v2", max_retries=0) as client:
         for case in CASES.values():  # warm-up
-            await case(await client.ai.chat.create_completion(messages=MESSAGES, stream=True))
+            await case(await client.ai.openai.chat.create_completion(messages=MESSAGES, stream=True))
         for _ in range(repeat):
             for name, case in CASES.items():
                 started = time.process_time()
-                stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+                stream = await client.ai.openai.chat.create_completion(messages=MESSAGES, stream=True)
                 await case(stream)
                 best[name] = min(best[name], time.process_time() - started)
     return best

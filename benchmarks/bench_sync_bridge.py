@@ -58,7 +58,7 @@ def async_calls(url: str, n: int) -> float:
 def sync_stream(url: str) -> tuple[float, int]:
     with Telnyx(api_key="bench", base_url=url, max_retries=0) as client:
         started = time.perf_counter()
-        with client.ai.chat.create_completion(messages=MESSAGES, stream=True) as stream:
+        with client.ai.openai.chat.create_completion(messages=MESSAGES, stream=True) as stream:
             count = sum(1 for _ in stream)
         return time.perf_counter() - started, count
 
@@ -67,7 +67,7 @@ def async_stream(url: str) -> tuple[float, int]:
     async def main() -> tuple[float, int]:
         async with AsyncTelnyx(api_key="bench", base_url=url, max_retries=0) as client:
             started = time.perf_counter()
-            stream = await client.ai.chat.create_completion(messages=MESSAGES, stream=True)
+            stream = await client.ai.openai.chat.create_completion(messages=MESSAGES, stream=True)
             async with stream:
                 count = 0
                 async for _ in stream:

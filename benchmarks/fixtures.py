@@ -21,7 +21,17 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BASE64_VARIANT", "CHAT_MODEL", "DIM", "EMBED_MODEL", "Fixtures", "Route", "build", "write_tree"]
+__all__ = [
+    "BASE64_VARIANT",
+    "CHAT_MODEL",
+    "DIM",
+    "EMBED_MODEL",
+    "Fixtures",
+    "Route",
+    "build",
+    "stream_events",
+    "write_tree",
+]
 
 DIM = 1024
 EMBED_MODEL = "thenlper/gte-large"
@@ -115,9 +125,10 @@ def _completion_body() -> tuple[bytes, int]:
     return _dumps(body), len(content)
 
 
-def _stream_body(chunks: int) -> tuple[bytes, int]:
-    """``chunks`` chat.completion.chunk events (role first, finish_reason last), then ``[DONE]``."""
-    parts: list[bytes] = []
+def stream_events(chunks: int) -> tuple[list[bytes], int]:
+    """``chunks`` chat.completion.chunk events (role first, finish_reason last), then ``[DONE]``, each a
+    whole ``data: ...\n\n`` frame; and the characters of content across them."""
+    frames: list[bytes] = []
     text_len = 0
     for i in range(chunks):
         delta: dict[str, str] = {}
@@ -136,9 +147,14 @@ def _stream_body(chunks: int) -> tuple[bytes, int]:
             "model": CHAT_MODEL,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
-        parts.append(b"data: " + _dumps(event) + b"\n\n")
-    parts.append(b"data: [DONE]\n\n")
-    return b"".join(parts), text_len
+        frames.append(b"data: " + _dumps(event) + b"\n\n")
+    frames.append(b"data: [DONE]\n\n")
+    return frames, text_len
+
+
+def _stream_body(chunks: int) -> tuple[bytes, int]:
+    frames, text_len = stream_events(chunks)
+    return b"".join(frames), text_len
 
 
 def build(stream_chunks: int = 20_000, seed: int = 1024) -> Fixtures:

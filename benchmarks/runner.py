@@ -107,7 +107,7 @@ def select(only: list[str]) -> tuple[list[Scenario], list[str]]:
         if sc.kind == "derived" and all(s.key != sc.source for s in scenarios):
             scenarios.insert(scenarios.index(sc), next(s for s in SCENARIOS if s.key == sc.source))
     contenders = [c.name for c in CONTENDERS if c.name in tokens] or [c.name for c in CONTENDERS]
-    for floor in ("floor", "floor_sync"):
+    for floor in ("floor_sync", "floor_timeouts", "floor"):
         if floor not in contenders:
             contenders.insert(0, floor)
     return scenarios, contenders
@@ -115,7 +115,7 @@ def select(only: list[str]) -> tuple[list[Scenario], list[str]]:
 
 def contenders_for(sc: Scenario, names: list[str]) -> list[str]:
     if sc.kind == "cold":
-        return [n for n in names if n != "floor_sync"]
+        return [n for n in names if n not in ("floor_sync", "floor_timeouts")]
     kind = "sync" if sc.kind == "sync" else "async"
     return [n for n in names if by_name(n).kind == kind and (not sc.only or n in sc.only)]
 

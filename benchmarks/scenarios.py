@@ -49,7 +49,16 @@ class Scenario:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("embed_seq", "1", "{n} sequential embeddings (1x1024)", "async", "embed", "", 2000, expect="embed1_sum"),
+    Scenario(
+        "embed_seq",
+        "1",
+        "{n} sequential embeddings (1x1024, floats whatever is asked)",
+        "async",
+        "embed",
+        "",
+        2000,
+        expect="embed1_sum",
+    ),
     Scenario(
         "embed16_seq",
         "1b",
@@ -195,9 +204,10 @@ async def _run_async(sc: Scenario, job: dict[str, Any]) -> dict[str, float]:
         return _sequential(call, check, n, deadline)
 
     if sc.op.endswith("stream"):
-        count, warm = 1, 1  # one whole stream warms up, one is measured; units are its events
+        count, warm = int(job.get("streams", 1)), 1  # one whole stream warms up, one is measured; units are its events
     else:
         warm = min(count, concurrency * 2) if concurrency > 1 else min(count, max(5, count // 20))
+    warm = int(job.get("warmup", warm))  # fixed by `benchmarks.call_instructions`, so two counts differ only in count
     await contender.open(job["root"], sc.variant, concurrency)
     try:
         await loop(warm, time.perf_counter() + time_limit)  # connections, lazy imports, caches
@@ -226,7 +236,7 @@ def _run_sync(sc: Scenario, job: dict[str, Any]) -> dict[str, float]:
                     break
             return units
 
-        loop(min(count, max(5, count // 20)), time.perf_counter() + time_limit)
+        loop(int(job.get("warmup", min(count, max(5, count // 20)))), time.perf_counter() + time_limit)
         result = _measure(lambda: loop(count, time.perf_counter() + time_limit))
     finally:
         contender.close()

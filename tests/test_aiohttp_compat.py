@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.client_proto import ResponseHandler
 from packaging.requirements import Requirement
 
 from telnyx_ai._http.aiohttp_compat import PRIVATE_ATTRIBUTES, connection_counts, disable_silent_retry
@@ -26,7 +27,11 @@ def test_the_installed_aiohttp_is_in_the_supported_range() -> None:
 @pytest.mark.parametrize(("owner", "name"), [(o, n) for o, names in PRIVATE_ATTRIBUTES.items() for n in names])
 async def test_each_private_attribute_exists(owner: type, name: str) -> None:
     async with aiohttp.ClientSession() as session:
-        instances = {aiohttp.ClientSession: session, aiohttp.BaseConnector: session.connector}
+        instances = {
+            aiohttp.ClientSession: session,
+            aiohttp.BaseConnector: session.connector,
+            ResponseHandler: ResponseHandler(asyncio.get_running_loop()),
+        }
         assert hasattr(instances[owner], name), f"aiohttp {aiohttp.__version__} has no {owner.__name__}.{name}"
 
 

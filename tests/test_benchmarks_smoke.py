@@ -7,10 +7,12 @@ and telnyx_ai contenders run, so neither openai, the official telnyx SDK nor mat
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +30,9 @@ from benchmarks.server import aiohttp_app, nginx_config
 
 STREAM_CHUNKS = 50
 REQUESTS = 5
-CONTENDERS = ["floor", "telnyx_ai", "floor_sync"] + (["telnyx_ai_sync"] if hasattr(telnyx_ai, "Telnyx") else [])
+CONTENDERS = ["floor", "floor_timeouts", "telnyx_ai", "floor_sync"] + (
+    ["telnyx_ai_sync"] if hasattr(telnyx_ai, "Telnyx") else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +138,7 @@ def test_a_wrong_answer_fails_the_job(root: str) -> None:
 def test_only_selects_scenarios_and_keeps_the_floors() -> None:
     scenarios, contenders = select(["rss_conc,telnyx_ai"])
     assert [s.key for s in scenarios] == ["embed_conc", "rss_conc"]
-    assert sorted(contenders) == ["floor", "floor_sync", "telnyx_ai"]
+    assert sorted(contenders) == ["floor", "floor_sync", "floor_timeouts", "telnyx_ai"]
     with pytest.raises(SystemExit):
         select(["no-such-thing"])
 
@@ -259,3 +263,77 @@ def test_the_tracing_benchmark_runs_every_mode_and_reports(root: str, tmp_path: 
     table = "\n".join(rows)
     assert rows[2] == "| scenario | unit | off | hooks | otel_noop | otel_sdk |"
     assert len(rows) == 4 + len(tracing.SCENARIOS) and "(1.00x)" in table
+
+
+def test_the_paced_server_paces_each_stream_and_reports_its_schedule() -> None:
+    """Three streams of 5 chunks, 50 ms apart: each chunk arrives about one interval after the last."""
+    import aiohttp
+
+    from benchmarks import paced_server
+    from benchmarks.fixtures import stream_events
+
+    async def main() -> tuple[list[list[float]], list[bytes], dict[str, float]]:
+        urls: list[str] = []
+        listening = asyncio.Event()
+
+        def announce(url: str) -> None:
+            urls.append(url)
+            listening.set()
+
+        server = asyncio.ensure_future(paced_server.serve(0.05, announce))
+        await asyncio.wait_for(listening.wait(), 10)
+        async with aiohttp.ClientSession() as session:
+
+            async def one() -> tuple[list[float], bytes]:
+                arrivals: list[float] = []
+                body = b""
+                async with session.post(f"{urls[0]}/chunks/5/v2/ai/chat/completions", data=b"{}") as response:
+                    assert response.headers["Content-Type"] == "text/event-stream"
+                    async for piece in response.content.iter_any():
+                        arrivals.append(time.perf_counter())
+                        body += piece
+                return arrivals, body
+
+            got = await asyncio.gather(*(one() for _ in range(3)))
+            async with session.get(f"{urls[0]}/stats") as response:
+                stats = await response.json()
+        server.cancel()
+        return [a for a, _ in got], [b for _, b in got], stats
+
+    arrivals, bodies, stats = asyncio.run(main())
+    frames, _ = stream_events(5)
+    assert bodies == [b"".join(frames)] * 3
+    for times in arrivals:
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert len(times) == 5 and all(gap > 0.03 for gap in gaps), gaps  # 50 ms apart, give or take a tick
+    assert stats["chunks"] == 3 * 4  # the first chunk goes out with the headers, not on a tick
+    assert stats["late_p99_ms"] >= 0 and stats["cpu_s"] >= 0
+
+
+def test_many_streams_scenario_runs_checks_and_reports() -> None:
+    """The many-streams scenario at toy size: its server and job processes, every telnyx_ai and floor row."""
+    from benchmarks import many_streams
+
+    names = ["floor", "floor_timeouts", "floor_sse", "telnyx_ai", "telnyx_ai_sse"]
+    raw = many_streams.run(streams=6, chunks=4, interval=0.01, repeats=1, names=names, log=lambda line: None)
+    summary = many_streams.summarize(raw)
+    assert summary["errors"] == []
+    assert list(summary["rows"]) == names
+    for name, row in summary["rows"].items():
+        assert row["cpu_us_per_chunk"] > 0 and row["ttfc_p99_ms"] > 0, (name, row)
+    assert summary["rows"]["floor"]["cpu_us_per_chunk_x_floor"] == 1.0
+    job = raw["jobs"]["telnyx_ai_sse"][0]
+    assert [r["results"] for r in job["rounds"]] == [[list(many_streams.expected("relay", 4))]] * 2
+    table = many_streams.markdown(summary)
+    assert "| telnyx_ai, to_sse() |" in table and "1.00x" in table
+
+
+def test_many_streams_rejects_a_short_stream() -> None:
+    from benchmarks import many_streams
+
+    rounds = [{"finished": 2, "results": [[3, 10]], "cpu_s": 1.0, "chunks": 6, "ttfc_s": [0.1], "span_s": [0.2]}] * 2
+    job = {"name": "floor", "rounds": rounds, "server": {"late_p99_ms": 0.0}}
+    summary = many_streams.summarize(
+        {"streams": 2, "chunks": 4, "interval_s": 0.01, "repeats": 1, "jobs": {"floor": [job]}}
+    )
+    assert summary["rows"] == {} and "expected (4," in summary["errors"][0]

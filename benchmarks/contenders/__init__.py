@@ -2,7 +2,9 @@
 
 An async contender offers ``open(root, variant, concurrency)``, ``embed() -> float`` (the sum of
 every float it received, after checking each vector's length), ``chat() -> int`` (the reply's
-text length), ``stream() -> (chunks, text length)`` and ``close()``. A sync contender offers
+text length), ``stream(first=None) -> (chunks, text length)`` (``first`` is called when the first chunk
+is in hand; the text is counted, not kept) and ``close()``; the floor and telnyx_ai also offer
+``relay(first=None) -> (chunks, bytes)``, the stream re-framed as SSE. A sync contender offers
 ``open``, ``embed`` and ``close``. ``cold_start`` is Python source that imports the SDK and
 builds its first client; the runner times it in a fresh interpreter.
 
@@ -16,7 +18,7 @@ import importlib
 import importlib.util
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ __all__ = [
     "MESSAGES",
     "Spec",
     "by_name",
+    "count_frames",
     "floats",
     "unavailable",
     "vectors_sum",
@@ -54,6 +57,19 @@ def floats(embedding: list[float] | str) -> list[float]:
             values.byteswap()
         return values.tolist()
     return embedding
+
+
+async def count_frames(frames: AsyncIterator[bytes], first: Callable[[], None] | None) -> tuple[int, int]:
+    """Consume relayed SSE frames as a web response would send them: (chunks, bytes); the last frame is
+    ``[DONE]``. ``first`` is called when the first frame is in hand."""
+    count = 0
+    size = 0
+    async for frame in frames:
+        if not count and first is not None:
+            first()
+        count += frame.count(b"\n\n")
+        size += len(frame)
+    return count - 1, size
 
 
 def vectors_sum(vectors: Iterable[list[float]]) -> float:
@@ -87,6 +103,14 @@ class Spec:
 
 CONTENDERS: tuple[Spec, ...] = (
     Spec("floor", "floor: aiohttp + msgspec", "async", "floor", "Floor", ("aiohttp", "msgspec")),
+    Spec(
+        "floor_timeouts",
+        "floor with the SDK's timeouts",
+        "async",
+        "floor",
+        "FloorTimeouts",
+        ("aiohttp", "msgspec"),
+    ),
     Spec("telnyx_ai", "telnyx_ai AsyncTelnyx", "async", "telnyx_ai_sdk", "AsyncTelnyxAI", ("telnyx_ai",)),
     Spec("telnyx", "telnyx AsyncTelnyx (httpx)", "async", "telnyx_sdk", "AsyncTelnyxHttpx", ("telnyx",)),
     Spec(

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import http.client
 from array import array
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from ..fixtures import BASE64_VARIANT, CHAT_MODEL, EMBED_MODEL
-from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, vectors_sum
+from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, count_frames, vectors_sum
 
-__all__ = ["Floor", "SyncFloor"]
+__all__ = ["Floor", "FloorTimeouts", "SyncFloor"]
 
 
 class _EmbeddingData(msgspec.Struct):
@@ -77,6 +80,21 @@ _HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/j
 _SSE_HEADERS = {**_HEADERS, "Accept": "text/event-stream"}
 
 
+def _data_payloads(pending: bytes, piece: bytes) -> tuple[list[bytes], bytes, bool]:
+    """The ``data:`` payloads that ``pending + piece`` completes, what is left of it, and whether ``[DONE]`` came."""
+    events = (pending + piece).split(b"\n\n")
+    rest = events.pop()
+    payloads: list[bytes] = []
+    for event in events:
+        for line in event.split(b"\n"):
+            if line.startswith(b"data:"):
+                payload = line[5:].lstrip(b" ")
+                if payload == b"[DONE]":
+                    return payloads, rest, True
+                payloads.append(payload)
+    return payloads, rest, False
+
+
 def _float32_list(raw: bytes) -> list[float]:
     values = array("f", raw)  # little-endian float32 on the wire; this benchmark runs little-endian
     return values.tolist()
@@ -95,14 +113,21 @@ class Floor:
         "client = asyncio.run(_make())\n"
     )
 
+    def _timeouts(self) -> dict[str, Any]:
+        """The session's timeouts: aiohttp's default (5 minutes in all, no per-read limit)."""
+        return {}
+
     async def open(self, root: str, variant: str, concurrency: int) -> None:
         import aiohttp  # here, not at the top: the sync floor's process should not load it
 
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency), **self._timeouts())
         base = f"{root}{variant}/v2"
         self._base64 = variant == BASE64_VARIANT
         self._embed_url = f"{base}/ai/openai/embeddings"
-        self._chat_url = f"{base}/ai/chat/completions"
+        self._chat_url = f"{base}/ai/openai/chat/completions"
+
+    def _stream_options(self) -> dict[str, Any]:
+        return {}
 
     async def close(self) -> None:
         await self._session.close()
@@ -126,35 +151,56 @@ class Floor:
         raw = await self._post(self._chat_url, _encode({"messages": MESSAGES, "model": CHAT_MODEL}))
         return _completion_len(raw)
 
-    async def stream(self) -> tuple[int, int]:
-        body = _encode({"messages": MESSAGES, "model": CHAT_MODEL, "stream": True})
+    async def stream(self, first: Callable[[], None] | None = None) -> tuple[int, int]:
+        """Read the chat stream; (chunks, text length). ``first`` is called once the first chunk is in hand."""
         chunks = 0
-        parts: list[str] = []
+        text_len = 0  # counted, not kept: a relay forwards each chunk and holds none of them
         done = False
-        async with self._session.post(self._chat_url, data=body, headers=_SSE_HEADERS) as response:
-            if response.status != 200 or not response.content_type.startswith("text/event-stream"):
-                raise CheckError(f"HTTP {response.status} {response.content_type} from {self._chat_url}")
+        async with self._open_stream() as response:
             pending = b""
             async for piece in response.content.iter_any():
-                events = (pending + piece).split(b"\n\n")
-                pending = events.pop()
-                for event in events:
-                    for line in event.split(b"\n"):
-                        if not line.startswith(b"data:"):
-                            continue
-                        payload = line[5:].lstrip(b" ")
-                        if payload == b"[DONE]":
-                            done = True
-                            break
-                        chunks += 1
-                        for choice in _decode_chunk(payload).choices:
-                            if choice.delta.content:
-                                parts.append(choice.delta.content)
+                payloads, pending, done = _data_payloads(pending, piece)
+                for payload in payloads:
+                    if not chunks and first is not None:
+                        first()
+                    chunks += 1
+                    for choice in _decode_chunk(payload).choices:
+                        if choice.delta.content:
+                            text_len += len(choice.delta.content)
                 if done:
                     break
         if not done:
             raise CheckError("the stream ended without [DONE]")
-        return chunks, len("".join(parts))
+        return chunks, text_len
+
+    async def relay(self, first: Callable[[], None] | None = None) -> tuple[int, int]:
+        """The stream re-framed as SSE for a browser, each chunk checked by decoding it (the work
+        ``to_sse`` does), as a relay would forward it; (chunks, bytes of frames)."""
+        return await count_frames(self._frames(), first)
+
+    async def _frames(self) -> AsyncIterator[bytes]:
+        """One group of ``data:`` frames per network read, then ``data: [DONE]``."""
+        async with self._open_stream() as response:
+            pending = b""
+            async for piece in response.content.iter_any():
+                payloads, pending, done = _data_payloads(pending, piece)
+                for payload in payloads:
+                    _decode_chunk(payload)
+                if payloads:
+                    yield b"".join([b"data: " + payload + b"\n\n" for payload in payloads])
+                if done:
+                    yield b"data: [DONE]\n\n"
+                    return
+        raise CheckError("the stream ended without [DONE]")
+
+    @asynccontextmanager
+    async def _open_stream(self) -> AsyncIterator[Any]:
+        body = _encode({"messages": MESSAGES, "model": CHAT_MODEL, "stream": True})
+        options = self._stream_options()
+        async with self._session.post(self._chat_url, data=body, headers=_SSE_HEADERS, **options) as response:
+            if response.status != 200 or not response.content_type.startswith("text/event-stream"):
+                raise CheckError(f"HTTP {response.status} {response.content_type} from {self._chat_url}")
+            yield response
 
     async def responses_stream(self) -> tuple[int, int]:
         """Scenario 3r: the same events decoded into telnyx_ai's own Responses event structs."""
@@ -177,12 +223,12 @@ class Floor:
     ) -> tuple[int, int]:
         """Events named by ``event:`` lines, each ``data:`` decoded into ``union``, text summed, until ``last``."""
         decode = msgspec.json.Decoder(union).decode
-        url = self._chat_url.replace("/ai/chat/completions", path)
+        url = self._chat_url.replace("/ai/openai/chat/completions", path)
         body = _encode({"messages": MESSAGES, "model": CHAT_MODEL, "stream": True})
         events = 0
         parts: list[str] = []
         done = False
-        async with self._session.post(url, data=body, headers=_SSE_HEADERS) as response:
+        async with self._session.post(url, data=body, headers=_SSE_HEADERS, **self._stream_options()) as response:
             if response.status != 200 or not response.content_type.startswith("text/event-stream"):
                 raise CheckError(f"HTTP {response.status} {response.content_type} from {url}")
             pending = b""
@@ -206,6 +252,20 @@ class Floor:
         if not done:
             raise CheckError(f"the stream ended without {last.decode()}")
         return events, len("".join(parts))
+
+
+class FloorTimeouts(Floor):
+    """The floor with the timeouts the SDK sets by default: 60 s per read (aiohttp re-arms a timer on
+    every read), 5 s to connect, 10 minutes for a whole call (none for a stream)."""
+
+    def _timeouts(self) -> dict[str, Any]:
+        import aiohttp
+
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=60.0)
+        return {"timeout": aiohttp.ClientTimeout(total=600.0, sock_connect=5.0, sock_read=60.0)}
+
+    def _stream_options(self) -> dict[str, Any]:
+        return {"timeout": self._stream_timeout}
 
 
 class SyncFloor:

@@ -6,6 +6,7 @@ unset, openai-python asks for base64 and decodes it itself). Streams are its typ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..fixtures import BASE64_VARIANT, CHAT_MODEL, EMBED_MODEL
@@ -57,17 +58,19 @@ class AsyncOpenAIHttpx:
         completion = await self._client.chat.completions.create(messages=MESSAGES, model=CHAT_MODEL)  # type: ignore[arg-type]
         return len(completion.choices[0].message.content or "")
 
-    async def stream(self) -> tuple[int, int]:
+    async def stream(self, first: Callable[[], None] | None = None) -> tuple[int, int]:
         stream = await self._client.chat.completions.create(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
         chunks = 0
-        parts: list[str] = []
+        text_len = 0  # counted, not kept: a relay forwards each chunk and holds none of them
         async with stream:
             async for chunk in stream:
+                if not chunks and first is not None:
+                    first()
                 chunks += 1
                 for choice in chunk.choices:
                     if choice.delta.content:
-                        parts.append(choice.delta.content)
-        return chunks, len("".join(parts))
+                        text_len += len(choice.delta.content)
+        return chunks, text_len
 
 
 class AsyncOpenAIAiohttp(AsyncOpenAIHttpx):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..fixtures import CHAT_MODEL, EMBED_MODEL
-from . import API_KEY, EMBED_INPUT, MESSAGES, vectors_sum
+from . import API_KEY, EMBED_INPUT, MESSAGES, count_frames, vectors_sum
 
 __all__ = ["AsyncTelnyxAI", "SyncTelnyxAI"]
 
@@ -34,17 +35,25 @@ class AsyncTelnyxAI:
         completion = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL)  # type: ignore[arg-type]
         return len(completion.choices[0].message.content or "")
 
-    async def stream(self) -> tuple[int, int]:
+    async def stream(self, first: Callable[[], None] | None = None) -> tuple[int, int]:
         stream = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
         chunks = 0
-        parts: list[str] = []
+        text_len = 0  # counted, not kept: a relay forwards each chunk and holds none of them
         async with stream:
             async for chunk in stream:
+                if not chunks and first is not None:
+                    first()
                 chunks += 1
                 for choice in chunk.choices:
                     if choice.delta.content:
-                        parts.append(choice.delta.content)
-        return chunks, len("".join(parts))
+                        text_len += len(choice.delta.content)
+        return chunks, text_len
+
+    async def relay(self, first: Callable[[], None] | None = None) -> tuple[int, int]:
+        """The stream through ``to_sse()``, as a web backend relays it; (chunks, bytes of frames)."""
+        stream = await self._client.ai.openai.chat.create_completion(messages=MESSAGES, model=CHAT_MODEL, stream=True)  # type: ignore[arg-type]
+        async with stream:
+            return await count_frames(stream.to_sse(), first)
 
     async def responses_stream(self) -> tuple[int, int]:
         """Scenario 3r: a Responses stream, its text deltas joined."""

@@ -12,7 +12,7 @@ import aiohttp
 
 from .._errors import TelnyxError
 from .._logging import logger
-from .aiohttp_compat import close_connector_now, disable_silent_retry
+from .aiohttp_compat import close_connector_now, disable_silent_retry, use_lazy_read_timeout
 
 __all__ = ["ConnectionPool"]
 
@@ -61,6 +61,7 @@ class ConnectionPool:
             )
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
+            use_lazy_read_timeout(connector)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
