@@ -9,7 +9,7 @@ whose ``str()`` is the id) and files.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _STRING = r"""str|Literal\[(["'])[^"']*\1(?:, (["'])[^"']*\2)*\]"""  # str, or a Literal of strings
@@ -59,27 +59,42 @@ def checks_attribute(method: str) -> str:
 
 
 def checks_table(
-    method: str, call: str, args: list[tuple[str, str | None, bool]], need: Callable[[], str]
+    method: str,
+    call: str,
+    args: list[tuple[str, str | None, bool]],
+    need: Callable[[], str],
+    body: Sequence[tuple[str, str, str | None, bool]] = (),
 ) -> list[str]:
-    """The class-body line ``_<method>_checks = ArgumentChecks("<call>", group=(names), nullable=..., others=...)``.
+    """The class-body line ``_<method>_checks = ArgumentChecks("<call>", group=(names), body={field: group},
+    nullable=..., others=...)``.
 
-    ``args`` are (name, kind, nullable); ``need`` imports the class and returns its local name.
-    Every method gets one: ``options`` (the extra keywords) is checked for misspellings, with the
-    method's own argument names (the unchecked ones listed in ``others``) as suggestions.
+    ``args`` are (name, kind, nullable) of the arguments passed by group, ``body`` (field, name, kind,
+    nullable) those checked in the JSON body the method builds; ``need`` imports the class and returns
+    its local name. Every method gets one: ``options`` (the extra keywords) is checked for
+    misspellings, with the method's own argument names (the unchecked ones listed in ``others``) as
+    suggestions.
     """
     parts = [f'"{call}"']
     parts += [f"{kind}={_tuple([repr(n) for n in names])}" for kind, names in _groups(args).items()]
-    nullable = [repr(name) for name, kind, is_nullable in args if kind is not None and is_nullable]
+    checked_body = [(field, name, kind) for field, name, kind, _ in body if kind is not None]
+    if checked_body:
+        parts.append("body={" + ", ".join(f"{field!r}: {kind!r}" for field, _, kind in checked_body) + "}")
+    renamed = [f"{field!r}: {name!r}" for field, name, _ in checked_body if field != name]
+    if renamed:
+        parts.append("renamed={" + ", ".join(renamed) + "}")
+    every = [*args, *((name, kind, nullable) for _, name, kind, nullable in body)]
+    nullable = [repr(name) for name, kind, is_nullable in every if kind is not None and is_nullable]
     if nullable:
         parts.append(f"nullable={_tuple(nullable)}")
-    others = [repr(name) for name, kind, _ in args if kind is None]
+    others = [repr(name) for name, kind, _ in every if kind is None]
     if others:
         parts.append(f"others={_tuple(others)}")
     return [f"    {checks_attribute(method)} = {need()}({', '.join(parts)})"]  # ruff makes the quotes double
 
 
-def checks_call(method: str, args: list[tuple[str, str | None, bool]]) -> list[str]:
-    """The method's first line: its values, group by group in the table's order, checked."""
-    parts = ["options"]
+def checks_call(method: str, args: list[tuple[str, str | None, bool]], *, body: bool = False) -> list[str]:
+    """The line checking the values: ``body`` (the JSON body built from the arguments given, when
+    ``body``), then the other arguments, group by group in the table's order."""
+    parts = ["options", *(["body"] if body else [])]
     parts += [f"{kind}={_tuple(names)}" for kind, names in _groups(args).items()]
     return [f"        self.{checks_attribute(method)}.check({', '.join(parts)})"]

@@ -120,16 +120,31 @@ class ClassWriter:
 
     @staticmethod
     def _check_args(op: Operation) -> list[tuple[str, str | None, bool]]:
-        return [(a.name, a.check, a.ann.endswith(" | None")) for a in op.args]
+        """The arguments checked by group: all but a JSON body's fields."""
+        return [(a.name, a.check, a.ann.endswith(" | None")) for a in op.args if not in_body(op, a)]
 
     def checks(self, op: Operation) -> list[str]:
-        """The line checking the argument types first, before anything is built or sent."""
-        return checks_call(op.name, self._check_args(op))
+        """The line checking the argument types: first thing, or right after building a JSON body
+        (its fields, as given, are checked in it); either way before anything is sent."""
+        return checks_call(op.name, self._check_args(op), body=json_body(op))
 
     def method(self, op: Operation) -> list[str]:
         """The method's `ArgumentChecks` (built once, with the class), then the method itself."""
         need = lambda: self.imports.need("telnyx_ai._checks", "ArgumentChecks")  # noqa: E731
-        return [*checks_table(op.name, op.call, self._check_args(op), need), "", *self._method(op)]
+        body = [(a.wire, a.name, a.check, a.ann.endswith(" | None")) for a in op.args if in_body(op, a)]
+        return [*checks_table(op.name, op.call, self._check_args(op), need, body), "", *self._method(op)]
+
+    def body(self, op: Operation) -> list[str]:
+        """The JSON body: the required fields, then each optional one that was given (in the spec's order), then
+        the check of it and the other arguments. A call pays for what it passes, not for every field there is."""
+        fields = [a for a in op.args if a.where == "body"]
+        lines = [f"        body: dict[str, object] = {dict_literal([a for a in fields if a.required])}"]
+        for arg in (a for a in fields if not a.required):
+            lines += [
+                f"        if {arg.name} is not {self.need('NOT_GIVEN')}:",
+                f'            body["{arg.wire}"] = {arg.name}',
+            ]
+        return [*lines, *self.checks(op)]
 
     def _method(self, op: Operation) -> list[str]:
         if op.paginated:
@@ -184,8 +199,7 @@ class ClassWriter:
             *self.overloads(op, fld, variants),
             f"    async def {op.name}({self.signature(op)}) -> {self.ann(op.returns)}:",
             f'        """{op.doc}"""',
-            *self.checks(op),
-            f"        body = {dict_literal([a for a in op.args if a.where == 'body'])}",
+            *self.body(op),
             *branches,
         ]
 
@@ -270,7 +284,7 @@ class ClassWriter:
         if query:
             call.append(f"query={dict_literal(query)}")
         if op.body == "json":
-            call.append(f"body={dict_literal([a for a in op.args if a.where == 'body'])}")
+            call.append("body=body")
         if op.body == "raw":
             call.append(f"body={self.imports.need('telnyx_ai._http.request', 'RawJSON')}(body)")
         if op.body == "multipart":
@@ -295,9 +309,18 @@ class ClassWriter:
         return [
             f"    async def {op.name}({self.signature(op)}) -> {returns}:",
             f'        """{op.doc}"""',
-            *self.checks(op),
+            *(self.body(op) if json_body(op) else self.checks(op)),
             f"        {send}",
         ]
+
+
+def json_body(op: Operation) -> bool:
+    """Whether the method builds a JSON object of named fields (checked as built: see `ClassWriter.body`)."""
+    return op.body == "json" and not op.paginated
+
+
+def in_body(op: Operation, arg: Arg) -> bool:
+    return json_body(op) and arg.where == "body"
 
 
 def idempotency(op: Operation) -> str:

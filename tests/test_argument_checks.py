@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from telnyx_ai import NOT_GIVEN, AsyncPaginator, AsyncTelnyx, Telnyx
-from telnyx_ai._checks import check_arguments
+from telnyx_ai._checks import ArgumentChecks, check_arguments
 
 from .conformance._arguments import call_arguments, operations, resolve_call
 
@@ -83,6 +83,30 @@ def test_a_wrong_value_names_the_argument_and_what_it_must_be(groups: dict[str, 
     with pytest.raises(TypeError) as caught:
         check_arguments("m", **groups)
     assert message in str(caught.value)
+
+
+def test_a_body_is_checked_field_by_field_as_given() -> None:
+    # Generated methods build the JSON body from the arguments given and check only its fields.
+    checks = ArgumentChecks(
+        "m",
+        body={"messages": "mapping_lists", "stop": "strings_or_string_lists", "timeout": "numbers", "note": "strings"},
+        renamed={"timeout": "api_timeout"},
+        nullable=("note",),
+        others=("stream",),
+    )
+    checks.check({}, {"messages": HI, "stop": "x", "timeout": 2.5, "note": None, "stream": True, "other": object()})
+    checks.check({}, {"messages": (collections.OrderedDict(role="user"),), "stop": ["a", "b"]})
+    checks.check({}, {})
+    with pytest.raises(TypeError, match=re.escape("m() argument 'api_timeout' must be a number, not str.")):
+        checks.check({}, {"messages": HI, "timeout": "2"})
+    with pytest.raises(TypeError, match=re.escape("m() argument 'messages[1]' must be a mapping, not str.")):
+        checks.check({}, {"messages": [*HI, "hi"]})
+    with pytest.raises(TypeError, match=re.escape("m() argument 'stop[0]' must be a string, not int.")):
+        checks.check({}, {"stop": [1]})
+    with pytest.raises(
+        TypeError, match=re.escape("unexpected keyword argument 'api_timout'. Did you mean 'api_timeout'?")
+    ):
+        checks.check({"api_timout": 1}, {})
 
 
 # -- the calls the issue names, on both clients ----------------------------------------------------

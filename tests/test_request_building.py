@@ -46,6 +46,25 @@ async def test_json_body_leaves_out_arguments_not_given(client: AsyncTelnyx, moc
     assert result.data[0].embedding == [0.5, 0.25]
 
 
+async def test_a_generated_body_holds_the_fields_given_required_first(
+    client: AsyncTelnyx, mocked: aioresponses
+) -> None:
+    # Only what the caller passed goes out (a False or a 0 is passed), required fields first, then the
+    # others in the spec's order, with extra_body merged over them.
+    mocked.post(f"{BASE_URL}/ai/chat/completions", payload={"id": "c", "choices": []})
+    await client.ai.chat.create_completion(
+        temperature=0,
+        messages=[{"role": "user", "content": "Hi"}],
+        stream=False,
+        max_tokens=5,
+        extra_body={"temperature": 0.5, "new_field": [1]},
+    )
+    _, _, call = only_call(mocked)
+    assert call.kwargs["data"] == (
+        b'{"messages":[{"role":"user","content":"Hi"}],"max_tokens":5,"stream":false,"temperature":0.5,"new_field":[1]}'
+    )
+
+
 async def test_extra_body_query_headers_and_timeout(client: AsyncTelnyx, mocked: aioresponses) -> None:
     mocked.post(f"{BASE_URL}/ai/openai/embeddings?trace=1", payload=EMBEDDINGS)
     await client.ai.openai.embeddings.create_embeddings(

@@ -214,7 +214,9 @@ class AsyncAI(AsyncResource):
         return await self._transport.request("GET", "/ai/models", cast_to=ModelsResponse, options=options)
 
     _summarize_checks = ArgumentChecks(
-        "ai.summarize", strings=("idempotency_key", "bucket", "filename", "system_prompt")
+        "ai.summarize",
+        strings=("idempotency_key",),
+        body={"bucket": "strings", "filename": "strings", "system_prompt": "strings"},
     )
 
     async def summarize(
@@ -227,12 +229,15 @@ class AsyncAI(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SummaryResponseData:
         """Summarize a file from a storage bucket."""
-        self._summarize_checks.check(options, strings=(idempotency_key, bucket, filename, system_prompt))
+        body: dict[str, object] = {"bucket": bucket, "filename": filename}
+        if system_prompt is not NOT_GIVEN:
+            body["system_prompt"] = system_prompt
+        self._summarize_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/summarize",
             cast_to=SummaryResponseData,
-            body={"bucket": bucket, "filename": filename, "system_prompt": system_prompt},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

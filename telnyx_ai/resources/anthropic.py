@@ -22,11 +22,28 @@ __all__ = ["AsyncAnthropic", "AsyncAnthropicV1"]
 class AsyncAnthropicV1(AsyncResource):
     _messages_checks = ArgumentChecks(
         "ai.anthropic.v1.messages",
-        mapping_lists=("mcp_servers", "messages", "tools"),
-        mappings=("fallback_config", "metadata", "thinking", "tool_choice"),
-        numbers=("max_retries", "max_tokens", "temperature", "api_timeout", "top_k", "top_p"),
-        string_lists=("stop_sequences",),
-        strings=("api_key_ref", "model", "service_tier", "mode", "region"),
+        body={
+            "api_key_ref": "strings",
+            "fallback_config": "mappings",
+            "max_retries": "numbers",
+            "max_tokens": "numbers",
+            "mcp_servers": "mapping_lists",
+            "messages": "mapping_lists",
+            "metadata": "mappings",
+            "model": "strings",
+            "service_tier": "strings",
+            "stop_sequences": "string_lists",
+            "temperature": "numbers",
+            "thinking": "mappings",
+            "timeout": "numbers",
+            "tool_choice": "mappings",
+            "tools": "mapping_lists",
+            "top_k": "numbers",
+            "top_p": "numbers",
+            "mode": "strings",
+            "region": "strings",
+        },
+        renamed={"timeout": "api_timeout"},
         others=("billing_group_id", "stream", "system"),
     )
 
@@ -142,38 +159,46 @@ class AsyncAnthropicV1(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Message | AsyncStream[RawMessageStreamEvent]:
         """Create a message with the Anthropic Messages API; with ``stream=True``, a stream of its events."""
-        self._messages_checks.check(
-            options,
-            mapping_lists=(mcp_servers, messages, tools),
-            mappings=(fallback_config, metadata, thinking, tool_choice),
-            numbers=(max_retries, max_tokens, temperature, api_timeout, top_k, top_p),
-            string_lists=(stop_sequences,),
-            strings=(api_key_ref, model, service_tier, mode, region),
-        )
-        body = {
-            "api_key_ref": api_key_ref,
-            "billing_group_id": billing_group_id,
-            "fallback_config": fallback_config,
-            "max_retries": max_retries,
-            "max_tokens": max_tokens,
-            "mcp_servers": mcp_servers,
-            "messages": messages,
-            "metadata": metadata,
-            "model": model,
-            "service_tier": service_tier,
-            "stop_sequences": stop_sequences,
-            "stream": stream,
-            "system": system,
-            "temperature": temperature,
-            "thinking": thinking,
-            "timeout": api_timeout,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_k": top_k,
-            "top_p": top_p,
-            "mode": mode,
-            "region": region,
-        }
+        body: dict[str, object] = {"max_tokens": max_tokens, "messages": messages, "model": model}
+        if api_key_ref is not NOT_GIVEN:
+            body["api_key_ref"] = api_key_ref
+        if billing_group_id is not NOT_GIVEN:
+            body["billing_group_id"] = billing_group_id
+        if fallback_config is not NOT_GIVEN:
+            body["fallback_config"] = fallback_config
+        if max_retries is not NOT_GIVEN:
+            body["max_retries"] = max_retries
+        if mcp_servers is not NOT_GIVEN:
+            body["mcp_servers"] = mcp_servers
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if service_tier is not NOT_GIVEN:
+            body["service_tier"] = service_tier
+        if stop_sequences is not NOT_GIVEN:
+            body["stop_sequences"] = stop_sequences
+        if stream is not NOT_GIVEN:
+            body["stream"] = stream
+        if system is not NOT_GIVEN:
+            body["system"] = system
+        if temperature is not NOT_GIVEN:
+            body["temperature"] = temperature
+        if thinking is not NOT_GIVEN:
+            body["thinking"] = thinking
+        if api_timeout is not NOT_GIVEN:
+            body["timeout"] = api_timeout
+        if tool_choice is not NOT_GIVEN:
+            body["tool_choice"] = tool_choice
+        if tools is not NOT_GIVEN:
+            body["tools"] = tools
+        if top_k is not NOT_GIVEN:
+            body["top_k"] = top_k
+        if top_p is not NOT_GIVEN:
+            body["top_p"] = top_p
+        if mode is not NOT_GIVEN:
+            body["mode"] = mode
+        if region is not NOT_GIVEN:
+            body["region"] = region
+        self._messages_checks.check(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/anthropic/v1/messages", PROTOCOL, body=body, options=options

@@ -66,15 +66,16 @@ class AsyncAvatars(AsyncResource):
             "GET", build_path("/ai/avatars/{avatar_id}", avatar_id=avatar_id), cast_to=AvatarResponse, options=options
         )
 
-    _update_checks = ArgumentChecks("ai.avatars.update", strings=("name",), others=("avatar_id",))
+    _update_checks = ArgumentChecks("ai.avatars.update", body={"name": "strings"}, others=("avatar_id",))
 
     async def update(self, avatar_id: str, *, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
         """Rename an avatar."""
-        self._update_checks.check(options, strings=(name,))
+        body: dict[str, object] = {"name": name}
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/avatars/{avatar_id}", avatar_id=avatar_id),
             cast_to=AvatarResponse,
-            body={"name": name},
+            body=body,
             options=options,
         )

@@ -29,24 +29,33 @@ __all__ = ["AsyncChat"]
 class AsyncChat(AsyncLegacyStructuredChat):
     _create_completion_checks = ArgumentChecks(
         "ai.chat.create_completion",
-        mapping_lists=("messages", "tools"),
-        mappings=("guided_json", "response_format", "stream_options"),
-        numbers=(
-            "best_of",
-            "frequency_penalty",
-            "length_penalty",
-            "max_tokens",
-            "min_p",
-            "n",
-            "presence_penalty",
-            "seed",
-            "temperature",
-            "top_logprobs",
-            "top_p",
-        ),
-        string_lists=("guided_choice",),
-        strings=("api_key_ref", "guided_regex", "model", "mode", "reasoning_effort", "region", "service_tier"),
-        strings_or_string_lists=("stop",),
+        body={
+            "api_key_ref": "strings",
+            "best_of": "numbers",
+            "frequency_penalty": "numbers",
+            "guided_choice": "string_lists",
+            "guided_json": "mappings",
+            "guided_regex": "strings",
+            "length_penalty": "numbers",
+            "max_tokens": "numbers",
+            "messages": "mapping_lists",
+            "min_p": "numbers",
+            "model": "strings",
+            "n": "numbers",
+            "presence_penalty": "numbers",
+            "response_format": "mappings",
+            "seed": "numbers",
+            "stop": "strings_or_string_lists",
+            "temperature": "numbers",
+            "tools": "mapping_lists",
+            "top_logprobs": "numbers",
+            "top_p": "numbers",
+            "mode": "strings",
+            "reasoning_effort": "strings",
+            "region": "strings",
+            "service_tier": "strings",
+            "stream_options": "mappings",
+        },
         others=("early_stopping", "enable_thinking", "logprobs", "stream", "tool_choice", "use_beam_search"),
     )
 
@@ -198,60 +207,68 @@ class AsyncChat(AsyncLegacyStructuredChat):
         **options: Unpack[RequestOptions],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion at the older path (deprecated upstream: use ``client.ai.openai.chat.create_completion``); with ``stream=True``, an `AsyncStream` of typed chunks."""
-        self._create_completion_checks.check(
-            options,
-            mapping_lists=(messages, tools),
-            mappings=(guided_json, response_format, stream_options),
-            numbers=(
-                best_of,
-                frequency_penalty,
-                length_penalty,
-                max_tokens,
-                min_p,
-                n,
-                presence_penalty,
-                seed,
-                temperature,
-                top_logprobs,
-                top_p,
-            ),
-            string_lists=(guided_choice,),
-            strings=(api_key_ref, guided_regex, model, mode, reasoning_effort, region, service_tier),
-            strings_or_string_lists=(stop,),
-        )
-        body = {
-            "api_key_ref": api_key_ref,
-            "best_of": best_of,
-            "early_stopping": early_stopping,
-            "enable_thinking": enable_thinking,
-            "frequency_penalty": frequency_penalty,
-            "guided_choice": guided_choice,
-            "guided_json": guided_json,
-            "guided_regex": guided_regex,
-            "length_penalty": length_penalty,
-            "logprobs": logprobs,
-            "max_tokens": max_tokens,
-            "messages": messages,
-            "min_p": min_p,
-            "model": model,
-            "n": n,
-            "presence_penalty": presence_penalty,
-            "response_format": response_format,
-            "seed": seed,
-            "stop": stop,
-            "stream": stream,
-            "temperature": temperature,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "use_beam_search": use_beam_search,
-            "mode": mode,
-            "reasoning_effort": reasoning_effort,
-            "region": region,
-            "service_tier": service_tier,
-            "stream_options": stream_options,
-        }
+        body: dict[str, object] = {"messages": messages}
+        if api_key_ref is not NOT_GIVEN:
+            body["api_key_ref"] = api_key_ref
+        if best_of is not NOT_GIVEN:
+            body["best_of"] = best_of
+        if early_stopping is not NOT_GIVEN:
+            body["early_stopping"] = early_stopping
+        if enable_thinking is not NOT_GIVEN:
+            body["enable_thinking"] = enable_thinking
+        if frequency_penalty is not NOT_GIVEN:
+            body["frequency_penalty"] = frequency_penalty
+        if guided_choice is not NOT_GIVEN:
+            body["guided_choice"] = guided_choice
+        if guided_json is not NOT_GIVEN:
+            body["guided_json"] = guided_json
+        if guided_regex is not NOT_GIVEN:
+            body["guided_regex"] = guided_regex
+        if length_penalty is not NOT_GIVEN:
+            body["length_penalty"] = length_penalty
+        if logprobs is not NOT_GIVEN:
+            body["logprobs"] = logprobs
+        if max_tokens is not NOT_GIVEN:
+            body["max_tokens"] = max_tokens
+        if min_p is not NOT_GIVEN:
+            body["min_p"] = min_p
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        if n is not NOT_GIVEN:
+            body["n"] = n
+        if presence_penalty is not NOT_GIVEN:
+            body["presence_penalty"] = presence_penalty
+        if response_format is not NOT_GIVEN:
+            body["response_format"] = response_format
+        if seed is not NOT_GIVEN:
+            body["seed"] = seed
+        if stop is not NOT_GIVEN:
+            body["stop"] = stop
+        if stream is not NOT_GIVEN:
+            body["stream"] = stream
+        if temperature is not NOT_GIVEN:
+            body["temperature"] = temperature
+        if tool_choice is not NOT_GIVEN:
+            body["tool_choice"] = tool_choice
+        if tools is not NOT_GIVEN:
+            body["tools"] = tools
+        if top_logprobs is not NOT_GIVEN:
+            body["top_logprobs"] = top_logprobs
+        if top_p is not NOT_GIVEN:
+            body["top_p"] = top_p
+        if use_beam_search is not NOT_GIVEN:
+            body["use_beam_search"] = use_beam_search
+        if mode is not NOT_GIVEN:
+            body["mode"] = mode
+        if reasoning_effort is not NOT_GIVEN:
+            body["reasoning_effort"] = reasoning_effort
+        if region is not NOT_GIVEN:
+            body["region"] = region
+        if service_tier is not NOT_GIVEN:
+            body["service_tier"] = service_tier
+        if stream_options is not NOT_GIVEN:
+            body["stream_options"] = stream_options
+        self._create_completion_checks.check(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/chat/completions", PROTOCOL, body=body, options=options

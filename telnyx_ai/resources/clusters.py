@@ -42,9 +42,13 @@ class AsyncClusters(AsyncResource):
 
     _compute_checks = ArgumentChecks(
         "ai.clusters.compute",
-        numbers=("min_cluster_size", "min_subcluster_size"),
-        string_lists=("files",),
-        strings=("bucket", "prefix"),
+        body={
+            "bucket": "strings",
+            "files": "string_lists",
+            "min_cluster_size": "numbers",
+            "min_subcluster_size": "numbers",
+            "prefix": "strings",
+        },
     )
 
     async def compute(
@@ -58,21 +62,18 @@ class AsyncClusters(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> TextClusteringResponseData:
         """Start computing topic clusters over a bucket's files."""
-        self._compute_checks.check(
-            options, numbers=(min_cluster_size, min_subcluster_size), string_lists=(files,), strings=(bucket, prefix)
-        )
+        body: dict[str, object] = {"bucket": bucket}
+        if files is not NOT_GIVEN:
+            body["files"] = files
+        if min_cluster_size is not NOT_GIVEN:
+            body["min_cluster_size"] = min_cluster_size
+        if min_subcluster_size is not NOT_GIVEN:
+            body["min_subcluster_size"] = min_subcluster_size
+        if prefix is not NOT_GIVEN:
+            body["prefix"] = prefix
+        self._compute_checks.check(options, body)
         return await self._transport.request(
-            "POST",
-            "/ai/clusters",
-            cast_to=TextClusteringResponseData,
-            body={
-                "bucket": bucket,
-                "files": files,
-                "min_cluster_size": min_cluster_size,
-                "min_subcluster_size": min_subcluster_size,
-                "prefix": prefix,
-            },
-            options=options,
+            "POST", "/ai/clusters", cast_to=TextClusteringResponseData, body=body, options=options
         )
 
     _retrieve_checks = ArgumentChecks(

@@ -38,33 +38,41 @@ class AsyncCollectionSettings(AsyncResource):
             "GET", build_path("/ai/collections/{uuid}/settings", uuid=uuid), cast_to=SettingsEnvelope, options=options
         )
 
-    _create_checks = ArgumentChecks("ai.collections.settings.create", mappings=("retrieval",), others=("uuid",))
+    _create_checks = ArgumentChecks("ai.collections.settings.create", body={"retrieval": "mappings"}, others=("uuid",))
 
     async def create(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
         """Replace a collection's retrieval settings."""
-        self._create_checks.check(options, mappings=(retrieval,))
+        body: dict[str, object] = {}
+        if retrieval is not NOT_GIVEN:
+            body["retrieval"] = retrieval
+        self._create_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/collections/{uuid}/settings", uuid=uuid),
             cast_to=SettingsEnvelope,
-            body={"retrieval": retrieval},
+            body=body,
             options=options,
         )
 
-    _patch_all_checks = ArgumentChecks("ai.collections.settings.patch_all", mappings=("retrieval",), others=("uuid",))
+    _patch_all_checks = ArgumentChecks(
+        "ai.collections.settings.patch_all", body={"retrieval": "mappings"}, others=("uuid",)
+    )
 
     async def patch_all(
         self, uuid: str, *, retrieval: RetrievalSettingsParam | NotGiven = NOT_GIVEN, **options: Unpack[RequestOptions]
     ) -> SettingsEnvelope:
         """Change some of a collection's retrieval settings."""
-        self._patch_all_checks.check(options, mappings=(retrieval,))
+        body: dict[str, object] = {}
+        if retrieval is not NOT_GIVEN:
+            body["retrieval"] = retrieval
+        self._patch_all_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/collections/{uuid}/settings", uuid=uuid),
             cast_to=SettingsEnvelope,
-            body={"retrieval": retrieval},
+            body=body,
             options=options,
         )
 
@@ -80,7 +88,7 @@ class AsyncCollectionSources(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.collections.sources.create", strings=("source_type", "bucket_id"), others=("uuid",)
+        "ai.collections.sources.create", body={"source_type": "strings", "bucket_id": "strings"}, others=("uuid",)
     )
 
     async def create(
@@ -92,27 +100,33 @@ class AsyncCollectionSources(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SourceCreateResponse:
         """Add a source to a collection."""
-        self._create_checks.check(options, strings=(source_type, bucket_id))
+        body: dict[str, object] = {"source_type": source_type}
+        if bucket_id is not NOT_GIVEN:
+            body["bucket_id"] = bucket_id
+        self._create_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/collections/{uuid}/sources", uuid=uuid),
             cast_to=SourceCreateResponse,
-            body={"source_type": source_type, "bucket_id": bucket_id},
+            body=body,
             options=options,
         )
 
-    _replace_checks = ArgumentChecks("ai.collections.sources.replace", mapping_lists=("sources",), others=("uuid",))
+    _replace_checks = ArgumentChecks(
+        "ai.collections.sources.replace", body={"sources": "mapping_lists"}, others=("uuid",)
+    )
 
     async def replace(
         self, uuid: str, *, sources: Sequence[SourceRequestParam], **options: Unpack[RequestOptions]
     ) -> SourceReplaceResponse:
         """Replace every source of a collection."""
-        self._replace_checks.check(options, mapping_lists=(sources,))
+        body: dict[str, object] = {"sources": sources}
+        self._replace_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/collections/{uuid}/sources", uuid=uuid),
             cast_to=SourceReplaceResponse,
-            body={"sources": sources},
+            body=body,
             options=options,
         )
 
@@ -163,9 +177,13 @@ class AsyncCollections(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.collections.create",
-        mapping_lists=("sources",),
-        mappings=("settings",),
-        strings=("name", "description", "slug"),
+        body={
+            "name": "strings",
+            "description": "strings",
+            "settings": "mappings",
+            "slug": "strings",
+            "sources": "mapping_lists",
+        },
     )
 
     async def create(
@@ -179,15 +197,18 @@ class AsyncCollections(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
         """Create a knowledge collection."""
-        self._create_checks.check(
-            options, mapping_lists=(sources,), mappings=(settings,), strings=(name, description, slug)
-        )
+        body: dict[str, object] = {"name": name}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if settings is not NOT_GIVEN:
+            body["settings"] = settings
+        if slug is not NOT_GIVEN:
+            body["slug"] = slug
+        if sources is not NOT_GIVEN:
+            body["sources"] = sources
+        self._create_checks.check(options, body)
         return await self._transport.request(
-            "POST",
-            "/ai/collections",
-            cast_to=CollectionEnvelope,
-            body={"name": name, "description": description, "settings": settings, "slug": slug, "sources": sources},
-            options=options,
+            "POST", "/ai/collections", cast_to=CollectionEnvelope, body=body, options=options
         )
 
     _retrieve_checks = ArgumentChecks("ai.collections.retrieve", others=("slug",))
@@ -208,7 +229,9 @@ class AsyncCollections(AsyncResource):
             "GET", build_path("/ai/collections/{uuid}", uuid=uuid), cast_to=CollectionEnvelope, options=options
         )
 
-    _update_checks = ArgumentChecks("ai.collections.update", strings=("description", "name"), others=("uuid",))
+    _update_checks = ArgumentChecks(
+        "ai.collections.update", body={"description": "strings", "name": "strings"}, others=("uuid",)
+    )
 
     async def update(
         self,
@@ -219,12 +242,17 @@ class AsyncCollections(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> CollectionEnvelope:
         """Change a collection's name or description."""
-        self._update_checks.check(options, strings=(description, name))
+        body: dict[str, object] = {}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/collections/{uuid}", uuid=uuid),
             cast_to=CollectionEnvelope,
-            body={"description": description, "name": name},
+            body=body,
             options=options,
         )
 

@@ -77,8 +77,14 @@ class AsyncEmbeddings(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.embeddings.create",
-        numbers=("document_chunk_overlap_size", "document_chunk_size"),
-        strings=("idempotency_key", "bucket_name", "embedding_model", "loader"),
+        strings=("idempotency_key",),
+        body={
+            "bucket_name": "strings",
+            "document_chunk_overlap_size": "numbers",
+            "document_chunk_size": "numbers",
+            "embedding_model": "strings",
+            "loader": "strings",
+        },
     )
 
     async def create(
@@ -93,28 +99,27 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
         """Embed the files of a storage bucket."""
-        self._create_checks.check(
-            options,
-            numbers=(document_chunk_overlap_size, document_chunk_size),
-            strings=(idempotency_key, bucket_name, embedding_model, loader),
-        )
+        body: dict[str, object] = {"bucket_name": bucket_name}
+        if document_chunk_overlap_size is not NOT_GIVEN:
+            body["document_chunk_overlap_size"] = document_chunk_overlap_size
+        if document_chunk_size is not NOT_GIVEN:
+            body["document_chunk_size"] = document_chunk_size
+        if embedding_model is not NOT_GIVEN:
+            body["embedding_model"] = embedding_model
+        if loader is not NOT_GIVEN:
+            body["loader"] = loader
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/embeddings",
             cast_to=EmbeddingResponse,
-            body={
-                "bucket_name": bucket_name,
-                "document_chunk_overlap_size": document_chunk_overlap_size,
-                "document_chunk_size": document_chunk_size,
-                "embedding_model": embedding_model,
-                "loader": loader,
-            },
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
 
     _similarity_search_checks = ArgumentChecks(
-        "ai.embeddings.similarity_search", numbers=("num_of_docs",), strings=("bucket_name", "query")
+        "ai.embeddings.similarity_search", body={"bucket_name": "strings", "num_of_docs": "numbers", "query": "strings"}
     )
 
     async def similarity_search(
@@ -126,16 +131,21 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingSimilaritySearchResponse:
         """The chunks of a bucket closest to a query."""
-        self._similarity_search_checks.check(options, numbers=(num_of_docs,), strings=(bucket_name, query))
+        body: dict[str, object] = {"bucket_name": bucket_name, "query": query}
+        if num_of_docs is not NOT_GIVEN:
+            body["num_of_docs"] = num_of_docs
+        self._similarity_search_checks.check(options, body)
         return await self._transport.request(
             "POST",
             "/ai/embeddings/similarity-search",
             cast_to=EmbeddingSimilaritySearchResponse,
-            body={"bucket_name": bucket_name, "num_of_docs": num_of_docs, "query": query},
+            body=body,
             options=options,
         )
 
-    _url_checks = ArgumentChecks("ai.embeddings.url", strings=("idempotency_key", "bucket_name", "url"))
+    _url_checks = ArgumentChecks(
+        "ai.embeddings.url", strings=("idempotency_key",), body={"bucket_name": "strings", "url": "strings"}
+    )
 
     async def url(
         self,
@@ -146,12 +156,13 @@ class AsyncEmbeddings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EmbeddingResponse:
         """Embed the pages reachable from a URL into a bucket."""
-        self._url_checks.check(options, strings=(idempotency_key, bucket_name, url))
+        body: dict[str, object] = {"bucket_name": bucket_name, "url": url}
+        self._url_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/embeddings/url",
             cast_to=EmbeddingResponse,
-            body={"bucket_name": bucket_name, "url": url},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

@@ -27,7 +27,8 @@ class AsyncFineTuningJobs(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.fine_tuning.jobs.create", mappings=("hyperparameters",), strings=("model", "suffix", "training_file")
+        "ai.fine_tuning.jobs.create",
+        body={"hyperparameters": "mappings", "model": "strings", "suffix": "strings", "training_file": "strings"},
     )
 
     async def create(
@@ -40,13 +41,14 @@ class AsyncFineTuningJobs(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> FineTuningJob:
         """Start a fine-tuning job."""
-        self._create_checks.check(options, mappings=(hyperparameters,), strings=(model, suffix, training_file))
+        body: dict[str, object] = {"model": model, "training_file": training_file}
+        if hyperparameters is not NOT_GIVEN:
+            body["hyperparameters"] = hyperparameters
+        if suffix is not NOT_GIVEN:
+            body["suffix"] = suffix
+        self._create_checks.check(options, body)
         return await self._transport.request(
-            "POST",
-            "/ai/fine_tuning/jobs",
-            cast_to=FineTuningJob,
-            body={"hyperparameters": hyperparameters, "model": model, "suffix": suffix, "training_file": training_file},
-            options=options,
+            "POST", "/ai/fine_tuning/jobs", cast_to=FineTuningJob, body=body, options=options
         )
 
     _retrieve_checks = ArgumentChecks("ai.fine_tuning.jobs.retrieve", others=("job_id",))

@@ -49,12 +49,13 @@ class AsyncBatchSpeechToText(AsyncResource):
         self, *, end_date: str, start_date: str, **options: Unpack[RequestOptions]
     ) -> SttPostDetailReportResponse:
         """Request a speech-to-text detail report."""
-        self._create_checks.check(options)
+        body: dict[str, object] = {"end_date": end_date, "start_date": start_date}
+        self._create_checks.check(options, body)
         return await self._transport.request(
             "POST",
             "/legacy/reporting/batch_detail_records/speech_to_text",
             cast_to=SttPostDetailReportResponse,
-            body={"end_date": end_date, "start_date": start_date},
+            body=body,
             options=options,
         )
 

@@ -46,8 +46,14 @@ class AsyncMCPServers(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.mcp_servers.create",
-        string_lists=("allowed_tools",),
-        strings=("idempotency_key", "api_key_ref", "name", "type", "url"),
+        strings=("idempotency_key",),
+        body={
+            "allowed_tools": "string_lists",
+            "api_key_ref": "strings",
+            "name": "strings",
+            "type": "strings",
+            "url": "strings",
+        },
         nullable=("allowed_tools", "api_key_ref"),
     )
 
@@ -63,16 +69,14 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Register an MCP server."""
-        self._create_checks.check(
-            options, string_lists=(allowed_tools,), strings=(idempotency_key, api_key_ref, name, type, url)
-        )
+        body: dict[str, object] = {"name": name, "type": type, "url": url}
+        if allowed_tools is not NOT_GIVEN:
+            body["allowed_tools"] = allowed_tools
+        if api_key_ref is not NOT_GIVEN:
+            body["api_key_ref"] = api_key_ref
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
-            "POST",
-            "/ai/mcp_servers",
-            cast_to=MCPServer,
-            body={"allowed_tools": allowed_tools, "api_key_ref": api_key_ref, "name": name, "type": type, "url": url},
-            idempotency_key=idempotency_key,
-            options=options,
+            "POST", "/ai/mcp_servers", cast_to=MCPServer, body=body, idempotency_key=idempotency_key, options=options
         )
 
     _retrieve_checks = ArgumentChecks("ai.mcp_servers.retrieve", others=("mcp_server_id",))
@@ -89,8 +93,14 @@ class AsyncMCPServers(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.mcp_servers.update",
-        string_lists=("allowed_tools",),
-        strings=("api_key_ref", "id", "name", "type", "url"),
+        body={
+            "allowed_tools": "string_lists",
+            "api_key_ref": "strings",
+            "id": "strings",
+            "name": "strings",
+            "type": "strings",
+            "url": "strings",
+        },
         nullable=("allowed_tools", "api_key_ref"),
         others=("mcp_server_id", "created_at"),
     )
@@ -109,20 +119,27 @@ class AsyncMCPServers(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MCPServer:
         """Change an MCP server."""
-        self._update_checks.check(options, string_lists=(allowed_tools,), strings=(api_key_ref, id, name, type, url))
+        body: dict[str, object] = {}
+        if allowed_tools is not NOT_GIVEN:
+            body["allowed_tools"] = allowed_tools
+        if api_key_ref is not NOT_GIVEN:
+            body["api_key_ref"] = api_key_ref
+        if created_at is not NOT_GIVEN:
+            body["created_at"] = created_at
+        if id is not NOT_GIVEN:
+            body["id"] = id
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if type is not NOT_GIVEN:
+            body["type"] = type
+        if url is not NOT_GIVEN:
+            body["url"] = url
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),
             cast_to=MCPServer,
-            body={
-                "allowed_tools": allowed_tools,
-                "api_key_ref": api_key_ref,
-                "created_at": created_at,
-                "id": id,
-                "name": name,
-                "type": type,
-                "url": url,
-            },
+            body=body,
             options=options,
         )
 

@@ -31,20 +31,25 @@ __all__ = ["AsyncTextToSpeech"]
 class AsyncTextToSpeech(AsyncResource):
     _generate_speech_checks = ArgumentChecks(
         "text_to_speech.generate_speech",
-        mappings=(
-            "aws",
-            "azure",
-            "elevenlabs",
-            "minimax",
-            "resemble",
-            "rime",
-            "telnyx",
-            "voice_settings",
-            "xai",
-            "humain",
-            "soniox",
-        ),
-        strings=("language", "output_type", "provider", "text", "text_type", "voice"),
+        body={
+            "aws": "mappings",
+            "azure": "mappings",
+            "elevenlabs": "mappings",
+            "language": "strings",
+            "minimax": "mappings",
+            "output_type": "strings",
+            "provider": "strings",
+            "resemble": "mappings",
+            "rime": "mappings",
+            "telnyx": "mappings",
+            "text": "strings",
+            "text_type": "strings",
+            "voice": "strings",
+            "voice_settings": "mappings",
+            "xai": "mappings",
+            "humain": "mappings",
+            "soniox": "mappings",
+        },
         others=("disable_cache",),
     )
 
@@ -156,31 +161,44 @@ class AsyncTextToSpeech(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Base64AudioResponse | bytes:
         """Synthesize speech: the audio bytes, or base64 in JSON with ``output_type="base64_output"``."""
-        self._generate_speech_checks.check(
-            options,
-            mappings=(aws, azure, elevenlabs, minimax, resemble, rime, telnyx, voice_settings, xai, humain, soniox),
-            strings=(language, output_type, provider, text, text_type, voice),
-        )
-        body = {
-            "aws": aws,
-            "azure": azure,
-            "disable_cache": disable_cache,
-            "elevenlabs": elevenlabs,
-            "language": language,
-            "minimax": minimax,
-            "output_type": output_type,
-            "provider": provider,
-            "resemble": resemble,
-            "rime": rime,
-            "telnyx": telnyx,
-            "text": text,
-            "text_type": text_type,
-            "voice": voice,
-            "voice_settings": voice_settings,
-            "xai": xai,
-            "humain": humain,
-            "soniox": soniox,
-        }
+        body: dict[str, object] = {}
+        if aws is not NOT_GIVEN:
+            body["aws"] = aws
+        if azure is not NOT_GIVEN:
+            body["azure"] = azure
+        if disable_cache is not NOT_GIVEN:
+            body["disable_cache"] = disable_cache
+        if elevenlabs is not NOT_GIVEN:
+            body["elevenlabs"] = elevenlabs
+        if language is not NOT_GIVEN:
+            body["language"] = language
+        if minimax is not NOT_GIVEN:
+            body["minimax"] = minimax
+        if output_type is not NOT_GIVEN:
+            body["output_type"] = output_type
+        if provider is not NOT_GIVEN:
+            body["provider"] = provider
+        if resemble is not NOT_GIVEN:
+            body["resemble"] = resemble
+        if rime is not NOT_GIVEN:
+            body["rime"] = rime
+        if telnyx is not NOT_GIVEN:
+            body["telnyx"] = telnyx
+        if text is not NOT_GIVEN:
+            body["text"] = text
+        if text_type is not NOT_GIVEN:
+            body["text_type"] = text_type
+        if voice is not NOT_GIVEN:
+            body["voice"] = voice
+        if voice_settings is not NOT_GIVEN:
+            body["voice_settings"] = voice_settings
+        if xai is not NOT_GIVEN:
+            body["xai"] = xai
+        if humain is not NOT_GIVEN:
+            body["humain"] = humain
+        if soniox is not NOT_GIVEN:
+            body["soniox"] = soniox
+        self._generate_speech_checks.check(options, body)
         if output_type == "base64_output":
             return await self._transport.request(
                 "POST", "/text-to-speech/speech", cast_to=Base64AudioResponse, body=body, options=options

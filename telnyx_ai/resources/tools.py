@@ -46,9 +46,19 @@ class AsyncTools(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.tools.create",
-        mappings=("client_side_tool", "function", "handoff", "invite", "pay", "retrieval", "webhook"),
-        numbers=("timeout_ms",),
-        strings=("idempotency_key", "display_name", "type"),
+        strings=("idempotency_key",),
+        body={
+            "client_side_tool": "mappings",
+            "display_name": "strings",
+            "function": "mappings",
+            "handoff": "mappings",
+            "invite": "mappings",
+            "pay": "mappings",
+            "retrieval": "mappings",
+            "timeout_ms": "numbers",
+            "type": "strings",
+            "webhook": "mappings",
+        },
         others=("update_dynamic_variables", "vision"),
     )
 
@@ -71,32 +81,30 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Create a shared tool."""
-        self._create_checks.check(
-            options,
-            mappings=(client_side_tool, function, handoff, invite, pay, retrieval, webhook),
-            numbers=(timeout_ms,),
-            strings=(idempotency_key, display_name, type),
-        )
+        body: dict[str, object] = {"display_name": display_name, "type": type}
+        if client_side_tool is not NOT_GIVEN:
+            body["client_side_tool"] = client_side_tool
+        if function is not NOT_GIVEN:
+            body["function"] = function
+        if handoff is not NOT_GIVEN:
+            body["handoff"] = handoff
+        if invite is not NOT_GIVEN:
+            body["invite"] = invite
+        if pay is not NOT_GIVEN:
+            body["pay"] = pay
+        if retrieval is not NOT_GIVEN:
+            body["retrieval"] = retrieval
+        if timeout_ms is not NOT_GIVEN:
+            body["timeout_ms"] = timeout_ms
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        if update_dynamic_variables is not NOT_GIVEN:
+            body["update_dynamic_variables"] = update_dynamic_variables
+        if vision is not NOT_GIVEN:
+            body["vision"] = vision
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
-            "POST",
-            "/ai/tools",
-            cast_to=SharedToolResponse,
-            body={
-                "client_side_tool": client_side_tool,
-                "display_name": display_name,
-                "function": function,
-                "handoff": handoff,
-                "invite": invite,
-                "pay": pay,
-                "retrieval": retrieval,
-                "timeout_ms": timeout_ms,
-                "type": type,
-                "webhook": webhook,
-                "update_dynamic_variables": update_dynamic_variables,
-                "vision": vision,
-            },
-            idempotency_key=idempotency_key,
-            options=options,
+            "POST", "/ai/tools", cast_to=SharedToolResponse, body=body, idempotency_key=idempotency_key, options=options
         )
 
     _retrieve_checks = ArgumentChecks("ai.tools.retrieve", others=("tool_id",))
@@ -110,9 +118,18 @@ class AsyncTools(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.tools.update",
-        mappings=("client_side_tool", "function", "handoff", "invite", "pay", "retrieval", "webhook"),
-        numbers=("timeout_ms",),
-        strings=("display_name", "type"),
+        body={
+            "client_side_tool": "mappings",
+            "display_name": "strings",
+            "function": "mappings",
+            "handoff": "mappings",
+            "invite": "mappings",
+            "pay": "mappings",
+            "retrieval": "mappings",
+            "timeout_ms": "numbers",
+            "type": "strings",
+            "webhook": "mappings",
+        },
         others=("tool_id", "update_dynamic_variables", "vision"),
     )
 
@@ -135,30 +152,37 @@ class AsyncTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> SharedToolResponse:
         """Change a shared tool."""
-        self._update_checks.check(
-            options,
-            mappings=(client_side_tool, function, handoff, invite, pay, retrieval, webhook),
-            numbers=(timeout_ms,),
-            strings=(display_name, type),
-        )
+        body: dict[str, object] = {}
+        if client_side_tool is not NOT_GIVEN:
+            body["client_side_tool"] = client_side_tool
+        if display_name is not NOT_GIVEN:
+            body["display_name"] = display_name
+        if function is not NOT_GIVEN:
+            body["function"] = function
+        if handoff is not NOT_GIVEN:
+            body["handoff"] = handoff
+        if invite is not NOT_GIVEN:
+            body["invite"] = invite
+        if pay is not NOT_GIVEN:
+            body["pay"] = pay
+        if retrieval is not NOT_GIVEN:
+            body["retrieval"] = retrieval
+        if timeout_ms is not NOT_GIVEN:
+            body["timeout_ms"] = timeout_ms
+        if type is not NOT_GIVEN:
+            body["type"] = type
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        if update_dynamic_variables is not NOT_GIVEN:
+            body["update_dynamic_variables"] = update_dynamic_variables
+        if vision is not NOT_GIVEN:
+            body["vision"] = vision
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/tools/{tool_id}", tool_id=tool_id),
             cast_to=SharedToolResponse,
-            body={
-                "client_side_tool": client_side_tool,
-                "display_name": display_name,
-                "function": function,
-                "handoff": handoff,
-                "invite": invite,
-                "pay": pay,
-                "retrieval": retrieval,
-                "timeout_ms": timeout_ms,
-                "type": type,
-                "webhook": webhook,
-                "update_dynamic_variables": update_dynamic_variables,
-                "vision": vision,
-            },
+            body=body,
             options=options,
         )
 

@@ -18,7 +18,7 @@ __all__ = ["AsyncTypesafe", "AsyncTypesafeV1"]
 
 class AsyncTypesafeV1(AsyncResource):
     _systemone_checks = ArgumentChecks(
-        "ai.typesafe.v1.systemone", mappings=("questions",), strings=("model",), others=("state",)
+        "ai.typesafe.v1.systemone", body={"questions": "mappings", "model": "strings"}, others=("state",)
     )
 
     async def systemone(
@@ -30,13 +30,12 @@ class AsyncTypesafeV1(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> V1SystemoneResponse:
         """A Typesafe SystemOne decision for a state and a list of questions."""
-        self._systemone_checks.check(options, mappings=(questions,), strings=(model,))
+        body: dict[str, object] = {"questions": questions, "state": state}
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        self._systemone_checks.check(options, body)
         return await self._transport.request(
-            "POST",
-            "/ai/typesafe/v1/systemone",
-            cast_to=V1SystemoneResponse,
-            body={"questions": questions, "state": state, "model": model},
-            options=options,
+            "POST", "/ai/typesafe/v1/systemone", cast_to=V1SystemoneResponse, body=body, options=options
         )
 
 

@@ -95,7 +95,9 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         return await self._transport.request("GET", "/ai/assistants", cast_to=AssistantsListData, options=options)
 
     _imports_checks = ArgumentChecks(
-        "ai.assistants.imports", string_lists=("import_ids",), strings=("idempotency_key", "api_key_ref", "provider")
+        "ai.assistants.imports",
+        strings=("idempotency_key",),
+        body={"api_key_ref": "strings", "import_ids": "string_lists", "provider": "strings"},
     )
 
     async def imports(
@@ -108,14 +110,15 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         **options: Unpack[RequestOptions],
     ) -> AssistantsListData:
         """Import assistants from another provider."""
-        self._imports_checks.check(
-            options, string_lists=(import_ids,), strings=(idempotency_key, api_key_ref, provider)
-        )
+        body: dict[str, object] = {"api_key_ref": api_key_ref, "provider": provider}
+        if import_ids is not NOT_GIVEN:
+            body["import_ids"] = import_ids
+        self._imports_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/assistants/import",
             cast_to=AssistantsListData,
-            body={"api_key_ref": api_key_ref, "import_ids": import_ids, "provider": provider},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -167,7 +170,9 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         )
 
     _chat_checks = ArgumentChecks(
-        "ai.assistants.chat", strings=("content", "conversation_id", "name"), others=("assistant_id", "stream")
+        "ai.assistants.chat",
+        body={"content": "strings", "conversation_id": "strings", "name": "strings"},
+        others=("assistant_id", "stream"),
     )
 
     @overload
@@ -214,8 +219,12 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         **options: Unpack[RequestOptions],
     ) -> AssistantChatResponse | AsyncStream[AssistantChatEvent]:
         """Send a message to an assistant and get its reply."""
-        self._chat_checks.check(options, strings=(content, conversation_id, name))
-        body = {"content": content, "conversation_id": conversation_id, "name": name, "stream": stream}
+        body: dict[str, object] = {"content": content, "conversation_id": conversation_id}
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if stream is not NOT_GIVEN:
+            body["stream"] = stream
+        self._chat_checks.check(options, body)
         if stream:
             return await open_stream(
                 self._transport,
@@ -235,8 +244,9 @@ class AsyncAssistants(AsyncAssistantSettingOps):
 
     _send_sms_checks = ArgumentChecks(
         "ai.assistants.send_sms",
-        mappings=("conversation_metadata",),
-        strings=("idempotency_key", "from_", "text", "to"),
+        strings=("idempotency_key",),
+        body={"conversation_metadata": "mappings", "from": "strings", "text": "strings", "to": "strings"},
+        renamed={"from": "from_"},
         others=("assistant_id", "should_create_conversation"),
     )
 
@@ -253,28 +263,28 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         **options: Unpack[RequestOptions],
     ) -> AssistantSmsChatResponse:
         """Have an assistant send an SMS."""
-        self._send_sms_checks.check(
-            options, mappings=(conversation_metadata,), strings=(idempotency_key, from_, text, to)
-        )
+        body: dict[str, object] = {"from": from_, "to": to}
+        if conversation_metadata is not NOT_GIVEN:
+            body["conversation_metadata"] = conversation_metadata
+        if should_create_conversation is not NOT_GIVEN:
+            body["should_create_conversation"] = should_create_conversation
+        if text is not NOT_GIVEN:
+            body["text"] = text
+        self._send_sms_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat/sms", assistant_id=assistant_id),
             cast_to=AssistantSmsChatResponse,
-            body={
-                "conversation_metadata": conversation_metadata,
-                "from": from_,
-                "should_create_conversation": should_create_conversation,
-                "text": text,
-                "to": to,
-            },
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
 
     _whatsapp_checks = ArgumentChecks(
         "ai.assistants.whatsapp",
-        mappings=("conversation_metadata",),
-        strings=("idempotency_key", "content", "from_", "to"),
+        strings=("idempotency_key",),
+        body={"content": "strings", "from": "strings", "to": "strings", "conversation_metadata": "mappings"},
+        renamed={"from": "from_"},
         others=("assistant_id",),
     )
 
@@ -290,14 +300,15 @@ class AsyncAssistants(AsyncAssistantSettingOps):
         **options: Unpack[RequestOptions],
     ) -> AssistantWhatsappResponse:
         """Have an assistant reply to a WhatsApp message."""
-        self._whatsapp_checks.check(
-            options, mappings=(conversation_metadata,), strings=(idempotency_key, content, from_, to)
-        )
+        body: dict[str, object] = {"content": content, "from": from_, "to": to}
+        if conversation_metadata is not NOT_GIVEN:
+            body["conversation_metadata"] = conversation_metadata
+        self._whatsapp_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/chat/whatsapp", assistant_id=assistant_id),
             cast_to=AssistantWhatsappResponse,
-            body={"content": content, "from": from_, "to": to, "conversation_metadata": conversation_metadata},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

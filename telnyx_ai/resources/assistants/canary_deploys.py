@@ -31,8 +31,8 @@ class AsyncCanaryDeploys(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.assistants.canary_deploys.create",
-        mapping_lists=("rules",),
         strings=("idempotency_key",),
+        body={"rules": "mapping_lists"},
         others=("assistant_id",),
     )
 
@@ -45,18 +45,21 @@ class AsyncCanaryDeploys(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Split an assistant's traffic between versions."""
-        self._create_checks.check(options, mapping_lists=(rules,), strings=(idempotency_key,))
+        body: dict[str, object] = {}
+        if rules is not NOT_GIVEN:
+            body["rules"] = rules
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
             cast_to=CanaryDeployResponse,
-            body={"rules": rules},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
 
     _update_checks = ArgumentChecks(
-        "ai.assistants.canary_deploys.update", mapping_lists=("rules",), others=("assistant_id",)
+        "ai.assistants.canary_deploys.update", body={"rules": "mapping_lists"}, others=("assistant_id",)
     )
 
     async def update(
@@ -67,12 +70,15 @@ class AsyncCanaryDeploys(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> CanaryDeployResponse:
         """Change how an assistant's traffic is split."""
-        self._update_checks.check(options, mapping_lists=(rules,))
+        body: dict[str, object] = {}
+        if rules is not NOT_GIVEN:
+            body["rules"] = rules
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),
             cast_to=CanaryDeployResponse,
-            body={"rules": rules},
+            body=body,
             options=options,
         )
 

@@ -18,7 +18,7 @@ __all__ = ["AsyncAssistantInstructions"]
 class AsyncAssistantInstructions(AsyncResource):
     _enhance_checks = ArgumentChecks(
         "ai.assistants.instructions.enhance",
-        strings=("enhancement_prompt", "instructions"),
+        body={"enhancement_prompt": "strings", "instructions": "strings"},
         nullable=("enhancement_prompt", "instructions"),
         others=("assistant_id",),
     )
@@ -32,13 +32,18 @@ class AsyncAssistantInstructions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> str:
         """A model's rewrite of an assistant's instructions, as text (the assistant is not changed)."""
-        self._enhance_checks.check(options, strings=(enhancement_prompt, instructions))
+        body: dict[str, object] = {}
+        if enhancement_prompt is not NOT_GIVEN:
+            body["enhancement_prompt"] = enhancement_prompt
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        self._enhance_checks.check(options, body)
         return (
             await self._transport.request(
                 "POST",
                 build_path("/ai/assistants/{assistant_id}/instructions/enhance", assistant_id=assistant_id),
                 cast_to=bytes,
-                body={"enhancement_prompt": enhancement_prompt, "instructions": instructions},
+                body=body,
                 options=with_accept(options, "text/plain"),
             )
         ).decode("utf-8", "replace")

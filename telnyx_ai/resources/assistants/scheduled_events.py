@@ -49,15 +49,18 @@ class AsyncScheduledEvents(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.assistants.scheduled_events.create",
-        mappings=("call_settings", "conversation_metadata", "dynamic_variables"),
-        numbers=("max_retries_client_errors", "retry_interval_secs"),
-        strings=(
-            "idempotency_key",
-            "telnyx_agent_target",
-            "telnyx_conversation_channel",
-            "telnyx_end_user_target",
-            "text",
-        ),
+        strings=("idempotency_key",),
+        body={
+            "call_settings": "mappings",
+            "conversation_metadata": "mappings",
+            "dynamic_variables": "mappings",
+            "max_retries_client_errors": "numbers",
+            "retry_interval_secs": "numbers",
+            "telnyx_agent_target": "strings",
+            "telnyx_conversation_channel": "strings",
+            "telnyx_end_user_target": "strings",
+            "text": "strings",
+        },
         others=("assistant_id", "scheduled_at_fixed_datetime"),
     )
 
@@ -79,28 +82,30 @@ class AsyncScheduledEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ScheduledEventResponse:
         """Schedule a call or message by an assistant."""
-        self._create_checks.check(
-            options,
-            mappings=(call_settings, conversation_metadata, dynamic_variables),
-            numbers=(max_retries_client_errors, retry_interval_secs),
-            strings=(idempotency_key, telnyx_agent_target, telnyx_conversation_channel, telnyx_end_user_target, text),
-        )
+        body: dict[str, object] = {
+            "scheduled_at_fixed_datetime": scheduled_at_fixed_datetime,
+            "telnyx_agent_target": telnyx_agent_target,
+            "telnyx_conversation_channel": telnyx_conversation_channel,
+            "telnyx_end_user_target": telnyx_end_user_target,
+        }
+        if call_settings is not NOT_GIVEN:
+            body["call_settings"] = call_settings
+        if conversation_metadata is not NOT_GIVEN:
+            body["conversation_metadata"] = conversation_metadata
+        if dynamic_variables is not NOT_GIVEN:
+            body["dynamic_variables"] = dynamic_variables
+        if max_retries_client_errors is not NOT_GIVEN:
+            body["max_retries_client_errors"] = max_retries_client_errors
+        if retry_interval_secs is not NOT_GIVEN:
+            body["retry_interval_secs"] = retry_interval_secs
+        if text is not NOT_GIVEN:
+            body["text"] = text
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/scheduled_events", assistant_id=assistant_id),
             cast_to=ScheduledEventResponse,
-            body={
-                "call_settings": call_settings,
-                "conversation_metadata": conversation_metadata,
-                "dynamic_variables": dynamic_variables,
-                "max_retries_client_errors": max_retries_client_errors,
-                "retry_interval_secs": retry_interval_secs,
-                "scheduled_at_fixed_datetime": scheduled_at_fixed_datetime,
-                "telnyx_agent_target": telnyx_agent_target,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "telnyx_end_user_target": telnyx_end_user_target,
-                "text": text,
-            },
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

@@ -23,16 +23,17 @@ class AsyncAssistantTags(AsyncResource):
         self._list_checks.check(options)
         return await self._transport.request("GET", "/ai/assistants/tags", cast_to=TagsResponse, options=options)
 
-    _add_checks = ArgumentChecks("ai.assistants.tags.add", strings=("tag",), others=("assistant_id",))
+    _add_checks = ArgumentChecks("ai.assistants.tags.add", body={"tag": "strings"}, others=("assistant_id",))
 
     async def add(self, assistant_id: str, *, tag: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Tag an assistant."""
-        self._add_checks.check(options, strings=(tag,))
+        body: dict[str, object] = {"tag": tag}
+        self._add_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/tags", assistant_id=assistant_id),
             cast_to=TagsResponse,
-            body={"tag": tag},
+            body=body,
             options=options,
         )
 

@@ -47,7 +47,8 @@ class AsyncTestSuiteRuns(AsyncResource):
 
     _trigger_checks = ArgumentChecks(
         "ai.assistants.tests.test_suites.runs.trigger",
-        strings=("idempotency_key", "destination_version_id"),
+        strings=("idempotency_key",),
+        body={"destination_version_id": "strings"},
         others=("suite_name",),
     )
 
@@ -60,12 +61,15 @@ class AsyncTestSuiteRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> builtins.list[TestRunResponse]:
         """Run every test of a suite."""
-        self._trigger_checks.check(options, strings=(idempotency_key, destination_version_id))
+        body: dict[str, object] = {}
+        if destination_version_id is not NOT_GIVEN:
+            body["destination_version_id"] = destination_version_id
+        self._trigger_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/test-suites/{suite_name}/runs", suite_name=suite_name),
             cast_to=builtins.list[TestRunResponse],
-            body={"destination_version_id": destination_version_id},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

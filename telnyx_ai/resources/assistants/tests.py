@@ -46,7 +46,10 @@ class AsyncTestRuns(AsyncResource):
         )
 
     _trigger_checks = ArgumentChecks(
-        "ai.assistants.tests.runs.trigger", strings=("idempotency_key", "destination_version_id"), others=("test_id",)
+        "ai.assistants.tests.runs.trigger",
+        strings=("idempotency_key",),
+        body={"destination_version_id": "strings"},
+        others=("test_id",),
     )
 
     async def trigger(
@@ -58,12 +61,15 @@ class AsyncTestRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> TestRunResponse:
         """Run a test."""
-        self._trigger_checks.check(options, strings=(idempotency_key, destination_version_id))
+        body: dict[str, object] = {}
+        if destination_version_id is not NOT_GIVEN:
+            body["destination_version_id"] = destination_version_id
+        self._trigger_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/tests/{test_id}/runs", test_id=test_id),
             cast_to=TestRunResponse,
-            body={"destination_version_id": destination_version_id},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -124,17 +130,17 @@ class AsyncTests(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.assistants.tests.create",
-        mapping_lists=("rubric",),
-        numbers=("max_duration_seconds",),
-        strings=(
-            "idempotency_key",
-            "description",
-            "destination",
-            "instructions",
-            "name",
-            "telnyx_conversation_channel",
-            "test_suite",
-        ),
+        strings=("idempotency_key",),
+        body={
+            "description": "strings",
+            "destination": "strings",
+            "instructions": "strings",
+            "max_duration_seconds": "numbers",
+            "name": "strings",
+            "rubric": "mapping_lists",
+            "telnyx_conversation_channel": "strings",
+            "test_suite": "strings",
+        },
     )
 
     async def create(
@@ -152,34 +158,26 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Create a test for assistants."""
-        self._create_checks.check(
-            options,
-            mapping_lists=(rubric,),
-            numbers=(max_duration_seconds,),
-            strings=(
-                idempotency_key,
-                description,
-                destination,
-                instructions,
-                name,
-                telnyx_conversation_channel,
-                test_suite,
-            ),
-        )
+        body: dict[str, object] = {
+            "destination": destination,
+            "instructions": instructions,
+            "name": name,
+            "rubric": rubric,
+        }
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if max_duration_seconds is not NOT_GIVEN:
+            body["max_duration_seconds"] = max_duration_seconds
+        if telnyx_conversation_channel is not NOT_GIVEN:
+            body["telnyx_conversation_channel"] = telnyx_conversation_channel
+        if test_suite is not NOT_GIVEN:
+            body["test_suite"] = test_suite
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/assistants/tests",
             cast_to=AssistantTestResponse,
-            body={
-                "description": description,
-                "destination": destination,
-                "instructions": instructions,
-                "max_duration_seconds": max_duration_seconds,
-                "name": name,
-                "rubric": rubric,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "test_suite": test_suite,
-            },
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -198,9 +196,16 @@ class AsyncTests(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.assistants.tests.update",
-        mapping_lists=("rubric",),
-        numbers=("max_duration_seconds",),
-        strings=("description", "destination", "instructions", "name", "telnyx_conversation_channel", "test_suite"),
+        body={
+            "description": "strings",
+            "destination": "strings",
+            "instructions": "strings",
+            "max_duration_seconds": "numbers",
+            "name": "strings",
+            "rubric": "mapping_lists",
+            "telnyx_conversation_channel": "strings",
+            "test_suite": "strings",
+        },
         others=("test_id",),
     )
 
@@ -219,26 +224,29 @@ class AsyncTests(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AssistantTestResponse:
         """Change a test."""
-        self._update_checks.check(
-            options,
-            mapping_lists=(rubric,),
-            numbers=(max_duration_seconds,),
-            strings=(description, destination, instructions, name, telnyx_conversation_channel, test_suite),
-        )
+        body: dict[str, object] = {}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if destination is not NOT_GIVEN:
+            body["destination"] = destination
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if max_duration_seconds is not NOT_GIVEN:
+            body["max_duration_seconds"] = max_duration_seconds
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if rubric is not NOT_GIVEN:
+            body["rubric"] = rubric
+        if telnyx_conversation_channel is not NOT_GIVEN:
+            body["telnyx_conversation_channel"] = telnyx_conversation_channel
+        if test_suite is not NOT_GIVEN:
+            body["test_suite"] = test_suite
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/tests/{test_id}", test_id=test_id),
             cast_to=AssistantTestResponse,
-            body={
-                "description": description,
-                "destination": destination,
-                "instructions": instructions,
-                "max_duration_seconds": max_duration_seconds,
-                "name": name,
-                "rubric": rubric,
-                "telnyx_conversation_channel": telnyx_conversation_channel,
-                "test_suite": test_suite,
-            },
+            body=body,
             options=options,
         )
 

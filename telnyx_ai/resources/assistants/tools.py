@@ -41,7 +41,9 @@ class AsyncAssistantTools(AsyncResource):
         )
 
     _test_checks = ArgumentChecks(
-        "ai.assistants.tools.test", mappings=("arguments", "dynamic_variables"), others=("assistant_id", "tool_id")
+        "ai.assistants.tools.test",
+        body={"arguments": "mappings", "dynamic_variables": "mappings"},
+        others=("assistant_id", "tool_id"),
     )
 
     async def test(
@@ -54,13 +56,18 @@ class AsyncAssistantTools(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> TestWebhookToolResponseData:
         """Call an assistant's webhook tool with test arguments."""
-        self._test_checks.check(options, mappings=(arguments, dynamic_variables))
+        body: dict[str, object] = {}
+        if arguments is not NOT_GIVEN:
+            body["arguments"] = arguments
+        if dynamic_variables is not NOT_GIVEN:
+            body["dynamic_variables"] = dynamic_variables
+        self._test_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path(
                 "/ai/assistants/{assistant_id}/tools/{tool_id}/test", assistant_id=assistant_id, tool_id=tool_id
             ),
             cast_to=TestWebhookToolResponseData,
-            body={"arguments": arguments, "dynamic_variables": dynamic_variables},
+            body=body,
             options=options,
         )

@@ -79,38 +79,41 @@ class AsyncAssistantVersions(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.assistants.versions.update",
-        mapping_lists=("integrations", "mcp_servers", "tools", "a2a_agents"),
-        mappings=(
-            "conversation_flow",
-            "dynamic_variables",
-            "external_llm",
-            "fallback_config",
-            "insight_settings",
-            "interruption_settings",
-            "messaging_settings",
-            "observability_settings",
-            "post_conversation_settings",
-            "privacy_settings",
-            "telephony_settings",
-            "transcription",
-            "voice_settings",
-            "widget_settings",
-            "avatar_settings",
-            "delegation_settings",
-            "websocket_settings",
-        ),
-        numbers=("dynamic_variables_webhook_timeout_ms",),
-        string_lists=("enabled_features", "tags", "tool_ids"),
-        strings=(
-            "description",
-            "dynamic_variables_webhook_url",
-            "greeting",
-            "instructions",
-            "llm_api_key_ref",
-            "model",
-            "name",
-            "version_name",
-        ),
+        body={
+            "conversation_flow": "mappings",
+            "description": "strings",
+            "dynamic_variables": "mappings",
+            "dynamic_variables_webhook_timeout_ms": "numbers",
+            "dynamic_variables_webhook_url": "strings",
+            "enabled_features": "string_lists",
+            "external_llm": "mappings",
+            "fallback_config": "mappings",
+            "greeting": "strings",
+            "insight_settings": "mappings",
+            "instructions": "strings",
+            "integrations": "mapping_lists",
+            "interruption_settings": "mappings",
+            "llm_api_key_ref": "strings",
+            "mcp_servers": "mapping_lists",
+            "messaging_settings": "mappings",
+            "model": "strings",
+            "name": "strings",
+            "observability_settings": "mappings",
+            "post_conversation_settings": "mappings",
+            "privacy_settings": "mappings",
+            "tags": "string_lists",
+            "telephony_settings": "mappings",
+            "tool_ids": "string_lists",
+            "tools": "mapping_lists",
+            "transcription": "mappings",
+            "version_name": "strings",
+            "voice_settings": "mappings",
+            "widget_settings": "mappings",
+            "a2a_agents": "mapping_lists",
+            "avatar_settings": "mappings",
+            "delegation_settings": "mappings",
+            "websocket_settings": "mappings",
+        },
         nullable=("avatar_settings",),
         others=("assistant_id", "version_id"),
     )
@@ -156,82 +159,81 @@ class AsyncAssistantVersions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Assistant:
         """Change a version of an assistant."""
-        self._update_checks.check(
-            options,
-            mapping_lists=(integrations, mcp_servers, tools, a2a_agents),
-            mappings=(
-                conversation_flow,
-                dynamic_variables,
-                external_llm,
-                fallback_config,
-                insight_settings,
-                interruption_settings,
-                messaging_settings,
-                observability_settings,
-                post_conversation_settings,
-                privacy_settings,
-                telephony_settings,
-                transcription,
-                voice_settings,
-                widget_settings,
-                avatar_settings,
-                delegation_settings,
-                websocket_settings,
-            ),
-            numbers=(dynamic_variables_webhook_timeout_ms,),
-            string_lists=(enabled_features, tags, tool_ids),
-            strings=(
-                description,
-                dynamic_variables_webhook_url,
-                greeting,
-                instructions,
-                llm_api_key_ref,
-                model,
-                name,
-                version_name,
-            ),
-        )
+        body: dict[str, object] = {}
+        if conversation_flow is not NOT_GIVEN:
+            body["conversation_flow"] = conversation_flow
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if dynamic_variables is not NOT_GIVEN:
+            body["dynamic_variables"] = dynamic_variables
+        if dynamic_variables_webhook_timeout_ms is not NOT_GIVEN:
+            body["dynamic_variables_webhook_timeout_ms"] = dynamic_variables_webhook_timeout_ms
+        if dynamic_variables_webhook_url is not NOT_GIVEN:
+            body["dynamic_variables_webhook_url"] = dynamic_variables_webhook_url
+        if enabled_features is not NOT_GIVEN:
+            body["enabled_features"] = enabled_features
+        if external_llm is not NOT_GIVEN:
+            body["external_llm"] = external_llm
+        if fallback_config is not NOT_GIVEN:
+            body["fallback_config"] = fallback_config
+        if greeting is not NOT_GIVEN:
+            body["greeting"] = greeting
+        if insight_settings is not NOT_GIVEN:
+            body["insight_settings"] = insight_settings
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if integrations is not NOT_GIVEN:
+            body["integrations"] = integrations
+        if interruption_settings is not NOT_GIVEN:
+            body["interruption_settings"] = interruption_settings
+        if llm_api_key_ref is not NOT_GIVEN:
+            body["llm_api_key_ref"] = llm_api_key_ref
+        if mcp_servers is not NOT_GIVEN:
+            body["mcp_servers"] = mcp_servers
+        if messaging_settings is not NOT_GIVEN:
+            body["messaging_settings"] = messaging_settings
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if observability_settings is not NOT_GIVEN:
+            body["observability_settings"] = observability_settings
+        if post_conversation_settings is not NOT_GIVEN:
+            body["post_conversation_settings"] = post_conversation_settings
+        if privacy_settings is not NOT_GIVEN:
+            body["privacy_settings"] = privacy_settings
+        if tags is not NOT_GIVEN:
+            body["tags"] = tags
+        if telephony_settings is not NOT_GIVEN:
+            body["telephony_settings"] = telephony_settings
+        if tool_ids is not NOT_GIVEN:
+            body["tool_ids"] = tool_ids
+        if tools is not NOT_GIVEN:
+            body["tools"] = tools
+        if transcription is not NOT_GIVEN:
+            body["transcription"] = transcription
+        if version_name is not NOT_GIVEN:
+            body["version_name"] = version_name
+        if voice_settings is not NOT_GIVEN:
+            body["voice_settings"] = voice_settings
+        if widget_settings is not NOT_GIVEN:
+            body["widget_settings"] = widget_settings
+        if a2a_agents is not NOT_GIVEN:
+            body["a2a_agents"] = a2a_agents
+        if avatar_settings is not NOT_GIVEN:
+            body["avatar_settings"] = avatar_settings
+        if delegation_settings is not NOT_GIVEN:
+            body["delegation_settings"] = delegation_settings
+        if websocket_settings is not NOT_GIVEN:
+            body["websocket_settings"] = websocket_settings
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path(
                 "/ai/assistants/{assistant_id}/versions/{version_id}", assistant_id=assistant_id, version_id=version_id
             ),
             cast_to=Assistant,
-            body={
-                "conversation_flow": conversation_flow,
-                "description": description,
-                "dynamic_variables": dynamic_variables,
-                "dynamic_variables_webhook_timeout_ms": dynamic_variables_webhook_timeout_ms,
-                "dynamic_variables_webhook_url": dynamic_variables_webhook_url,
-                "enabled_features": enabled_features,
-                "external_llm": external_llm,
-                "fallback_config": fallback_config,
-                "greeting": greeting,
-                "insight_settings": insight_settings,
-                "instructions": instructions,
-                "integrations": integrations,
-                "interruption_settings": interruption_settings,
-                "llm_api_key_ref": llm_api_key_ref,
-                "mcp_servers": mcp_servers,
-                "messaging_settings": messaging_settings,
-                "model": model,
-                "name": name,
-                "observability_settings": observability_settings,
-                "post_conversation_settings": post_conversation_settings,
-                "privacy_settings": privacy_settings,
-                "tags": tags,
-                "telephony_settings": telephony_settings,
-                "tool_ids": tool_ids,
-                "tools": tools,
-                "transcription": transcription,
-                "version_name": version_name,
-                "voice_settings": voice_settings,
-                "widget_settings": widget_settings,
-                "a2a_agents": a2a_agents,
-                "avatar_settings": avatar_settings,
-                "delegation_settings": delegation_settings,
-                "websocket_settings": websocket_settings,
-            },
+            body=body,
             options=options,
         )
 

@@ -133,7 +133,7 @@ class AsyncConversations(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.conversations.create", mappings=("metadata",), strings=("idempotency_key", "name")
+        "ai.conversations.create", strings=("idempotency_key",), body={"metadata": "mappings", "name": "strings"}
     )
 
     async def create(
@@ -145,12 +145,17 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Conversation:
         """Start a conversation."""
-        self._create_checks.check(options, mappings=(metadata,), strings=(idempotency_key, name))
+        body: dict[str, object] = {}
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/conversations",
             cast_to=Conversation,
-            body={"metadata": metadata, "name": name},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -167,7 +172,9 @@ class AsyncConversations(AsyncResource):
             options=options,
         )
 
-    _update_checks = ArgumentChecks("ai.conversations.update", mappings=("metadata",), others=("conversation_id",))
+    _update_checks = ArgumentChecks(
+        "ai.conversations.update", body={"metadata": "mappings"}, others=("conversation_id",)
+    )
 
     async def update(
         self,
@@ -177,12 +184,15 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ConversationUpdateResponse:
         """Replace a conversation's metadata."""
-        self._update_checks.check(options, mappings=(metadata,))
+        body: dict[str, object] = {}
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),
             cast_to=ConversationUpdateResponse,
-            body={"metadata": metadata},
+            body=body,
             options=options,
         )
 
@@ -216,9 +226,15 @@ class AsyncConversations(AsyncResource):
 
     _add_message_checks = ArgumentChecks(
         "ai.conversations.add_message",
-        mapping_lists=("tool_calls",),
-        mappings=("metadata",),
-        strings=("idempotency_key", "content", "name", "role", "tool_call_id"),
+        strings=("idempotency_key",),
+        body={
+            "content": "strings",
+            "metadata": "mappings",
+            "name": "strings",
+            "role": "strings",
+            "tool_call_id": "strings",
+            "tool_calls": "mapping_lists",
+        },
         others=("conversation_id", "sent_at", "tool_choice"),
     )
 
@@ -238,26 +254,27 @@ class AsyncConversations(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> None:
         """Append a message to a conversation."""
-        self._add_message_checks.check(
-            options,
-            mapping_lists=(tool_calls,),
-            mappings=(metadata,),
-            strings=(idempotency_key, content, name, role, tool_call_id),
-        )
+        body: dict[str, object] = {"role": role}
+        if content is not NOT_GIVEN:
+            body["content"] = content
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if sent_at is not NOT_GIVEN:
+            body["sent_at"] = sent_at
+        if tool_call_id is not NOT_GIVEN:
+            body["tool_call_id"] = tool_call_id
+        if tool_calls is not NOT_GIVEN:
+            body["tool_calls"] = tool_calls
+        if tool_choice is not NOT_GIVEN:
+            body["tool_choice"] = tool_choice
+        self._add_message_checks.check(options, body, strings=(idempotency_key,))
         await self._transport.request(
             "POST",
             build_path("/ai/conversations/{conversation_id}/message", conversation_id=conversation_id),
             cast_to=None,
-            body={
-                "content": content,
-                "metadata": metadata,
-                "name": name,
-                "role": role,
-                "sent_at": sent_at,
-                "tool_call_id": tool_call_id,
-                "tool_calls": tool_calls,
-                "tool_choice": tool_choice,
-            },
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )

@@ -86,7 +86,9 @@ class AsyncInsightGroups(AsyncResource):
     list = retrieve_insight_groups  # the same method under a name that says what it does
 
     _insight_groups_checks = ArgumentChecks(
-        "ai.conversations.insight_groups.insight_groups", strings=("idempotency_key", "description", "name", "webhook")
+        "ai.conversations.insight_groups.insight_groups",
+        strings=("idempotency_key",),
+        body={"description": "strings", "name": "strings", "webhook": "strings"},
     )
 
     async def insight_groups(
@@ -99,12 +101,17 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Create an insight group."""
-        self._insight_groups_checks.check(options, strings=(idempotency_key, description, name, webhook))
+        body: dict[str, object] = {"name": name}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        self._insight_groups_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insight-groups",
             cast_to=InsightTemplateGroupDetailRespData,
-            body={"description": description, "name": name, "webhook": webhook},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -124,7 +131,9 @@ class AsyncInsightGroups(AsyncResource):
         )
 
     _update_checks = ArgumentChecks(
-        "ai.conversations.insight_groups.update", strings=("description", "name", "webhook"), others=("group_id",)
+        "ai.conversations.insight_groups.update",
+        body={"description": "strings", "name": "strings", "webhook": "strings"},
+        others=("group_id",),
     )
 
     async def update(
@@ -137,12 +146,19 @@ class AsyncInsightGroups(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateGroupDetailRespData:
         """Change an insight group's name, description or webhook."""
-        self._update_checks.check(options, strings=(description, name, webhook))
+        body: dict[str, object] = {}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),
             cast_to=InsightTemplateGroupDetailRespData,
-            body={"description": description, "name": name, "webhook": webhook},
+            body=body,
             options=options,
         )
 

@@ -40,7 +40,8 @@ class AsyncInsights(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.conversations.insights.create",
-        strings=("idempotency_key", "instructions", "name", "webhook"),
+        strings=("idempotency_key",),
+        body={"instructions": "strings", "name": "strings", "webhook": "strings"},
         others=("json_schema",),
     )
 
@@ -55,12 +56,17 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Create an insight: instructions the model applies to conversations."""
-        self._create_checks.check(options, strings=(idempotency_key, instructions, name, webhook))
+        body: dict[str, object] = {"instructions": instructions, "name": name}
+        if json_schema is not NOT_GIVEN:
+            body["json_schema"] = json_schema
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        self._create_checks.check(options, body, strings=(idempotency_key,))
         return await self._transport.request(
             "POST",
             "/ai/conversations/insights",
             cast_to=InsightTemplateDetailRespData,
-            body={"instructions": instructions, "json_schema": json_schema, "name": name, "webhook": webhook},
+            body=body,
             idempotency_key=idempotency_key,
             options=options,
         )
@@ -79,7 +85,7 @@ class AsyncInsights(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.conversations.insights.update",
-        strings=("instructions", "name", "webhook"),
+        body={"instructions": "strings", "name": "strings", "webhook": "strings"},
         others=("insight_id", "json_schema"),
     )
 
@@ -94,12 +100,21 @@ class AsyncInsights(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> InsightTemplateDetailRespData:
         """Change an insight."""
-        self._update_checks.check(options, strings=(instructions, name, webhook))
+        body: dict[str, object] = {}
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if json_schema is not NOT_GIVEN:
+            body["json_schema"] = json_schema
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        if webhook is not NOT_GIVEN:
+            body["webhook"] = webhook
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),
             cast_to=InsightTemplateDetailRespData,
-            body={"instructions": instructions, "json_schema": json_schema, "name": name, "webhook": webhook},
+            body=body,
             options=options,
         )
 

@@ -39,7 +39,10 @@ class AsyncMemoryNamespaceSettings(AsyncResource):
         )
 
     _patch_all_checks = ArgumentChecks(
-        "ai.memory.namespaces.settings.patch_all", mappings=("summary",), nullable=("summary",), others=("namespace",)
+        "ai.memory.namespaces.settings.patch_all",
+        body={"summary": "mappings"},
+        nullable=("summary",),
+        others=("namespace",),
     )
 
     async def patch_all(
@@ -50,12 +53,15 @@ class AsyncMemoryNamespaceSettings(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> NamespaceSettingsResponse:
         """Change some of a namespace's settings."""
-        self._patch_all_checks.check(options, mappings=(summary,))
+        body: dict[str, object] = {}
+        if summary is not NOT_GIVEN:
+            body["summary"] = summary
+        self._patch_all_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/memory/namespaces/{namespace}/settings", namespace=namespace),
             cast_to=NamespaceSettingsResponse,
-            body={"summary": summary},
+            body=body,
             options=options,
         )
 
@@ -80,13 +86,14 @@ class AsyncMemoryNamespaces(AsyncResource):
             "GET", "/ai/memory/namespaces", cast_to=NamespaceListResponse, options=options
         )
 
-    _create_checks = ArgumentChecks("ai.memory.namespaces.create", strings=("name",))
+    _create_checks = ArgumentChecks("ai.memory.namespaces.create", body={"name": "strings"})
 
     async def create(self, *, name: str, **options: Unpack[RequestOptions]) -> NamespaceCreateResponse:
         """Create a memory namespace."""
-        self._create_checks.check(options, strings=(name,))
+        body: dict[str, object] = {"name": name}
+        self._create_checks.check(options, body)
         return await self._transport.request(
-            "POST", "/ai/memory/namespaces", cast_to=NamespaceCreateResponse, body={"name": name}, options=options
+            "POST", "/ai/memory/namespaces", cast_to=NamespaceCreateResponse, body=body, options=options
         )
 
     _delete_checks = ArgumentChecks("ai.memory.namespaces.delete", others=("namespace",))

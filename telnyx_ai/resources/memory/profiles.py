@@ -251,8 +251,7 @@ class AsyncMemoryProfiles(AsyncResource):
 
     _recall_checks = ArgumentChecks(
         "ai.memory.namespaces.profiles.recall",
-        numbers=("top_k",),
-        strings=("query",),
+        body={"query": "strings", "top_k": "numbers"},
         nullable=("top_k",),
         others=("namespace", "profile_id"),
     )
@@ -267,7 +266,10 @@ class AsyncMemoryProfiles(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ProfileRecallResponse:
         """The memories of a profile that answer a query."""
-        self._recall_checks.check(options, numbers=(top_k,), strings=(query,))
+        body: dict[str, object] = {"query": query}
+        if top_k is not NOT_GIVEN:
+            body["top_k"] = top_k
+        self._recall_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path(
@@ -276,19 +278,20 @@ class AsyncMemoryProfiles(AsyncResource):
                 profile_id=profile_id,
             ),
             cast_to=ProfileRecallResponse,
-            body={"query": query, "top_k": top_k},
+            body=body,
             options=options,
         )
 
     _remember_checks = ArgumentChecks(
-        "ai.memory.namespaces.profiles.remember", strings=("text",), others=("namespace", "profile_id")
+        "ai.memory.namespaces.profiles.remember", body={"text": "strings"}, others=("namespace", "profile_id")
     )
 
     async def remember(
         self, profile_id: str, *, namespace: str, text: str, **options: Unpack[RequestOptions]
     ) -> ProfileRememberResponse:
         """Store a fact in a profile's memory."""
-        self._remember_checks.check(options, strings=(text,))
+        body: dict[str, object] = {"text": text}
+        self._remember_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path(
@@ -297,7 +300,7 @@ class AsyncMemoryProfiles(AsyncResource):
                 profile_id=profile_id,
             ),
             cast_to=ProfileRememberResponse,
-            body={"text": text},
+            body=body,
             options=options,
         )
 
@@ -323,7 +326,7 @@ class AsyncMemoryProfiles(AsyncResource):
 
     _preview_checks = ArgumentChecks(
         "ai.memory.namespaces.profiles.preview",
-        strings=("instructions",),
+        body={"instructions": "strings"},
         nullable=("instructions",),
         others=("namespace", "profile_id"),
     )
@@ -337,7 +340,10 @@ class AsyncMemoryProfiles(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> ProfilePreviewResponse:
         """The summary a profile would get, without saving it."""
-        self._preview_checks.check(options, strings=(instructions,))
+        body: dict[str, object] = {}
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        self._preview_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path(
@@ -346,6 +352,6 @@ class AsyncMemoryProfiles(AsyncResource):
                 profile_id=profile_id,
             ),
             cast_to=ProfilePreviewResponse,
-            body={"instructions": instructions},
+            body=body,
             options=options,
         )

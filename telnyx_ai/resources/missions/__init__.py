@@ -71,8 +71,14 @@ class AsyncMissions(AsyncResource):
 
     _create_checks = ArgumentChecks(
         "ai.missions.create",
-        mappings=("metadata",),
-        strings=("description", "execution_mode", "instructions", "model", "name"),
+        body={
+            "description": "strings",
+            "execution_mode": "strings",
+            "instructions": "strings",
+            "metadata": "mappings",
+            "model": "strings",
+            "name": "strings",
+        },
     )
 
     async def create(
@@ -87,22 +93,20 @@ class AsyncMissions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
         """Create a mission."""
-        self._create_checks.check(
-            options, mappings=(metadata,), strings=(description, execution_mode, instructions, model, name)
-        )
+        body: dict[str, object] = {"name": name}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if execution_mode is not NOT_GIVEN:
+            body["execution_mode"] = execution_mode
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        self._create_checks.check(options, body)
         return await self._transport.request(
-            "POST",
-            "/ai/missions",
-            cast_to=MissionResponse,
-            body={
-                "description": description,
-                "execution_mode": execution_mode,
-                "instructions": instructions,
-                "metadata": metadata,
-                "model": model,
-                "name": name,
-            },
-            options=options,
+            "POST", "/ai/missions", cast_to=MissionResponse, body=body, options=options
         )
 
     _list_events_checks = ArgumentChecks("ai.missions.list_events", strings=("type",))
@@ -143,8 +147,14 @@ class AsyncMissions(AsyncResource):
 
     _update_mission_checks = ArgumentChecks(
         "ai.missions.update_mission",
-        mappings=("metadata",),
-        strings=("description", "execution_mode", "instructions", "model", "name"),
+        body={
+            "description": "strings",
+            "execution_mode": "strings",
+            "instructions": "strings",
+            "metadata": "mappings",
+            "model": "strings",
+            "name": "strings",
+        },
         others=("mission_id",),
     )
 
@@ -161,21 +171,25 @@ class AsyncMissions(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MissionResponse:
         """Change a mission."""
-        self._update_mission_checks.check(
-            options, mappings=(metadata,), strings=(description, execution_mode, instructions, model, name)
-        )
+        body: dict[str, object] = {}
+        if description is not NOT_GIVEN:
+            body["description"] = description
+        if execution_mode is not NOT_GIVEN:
+            body["execution_mode"] = execution_mode
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        if name is not NOT_GIVEN:
+            body["name"] = name
+        self._update_mission_checks.check(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/missions/{mission_id}", mission_id=mission_id),
             cast_to=MissionResponse,
-            body={
-                "description": description,
-                "execution_mode": execution_mode,
-                "instructions": instructions,
-                "metadata": metadata,
-                "model": model,
-                "name": name,
-            },
+            body=body,
             options=options,
         )
 

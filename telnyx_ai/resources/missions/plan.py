@@ -30,7 +30,7 @@ class AsyncMissionRunPlan(AsyncResource):
         )
 
     _create_checks = ArgumentChecks(
-        "ai.missions.runs.plan.create", mapping_lists=("steps",), others=("mission_id", "run_id")
+        "ai.missions.runs.plan.create", body={"steps": "mapping_lists"}, others=("mission_id", "run_id")
     )
 
     async def create(
@@ -42,17 +42,18 @@ class AsyncMissionRunPlan(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
         """Give a run its first plan."""
-        self._create_checks.check(options, mapping_lists=(steps,))
+        body: dict[str, object] = {"steps": steps}
+        self._create_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/plan", mission_id=mission_id, run_id=run_id),
             cast_to=PlanStepsCreatedResponse,
-            body={"steps": steps},
+            body=body,
             options=options,
         )
 
     _add_steps_to_plan_checks = ArgumentChecks(
-        "ai.missions.runs.plan.add_steps_to_plan", mapping_lists=("steps",), others=("mission_id", "run_id")
+        "ai.missions.runs.plan.add_steps_to_plan", body={"steps": "mapping_lists"}, others=("mission_id", "run_id")
     )
 
     async def add_steps_to_plan(
@@ -64,12 +65,13 @@ class AsyncMissionRunPlan(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> PlanStepsCreatedResponse:
         """Add steps to a run's plan."""
-        self._add_steps_to_plan_checks.check(options, mapping_lists=(steps,))
+        body: dict[str, object] = {"steps": steps}
+        self._add_steps_to_plan_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/plan/steps", mission_id=mission_id, run_id=run_id),
             cast_to=PlanStepsCreatedResponse,
-            body={"steps": steps},
+            body=body,
             options=options,
         )
 
@@ -96,8 +98,7 @@ class AsyncMissionRunPlan(AsyncResource):
 
     _update_step_checks = ArgumentChecks(
         "ai.missions.runs.plan.update_step",
-        mappings=("metadata",),
-        strings=("status",),
+        body={"metadata": "mappings", "status": "strings"},
         others=("mission_id", "run_id", "step_id"),
     )
 
@@ -112,7 +113,12 @@ class AsyncMissionRunPlan(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> PlanStepResponse:
         """Change the status of a step of a run's plan."""
-        self._update_step_checks.check(options, mappings=(metadata,), strings=(status,))
+        body: dict[str, object] = {}
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if status is not NOT_GIVEN:
+            body["status"] = status
+        self._update_step_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path(
@@ -122,6 +128,6 @@ class AsyncMissionRunPlan(AsyncResource):
                 step_id=step_id,
             ),
             cast_to=PlanStepResponse,
-            body={"metadata": metadata, "status": status},
+            body=body,
             options=options,
         )

@@ -60,8 +60,14 @@ class AsyncMissionRunEvents(AsyncResource):
 
     _log_checks = ArgumentChecks(
         "ai.missions.runs.events.log",
-        mappings=("payload",),
-        strings=("agent_id", "idempotency_key", "step_id", "summary", "type"),
+        body={
+            "agent_id": "strings",
+            "idempotency_key": "strings",
+            "payload": "mappings",
+            "step_id": "strings",
+            "summary": "strings",
+            "type": "strings",
+        },
         others=("mission_id", "run_id"),
     )
 
@@ -89,21 +95,21 @@ class AsyncMissionRunEvents(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> EventResponse:
         """Record an event in a run."""
-        self._log_checks.check(
-            options, mappings=(payload,), strings=(agent_id, idempotency_key, step_id, summary, type)
-        )
+        body: dict[str, object] = {"summary": summary, "type": type}
+        if agent_id is not NOT_GIVEN:
+            body["agent_id"] = agent_id
+        if idempotency_key is not NOT_GIVEN:
+            body["idempotency_key"] = idempotency_key
+        if payload is not NOT_GIVEN:
+            body["payload"] = payload
+        if step_id is not NOT_GIVEN:
+            body["step_id"] = step_id
+        self._log_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/events", mission_id=mission_id, run_id=run_id),
             cast_to=EventResponse,
-            body={
-                "agent_id": agent_id,
-                "idempotency_key": idempotency_key,
-                "payload": payload,
-                "step_id": step_id,
-                "summary": summary,
-                "type": type,
-            },
+            body=body,
             options=options,
         )
 
@@ -145,19 +151,20 @@ class AsyncMissionRunAgents(AsyncResource):
         )
 
     _link_checks = ArgumentChecks(
-        "ai.missions.runs.telnyx_agents.link", strings=("telnyx_agent_id",), others=("mission_id", "run_id")
+        "ai.missions.runs.telnyx_agents.link", body={"telnyx_agent_id": "strings"}, others=("mission_id", "run_id")
     )
 
     async def link(
         self, run_id: str, *, mission_id: str, telnyx_agent_id: str, **options: Unpack[RequestOptions]
     ) -> TelnyxAgentResponse:
         """Link a Telnyx agent to a run."""
-        self._link_checks.check(options, strings=(telnyx_agent_id,))
+        body: dict[str, object] = {"telnyx_agent_id": telnyx_agent_id}
+        self._link_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/telnyx-agents", mission_id=mission_id, run_id=run_id),
             cast_to=TelnyxAgentResponse,
-            body={"telnyx_agent_id": telnyx_agent_id},
+            body=body,
             options=options,
         )
 
@@ -247,7 +254,9 @@ class AsyncMissionRuns(AsyncResource):
             size_param="page[size]",
         )
 
-    _create_checks = ArgumentChecks("ai.missions.runs.create", mappings=("input", "metadata"), others=("mission_id",))
+    _create_checks = ArgumentChecks(
+        "ai.missions.runs.create", body={"input": "mappings", "metadata": "mappings"}, others=("mission_id",)
+    )
 
     async def create(
         self,
@@ -258,12 +267,17 @@ class AsyncMissionRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
         """Start a run of a mission."""
-        self._create_checks.check(options, mappings=(input, metadata))
+        body: dict[str, object] = {}
+        if input is not NOT_GIVEN:
+            body["input"] = input
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        self._create_checks.check(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs", mission_id=mission_id),
             cast_to=MissionRunResponse,
-            body={"input": input, "metadata": metadata},
+            body=body,
             options=options,
         )
 
@@ -281,8 +295,13 @@ class AsyncMissionRuns(AsyncResource):
 
     _update_checks = ArgumentChecks(
         "ai.missions.runs.update",
-        mappings=("metadata", "result_payload"),
-        strings=("error", "result_summary", "status"),
+        body={
+            "error": "strings",
+            "metadata": "mappings",
+            "result_payload": "mappings",
+            "result_summary": "strings",
+            "status": "strings",
+        },
         others=("mission_id", "run_id"),
     )
 
@@ -299,18 +318,23 @@ class AsyncMissionRuns(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> MissionRunResponse:
         """Change a run's status, result or metadata."""
-        self._update_checks.check(options, mappings=(metadata, result_payload), strings=(error, result_summary, status))
+        body: dict[str, object] = {}
+        if error is not NOT_GIVEN:
+            body["error"] = error
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if result_payload is not NOT_GIVEN:
+            body["result_payload"] = result_payload
+        if result_summary is not NOT_GIVEN:
+            body["result_summary"] = result_summary
+        if status is not NOT_GIVEN:
+            body["status"] = status
+        self._update_checks.check(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/missions/{mission_id}/runs/{run_id}", mission_id=mission_id, run_id=run_id),
             cast_to=MissionRunResponse,
-            body={
-                "error": error,
-                "metadata": metadata,
-                "result_payload": result_payload,
-                "result_summary": result_summary,
-                "status": status,
-            },
+            body=body,
             options=options,
         )
 

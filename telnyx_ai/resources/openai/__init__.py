@@ -47,10 +47,21 @@ class AsyncOpenAI(AsyncResource):
 
     _create_response_checks = ArgumentChecks(
         "ai.openai.create_response",
-        mapping_lists=("tools",),
-        mappings=("reasoning", "text", "metadata"),
-        numbers=("max_output_tokens", "temperature", "top_p"),
-        strings=("instructions", "model", "mode", "region", "service_tier", "previous_response_id"),
+        body={
+            "instructions": "strings",
+            "model": "strings",
+            "mode": "strings",
+            "reasoning": "mappings",
+            "region": "strings",
+            "service_tier": "strings",
+            "tools": "mapping_lists",
+            "previous_response_id": "strings",
+            "max_output_tokens": "numbers",
+            "temperature": "numbers",
+            "top_p": "numbers",
+            "text": "mappings",
+            "metadata": "mappings",
+        },
         others=("conversation", "input", "stream", "tool_choice", "parallel_tool_calls", "store"),
     )
 
@@ -154,34 +165,46 @@ class AsyncOpenAI(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> Response | AsyncStream[ResponseStreamEvent]:
         """Create a response with the OpenAI Responses API; with ``stream=True``, a stream of its events."""
-        self._create_response_checks.check(
-            options,
-            mapping_lists=(tools,),
-            mappings=(reasoning, text, metadata),
-            numbers=(max_output_tokens, temperature, top_p),
-            strings=(instructions, model, mode, region, service_tier, previous_response_id),
-        )
-        body = {
-            "conversation": conversation,
-            "input": input,
-            "instructions": instructions,
-            "model": model,
-            "stream": stream,
-            "mode": mode,
-            "reasoning": reasoning,
-            "region": region,
-            "service_tier": service_tier,
-            "tools": tools,
-            "tool_choice": tool_choice,
-            "parallel_tool_calls": parallel_tool_calls,
-            "previous_response_id": previous_response_id,
-            "max_output_tokens": max_output_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "text": text,
-            "metadata": metadata,
-            "store": store,
-        }
+        body: dict[str, object] = {}
+        if conversation is not NOT_GIVEN:
+            body["conversation"] = conversation
+        if input is not NOT_GIVEN:
+            body["input"] = input
+        if instructions is not NOT_GIVEN:
+            body["instructions"] = instructions
+        if model is not NOT_GIVEN:
+            body["model"] = model
+        if stream is not NOT_GIVEN:
+            body["stream"] = stream
+        if mode is not NOT_GIVEN:
+            body["mode"] = mode
+        if reasoning is not NOT_GIVEN:
+            body["reasoning"] = reasoning
+        if region is not NOT_GIVEN:
+            body["region"] = region
+        if service_tier is not NOT_GIVEN:
+            body["service_tier"] = service_tier
+        if tools is not NOT_GIVEN:
+            body["tools"] = tools
+        if tool_choice is not NOT_GIVEN:
+            body["tool_choice"] = tool_choice
+        if parallel_tool_calls is not NOT_GIVEN:
+            body["parallel_tool_calls"] = parallel_tool_calls
+        if previous_response_id is not NOT_GIVEN:
+            body["previous_response_id"] = previous_response_id
+        if max_output_tokens is not NOT_GIVEN:
+            body["max_output_tokens"] = max_output_tokens
+        if temperature is not NOT_GIVEN:
+            body["temperature"] = temperature
+        if top_p is not NOT_GIVEN:
+            body["top_p"] = top_p
+        if text is not NOT_GIVEN:
+            body["text"] = text
+        if metadata is not NOT_GIVEN:
+            body["metadata"] = metadata
+        if store is not NOT_GIVEN:
+            body["store"] = store
+        self._create_response_checks.check(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/openai/responses", PROTOCOL, body=body, options=options

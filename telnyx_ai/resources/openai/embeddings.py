@@ -19,9 +19,13 @@ __all__ = ["AsyncOpenAIEmbeddings"]
 class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
     _create_embeddings_checks = ArgumentChecks(
         "ai.openai.embeddings.create_embeddings",
-        numbers=("dimensions",),
-        strings=("encoding_format", "model", "user"),
-        strings_or_string_lists=("input",),
+        body={
+            "dimensions": "numbers",
+            "encoding_format": "strings",
+            "input": "strings_or_string_lists",
+            "model": "strings",
+            "user": "strings",
+        },
     )
 
     @overload
@@ -68,16 +72,14 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
         **options: Unpack[RequestOptions],
     ) -> OpenAIEmbeddingResponse | OpenAIEmbeddingBase64Response:
         """Embed one text or a list of texts; ``data[i].embedding`` belongs to ``input[i]``."""
-        self._create_embeddings_checks.check(
-            options, numbers=(dimensions,), strings=(encoding_format, model, user), strings_or_string_lists=(input,)
-        )
-        body = {
-            "dimensions": dimensions,
-            "encoding_format": encoding_format,
-            "input": input,
-            "model": model,
-            "user": user,
-        }
+        body: dict[str, object] = {"input": input, "model": model}
+        if dimensions is not NOT_GIVEN:
+            body["dimensions"] = dimensions
+        if encoding_format is not NOT_GIVEN:
+            body["encoding_format"] = encoding_format
+        if user is not NOT_GIVEN:
+            body["user"] = user
+        self._create_embeddings_checks.check(options, body)
         if isinstance(encoding_format, NotGiven):
             return await self._create_embeddings_unset(body, options)
         if encoding_format == "base64":
