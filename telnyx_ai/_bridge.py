@@ -71,21 +71,24 @@ class _Call:
     def start(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         # Runs on the loop thread.
         try:
-            self.task = asyncio.ensure_future(fn(*args, **kwargs))
+            self.task = asyncio.ensure_future(self.run(fn(*args, **kwargs)))
         except BaseException as exc:
             self.error = exc
             self.done.release()
-        else:
-            self.task.add_done_callback(self.finish)
 
-    def finish(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
+    async def run(self, awaitable: Awaitable[Any]) -> None:
+        """The call, then the caller woken from inside the task: no done-callback, so no extra turn of the loop."""
+        try:
+            self.result = await awaitable
+        except asyncio.CancelledError:
             self.error = TelnyxError("The call was cancelled: the client was closed or the caller interrupted it.")
-        elif (error := task.exception()) is not None:
-            self.error = error
-        else:
-            self.result = task.result()
-        self.done.release()
+            raise
+        except BaseException as exc:
+            self.error = exc
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: the loop's to see, as before
+                raise
+        finally:
+            self.done.release()
 
     def cancel(self) -> None:
         if self.task is not None:
