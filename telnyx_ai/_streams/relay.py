@@ -76,6 +76,64 @@ def data_frames(payloads: list[bytes]) -> bytes:
     return b"data: " + joined.replace(b"\n", b"\n\ndata: ") + b"\n\n"
 
 
+class _Heartbeat:
+    """One timer for a relay's pings, instead of a timeout armed and cancelled around every read.
+
+    `start` marks the start of a wait for upstream and arms the timer only when none is pending; the
+    timer, when it fires, re-arms itself for the rest of the period if the current wait began later
+    (data came in meanwhile), and otherwise cancels the waiting task so the relay can send a ping.
+    `stop` tells that cancel apart from anyone else's (``Task.uncancel``), so a real cancellation of the
+    consumer (a client gone, ``task.cancel()``) still propagates.
+    """
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_period", "_since", "_task", "_waiting")
+
+    def __init__(self, period: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._period = period
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0  # the task's cancel requests before this wait: not ours to take back
+        self._since = 0.0  # when the current wait began
+        self._waiting = False
+        self._fired = False  # the timer cancelled the waiting task
+
+    def start(self) -> None:
+        """A wait for upstream begins (in the task that runs the relay now)."""
+        task = self._task = asyncio.current_task()
+        assert task is not None
+        self._cancelling = task.cancelling()
+        self._since = self._loop.time()
+        self._waiting = True
+        if self._handle is None:
+            self._handle = self._loop.call_at(self._since + self._period, self._fire)
+
+    def stop(self) -> bool:
+        """The wait is over; True when the timer alone cancelled it (a ping is due, nothing else asked)."""
+        self._waiting = False
+        if not self._fired:
+            return False
+        self._fired = False
+        assert self._task is not None
+        return self._task.uncancel() <= self._cancelling
+
+    def _fire(self) -> None:
+        self._handle = None
+        if not self._waiting or self._task is None:
+            return  # the relay is busy with its consumer: the next wait arms the timer again
+        due = self._since + self._period
+        if self._loop.time() < due:  # upstream sent data since the timer was set: the silence began later
+            self._handle = self._loop.call_at(due, self._fire)
+            return
+        self._fired = True
+        self._task.cancel()
+
+    def end(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 async def relay(
     next_frames: Callable[[], Awaitable[bytes | None]],
     close: Callable[[], Awaitable[None]],
@@ -90,23 +148,29 @@ async def relay(
     ends (finished, failed, closed or cancelled by a framework whose client went away), ``close`` drops
     the upstream connection before it returns.
     """
+    beat = _Heartbeat(heartbeat) if heartbeat else None
     try:
         while True:
-            silence = asyncio.timeout(heartbeat) if heartbeat else None
+            pause = False
             try:
-                if silence is None:
+                if beat is None:
                     frames = await next_frames()
                 else:
                     # Cancelling a read that waits for data loses nothing: the stream resumes where it was.
-                    async with silence:
+                    beat.start()
+                    try:
                         frames = await next_frames()
+                    finally:
+                        pause = beat.stop()
+            except asyncio.CancelledError:
+                if not pause:
+                    raise
+                yield PING_FRAME
+                continue
             except APIError as exc:
                 yield failed(exc)
                 return
             except Exception as exc:
-                if isinstance(exc, TimeoutError) and silence is not None and silence.expired():
-                    yield PING_FRAME
-                    continue
                 yield failed(exc)
                 raise
             if frames is None:
@@ -116,4 +180,6 @@ async def relay(
                 return
             yield frames
     finally:
+        if beat is not None:
+            beat.end()
         await close()
