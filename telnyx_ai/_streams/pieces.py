@@ -1,7 +1,7 @@
 """`Pieces`: a text that arrives in many small deltas, held at about the size of the text itself.
 
 A stream's accumulator keeps every delta for the final reply. Kept one string per delta, a 5-character
-delta costs some 60 bytes (the string object and its slot in a list); joined every `FOLD_AT` pieces into one
+delta costs some 60 bytes (the string object and its slot in a list); joined every `FOLD_AT` (32) pieces into one
 block, an open stream holds little more than its text, and each character is copied once into a block and
 once into the final text (joining everything on every fold would copy the text again and again).
 """
@@ -12,7 +12,7 @@ from typing import Final
 
 __all__ = ["FOLD_AT", "Pieces"]
 
-FOLD_AT: Final = 64
+FOLD_AT: Final = 32
 """How many recent pieces are joined into one block."""
 
 
