@@ -37,10 +37,10 @@ def _body(protocol: str) -> bytes:
 
 class _Content:
     def __init__(self, reads: list[bytes]) -> None:
-        self._reads = reads
+        self._reads = reads[::-1]  # popped from the end: pop(0) of 20,000 reads would cost more than a read
 
     async def readany(self) -> bytes:
-        return self._reads.pop(0) if self._reads else b""
+        return self._reads.pop() if self._reads else b""
 
     def at_eof(self) -> bool:
         return not self._reads
