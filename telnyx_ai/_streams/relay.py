@@ -10,6 +10,7 @@ when it was cut, timed out or carried an error, so a browser can never take a cu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -69,6 +70,8 @@ def error_frame(error: BaseException, shape: ErrorShape = _telnyx_shape, *, upst
 
 def data_frames(payloads: list[bytes]) -> bytes:
     """``data:`` frames for a batch of JSON payloads, built in one pass."""
+    if len(payloads) == 1 and payloads[0].find(b"\n") < 0:  # a paced stream's usual batch
+        return b"data: " + payloads[0] + b"\n\n"
     joined = b"\n".join(payloads)
     if joined.count(b"\n") != len(payloads) - 1:
         # A payload spread over several data: lines came in with newlines; in JSON they are only whitespace.
@@ -86,10 +89,12 @@ class _Heartbeat:
     consumer (a client gone, ``task.cancel()``) still propagates.
     """
 
-    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_period", "_since", "_task", "_waiting")
+    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_now", "_period", "_since", "_task", "_waiting")
 
     def __init__(self, period: float) -> None:
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        # asyncio's own clock is time.monotonic behind a method call (made once per read); any other loop's is its own.
+        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         self._period = period
         self._handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -103,7 +108,7 @@ class _Heartbeat:
         task = self._task = asyncio.current_task()
         assert task is not None
         self._cancelling = task.cancelling()
-        self._since = self._loop.time()
+        self._since = self._now()
         self._waiting = True
         if self._handle is None:
             self._handle = self._loop.call_at(self._since + self._period, self._fire)
@@ -135,14 +140,16 @@ class _Heartbeat:
 
 
 async def relay(
-    next_frames: Callable[[], Awaitable[bytes | None]],
+    next_batch: Callable[[], Awaitable[Any]],
     close: Callable[[], Awaitable[None]],
     heartbeat: float | None,
     *,
+    frames: Callable[[Any], bytes] | None = None,
     end: Callable[[], bytes] = lambda: DONE_FRAME,
     failed: Callable[[BaseException], bytes] = error_frame,
 ) -> AsyncGenerator[bytes, None]:
-    """The SSE bytes for a stream read with ``next_frames`` (the frames of one batch of events, None at the end).
+    """The SSE bytes for a stream read with ``next_batch`` (one batch of events, None at the end), each batch
+    framed by ``frames`` (without it, a batch is its frames already).
 
     ``end()`` is the frame after a complete stream (empty: none), ``failed`` the frame for an error. However the generator
     ends (finished, failed, closed or cancelled by a framework whose client went away), ``close`` drops
@@ -154,12 +161,12 @@ async def relay(
             pause = False
             try:
                 if beat is None:
-                    frames = await next_frames()
+                    batch = await next_batch()
                 else:
                     # Cancelling a read that waits for data loses nothing: the stream resumes where it was.
                     beat.start()
                     try:
-                        frames = await next_frames()
+                        batch = await next_batch()
                     finally:
                         pause = beat.stop()
             except asyncio.CancelledError:
@@ -173,12 +180,12 @@ async def relay(
             except Exception as exc:
                 yield failed(exc)
                 raise
-            if frames is None:
+            if batch is None:
                 last = end()
                 if last:
                     yield last
                 return
-            yield frames
+            yield batch if frames is None else frames(batch)
     finally:
         if beat is not None:
             beat.end()
