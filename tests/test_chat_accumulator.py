@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -152,3 +153,67 @@ def test_content_reasoning_finish_usage_and_logprobs_are_kept() -> None:
         "stop",
     )
     assert first.message.tool_calls is None
+
+
+def decoded(raw: list[dict[str, object]]) -> list[ChatCompletionChunk]:
+    decoder = msgspec.json.Decoder(ChatCompletionChunk)
+    return [decoder.decode(msgspec.json.encode(c)) for c in raw]
+
+
+def test_thousands_of_small_deltas_over_several_choices_add_up_exactly() -> None:
+    """Far more deltas than are ever held one by one: content, reasoning and tool-call arguments of three
+    choices, interleaved, folded in batches of every size; the reply is the same text, character for character."""
+    choices = 3
+    contents: list[list[str]] = [[] for _ in range(choices)]
+    reasoning: list[str] = []
+    arguments = [[f'{{"n": {n}, "city": "Zürich ☀"' if n == 0 else f', "k{n}": "{n}é"' for n in range(700)] + ["}"]]
+    raw: list[dict[str, object]] = [
+        {"id": "c1", "model": "m", "created": 1, "choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+    ]
+    for n in range(3_000):
+        index = n % choices
+        piece = ["a", "é", "☀", " ", "", "bc"][n % 6]
+        contents[index].append(piece)
+        delta: dict[str, object] = {"content": piece}
+        if index == 0 and n % 5 == 0:
+            delta["reasoning_content"] = f"r{n}"
+            reasoning.append(f"r{n}")
+        raw.append({"choices": [{"index": index, "delta": delta}]})
+    for position, fragment in enumerate(arguments[0]):
+        call: dict[str, object] = {"index": 0, "function": {"arguments": fragment}}
+        if position == 0:
+            call |= {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": fragment}}
+        raw.append({"choices": [{"index": 2, "delta": {"tool_calls": [call]}}]})
+    raw.append({"choices": [{"index": i, "delta": {}, "finish_reason": "stop"} for i in range(choices)]})
+    chunks = decoded(raw)
+    for batch in (1, 7, 64, 65, 1_000, len(chunks)):
+        accumulator = ChatAccumulator()
+        for start in range(0, len(chunks), batch):
+            accumulator.add(chunks[start : start + batch])
+        completion = accumulator.completion()
+        assert [c.message.content for c in completion.choices] == ["".join(pieces) for pieces in contents]
+        assert completion.choices[0].message.reasoning_content == "".join(reasoning)
+        assert completion.choices[1].message.reasoning_content is None
+        [tool] = completion.choices[2].message.tool_calls or []
+        assert tool.id == "call_1" and tool.function is not None and tool.function.name == "lookup"
+        assert tool.function.arguments == "".join(arguments[0])
+        assert msgspec.json.decode(tool.function.arguments)["k699"] == "699é"
+        assert accumulator.final_text() == "".join(contents[0])
+
+
+def test_an_open_streams_accumulator_holds_about_its_text() -> None:
+    """20,000 deltas of 4 characters: held as one string each, some 1.2 MB; folded, little more than the 80 KB of text."""
+    chunks = decoded([{"choices": [{"index": 0, "delta": {"content": f"t{n % 100:02d} "}}]} for n in range(256)])
+    accumulator = ChatAccumulator()
+    accumulator.add(chunks[:1])
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(20_000 // len(chunks)):
+            accumulator.add(chunks)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    text = accumulator.final_text()
+    assert len(text) == 4 * (1 + 20_000 // len(chunks) * len(chunks))
+    assert held - before < 1.5 * len(text) + 16_384

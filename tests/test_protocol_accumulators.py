@@ -184,3 +184,32 @@ async def test_anthropic_rebuilds_the_same_message_however_it_is_cut(
     events = anthropic_events(texts=split_at(TEXT, text_cuts), tool_input=split_at(TOOL_INPUT, input_cuts))
     data = named_sse(events)
     assert await final_of(anthropic.PROTOCOL, fragments(data, byte_cuts)) == expected
+
+
+# -- many small deltas: folded as they come, the same reply ------------------------------------------
+
+MANY_TEXTS = [f"{n % 10}é " if n % 7 else "☀" for n in range(5_000)]  # 5,000 deltas of 1 to 3 characters
+MANY_FRAGMENTS = split_at(ARGUMENTS * 40, list(range(0, 40 * len(ARGUMENTS), 3)))
+
+
+async def test_responses_assembles_thousands_of_small_deltas_exactly() -> None:
+    fragments_json = MANY_FRAGMENTS
+    events = responses_events(texts=MANY_TEXTS, arguments=fragments_json)
+    completed = events.pop()
+    body = named_sse(events) + b"data: [DONE]\n\n"  # no response.completed: the output is assembled
+    ours: Response = await final_of(responses.PROTOCOL, fragments(body, list(range(0, len(body), 4093))))
+    agrees(msgspec.to_builtins(ours.output), completed["response"]["output"])
+    assert ours.output_text == "".join(MANY_TEXTS)
+    call = ours.output[2]
+    assert isinstance(call, ResponseFunctionToolCall) and call.arguments == "".join(fragments_json)
+
+
+async def test_anthropic_assembles_thousands_of_small_deltas_exactly() -> None:
+    tool_input = split_at(TOOL_INPUT, list(range(len(TOOL_INPUT))))  # one character per fragment
+    body = named_sse(anthropic_events(texts=MANY_TEXTS, tool_input=tool_input))
+    whole: Message = await final_of(anthropic.PROTOCOL, fragments(body, list(range(0, len(body), 997))))
+    assert whole == await final_of(anthropic.PROTOCOL, [body])
+    text = whole.content[1]
+    assert getattr(text, "text", None) == "".join(MANY_TEXTS)
+    tool = whole.content[2]
+    assert isinstance(tool, ToolUseBlock) and tool.input == json.loads(TOOL_INPUT)

@@ -18,6 +18,17 @@ def feed_all(pieces: list[bytes], **kwargs: int) -> list[ServerSentEvent]:
     return events
 
 
+def feed_split_all(pieces: list[bytes]) -> list[ServerSentEvent]:
+    """The events of ``pieces`` as `SSEDecoder.feed_split` hands them over, plain messages rebuilt as events."""
+    splitter = SSEDecoder()
+    rebuilt: list[ServerSentEvent] = []
+    for piece in pieces:
+        id_, retry = splitter._id, splitter._retry  # pyright: ignore[reportPrivateUsage]
+        messages, events = splitter.feed_split(piece)
+        rebuilt += [ServerSentEvent(data, "message", id_, retry) for data in messages] + events
+    return rebuilt
+
+
 def split_every(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
@@ -170,13 +181,60 @@ def test_feed_split_gives_the_events_feed_gives(blocks: list[bytes], sizes: list
     for size in [*sizes, len(wire)]:
         pieces.append(wire[offset : offset + size])
         offset += size
-    splitter = SSEDecoder()
-    rebuilt: list[ServerSentEvent] = []
-    for piece in pieces:
-        id_, retry = splitter._id, splitter._retry
-        messages, events = splitter.feed_split(piece)
-        rebuilt += [ServerSentEvent(data, "message", id_, retry) for data in messages] + events
-    assert rebuilt == feed_all(pieces) == feed_all([wire])
+    assert feed_split_all(pieces) == feed_all(pieces) == feed_all([wire])
+
+
+EVENT_BLOCKS = [
+    b'data: {"n": 1}\n\n',
+    b"data: plain\n\n",
+    b"data: [DONE]\n\n",
+    b"data: \n\n",
+    b"data:no-space\n\n",
+    b"data: data: twice\n\n",
+    b"id: 7\n\n",
+    b"event: error\ndata: {}\n\n",
+    b"event: named\ndata: x\n\n",
+    b"data: one\ndata: two\n\n",
+    b": comment\n\n",
+    b"retry: 10\ndata: r\n\n",
+    b"data: cr\r\n\r\n",
+    b"data: lone cr\r\r",
+    b"data: \xc3\xa9t\xc3\xa9 \xf0\x9f\x9a\x80\n\n",
+    b"data: a\n\n\n\ndata: b\n\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(EVENT_BLOCKS), min_size=1, max_size=5), max_size=8),
+    st.booleans(),
+)
+def test_reads_of_whole_events_give_what_byte_by_byte_reads_give(reads: list[list[bytes]], bom: bool) -> None:
+    """Reads that each hold whole events (the fast path's case when they are plain data lines) against the
+    same bytes fed one at a time (never the fast path): the same events."""
+    pieces = [b"".join(blocks) for blocks in reads]
+    if bom and pieces:
+        pieces[0] = b"\xef\xbb\xbf" + pieces[0]
+
+    whole = feed_all(pieces)
+    assert whole == feed_all(split_every(b"".join(pieces), 1))
+    # ...and as `feed_split` hands them over (plain messages as bytes).
+    assert feed_split_all(pieces) == whole
+
+
+def test_a_read_of_whole_plain_events_is_split_into_their_data() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed_split(b"data: first\n\n") == ([b"first"], [])
+    assert decoder.feed_split(b'data: {"a": 1}\n\ndata: \n\ndata: [DONE]\n\n') == ([b'{"a": 1}', b"", b"[DONE]"], [])
+    # A second line in an event, a comment or a CR: not plain, read line by line.
+    assert decoder.feed(b"data: x\ndata: y\n\ndata: z\n\n") == [ServerSentEvent(b"x\ny"), ServerSentEvent(b"z")]
+    assert decoder.feed(b"data: x\n\n: ping\n\n") == [ServerSentEvent(b"x")]
+    assert decoder.feed(b"data: x\r\n\r\ndata: y\n\n") == [ServerSentEvent(b"x"), ServerSentEvent(b"y")]
+    # Over the size limit: the error, not the event.
+    small = SSEDecoder(max_event_bytes=8)
+    small.feed(b"data: ok\n\n")
+    with pytest.raises(APIError, match="exceeded 8 bytes"):
+        small.feed(b"data: far too long\n\n")
 
 
 # -- named events whose data says its type (Responses, Anthropic): names dropped in the fast path --

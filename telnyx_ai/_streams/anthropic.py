@@ -38,6 +38,7 @@ from ..types.anthropic import (
     Usage,
 )
 from ..types.stream_events import UnknownEvent
+from .pieces import FOLD_AT, Pieces
 from .protocol import Accumulator, TaggedEvents
 from .relay import error_frame
 
@@ -51,17 +52,17 @@ class _Block:
 
     def __init__(self, start: ContentBlock) -> None:
         self.start = start
-        self.pieces: list[str] = []
+        self.pieces = Pieces()
         self.signature: str | None = None
 
     def result(self) -> ContentBlock:
         start = self.start
         if isinstance(start, TextBlock):
-            return msgspec.structs.replace(start, text=start.text + "".join(self.pieces)) if self.pieces else start
+            return msgspec.structs.replace(start, text=start.text + self.pieces.text()) if self.pieces else start
         if isinstance(start, ToolUseBlock):
             if not self.pieces:
                 return start
-            text = "".join(self.pieces)
+            text = self.pieces.text()
             try:
                 parsed: object = msgspec.json.decode(text) if text.strip() else {}
             except msgspec.DecodeError as exc:
@@ -79,7 +80,7 @@ class _Block:
             return msgspec.structs.replace(start, input=cast("dict[str, Any]", parsed))
         if isinstance(start, ThinkingBlock):
             signature = start.signature if self.signature is None else self.signature
-            return msgspec.structs.replace(start, thinking=start.thinking + "".join(self.pieces), signature=signature)
+            return msgspec.structs.replace(start, thinking=start.thinking + self.pieces.text(), signature=signature)
         return start
 
 
@@ -104,14 +105,17 @@ class MessageAccumulator(Accumulator[RawMessageStreamEvent]):
                 if block is None:
                     continue  # a delta for a block that never started: nothing to add it to
                 delta = event.delta
+                recent = block.pieces.recent
                 if isinstance(delta, TextDelta):
-                    block.pieces.append(delta.text)
+                    recent.append(delta.text)
                 elif isinstance(delta, InputJSONDelta):
-                    block.pieces.append(delta.partial_json)
+                    recent.append(delta.partial_json)
                 elif isinstance(delta, ThinkingDelta):
-                    block.pieces.append(delta.thinking)
+                    recent.append(delta.thinking)
                 elif isinstance(delta, SignatureDelta):
                     block.signature = delta.signature
+                if len(recent) >= FOLD_AT:
+                    block.pieces.fold()
                 continue
             if isinstance(event, RawContentBlockStartEvent):
                 blocks[event.index] = _Block(event.content_block)

@@ -9,6 +9,7 @@ import msgspec
 
 from ..types.assistant_chat import AssistantChatDelta, AssistantChatDone, AssistantChatError, AssistantChatEvent
 from ..types.stream_events import UnknownEvent
+from .pieces import Pieces
 from .protocol import Accumulator, TaggedEvents
 
 __all__ = ["PROTOCOL", "AssistantChatAccumulator", "AssistantChatProtocol"]
@@ -23,13 +24,13 @@ class AssistantChatAccumulator(Accumulator[AssistantChatEvent]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pieces: list[str] = []
+        self._pieces = Pieces()
         self._done: AssistantChatDone | None = None
 
     def add(self, items: list[AssistantChatEvent]) -> int | None:
         for event in items:
             if isinstance(event, AssistantChatDelta):
-                self._pieces.append(event.content)
+                self._pieces.add(event.content)
             elif isinstance(event, AssistantChatDone):
                 self._done = event
                 self.ended = True
@@ -44,7 +45,7 @@ class AssistantChatAccumulator(Accumulator[AssistantChatEvent]):
 
     def final(self) -> AssistantChatDone:
         done = self._done or AssistantChatDone()
-        return done if done.content else msgspec.structs.replace(done, content="".join(self._pieces))
+        return done if done.content else msgspec.structs.replace(done, content=self._pieces.text())
 
     def final_text(self) -> str:
         return self.final().content

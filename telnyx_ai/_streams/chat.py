@@ -23,6 +23,7 @@ from ..types.chat import (
     CompletionUsage,
     FunctionCall,
 )
+from .pieces import FOLD_AT, Pieces
 from .protocol import Accumulator, StreamProtocol
 
 __all__ = ["PROTOCOL", "ChatAccumulator", "ChatProtocol", "first_choice_texts"]
@@ -47,7 +48,7 @@ class _ToolCall:
     that call's: then it starts a new call (servers that number every call 0 do this). An id
     that arrives after the first fragment is kept. The name is taken from the first fragment
     that has one; a fragment repeating the same name adds nothing, a different one is appended
-    (a name streamed in pieces). Arguments are always concatenated.
+    (a name streamed in pieces). Arguments are always concatenated (held as `Pieces`).
     """
 
     __slots__ = ("arguments", "id", "index", "name", "type")
@@ -57,7 +58,7 @@ class _ToolCall:
         self.id: str | None = None
         self.type: str | None = None
         self.name = ""
-        self.arguments: list[str] = []
+        self.arguments = Pieces()
 
     def add(self, fragment: ChoiceDeltaToolCall) -> None:
         if fragment.id and self.id is None:
@@ -69,13 +70,13 @@ class _ToolCall:
             if function.name and function.name != self.name:
                 self.name += function.name
             if function.arguments:
-                self.arguments.append(function.arguments)
+                self.arguments.add(function.arguments)
 
     def result(self) -> ChatCompletionMessageToolCall:
         return ChatCompletionMessageToolCall(
             id=self.id or "",
             type=self.type or "function",
-            function=FunctionCall(name=self.name, arguments="".join(self.arguments)),
+            function=FunctionCall(name=self.name, arguments=self.arguments.text()),
         )
 
 
@@ -86,8 +87,8 @@ class _Choice:
 
     def __init__(self) -> None:
         self.role: str | None = None
-        self.content: list[str] = []  # empty until a content delta arrives ("" counts: content is then "")
-        self.reasoning: list[str] | None = None
+        self.content = Pieces()  # empty until a content delta arrives ("" counts: content is then "")
+        self.reasoning: Pieces | None = None
         self.calls: list[_ToolCall] = []  # in order of first appearance
         self.current: dict[int, _ToolCall] = {}  # index -> the call fragments at that index now go to
         self.finish_reason: str | None = None
@@ -97,8 +98,8 @@ class _Choice:
         """The parts of a delta other than its content: role, ``reasoning_content``, tool calls."""
         if delta.reasoning_content is not None:
             if self.reasoning is None:
-                self.reasoning = []
-            self.reasoning.append(delta.reasoning_content)
+                self.reasoning = Pieces()
+            self.reasoning.add(delta.reasoning_content)
         if delta.tool_calls:
             self.add_tool_calls(delta.tool_calls)
         if delta.role:
@@ -128,9 +129,9 @@ class _Choice:
         calls = sorted(self.calls, key=lambda call: call.index)  # stable: same-index calls keep their order
         message = ChatCompletionMessage(
             role=self.role or "assistant",
-            content="".join(self.content) if self.content else None,
+            content=self.content.text() if self.content else None,
             tool_calls=[call.result() for call in calls] or None,
-            reasoning_content=None if self.reasoning is None else "".join(self.reasoning),
+            reasoning_content=None if self.reasoning is None else self.reasoning.text(),
         )
         return Choice(message=message, index=index, finish_reason=self.finish_reason, logprobs=self.logprobs)
 
@@ -169,7 +170,10 @@ class ChatAccumulator(Accumulator[ChatCompletionChunk]):
                     state = choices[choice.index] = _Choice()
                 delta = choice.delta
                 if delta.content is not None:
-                    state.content.append(delta.content)
+                    recent = state.content.recent
+                    recent.append(delta.content)
+                    if len(recent) >= FOLD_AT:
+                        state.content.fold()
                 if delta.role or delta.reasoning_content is not None or delta.tool_calls:
                     state.add_rare(delta)
                 if choice.finish_reason is not None:

@@ -70,20 +70,24 @@ class StreamHelpers(Generic[T]):
         with ``retryable``). Send it with the headers in `SSE_RELAY_HEADERS`. Closing the iterator (as
         frameworks do when the browser goes away) closes the upstream connection at once.
         """
-        return relay(self._next_frames, self.close, heartbeat, end=self._end_frame, failed=self._protocol.error_frame)
+        # The relay's heartbeat cancels its reads to send pings: pauses, not an abandoned stream.
+        self._pausable = True
+        return relay(
+            self.next_batch,
+            self.close,
+            heartbeat,
+            frames=self._frames,
+            end=self._end_frame,
+            failed=self._protocol.error_frame,
+        )
 
     def _end_frame(self) -> bytes:
         """What a relay sends after the stream's end: nothing when its protocol's last event ended it."""
         accumulator = self._accumulator
         return b"" if accumulator is not None and accumulator.ended else self._protocol.end_frame
 
-    async def _next_frames(self) -> bytes | None:
-        self._pausable = True
-        try:
-            batch = await self.next_batch()
-        finally:
-            self._pausable = False
-        return None if batch is None else self._protocol.frames(batch, self._batch_json)
+    def _frames(self, batch: list[T]) -> bytes:
+        return self._protocol.frames(batch, self._batch_json)
 
     async def _final(self) -> Any:
         return (await self._read_to_end()).final()

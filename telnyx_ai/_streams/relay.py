@@ -10,6 +10,7 @@ when it was cut, timed out or carried an error, so a browser can never take a cu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -69,6 +70,8 @@ def error_frame(error: BaseException, shape: ErrorShape = _telnyx_shape, *, upst
 
 def data_frames(payloads: list[bytes]) -> bytes:
     """``data:`` frames for a batch of JSON payloads, built in one pass."""
+    if len(payloads) == 1 and payloads[0].find(b"\n") < 0:  # a paced stream's usual batch
+        return b"data: " + payloads[0] + b"\n\n"
     joined = b"\n".join(payloads)
     if joined.count(b"\n") != len(payloads) - 1:
         # A payload spread over several data: lines came in with newlines; in JSON they are only whitespace.
@@ -76,44 +79,114 @@ def data_frames(payloads: list[bytes]) -> bytes:
     return b"data: " + joined.replace(b"\n", b"\n\ndata: ") + b"\n\n"
 
 
+class _Heartbeat:
+    """One timer for a relay's pings, instead of a timeout armed and cancelled around every read.
+
+    `start` marks the start of a wait for upstream and arms the timer only when none is pending; the
+    timer, when it fires, re-arms itself for the rest of the period if the current wait began later
+    (data came in meanwhile), and otherwise cancels the waiting task so the relay can send a ping.
+    `stop` tells that cancel apart from anyone else's (``Task.uncancel``), so a real cancellation of the
+    consumer (a client gone, ``task.cancel()``) still propagates.
+    """
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_now", "_period", "_since", "_task", "_waiting")
+
+    def __init__(self, period: float) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        # asyncio's own clock is time.monotonic behind a method call (made once per read); any other loop's is its own.
+        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        self._period = period
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0  # the task's cancel requests before this wait: not ours to take back
+        self._since = 0.0  # when the current wait began
+        self._waiting = False
+        self._fired = False  # the timer cancelled the waiting task
+
+    def start(self) -> None:
+        """A wait for upstream begins (in the task that runs the relay now)."""
+        task = self._task = asyncio.current_task()
+        assert task is not None
+        self._cancelling = task.cancelling()
+        self._since = self._now()
+        self._waiting = True
+        if self._handle is None:
+            self._handle = self._loop.call_at(self._since + self._period, self._fire)
+
+    def stop(self) -> bool:
+        """The wait is over; True when the timer alone cancelled it (a ping is due, nothing else asked)."""
+        self._waiting = False
+        if not self._fired:
+            return False
+        self._fired = False
+        assert self._task is not None
+        return self._task.uncancel() <= self._cancelling
+
+    def _fire(self) -> None:
+        self._handle = None
+        if not self._waiting or self._task is None:
+            return  # the relay is busy with its consumer: the next wait arms the timer again
+        due = self._since + self._period
+        if self._loop.time() < due:  # upstream sent data since the timer was set: the silence began later
+            self._handle = self._loop.call_at(due, self._fire)
+            return
+        self._fired = True
+        self._task.cancel()
+
+    def end(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 async def relay(
-    next_frames: Callable[[], Awaitable[bytes | None]],
+    next_batch: Callable[[], Awaitable[Any]],
     close: Callable[[], Awaitable[None]],
     heartbeat: float | None,
     *,
+    frames: Callable[[Any], bytes] | None = None,
     end: Callable[[], bytes] = lambda: DONE_FRAME,
     failed: Callable[[BaseException], bytes] = error_frame,
 ) -> AsyncGenerator[bytes, None]:
-    """The SSE bytes for a stream read with ``next_frames`` (the frames of one batch of events, None at the end).
+    """The SSE bytes for a stream read with ``next_batch`` (one batch of events, None at the end), each batch
+    framed by ``frames`` (without it, a batch is its frames already).
 
     ``end()`` is the frame after a complete stream (empty: none), ``failed`` the frame for an error. However the generator
     ends (finished, failed, closed or cancelled by a framework whose client went away), ``close`` drops
     the upstream connection before it returns.
     """
+    beat = _Heartbeat(heartbeat) if heartbeat else None
     try:
         while True:
-            silence = asyncio.timeout(heartbeat) if heartbeat else None
+            pause = False
             try:
-                if silence is None:
-                    frames = await next_frames()
+                if beat is None:
+                    batch = await next_batch()
                 else:
                     # Cancelling a read that waits for data loses nothing: the stream resumes where it was.
-                    async with silence:
-                        frames = await next_frames()
+                    beat.start()
+                    try:
+                        batch = await next_batch()
+                    finally:
+                        pause = beat.stop()
+            except asyncio.CancelledError:
+                if not pause:
+                    raise
+                yield PING_FRAME
+                continue
             except APIError as exc:
                 yield failed(exc)
                 return
             except Exception as exc:
-                if isinstance(exc, TimeoutError) and silence is not None and silence.expired():
-                    yield PING_FRAME
-                    continue
                 yield failed(exc)
                 raise
-            if frames is None:
+            if batch is None:
                 last = end()
                 if last:
                     yield last
                 return
-            yield frames
+            yield batch if frames is None else frames(batch)
     finally:
+        if beat is not None:
+            beat.end()
         await close()

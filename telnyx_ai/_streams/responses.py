@@ -45,6 +45,7 @@ from ..types.responses import (
     ResponseTextDeltaEvent,
 )
 from ..types.stream_events import UnknownEvent
+from .pieces import FOLD_AT, Pieces
 from .protocol import Accumulator, TaggedEvents
 from .relay import DONE_FRAME, error_frame
 
@@ -62,9 +63,9 @@ class _Item:
     def __init__(self, added: ResponseOutputItem) -> None:
         self.added = added
         self.done: ResponseOutputItem | None = None
-        self.parts: dict[int, tuple[Any, list[str]]] = {}  # content_index -> (the part's kind, its pieces)
-        self.summary: dict[int, list[str]] = {}
-        self.arguments: list[str] = []
+        self.parts: dict[int, tuple[Any, Pieces]] = {}  # content_index -> (the part's kind, its pieces)
+        self.summary: dict[int, Pieces] = {}
+        self.arguments = Pieces()
 
     def result(self) -> ResponseOutputItem:
         if self.done is not None:
@@ -74,17 +75,17 @@ class _Item:
             parts = list(added.content)
             for _, (kind, pieces) in sorted(self.parts.items(), key=lambda entry: entry[0]):
                 if kind is ResponseOutputRefusal:
-                    parts.append(ResponseOutputRefusal(refusal="".join(pieces)))
+                    parts.append(ResponseOutputRefusal(refusal=pieces.text()))
                 elif kind is ResponseOutputText:
-                    parts.append(ResponseOutputText(text="".join(pieces)))
+                    parts.append(ResponseOutputText(text=pieces.text()))
             return msgspec.structs.replace(added, content=parts)
         if isinstance(added, ResponseFunctionToolCall):
-            return msgspec.structs.replace(added, arguments=added.arguments + "".join(self.arguments))
+            return msgspec.structs.replace(added, arguments=added.arguments + self.arguments.text())
         if not isinstance(added, ResponseReasoningItem):
             return added  # an item of a type this version does not know: kept as it was announced
-        summary = [*added.summary, *(ResponseSummaryText(text="".join(p)) for _, p in sorted(self.summary.items()))]
+        summary = [*added.summary, *(ResponseSummaryText(text=p.text()) for _, p in sorted(self.summary.items()))]
         reasoning = [
-            ResponseReasoningText(text="".join(pieces))
+            ResponseReasoningText(text=pieces.text())
             for _, (kind, pieces) in sorted(self.parts.items(), key=lambda entry: entry[0])
             if kind is ResponseReasoningText
         ]
@@ -100,21 +101,25 @@ class ResponsesAccumulator(Accumulator[ResponseStreamEvent]):
     def __init__(self) -> None:
         super().__init__()
         self._at: tuple[int, int] = (-1, -1)
-        self._pieces: list[str] = []
+        self._pieces = Pieces()  # the text part the last delta went to
         self._response: Response | None = None  # the latest snapshot: created, queued, in_progress
         self._terminal: Response | None = None  # the completed, failed or incomplete payload
         self._items: dict[int, _Item] = {}  # output_index -> the item
-        self._texts: dict[tuple[int, int], list[str]] = {}  # (output_index, content_index) -> text pieces
+        self._texts: dict[tuple[int, int], Pieces] = {}  # (output_index, content_index) -> text pieces
 
     def add(self, items: list[ResponseStreamEvent]) -> int | None:
         pieces, at = self._pieces, self._at  # the text part the last delta went to, and where it is
+        recent = pieces.recent
         for event in items:
             if isinstance(event, ResponseTextDeltaEvent):  # the usual event, first and inline
                 if event.content_index != at[1] or event.output_index != at[0]:
                     at = (event.output_index, event.content_index)
-                    pieces = self._pieces = self._texts.setdefault(at, [])
+                    pieces = self._pieces = self._texts.setdefault(at, Pieces())
+                    recent = pieces.recent
                     self._at = at
-                pieces.append(event.delta)
+                recent.append(event.delta)
+                if len(recent) >= FOLD_AT:
+                    pieces.fold()
                 continue
             if isinstance(event, UnknownEvent):
                 continue
@@ -139,26 +144,26 @@ class ResponsesAccumulator(Accumulator[ResponseStreamEvent]):
                 item = self._items[event.output_index] = _Item(event.item)
             item.done = event.item
         elif isinstance(event, ResponseFunctionCallArgumentsDeltaEvent):
-            self._item(event.output_index).arguments.append(event.delta)
+            self._item(event.output_index).arguments.add(event.delta)
         elif isinstance(event, ResponseFunctionCallArgumentsDoneEvent):
             item = self._item(event.output_index)
-            item.arguments = [event.arguments]
+            item.arguments = Pieces(event.arguments)
         elif isinstance(event, ResponseContentPartAddedEvent):
             kind = type(event.part)
             self._item(event.output_index).parts[event.content_index] = (
                 kind,
-                self._texts.setdefault((event.output_index, event.content_index), [event.part.text])
+                self._texts.setdefault((event.output_index, event.content_index), Pieces(event.part.text))
                 if isinstance(event.part, ResponseOutputText | ResponseReasoningText)
-                else [event.part.refusal],
+                else Pieces(event.part.refusal),
             )
         elif isinstance(event, ResponseRefusalDeltaEvent):
-            self._part(event.output_index, event.content_index, ResponseOutputRefusal).append(event.delta)
+            self._part(event.output_index, event.content_index, ResponseOutputRefusal).add(event.delta)
         elif isinstance(event, ResponseReasoningTextDeltaEvent):
-            self._part(event.output_index, event.content_index, ResponseReasoningText).append(event.delta)
+            self._part(event.output_index, event.content_index, ResponseReasoningText).add(event.delta)
         elif isinstance(event, ResponseReasoningSummaryPartAddedEvent):
-            self._item(event.output_index).summary.setdefault(event.summary_index, [event.part.text])
+            self._item(event.output_index).summary.setdefault(event.summary_index, Pieces(event.part.text))
         elif isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
-            self._item(event.output_index).summary.setdefault(event.summary_index, []).append(event.delta)
+            self._item(event.output_index).summary.setdefault(event.summary_index, Pieces()).add(event.delta)
 
     def _item(self, output_index: int) -> _Item:
         item = self._items.get(output_index)
@@ -166,11 +171,11 @@ class ResponsesAccumulator(Accumulator[ResponseStreamEvent]):
             item = self._items[output_index] = _Item(ResponseOutputMessage(id=""))
         return item
 
-    def _part(self, output_index: int, content_index: int, kind: Any) -> list[str]:
+    def _part(self, output_index: int, content_index: int, kind: Any) -> Pieces:
         parts = self._item(output_index).parts
         entry = parts.get(content_index)
         if entry is None:
-            entry = parts[content_index] = (kind, self._texts.setdefault((output_index, content_index), []))
+            entry = parts[content_index] = (kind, self._texts.setdefault((output_index, content_index), Pieces()))
         return entry[1]
 
     def texts(self, items: list[ResponseStreamEvent]) -> list[str]:

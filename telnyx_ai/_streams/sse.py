@@ -96,9 +96,28 @@ class SSEDecoder:
         """
         if self._overflowed:
             raise self._overflow_error()
+        if (
+            chunk.startswith(b"data: ")
+            and chunk.endswith(b"\n\n")
+            and not self._partial
+            and not self._data
+            and self._event is None
+            and self._started
+            and not self._skip_lf
+            and len(chunk) <= self._max_event
+            and chunk.find(b"\r") < 0
+        ):
+            # The usual read of a paced stream: whole one-line data events and nothing else. Each such event
+            # has exactly two newlines, so counting them proves that no event has another line.
+            newlines = chunk.count(b"\n")
+            if newlines == 2:
+                return [chunk[6:-2]], []
+            messages = chunk[6:-2].split(b"\n\ndata: ")
+            if newlines == 2 * len(messages):
+                return messages, []
         if self._skip_lf:
             self._skip_lf = False
-            if chunk[:1] == b"\n":
+            if chunk.startswith(b"\n"):
                 chunk = chunk[1:]
         if not chunk:
             return [], []
@@ -148,10 +167,10 @@ class SSEDecoder:
         for position, block in enumerate(blocks):
             # find, not "in": bytes.__contains__ tries its argument as an int first, and raising and
             # clearing that TypeError costs more than the rest of this line.
-            if block[:6] == b"data: " and block.find(b"\n") < 0 and len(block) <= limit:
+            if block.startswith(b"data: ") and block.find(b"\n") < 0 and len(block) <= limit:
                 messages.append(block[6:])
                 continue
-            if self._drop_names and block[:7] == b"event: " and len(block) <= limit:
+            if self._drop_names and block.startswith(b"event: ") and len(block) <= limit:
                 data = _named_data(block)
                 if data is not None:
                     messages.append(data)
@@ -200,7 +219,7 @@ class SSEDecoder:
                     self._event = None
                 continue
             if line.startswith(b"data:"):
-                piece = line[6:] if line[5:6] == b" " else line[5:]
+                piece = line[6:] if line.startswith(b" ", 5) else line[5:]
                 data.append(piece)
                 self._data_size += len(piece) + 1
             elif line[0] != 58:  # b":" starts a comment
@@ -243,7 +262,7 @@ class SSEDecoder:
 
     def _field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
-        if value[:1] == b" ":
+        if value.startswith(b" "):
             value = value[1:]
         if name == b"event":
             self._event = value.decode("utf-8", "replace")
@@ -269,7 +288,7 @@ class SSEDecoder:
 def _named_data(block: bytes) -> bytes | None:
     """The data of a block that is exactly ``event: <name>`` and one ``data: `` line, unless it is an error."""
     end = block.find(b"\n")
-    if end < 0 or block[end + 1 : end + 7] != b"data: " or block.find(b"\n", end + 1) >= 0:
+    if end < 0 or not block.startswith(b"data: ", end + 1) or block.find(b"\n", end + 1) >= 0:
         return None
     if block[7:end].strip() == b"error":
         return None
