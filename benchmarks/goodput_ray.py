@@ -117,7 +117,8 @@ def _ray(kill: bool, accepted: Callable[[], int], block_rows: int) -> Contender:
             dataset = ray.data.from_items(rows).map_batches(
                 PidNotingEmbedder,
                 fn_constructor_kwargs=settings,
-                batch_size=block_rows,
+                # At least 4 blocks per worker, so a small run (--scale) still has work left to kill a worker in.
+                batch_size=min(block_rows, max(64, len(rows) // (WORKERS * 4))),
                 compute=ray.data.ActorPoolStrategy(size=WORKERS),
                 num_cpus=0.25,
             )
