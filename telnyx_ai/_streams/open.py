@@ -38,9 +38,10 @@ async def open_stream(
         method, path, options=options, body=body, query=query, stream=True, idempotency_key=idempotency_key
     )
     config = transport.config
+    stream_class: type[AsyncStream[T]] = AsyncStream  # not AsyncStream[T] per call: an alias each time
     return await transport.call(
         request,
-        lambda response: AsyncStream[T].open(
+        lambda response: stream_class.open(
             response,
             request,
             protocol,

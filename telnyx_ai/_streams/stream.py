@@ -7,6 +7,7 @@ business (one module per protocol); this module reads, decodes in batches, hands
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -113,6 +114,12 @@ class AsyncStream(StreamHelpers[T]):
         self._watch: EndWatch | None = None  # the event hooks to tell of its end, when there are any
         self._idle = stream_idle
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
+        # Read once per batch with a limit: asyncio's own clock is time.monotonic behind a method call; another
+        # loop's is its own. A protocol without keep-alives is not asked about each batch.
+        loop = self._loop
+        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        plain = type(protocol).keepalive is StreamProtocol.keepalive  # pyright: ignore[reportUnknownMemberType]
+        self._keepalive = None if plain else protocol.keepalive
         if stream_idle is not None:
             ref: weakref.ReferenceType[AsyncStream[Any]] = weakref.ref(self)
             self._idle_timer = self._loop.call_later(stream_idle, _check_idle, ref)
@@ -315,9 +322,9 @@ class AsyncStream(StreamHelpers[T]):
         if self._idle is None:
             return await self._read_batch()
         if self._idle_since is None:  # waiting for data from now (a batch of keep-alives keeps the wait going)
-            self._idle_since = self._loop.time()
+            self._idle_since = self._now()
         read = await self._read_batch()
-        if read is not None and not self._protocol.keepalive(read):
+        if read is not None and (self._keepalive is None or not self._keepalive(read)):
             self._idle_since = None
         return read
 
@@ -503,7 +510,7 @@ def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
     limit = stream._idle  # pyright: ignore[reportPrivateUsage]
     since = stream._idle_since  # pyright: ignore[reportPrivateUsage]
     loop = stream._loop  # pyright: ignore[reportPrivateUsage]
-    waited = 0.0 if since is None else loop.time() - since
+    waited = 0.0 if since is None else stream._now() - since  # pyright: ignore[reportPrivateUsage]
     if waited >= limit:
         stream.response.content.set_exception(_IdleTimeout())
         return
