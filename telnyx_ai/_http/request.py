@@ -192,6 +192,13 @@ def encode_body(body: Body | RawJSON | None, extra: Body | None) -> bytes | None
             raise TelnyxError(f"Could not encode the request body: {exc}") from exc
     if body is None and not extra:
         return None
+    if body and not extra:
+        # The usual body: built by a generated method from the arguments given, so nothing to drop. A value
+        # the encoder refuses (a NOT_GIVEN left in, a type it cannot send) goes the general way below.
+        try:
+            return _encoder.encode(body)
+        except TypeError:
+            pass
     fields: dict[str, object] = {k: v for k, v in body.items() if v is not NOT_GIVEN} if body else {}
     if extra:
         fields.update(extra)
@@ -330,13 +337,13 @@ class RequestBuilder:
             base_headers = self._headers if payload is None else self._json_headers
         extra_headers = options.get("extra_headers")
         resendable = data is None or getattr(data, "resendable", True)
-        if method != "GET" and not _has_idempotency_key(extra_headers):  # extra_headers win, in any case
+        if method != "GET" and not (extra_headers and _has_idempotency_key(extra_headers)):  # extra_headers win
             if not isinstance(idempotency_key, NotGiven):
                 key = check_header_value(IDEMPOTENCY_KEY_HEADER, idempotency_key)
                 base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: key}
             elif self._retries and resendable:
                 base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: new_idempotency_key()}
-        headers = merge_headers(base_headers, extra_headers)
+        headers = merge_headers(base_headers, extra_headers) if extra_headers else base_headers
         if stream:
             headers = {**headers, "Accept": "text/event-stream"}
         timeout = options.get("timeout", NOT_GIVEN)
@@ -352,7 +359,7 @@ class RequestBuilder:
         return Request(
             method,
             self._base_url + path,
-            query_params(query, extra_query),
+            query_params(query, extra_query) if query or extra_query else None,
             headers,
             payload,
             limits,
