@@ -203,8 +203,8 @@ class Transport:
                 method,
                 parsed_url(url),
                 params=request.params,
-                headers=request.headers_for(retry),
-                data=request.body(),
+                headers=request.headers_for(retry) if retry else request.headers,
+                data=payload() if callable(payload := request.payload) else payload,  # `Request.body`, inlined
                 timeout=request.timeout,
                 proxy=request.proxy,
                 ssl=request.ssl,
