@@ -67,6 +67,7 @@ def _run(protocol: str, who: str, path: str, cut: str = "64k") -> None:
 
     from telnyx_ai._streams import anthropic, chat, responses
     from telnyx_ai._streams.stream import AsyncStream
+    from telnyx_ai._types import DEFAULT_STREAM_IDLE_TIMEOUT
 
     body = Path(path).read_bytes()
     if cut == "event":
@@ -94,8 +95,13 @@ def _run(protocol: str, who: str, path: str, cut: str = "64k") -> None:
     elif who in ("telnyx_ai", "telnyx_ai_sse"):
 
         async def read() -> None:
-            stream = AsyncStream(
-                _Response(reads), stream_protocol, method="POST", url="memory", max_event_bytes=1 << 24
+            stream = AsyncStream(  # with the SDK's default idle limit, as a client opens it
+                _Response(reads),
+                stream_protocol,
+                method="POST",
+                url="memory",
+                max_event_bytes=1 << 24,
+                stream_idle=DEFAULT_STREAM_IDLE_TIMEOUT,
             )
             if who == "telnyx_ai_sse":
                 async for _ in stream.to_sse():
