@@ -87,6 +87,8 @@ def load_foreign(tp: type[Any], value: object) -> Any:
     validate = getattr(tp, "model_validate", None)
     if callable(validate):
         return validate(value)
+    # msgspec's dec_hook contract: NotImplementedError means "not a type I convert", and msgspec reports it
+    # as a validation error naming the field, which is what a caller should see.
     raise NotImplementedError(f"{tp!r} is neither a msgspec type nor a pydantic model")
 
 

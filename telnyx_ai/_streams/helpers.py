@@ -33,6 +33,8 @@ class StreamHelpers(Generic[T]):
     _finished: bool
     _pausable: bool
 
+    # Provided by AsyncStream (the only subclass); declared here so the helpers type-check on their own.
+    # Not an ABC: ABCMeta would put its isinstance check on every stream's hot path.
     async def next_batch(self) -> list[T] | None:
         raise NotImplementedError
 
