@@ -1,14 +1,14 @@
 """The runtime under the sync `Telnyx` client: one event loop in a background thread.
 
 A `Bridge` owns an asyncio loop running in a daemon thread. Each blocking call hands a
-coroutine function to that loop and waits on a plain lock until the task finishes, so any
+coroutine function to that loop and blocks until the task wakes it (`_wakeup`), so any
 number of threads share one `AsyncTelnyx` and its connection pool. The caller's thread may
 itself run an event loop (a Jupyter cell, an async handler calling sync code): it is simply
 blocked for the call, never re-entered.
 
 Why an explicit loop thread and not ``anyio.from_thread.start_blocking_portal``: both do the
 same job, but the portal wraps every call in a task group, a cancel scope and a
-``concurrent.futures.Future``; handing the task over with ``call_soon_threadsafe`` and a lock
+``concurrent.futures.Future``; handing the task over with ``call_soon_threadsafe`` and a direct wake-up
 measured 2-3x cheaper per hop (35-75 µs against 85-130 µs on a 2-CPU dev machine; see
 ``benchmarks/bench_sync_bridge.py``), and it lets an interrupted caller wait for the
 cancelled task to unwind before re-raising.
@@ -33,6 +33,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from ._errors import TelnyxError
 from ._logging import logger
+from ._wakeup import Wakeup, wakeup_for_this_thread
 
 __all__ = ["Bridge", "SyncResource"]
 
@@ -57,13 +58,12 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Call:
-    """One blocking call: the task on the loop, and a lock the caller waits on until it ends."""
+    """One blocking call: the task on the loop, and the wake-up the caller waits on until it ends."""
 
     __slots__ = ("done", "error", "result", "task")
 
-    def __init__(self) -> None:
-        self.done = threading.Lock()
-        self.done.acquire()
+    def __init__(self, done: Wakeup) -> None:
+        self.done = done
         self.task: asyncio.Task[Any] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
@@ -74,7 +74,7 @@ class _Call:
             self.task = asyncio.ensure_future(self.run(fn(*args, **kwargs)))
         except BaseException as exc:
             self.error = exc
-            self.done.release()
+            self.done.set()
 
     async def run(self, awaitable: Awaitable[Any]) -> None:
         """The call, then the caller woken from inside the task: no done-callback, so no extra turn of the loop."""
@@ -88,7 +88,7 @@ class _Call:
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: the loop's to see, as before
                 raise
         finally:
-            self.done.release()
+            self.done.set()
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -181,21 +181,33 @@ class Bridge:
         An exception in the caller while waiting (KeyboardInterrupt) cancels the task.
         """
         self._check_caller()
-        call = _Call()
-        with self._lock:  # close() cannot stop the loop between this check and the scheduling
-            if self._closed:
-                raise TelnyxError("This client is closed; create a new one.")
-            try:
-                self._loop.call_soon_threadsafe(call.start, fn, args, kwargs)
-            except RuntimeError as exc:  # the loop is closed: its thread is gone
-                raise TelnyxError("This client's event loop thread has stopped; create a new client.") from exc
+        done = wakeup_for_this_thread()
+        call = _Call(done)
         try:
-            call.done.acquire()
+            with self._lock:  # close() cannot stop the loop between this check and the scheduling
+                if self._closed:
+                    raise TelnyxError("This client is closed; create a new one.")
+                try:
+                    self._loop.call_soon_threadsafe(call.start, fn, args, kwargs)
+                except RuntimeError as exc:  # the loop is closed: its thread is gone
+                    raise TelnyxError("This client's event loop thread has stopped; create a new client.") from exc
         except BaseException:
-            if not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(call.cancel)
-                call.done.acquire(timeout=_CANCEL_WAIT)
+            done.release()
             raise
+        woken = False
+        try:
+            woken = done.wait()
+        except BaseException:
+            try:
+                if not self._loop.is_closed():
+                    self._loop.call_soon_threadsafe(call.cancel)
+                    woken = done.wait(_CANCEL_WAIT)
+            finally:
+                if not woken:  # the task may still wake it later: never wait on it again
+                    done.retire()
+            raise
+        finally:
+            done.release()
         error = call.error
         if error is not None:
             try:

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "_pydantic",
         "_models",
         "types",
+        "_wakeup",
         "_bridge",
     ),
     ("_checks",),

@@ -1,0 +1,127 @@
+"""The sync bridge's wake-ups: one reusable eventfd per thread, never woken by a call it gave up on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from telnyx_ai import _bridge
+from telnyx_ai._bridge import Bridge
+from telnyx_ai._wakeup import Wakeup, wakeup_for_this_thread
+
+needs_eventfd = pytest.mark.skipif(not hasattr(os, "eventfd"), reason="eventfd is Linux-only; other systems use a lock")
+
+
+async def _nothing() -> None:
+    pass
+
+
+@pytest.fixture
+def bridge() -> Iterator[Bridge]:
+    b = Bridge(_nothing)
+    yield b
+    b.close()
+
+
+@needs_eventfd
+def test_a_thread_reuses_its_wakeup_call_after_call() -> None:
+    first = wakeup_for_this_thread()
+    first.release()
+    second = wakeup_for_this_thread()
+    second.release()
+    assert second is first
+
+
+@needs_eventfd
+def test_a_call_made_while_the_thread_waits_gets_its_own() -> None:
+    outer = wakeup_for_this_thread()
+    inner = wakeup_for_this_thread()  # e.g. from a signal handler that runs during the outer wait
+    assert inner is not outer
+    inner.release()
+    outer.release()
+    assert wakeup_for_this_thread() is outer
+    outer.release()
+
+
+@needs_eventfd
+def test_a_retired_wakeup_is_not_handed_out_again() -> None:
+    old = wakeup_for_this_thread()
+    old.retire()
+    old.release()
+    new = wakeup_for_this_thread()
+    new.release()
+    assert new is not old
+
+
+@pytest.mark.parametrize("make", [Wakeup, wakeup_for_this_thread], ids=["lock", "this-thread"])
+def test_set_from_another_thread_wakes_the_waiter(make: type[Wakeup]) -> None:
+    wakeup = make()
+    try:
+        assert wakeup.wait(0.01) is False  # nothing set yet
+        threading.Timer(0.05, wakeup.set).start()
+        assert wakeup.wait(5) is True
+        threading.Timer(0.05, wakeup.set).start()
+        assert wakeup.wait() is True  # and again: each set wakes one wait
+        assert wakeup.wait(0.01) is False
+    finally:
+        wakeup.release()
+
+
+def test_calls_from_many_threads_each_get_their_own_result(bridge: Bridge) -> None:
+    async def echo(n: int) -> int:
+        await asyncio.sleep(0.001 * (n % 3))
+        return n
+
+    results: dict[int, list[int]] = {}
+
+    def worker(k: int) -> None:
+        results[k] = [bridge.call(echo, k * 100 + i) for i in range(30)]
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {k: [k * 100 + i for i in range(30)] for k in range(8)}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs pthread_kill")
+def test_a_late_wakeup_from_an_abandoned_call_does_not_end_the_next_one(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bridge, "_CANCEL_WAIT", 0.05)
+    release_stubborn = threading.Event()
+
+    async def stubborn() -> str:
+        """Ignores its cancellation and ends later: its wake-up comes after the caller gave up."""
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.get_running_loop().run_in_executor(None, release_stubborn.wait, 5)
+        return "stubborn"
+
+    async def slow() -> str:
+        await asyncio.sleep(0.5)
+        return "slow"
+
+    main = threading.main_thread().ident
+    assert threading.get_ident() == main and main is not None
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bridge.call(stubborn)
+    finally:
+        timer.cancel()
+    # The abandoned task finishes (and sets its wake-up) while the next call is still running.
+    threading.Timer(0.1, release_stubborn.set).start()
+    started = time.monotonic()
+    assert bridge.call(slow) == "slow"
+    assert time.monotonic() - started >= 0.45  # woken by its own task, not by the stubborn one's
