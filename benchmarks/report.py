@@ -169,9 +169,33 @@ def format_markdown(summary: dict[str, Any]) -> str:
             )
     if capped:
         lines += ["", "† hit the time limit: the median run finished this many of its units; figures are per unit."]
+    lines += _sync_against_async_floor(summary["scenarios"])
     if summary["errors"]:
         lines += ["", "Errors:", *[f"- {e}" for e in summary["errors"]]]
     return "\n".join(lines) + "\n"
+
+
+def _sync_against_async_floor(scenarios: list[dict[str, Any]]) -> list[str]:
+    """Scenario 7's sync clients against scenario 1's aiohttp + msgspec floor: the same requests, the floor
+    an async-core SDK is held to (http.client, scenario 7's own floor, has no event loop to pay for)."""
+    by_key = {sc["key"]: sc for sc in scenarios}
+    sync, embed = by_key.get("sync_seq"), by_key.get("embed_seq")
+    if sync is None or embed is None:
+        return []
+    floor = next((r for r in embed["rows"] if r["contender"] == embed["floor"] and r["status"] == "ok"), None)
+    if floor is None or not floor["cpu_s"]:
+        return []
+    cells = [
+        f"{row['label']} {_times(_ratio(row['cpu_s'], floor['cpu_s']))}"
+        for row in sync["rows"]
+        if row["status"] == "ok" and row["contender"] != sync["floor"]
+    ]
+    return [
+        "",
+        "Scenario 7 against scenario 1's floor (aiohttp + msgspec, the same requests, CPU per request): "
+        + "; ".join(cells)
+        + ".",
+    ]
 
 
 def write_reports(summary: dict[str, Any], out: Path, *, chart: bool = True) -> list[Path]:

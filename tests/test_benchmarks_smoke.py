@@ -117,6 +117,15 @@ def test_every_scenario_runs_with_checks_passing(root: str, tmp_path: Path) -> N
         assert f"\n| {sc.number} | " in table, sc.key
     assert "**telnyx_ai AsyncTelnyx**" in table
     assert "1.00\u00d7" in table  # the floor against itself
+    floor_cpu = next(r["cpu_s"] for r in summary["scenarios"][0]["rows"] if r["contender"] == "floor")
+    sync_cpu = next(
+        r["cpu_s"]
+        for sc in summary["scenarios"]
+        if sc["key"] == "sync_seq"
+        for r in sc["rows"]
+        if r["contender"] == "telnyx_ai_sync"
+    )
+    assert f"telnyx_ai Telnyx (sync) {sync_cpu / floor_cpu:.2f}\u00d7" in table  # scenario 7 against 1's floor
 
     written = write_reports(summary, tmp_path, chart=False)
     assert [p.name for p in written] == ["results.md", "results.json"]
