@@ -9,7 +9,8 @@ both run without the GIL, so the caller wakes up holding it and the call costs t
 
 One eventfd serves every call of a thread, one call at a time. A wake-up that may still come for a
 call the caller gave up on (an interrupt the task did not unwind from in time) would end the
-thread's next wait early, so that eventfd is retired and closed once nothing can write to it.
+thread's next wait early, so that eventfd is retired and closed once nothing can write to it. A
+forked child drops the one it inherited: the kernel object is shared with the parent's.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ class _EventfdWakeup(Wakeup):
 
 _local = threading.local()
 _HAS_EVENTFD = hasattr(os, "eventfd")
+
+
+def _forget_after_fork() -> None:
+    """A forked child shares its parent's eventfds: its calls must not wake, or be woken by, the parent's."""
+    _local.wakeup = None
+
+
+if _HAS_EVENTFD:
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def wakeup_for_this_thread() -> Wakeup:

@@ -125,3 +125,28 @@ def test_a_late_wakeup_from_an_abandoned_call_does_not_end_the_next_one(
     started = time.monotonic()
     assert bridge.call(slow) == "slow"
     assert time.monotonic() - started >= 0.45  # woken by its own task, not by the stubborn one's
+
+
+@needs_eventfd
+def test_a_forked_child_does_not_share_its_parents_wakeup() -> None:
+    parent = wakeup_for_this_thread()
+    parent.release()
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: waits on its own wake-up, which the parent's set must not reach
+        try:
+            child = wakeup_for_this_thread()
+            os.write(ready_w, b"x")
+            os._exit(0 if child.wait(1.0) is False else 1)
+        except BaseException:
+            os._exit(2)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"x"
+    os.close(ready_r)
+    mine = wakeup_for_this_thread()
+    assert mine is parent
+    mine.set()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # the child was not woken by the parent's set
+    assert mine.wait(0) is True  # and the parent's wake-up is still its own
+    mine.release()
