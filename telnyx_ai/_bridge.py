@@ -182,8 +182,9 @@ class Bridge:
         """
         self._check_caller()
         done = wakeup_for_this_thread()
-        call = _Call(done)
+        woken = False
         try:
+            call = _Call(done)
             with self._lock:  # close() cannot stop the loop between this check and the scheduling
                 if self._closed:
                     raise TelnyxError("This client is closed; create a new one.")
@@ -191,22 +192,16 @@ class Bridge:
                     self._loop.call_soon_threadsafe(call.start, fn, args, kwargs)
                 except RuntimeError as exc:  # the loop is closed: its thread is gone
                     raise TelnyxError("This client's event loop thread has stopped; create a new client.") from exc
-        except BaseException:
-            done.release()
-            raise
-        woken = False
-        try:
-            woken = done.wait()
-        except BaseException:
             try:
+                woken = done.wait()
+            except BaseException:
                 if not self._loop.is_closed():
                     self._loop.call_soon_threadsafe(call.cancel)
                     woken = done.wait(_CANCEL_WAIT)
-            finally:
-                if not woken:  # the task may still wake it later: never wait on it again
-                    done.retire()
-            raise
+                raise
         finally:
+            if not woken:  # an interrupt, maybe after the task was queued: it may still set this wake-up
+                done.retire()
             done.release()
         error = call.error
         if error is not None:

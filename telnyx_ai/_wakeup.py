@@ -61,10 +61,17 @@ class _EventfdWakeup(Wakeup):
         os.eventfd_write(self._fd, 1)
 
     def wait(self, timeout: float | None = None) -> bool:
-        if timeout is not None and not select.select([self._fd], [], [], timeout)[0]:
-            return False
-        os.eventfd_read(self._fd)
-        return True
+        if timeout is not None:
+            poller = select.poll()  # not select.select: it refuses descriptors past 1023
+            poller.register(self._fd, select.POLLIN)
+            if not poller.poll(timeout * 1000):  # retried after a signal whose handler returns (PEP 475)
+                return False
+        while True:
+            try:
+                os.eventfd_read(self._fd)
+                return True
+            except InterruptedError:  # a signal whose handler returned (one that raises got through)
+                continue
 
     def retire(self) -> None:
         if getattr(_local, "wakeup", None) is self:

@@ -150,3 +150,80 @@ def test_a_forked_child_does_not_share_its_parents_wakeup() -> None:
     assert os.waitstatus_to_exitcode(status) == 0  # the child was not woken by the parent's set
     assert mine.wait(0) is True  # and the parent's wake-up is still its own
     mine.release()
+
+
+def test_a_signal_whose_handler_returns_does_not_end_the_call(bridge: Bridge) -> None:
+    async def slow() -> str:
+        await asyncio.sleep(0.3)
+        return "done"
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: seen.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        assert bridge.call(slow) == "done"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert seen == [signal.SIGALRM]  # the handler ran, and the call waited on
+
+
+def test_an_interrupt_after_the_task_was_queued_does_not_wake_the_next_call(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = bridge._loop  # pyright: ignore[reportPrivateUsage]
+    write_to_self = loop._write_to_self  # type: ignore[attr-defined]  # pyright: ignore
+    interrupted: list[bool] = []
+
+    def then_interrupt() -> None:
+        write_to_self()  # the task is queued and its loop woken: Ctrl-C lands just after
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "_write_to_self", then_interrupt)
+
+    async def echo(value: str, delay: float) -> str:
+        await asyncio.sleep(delay)
+        return value
+
+    outcomes: list[object] = []
+
+    def in_a_fresh_thread() -> None:  # its own wake-up, untouched by earlier tests
+        try:
+            bridge.call(echo, "first", 0.1)  # ends while "second" still runs
+        except KeyboardInterrupt:
+            outcomes.append("interrupted")
+        outcomes.append(bridge.call(echo, "second", 0.3))
+        outcomes.append(bridge.call(echo, "third", 0.01))
+
+    t = threading.Thread(target=in_a_fresh_thread)
+    t.start()
+    t.join(10)
+    assert outcomes == ["interrupted", "second", "third"]
+
+
+@needs_eventfd
+def test_the_cancel_wait_works_past_descriptor_1023() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:  # room for 1,100 more descriptors (raising a soft limit up to the hard one is allowed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1200, hard))
+    held = [os.dup(0) for _ in range(1100)]
+    try:
+        box: list[bool] = []
+
+        def in_a_new_thread() -> None:  # a new thread gets a new eventfd, numbered past the held ones
+            wakeup = wakeup_for_this_thread()
+            box.append(wakeup.wait(0.01))
+            wakeup.release()
+
+        t = threading.Thread(target=in_a_new_thread)
+        t.start()
+        t.join(5)
+        assert box == [False]
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
