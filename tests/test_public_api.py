@@ -93,7 +93,7 @@ def test_importing_the_package_loads_nothing_it_does_not_need() -> None:
         "telnyx_ai.AsyncTelnyx(api_key='k')\n"
         "heavy = ['tenacity', 'anyio', 'rich', 'telnyx_ai._sync_client', 'telnyx_ai._sync', 'telnyx_ai.testing',"
         " 'telnyx_ai.resources.ai', 'telnyx_ai.resources.assistants', 'telnyx_ai.instrumentation', 'opentelemetry',"
-        " 'telnyx_ai._streams', 'telnyx_ai._batch', 'telnyx_ai._pagination', 'telnyx_ai.types']\n"
+        " 'telnyx_ai._streams', 'telnyx_ai._batch', 'telnyx_ai._pagination', 'telnyx_ai.types', 'difflib']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
