@@ -7,6 +7,7 @@ Timings on a shared 2-core host swing by 2x between repeats; instruction counts 
 counts, and the difference of the two totals divided by the difference of the counts is the cost of
 one more unit: imports, start-up and warm-up cancel out. Cold start is one run's total (``python -I``).
 Ratios are to the floor (no timeouts) and to the floor with the SDK's timeouts, as in the timed report.
+Every job runs with ``PYTHONHASHSEED=0`` (unless it is set): a random seed moves a count by up to 2 %.
 ``--keep DIR`` keeps the callgrind files (``callgrind_annotate DIR/<job>.2``). Needs valgrind.
 
 ``--many-streams`` does the same for `benchmarks.many_streams` (no ``--base-url``: it starts the paced
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -40,12 +42,16 @@ def count_instructions(command: list[str], out: Path) -> int:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    # One string hash seed for every job: with a random one, the same tree's count per call moved by up to
+    # 2 % between runs (dict lookups probing further under some seeds), more than most changes measured.
+    # (``python -I``, the cold start, ignores it.)
     done = subprocess.run(
         [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", *command],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")},
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}... failed: {done.stderr[-1500:]}")

@@ -14,7 +14,6 @@ async with AsyncTelnyx() as client:
 import importlib
 from typing import TYPE_CHECKING
 
-from ._batch.engine import EmbedProgress, ProgressCallback, RateController
 from ._client import AsyncTelnyx
 from ._config import DEFAULT_BASE_URL, ClientChanges, ClientOptions
 from ._errors import (
@@ -48,28 +47,40 @@ from ._hooks import (
     StreamOutcome,
 )
 from ._models import BaseModel, to_jsonable
-from ._pagination import AsyncPage, AsyncPaginator, PageMeta
 from ._raw_response import RawResponse
-from ._streams.relay import SSE_RELAY_HEADERS
-from ._streams.stream import AsyncStream
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from ._version import __version__
-from .types.chat import tool_result
 
 if TYPE_CHECKING:
     from . import webhooks
+    from ._batch.engine import EmbedProgress, ProgressCallback, RateController
     from ._files import write_audio
+    from ._pagination import AsyncPage, AsyncPaginator, PageMeta
+    from ._streams.relay import SSE_RELAY_HEADERS
+    from ._streams.stream import AsyncStream
     from ._streams.sync_stream import Stream
     from ._sync_client import Telnyx
     from ._sync_pagination import SyncPage, SyncPaginator
+    from .types.chat import tool_result
 
-# The sync client loads on first use: async-only programs never import it.
+# What a first client does not need loads on first use, so that ``import telnyx_ai`` stays short: the
+# sync client (async-only programs never import it), streams, pages, batch jobs and their types load
+# with the first call that uses them (or on first access here).
 _LAZY = {
     "write_audio": "._files",  # loads anyio, which only file work needs
     "Telnyx": "._sync_client",
     "Stream": "._streams.sync_stream",
     "SyncPage": "._sync_pagination",
     "SyncPaginator": "._sync_pagination",
+    "AsyncStream": "._streams.stream",
+    "SSE_RELAY_HEADERS": "._streams.relay",
+    "AsyncPage": "._pagination",
+    "AsyncPaginator": "._pagination",
+    "PageMeta": "._pagination",
+    "EmbedProgress": "._batch.engine",
+    "ProgressCallback": "._batch.engine",
+    "RateController": "._batch.engine",
+    "tool_result": ".types.chat",
 }
 
 

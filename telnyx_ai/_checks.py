@@ -138,9 +138,11 @@ class ArgumentChecks:
             if rule is None:
                 continue
             passing, item_types, check, name, nullable = rule
-            if type(value) in passing:
+            kind = type(value)
+            if kind in passing:
                 continue
-            if item_types and not _unusual_lists((value,), item_types):
+            # A list of items of exactly the group's types (``kind is list`` leaves ``value`` an object).
+            if kind is list and item_types and item_types.issuperset(map(type, value)):  # type: ignore[call-overload]
                 continue
             if value is NOT_GIVEN or (value is None and nullable):
                 continue

@@ -8,12 +8,11 @@ here, and share it with every copy `with_options` makes; nothing else holds a se
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import ipaddress
 import os
 import re
 import urllib.request
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, SupportsIndex, TypedDict, TypeVar, Unpack
 
@@ -231,14 +230,22 @@ def _proxy_url(text: str) -> str:
     return text
 
 
+def _did_you_mean(name: str, names: Sequence[str]) -> str:
+    """`` Did you mean 'x'?`` for the name in ``names`` closest to a misspelled ``name``, or nothing."""
+    import difflib  # only for this error message: not loaded with the client
+
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
 def check_keywords(given: Iterable[str], allowed: Collection[str], where: str, *, known: Iterable[str] = ()) -> None:
     """A misspelled keyword is a `TypeError` naming it and, when one is close, the likely intended one
     (among ``allowed`` and the caller's other ``known`` names), never silently ignored."""
     for name in given:
         if name not in allowed:
-            close = difflib.get_close_matches(name, [*known, *allowed], n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"{where} got an unexpected keyword argument {name!r}.{hint}")
+            raise TypeError(
+                f"{where} got an unexpected keyword argument {name!r}.{_did_you_mean(name, [*known, *allowed])}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -344,8 +351,7 @@ def _hooks(given: EventHooks | None, current: Hooks | None) -> Hooks | None:
         )
     for name in given:
         if name not in EVENT_NAMES:
-            close = difflib.get_close_matches(str(name), EVENT_NAMES, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = _did_you_mean(str(name), EVENT_NAMES)
             raise TypeError(f"event_hooks has no event {name!r} (the events: {', '.join(EVENT_NAMES)}).{hint}")
     hooks = Hooks({**(current.as_dict() if current else {}), **given})
     return hooks if hooks.as_dict() else None

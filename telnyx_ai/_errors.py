@@ -460,8 +460,7 @@ def describe_failure(exc: BaseException) -> str:
 
 def request_id_of(headers: Any) -> str | None:
     """The server's id for a request, from whichever request-id header its response carries."""
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
+    for value in map(headers.get, _REQUEST_ID_HEADERS):
         if value is not None:
             return str(value)
     return None

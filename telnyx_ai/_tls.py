@@ -5,12 +5,19 @@
 - ``False``: no verification at all, said once in the log, since it exposes the API key to anyone on the path;
 - ``True`` or left out: the system's trust store, or ``$SSL_CERT_FILE``/``$SSL_CERT_DIR`` when set
   (as OpenSSL, curl and httpx read them), so a corporate CA needs no code.
+
+Loading a CA bundle costs about 20 ms, as much as importing the SDK. aiohttp loads one when it is imported
+(its default context, ``ssl=True``), from OpenSSL's default verify paths, which are ``$SSL_CERT_FILE`` and
+``$SSL_CERT_DIR`` when both are set. When both are, and still hold what the process started with, that
+context already trusts exactly them and no second one is built (see `_default_context_trusts`).
 """
 
 from __future__ import annotations
 
 import os
 import ssl
+import sys
+from functools import cache
 from pathlib import Path
 from typing import TypeAlias
 
@@ -38,6 +45,35 @@ def _context_for(path: str | os.PathLike[str], origin: str) -> ssl.SSLContext:
         raise ValueError(f"{origin}: {location} holds no PEM certificates OpenSSL can read ({exc}).") from None
 
 
+@cache
+def _started_with() -> dict[bytes, bytes]:
+    """``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` as the process was started with them (Linux; else empty)."""
+    try:
+        with open("/proc/self/environ", "rb") as environ:
+            entries = environ.read().split(b"\0")
+    except OSError:
+        return {}
+    pairs = (entry.partition(b"=") for entry in entries if entry.startswith((b"SSL_CERT_FILE=", b"SSL_CERT_DIR=")))
+    return {name: value for name, _, value in pairs}
+
+
+def _default_context_trusts(cafile: str, capath: str) -> bool:
+    """Whether aiohttp's default context trusts exactly ``cafile`` and ``capath`` (both from the environment).
+
+    It was built when aiohttp was imported, with OpenSSL's default verify paths: those variables when both
+    are set (``openssl_*_env`` names them). Unless the process changed them since it started, aiohttp saw
+    what we see now; when it did change them (or on other systems, where we cannot tell), we build our own.
+    """
+    paths = ssl.get_default_verify_paths()
+    if sys.platform != "linux" or (paths.openssl_cafile_env, paths.openssl_capath_env) != _ENV_NAMES:
+        return False
+    started = _started_with()
+    return started.get(b"SSL_CERT_FILE") == os.fsencode(cafile) and started.get(b"SSL_CERT_DIR") == os.fsencode(capath)
+
+
+_ENV_NAMES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
 def _from_environment() -> SSLSetting:
     cafile = os.environ.get("SSL_CERT_FILE") or None
     capath = os.environ.get("SSL_CERT_DIR") or None
@@ -47,6 +83,8 @@ def _from_environment() -> SSLSetting:
         raise FileNotFoundError(f"SSL_CERT_FILE names {cafile}, which is not a file: fix or unset it.")
     if capath is not None and not Path(capath).is_dir():
         raise FileNotFoundError(f"SSL_CERT_DIR names {capath}, which is not a directory: fix or unset it.")
+    if cafile is not None and capath is not None and _default_context_trusts(cafile, capath):
+        return True  # the same trust, already loaded
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 

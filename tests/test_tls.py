@@ -3,10 +3,13 @@ whose certificate comes from a CA made in the test (trustme), so no system trust
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import shutil
 import ssl
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -159,3 +162,48 @@ def test_bad_settings_fail_before_any_request(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nope.pem"))
     with pytest.raises(FileNotFoundError, match=r"SSL_CERT_FILE names .*nope\.pem, which is not a file"):
         AsyncTelnyx(api_key="k")
+
+
+_PROBE = """
+import asyncio, os, sys
+from telnyx_ai import APIConnectionError, AsyncTelnyx
+if len(sys.argv) > 2:
+    os.environ["SSL_CERT_FILE"] = sys.argv[2]  # changed after the process started
+async def main():
+    async with AsyncTelnyx(api_key="k", base_url=sys.argv[1], max_retries=0) as client:
+        own = client._transport.config.ssl is not True
+        try:
+            models = [m.id for m in (await client.ai.retrieve_models()).data]
+        except APIConnectionError as exc:
+            models = "certificate verify failed" in str(exc)
+        print(own, models)
+asyncio.run(main())
+"""
+
+
+async def _probe(https_url: str, cafile: Path, capath: Path, *changed: str) -> str:
+    """A fresh process started with ``SSL_CERT_FILE``/``SSL_CERT_DIR`` set: whether its client built its own
+    context, and the models it got (or True for a refused certificate)."""
+    env = {**os.environ, "SSL_CERT_FILE": str(cafile), "SSL_CERT_DIR": str(capath)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _PROBE, https_url, *changed, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    return out.decode().strip()
+
+
+async def test_trust_from_the_starting_environment_reuses_aiohttps_context(
+    https_url: str, ca_file: Path, tmp_path: Path
+) -> None:
+    # Both variables set when the process starts: aiohttp's default context already trusts exactly them.
+    empty_dir = tmp_path / "no-certs"
+    empty_dir.mkdir()
+    expected_own = "False" if sys.platform == "linux" else "True"
+    assert await _probe(https_url, ca_file, empty_dir) == f"{expected_own} ['m1']"
+    # ... and nothing else: a bundle without the test CA refuses the server.
+    other = tmp_path / "other.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    assert await _probe(https_url, other, empty_dir) == f"{expected_own} True"
+    # Changed after the start (aiohttp may have seen the old value): the SDK builds its own context.
+    assert await _probe(https_url, other, empty_dir, str(ca_file)) == "True ['m1']"

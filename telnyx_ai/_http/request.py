@@ -329,13 +329,14 @@ class RequestBuilder:
         A call other than a GET that may be retried gets one ``Idempotency-Key`` (the caller's, or a new
         one); every attempt sends this same `Request`, so retries repeat the key and a server acts once.
         """
+        # A call without request options (the usual one) looks none of them up.
+        extra_headers = options.get("extra_headers") if options else None
         payload: bytes | PayloadFactory | None
         if data is not None:
             payload, base_headers = data, self._headers
         else:
-            payload = encode_body(body, options.get("extra_body"))
+            payload = encode_body(body, options.get("extra_body") if options else None)
             base_headers = self._headers if payload is None else self._json_headers
-        extra_headers = options.get("extra_headers")
         resendable = data is None or getattr(data, "resendable", True)
         if method != "GET" and not (extra_headers and _has_idempotency_key(extra_headers)):  # extra_headers win
             if not isinstance(idempotency_key, NotGiven):
@@ -346,14 +347,14 @@ class RequestBuilder:
         headers = merge_headers(base_headers, extra_headers) if extra_headers else base_headers
         if stream:
             headers = {**headers, "Accept": "text/event-stream"}
-        timeout = options.get("timeout", NOT_GIVEN)
+        timeout = options.get("timeout", NOT_GIVEN) if options else NOT_GIVEN
         if isinstance(timeout, NotGiven):
             limits = self._stream_timeout if stream else self._timeout
             idle = self._stream_idle
         else:
             limits = client_timeout(timeout, stream=stream)
             idle = stream_idle_of(timeout)
-        extra_query = options.get("extra_query")
+        extra_query = options.get("extra_query") if options else None
         if self._query:
             extra_query = {**self._query, **extra_query} if extra_query else self._query
         return Request(
