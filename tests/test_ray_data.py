@@ -6,14 +6,15 @@ import pickle
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import ray
 import ray.data
 
-from telnyx_ai import AsyncTelnyx, Telnyx
-from telnyx_ai.ray_data import SharedRate, TelnyxEmbedder
-from telnyx_ai.testing import MockServer, expected_embedding
+from telnyx_ai import AsyncTelnyx, EmbedManyError, Telnyx
+from telnyx_ai.ray_data import NAMESPACE, SharedRate, TelnyxEmbedder, _RateKeeper  # pyright: ignore[reportPrivateUsage]
+from telnyx_ai.testing import Fault, MockServer, expected_embedding
 
 MODEL = "thenlper/gte-large"
 
@@ -86,7 +87,7 @@ def test_the_workers_go_on_when_the_shared_actor_dies() -> None:
         def kill_the_actor() -> None:
             while not (killed.is_set() or stop.is_set()):
                 if limiter.accepted >= 60:
-                    ray.kill(ray.get_actor(name))
+                    ray.kill(ray.get_actor(name, namespace=NAMESPACE))
                     killed.set()
                 time.sleep(0.05)
 
@@ -118,3 +119,71 @@ def test_the_embedder_class_itself_pickles_without_a_client() -> None:
     # Ray ships the class and its constructor arguments, never a live client.
     restored = pickle.loads(pickle.dumps(TelnyxEmbedder))
     assert restored is TelnyxEmbedder
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_the_shared_actor_outlives_the_worker_that_created_it() -> None:
+    # Ray ends an actor with its creator unless it is detached: a worker killed mid-job must not take the
+    # shared pace with it (the others would stall while a new actor starts).
+    @ray.remote(num_cpus=0)
+    class Creator:
+        def connect(self, key: str) -> str:
+            rate = SharedRate(key)
+            rate._connect()  # pyright: ignore[reportPrivateUsage]
+            return rate.name
+
+    key = f"http://127.0.0.1:1|creator-{time.monotonic_ns()}|{MODEL}"
+    creator: Any = Creator.remote()  # pyright: ignore[reportAttributeAccessIssue]
+    name = ray.get(creator.connect.remote(key))
+    ray.kill(creator)
+    time.sleep(0.5)
+    permits, _, _ = ray.get(ray.get_actor(name, namespace=NAMESPACE).grant.remote(3, ([], [], None, [])))
+    assert len(permits) == 3
+    ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_the_shared_actor_ends_when_its_lease_runs_out() -> None:
+    # No worker asked for the lease's length: the actor ends itself (a detached actor would otherwise stay).
+    keeper: Any = ray.remote(_RateKeeper).options(num_cpus=0, max_concurrency=1).remote(None, 0.5)  # pyright: ignore[reportUnknownMemberType]
+    assert len(ray.get(keeper.grant.remote(2, ([0.05], [], None, []))))
+    time.sleep(1.5)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(keeper.grant.remote(1, ([], [], None, [])), timeout=10)
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_block_run_again_is_served_what_the_first_attempt_embedded() -> None:
+    # The first attempt at a block fails on one request (a 401, not retried), as a worker killed mid-block
+    # would stop; the attempt Ray makes next sends only that chunk again, and returns every row once.
+    with MockServer.in_thread() as server:
+        settings: dict[str, Any] = {
+            "model": MODEL,
+            "api_key": f"rerun-{time.monotonic_ns()}",
+            "base_url": server.url,
+            "request_batch_size": 16,
+            "request_concurrency": 1,
+            "dimensions": 8,
+        }
+        block = {"id": list(range(100)), "text": [f"block row {n}" for n in range(100)]}
+        server.inject(Fault.status(401), times=1, path="/ai/openai/embeddings")
+        first = TelnyxEmbedder(**settings)
+        with pytest.raises(EmbedManyError) as failed:
+            first(block)
+        assert len(failed.value.failed) == 16
+        sent_first = len(server.requests_to("/ai/openai/embeddings"))
+        assert sent_first == 7  # 6 chunks of 16 and one of 4, the first refused
+
+        again = TelnyxEmbedder(**settings)  # as in the worker Ray starts in place of the dead one
+        out = again(block)
+        resent = [record.json()["input"] for record in server.requests_to("/ai/openai/embeddings")[sent_first:]]
+        assert resent == [block["text"][:16]]  # only the chunk that failed: nothing is paid twice
+        assert [list(vector) for vector in out["embedding"]] == [
+            expected_embedding(text, MODEL, 8) for text in block["text"]
+        ]
+        assert out["id"] == block["id"]
+        # The block is done: the actor let its chunks go, so a third attempt would pay again.
+        assert ray.get(ray.get_actor(again.rate.name, namespace=NAMESPACE).recall.remote([])) == {}
+        kept = ray.get(ray.get_actor(again.rate.name, namespace=NAMESPACE).recall.remote(again._chunks(block["text"])))  # pyright: ignore[reportPrivateUsage]
+        assert kept == {}
+        ray.kill(ray.get_actor(again.rate.name, namespace=NAMESPACE))
