@@ -289,3 +289,39 @@ def test_a_finishing_job_stops_probing_and_stays_under_the_rate_that_failed() ->
     rate.finishing(False)
     _paced(rate, now, 5.0)
     assert rate.rate > 200.0, "probing again once no job is finishing"
+
+
+def _booked_ahead(rate: RateController, now: list[float], seconds: float, refuse_above: float, ahead: int) -> None:
+    """Like `_paced`, for a controller shared by several workers: ``ahead`` sends stay booked (a Ray actor
+    hands its workers permits for the next few tens of milliseconds), each sent when it falls due."""
+    end, tokens, last = now[0] + seconds, 0.0, now[0]
+    booked: list[tuple[float, int]] = []
+    answers: list[float] = []
+    while now[0] < end:
+        while len(booked) < ahead:
+            epoch, delay = rate.reserve()
+            booked.append((now[0] + delay, epoch))
+        due, epoch = booked.pop(0)
+        now[0] = max(now[0], due)
+        while answers and answers[0] <= now[0]:
+            answers.pop(0)
+            rate.succeeded(0.2)
+        tokens = min(1.0, tokens + (now[0] - last) * refuse_above)
+        last = now[0]
+        if tokens < 1.0:
+            rate.throttled(epoch)
+            continue
+        tokens -= 1.0
+        answers.append(now[0] + 0.2)
+
+
+def test_a_flood_is_judged_on_the_requests_sent_not_those_booked_ahead() -> None:
+    # A shared controller books 20 sends ahead at 200/s (0.1 s). Counted as sent, they would dilute the
+    # share refused after a drop to 50/s, and the cut would come late and stop high.
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    _paced(rate, now, 3.0)
+    _booked_ahead(rate, now, 0.3, refuse_above=50.0, ahead=20)
+    assert rate.rate <= 60.0, rate
