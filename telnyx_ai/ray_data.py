@@ -87,17 +87,19 @@ class TelnyxEmbedder:
         self.client = Telnyx(api_key=api_key, base_url=base_url or os.environ.get("TELNYX_BASE_URL"))
         self.rate = SharedRate(f"{self.client.base_url}|{api_key or os.environ.get('TELNYX_API_KEY', '')}|{model}")
         """The pace every worker with this key and model shares, kept from block to block."""
+        self._tasks: dict[int, tuple[str | None, list[str]]] = {}
+        """Per calling thread: its Ray task, and the chunks its batches kept at the actor so far."""
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         texts = [str(text) for text in batch[self.text_column]]
         bridge = self.client._bridge  # pyright: ignore[reportPrivateUsage]  # the client's own loop thread
-        vectors = bridge.call(self._embed, texts)
+        vectors = bridge.call(self._embed, texts, (threading.get_ident(), _current_task()))
         return {**batch, self.output_column: vectors}
 
-    async def _embed(self, texts: list[str]) -> list[list[float]]:
-        """The block's vectors, in order. Request-sized chunks another attempt at this block already embedded
-        (Ray runs a block again when its worker dies) are served by the shared actor, not sent again; each
-        chunk embedded here is handed to it until the block is done."""
+    async def _embed(self, texts: list[str], caller: tuple[int, str | None]) -> list[list[float]]:
+        """The batch's vectors, in order. Request-sized chunks another attempt at this Ray task already embedded
+        (Ray runs a task again when its worker dies) are served by the shared actor, not sent again; each
+        chunk embedded here is handed to it until the task is done (`_done_with`)."""
         size = self.request_batch_size
         chunks = self._chunks(texts)
         vectors: list[list[float] | None] = [None] * len(texts)
@@ -128,9 +130,23 @@ class TelnyxEmbedder:
         except BaseException:
             self.rate.flush()  # Ray will run the block again: what was embedded waits at the actor
             raise
-        self.rate.forget(chunks)  # the block is done: what it kept is no longer needed
+        self._done_with(chunks, *caller)
         done: list[list[float]] = vectors  # type: ignore[assignment]  # embed_many_iter raised if any failed
         return done
+
+    def _done_with(self, chunks: list[str], thread: int, task: str | None) -> None:
+        """A batch is embedded. Its chunks are needed until its Ray task ends: a task may call us for several
+        batches (a block of 2,080 rows is 2,000 and 80 with ``batch_size=2000``), and Ray runs it whole again.
+        A thread's next task says the last one ended; outside a Ray task, a call is a task."""
+        if task is None:
+            self.rate.forget(chunks)
+            return
+        last_task, held = self._tasks.get(thread, (None, []))
+        if last_task != task:
+            self.rate.forget(held)
+            held = []
+        self._tasks[thread] = (task, held + chunks)
+        self.rate.flush()  # the batch's last chunks go to the actor now: this worker may not ask again
 
     def _chunks(self, texts: list[str]) -> list[str]:
         """The names of the block's request-sized chunks at the shared actor."""
@@ -141,6 +157,17 @@ class TelnyxEmbedder:
         client = getattr(self, "client", None)
         if client is not None:
             client.close()
+
+
+def _current_task() -> str | None:
+    """The Ray task this thread runs (the same for each batch of a block, and for a retry of it), if any."""
+    import ray
+
+    if not ray.is_initialized():
+        return None
+    context: Any = ray.get_runtime_context()  # Ray's stubs type the runtime context only loosely
+    task: str | None = context.get_task_id()
+    return task
 
 
 def _digest(dimensions: int | NotGiven, texts: list[str]) -> str:
@@ -159,6 +186,9 @@ _LEASE_SECONDS = 60.0
 others while a new one starts) and ends itself once no worker has asked it for this long."""
 
 
+_KEEP_SECONDS = 600.0
+"""A chunk held this long is dropped: its block never finished (Ray gave up on it)."""
+
 _News = tuple[list[float], list[int], RateLimitHint | None, list[tuple[str, list[list[float]]]]]
 """What a worker passes to the actor: round trips, 429s (their epochs), the last hint, chunks embedded."""
 
@@ -171,8 +201,9 @@ class _RateKeeper:
         if seed is not None:  # a replacement: start where the last actor was, not in slow start
             self.rate.rate, self.rate.ceiling_rate = seed
             self.rate.slow_start = False
-        self.kept: dict[str, list[list[float]]] = {}
+        self.kept: dict[str, tuple[float, list[list[float]]]] = {}
         """Chunks of blocks in progress, embedded: a block Ray runs again after its worker died is not paid twice."""
+        self.pruned = time.monotonic()
         self.lease = lease
         self.last_asked = time.monotonic()
         threading.Thread(target=self._watch_lease, daemon=True).start()
@@ -186,7 +217,7 @@ class _RateKeeper:
     def recall(self, chunks: list[str]) -> dict[int, list[list[float]]]:
         """The vectors of those ``chunks`` (by position) that an earlier attempt at the same block embedded."""
         self.last_asked = time.monotonic()
-        return {number: self.kept[chunk] for number, chunk in enumerate(chunks) if chunk in self.kept}
+        return {number: self.kept[chunk][1] for number, chunk in enumerate(chunks) if chunk in self.kept}
 
     def forget(self, chunks: list[str]) -> None:
         for chunk in chunks:
@@ -223,7 +254,11 @@ class _RateKeeper:
         for epoch in throttled:
             self.rate.throttled(epoch)
         self.rate.advise(hint)
-        self.kept.update(kept)
+        now = time.monotonic()
+        self.kept.update((chunk, (now, vectors)) for chunk, vectors in kept)
+        if now - self.pruned > _KEEP_SECONDS / 10:  # a block Ray gave up on: its chunks go in the end
+            self.pruned = now
+            self.kept = {chunk: held for chunk, held in self.kept.items() if now - held[0] < _KEEP_SECONDS}
 
 
 class SharedRate(RateController):

@@ -187,3 +187,50 @@ def test_a_block_run_again_is_served_what_the_first_attempt_embedded() -> None:
         kept = ray.get(ray.get_actor(again.rate.name, namespace=NAMESPACE).recall.remote(again._chunks(block["text"])))  # pyright: ignore[reportPrivateUsage]
         assert kept == {}
         ray.kill(ray.get_actor(again.rate.name, namespace=NAMESPACE))
+
+
+@ray.remote(num_cpus=0)
+class _Worker:
+    """A Ray worker running one task over two batches, as Ray Data does with a block larger than ``batch_size``."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.embedder = TelnyxEmbedder(**settings)
+
+    def block(self, first: dict[str, list[Any]], second: dict[str, list[Any]]) -> list[list[float]]:
+        return [list(v) for batch in (first, second) for v in self.embedder(batch)["embedding"]]
+
+    def chunks(self, batch: dict[str, list[Any]]) -> list[str]:
+        return self.embedder._chunks(batch["text"])  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_task_run_again_after_its_worker_died_sends_nothing_twice() -> None:
+    # A task's first batch is done, the worker dies (here: once the task returned, before its next task),
+    # and Ray runs the whole task again elsewhere: both batches are served by the actor, no request is sent.
+    with MockServer.in_thread() as server:
+        settings: dict[str, Any] = {
+            "model": MODEL,
+            "api_key": f"task-{time.monotonic_ns()}",
+            "base_url": server.url,
+            "request_batch_size": 8,
+            "dimensions": 8,
+        }
+        first = {"id": list(range(40)), "text": [f"task row {n}" for n in range(40)]}
+        second = {"id": list(range(40, 45)), "text": [f"task row {n}" for n in range(40, 45)]}
+        expected = [expected_embedding(text, MODEL, 8) for text in first["text"] + second["text"]]
+        worker: Any = _Worker.remote(settings)  # pyright: ignore[reportAttributeAccessIssue]
+        assert ray.get(worker.block.remote(first, second)) == expected
+        sent = len(server.requests_to("/ai/openai/embeddings"))
+        assert sent == 6  # 5 chunks of 8, and the 5 rows of the second batch
+        ray.kill(worker)
+
+        again: Any = _Worker.remote(settings)  # pyright: ignore[reportAttributeAccessIssue]
+        assert ray.get(again.block.remote(first, second)) == expected
+        assert len(server.requests_to("/ai/openai/embeddings")) == sent, "the task was paid for once"
+
+        # The worker's next task says this one ended: its chunks are let go, and a third run pays again.
+        third = {"id": [99], "text": ["another task"]}
+        ray.get(again.block.remote(third, third))
+        actor = ray.get_actor(SharedRate(f"{server.url}|{settings['api_key']}|{MODEL}").name, namespace=NAMESPACE)
+        assert ray.get(actor.recall.remote(ray.get(again.chunks.remote(first)))) == {}
+        ray.kill(actor)
