@@ -152,19 +152,18 @@ def test_the_shared_actor_ends_when_its_lease_runs_out() -> None:
         ray.get(keeper.grant.remote(1, ([], [], None, [])), timeout=10)
 
 
+def _fresh_settings(server: MockServer, **settings: Any) -> dict[str, Any]:
+    """The embedder's settings with a key of its own: a shared actor (and what it holds) for this test only."""
+    key = f"test-{time.monotonic_ns()}"
+    return {"model": MODEL, "api_key": key, "base_url": server.url, "dimensions": 8, **settings}
+
+
 @pytest.mark.usefixtures("local_ray")
 def test_a_block_run_again_is_served_what_the_first_attempt_embedded() -> None:
     # The first attempt at a block fails on one request (a 401, not retried), as a worker killed mid-block
     # would stop; the attempt Ray makes next sends only that chunk again, and returns every row once.
     with MockServer.in_thread() as server:
-        settings: dict[str, Any] = {
-            "model": MODEL,
-            "api_key": f"rerun-{time.monotonic_ns()}",
-            "base_url": server.url,
-            "request_batch_size": 16,
-            "request_concurrency": 1,
-            "dimensions": 8,
-        }
+        settings = _fresh_settings(server, request_batch_size=16, request_concurrency=1)
         block = {"id": list(range(100)), "text": [f"block row {n}" for n in range(100)]}
         server.inject(Fault.status(401), times=1, path="/ai/openai/embeddings")
         first = TelnyxEmbedder(**settings)
@@ -208,13 +207,7 @@ def test_a_task_run_again_after_its_worker_died_sends_nothing_twice() -> None:
     # A task's first batch is done, the worker dies (here: once the task returned, before its next task),
     # and Ray runs the whole task again elsewhere: both batches are served by the actor, no request is sent.
     with MockServer.in_thread() as server:
-        settings: dict[str, Any] = {
-            "model": MODEL,
-            "api_key": f"task-{time.monotonic_ns()}",
-            "base_url": server.url,
-            "request_batch_size": 8,
-            "dimensions": 8,
-        }
+        settings = _fresh_settings(server, request_batch_size=8)
         first = {"id": list(range(40)), "text": [f"task row {n}" for n in range(40)]}
         second = {"id": list(range(40, 45)), "text": [f"task row {n}" for n in range(40, 45)]}
         expected = [expected_embedding(text, MODEL, 8) for text in first["text"] + second["text"]]
