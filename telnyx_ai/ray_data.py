@@ -10,9 +10,13 @@ from ``api_key`` / ``base_url`` or the ``TELNYX_*`` environment variables:
     ds = ray.data.read_text("corpus.txt")  # one row per line, column "text"
     ds = ds.map_batches(
         TelnyxEmbedder,
-        fn_constructor_kwargs={"model": "thenlper/gte-large"},
-        batch_size=512,
-        concurrency=4,  # Ray workers; each paces itself at its share of the rate limit
+        fn_constructor_kwargs={"model": "thenlper/gte-large", "request_batch_size": 16},
+        batch_size=2000,  # rows per call: about 100 requests or more
+        # 4 workers sharing one rate limit, each embedding two blocks at a time (the embeddings guide says why)
+        compute=ray.data.ActorPoolStrategy(
+            size=4, max_concurrent_calls_per_actor=2, max_tasks_in_flight_per_actor=2, enable_true_multi_threading=True
+        ),
+        num_cpus=0.25,
     )
     ds.write_parquet("embeddings/")
 
