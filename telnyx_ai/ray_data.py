@@ -36,10 +36,12 @@ no worker has asked it for a minute (its lease). If it cannot be reached, the ot
 one, seeded with the rate they last heard; failing that, a worker paces on its own (cut by its own
 429s) and tries again after a few seconds.
 
-A worker that dies loses only its requests in flight: each request-sized chunk of a block it
-embedded is held by the actor until the block is done, and the attempt Ray makes at that block
-next (in a new worker) is served those chunks without sending them again; it returns every row
-once. The actor holds about one block's vectors per worker.
+A worker that dies loses only its requests in flight: each request-sized chunk a Ray task embedded
+is held by the actor until that worker starts its next task (a task may call the embedder for
+several batches, and Ray runs it whole again), so the attempt Ray makes at the task next (in a new
+worker) is served those chunks without sending them again; it returns every row once. The actor
+holds about one block's vectors per running task, and drops what a task that never finished kept
+after ten minutes.
 """
 
 from __future__ import annotations
@@ -206,7 +208,7 @@ class _RateKeeper:
             self.rate.rate, self.rate.ceiling_rate = seed
             self.rate.slow_start = False
         self.kept: dict[str, tuple[float, list[list[float]]]] = {}
-        """Chunks of blocks in progress, embedded: a block Ray runs again after its worker died is not paid twice."""
+        """Chunks of tasks in progress, embedded: a task Ray runs again after its worker died is not paid twice."""
         self.pruned = time.monotonic()
         self.lease = lease
         self.last_asked = time.monotonic()
@@ -224,6 +226,7 @@ class _RateKeeper:
         return {number: self.kept[chunk][1] for number, chunk in enumerate(chunks) if chunk in self.kept}
 
     def forget(self, chunks: list[str]) -> None:
+        """A task is done: its chunks are no longer needed."""
         for chunk in chunks:
             self.kept.pop(chunk, None)
 
