@@ -3,7 +3,12 @@
 Each worker builds its own client and paces through the shared controller (a small Ray actor), against
 the same rate-limited emulator as `benchmarks.goodput`'s other contenders. A second row kills one worker
 process (SIGKILL, by the pid it wrote at start) once the server has accepted half the requests: Ray
-restarts the worker and runs its block again, and the job must still return every row exactly once.
+restarts the worker and runs its block again, and the job must still return every row exactly once (the
+chunks the dead worker had embedded are served by the shared actor, not sent again).
+
+The settings are the ones the embeddings guide recommends (docs/pages/embeddings.md, "Ray Data"): two
+blocks at a time per worker, so one block's last round trip overlaps the next one's requests, and no more
+than two tasks queued per worker.
 
 Ray starts once per process (`start`, on 2 of this host's cores) and its workers take a few seconds to
 import; so the workers wait for each other before the first request, and the Ray rows are timed from the
@@ -119,7 +124,13 @@ def _ray(kill: bool, accepted: Callable[[], int], block_rows: int) -> Contender:
                 fn_constructor_kwargs=settings,
                 # At least 4 blocks per worker, so a small run (--scale) still has work left to kill a worker in.
                 batch_size=min(block_rows, max(64, len(rows) // (WORKERS * 4))),
-                compute=ray.data.ActorPoolStrategy(size=WORKERS),
+                # Two blocks at a time per worker (see the guide): a block's last round trip is not idle time.
+                compute=ray.data.ActorPoolStrategy(
+                    size=WORKERS,
+                    max_concurrent_calls_per_actor=2,
+                    max_tasks_in_flight_per_actor=2,
+                    enable_true_multi_threading=True,
+                ),
                 num_cpus=0.25,
             )
             done, killed = threading.Event(), list[int]()

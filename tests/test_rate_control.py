@@ -229,14 +229,22 @@ def _response(headers: dict[str, str]) -> ResponseInfo:
     return ResponseInfo(status=429, reason="Too Many Requests", headers=CIMultiDict(headers), url="http://x/")
 
 
-def _paced(rate: RateController, now: list[float], seconds: float, refuse_above: float | None = None) -> None:
+def _paced(
+    rate: RateController, now: list[float], seconds: float, refuse_above: float | None = None, ahead: int = 1
+) -> None:
     """Send at the controller's pace for ``seconds``: each request answered one round trip (0.2 s) later, or
-    refused at once when it leaves faster than ``refuse_above`` allows (a token bucket without burst)."""
+    refused at once when it leaves faster than ``refuse_above`` allows (a token bucket without burst).
+    ``ahead`` sends stay booked, each sent when it falls due (as a controller shared by Ray workers books a
+    few tens of milliseconds ahead for them)."""
     end, tokens, last = now[0] + seconds, 0.0, now[0]
+    booked: list[tuple[float, int]] = []
     answers: list[float] = []
     while now[0] < end:
-        epoch, delay = rate.reserve()
-        now[0] += delay
+        while len(booked) < ahead:
+            epoch, delay = rate.reserve()
+            booked.append((now[0] + delay, epoch))
+        due, epoch = booked.pop(0)
+        now[0] = max(now[0], due)
         while answers and answers[0] <= now[0]:
             answers.pop(0)
             rate.succeeded(0.2)
@@ -289,3 +297,15 @@ def test_a_finishing_job_stops_probing_and_stays_under_the_rate_that_failed() ->
     rate.finishing(False)
     _paced(rate, now, 5.0)
     assert rate.rate > 200.0, "probing again once no job is finishing"
+
+
+def test_a_flood_is_judged_on_the_requests_sent_not_those_booked_ahead() -> None:
+    # A shared controller books 20 sends ahead at 200/s (0.1 s). Counted as sent, they would dilute the
+    # share refused after a drop to 50/s, and the cut would come late and stop high.
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    _paced(rate, now, 3.0)
+    _paced(rate, now, 0.3, refuse_above=50.0, ahead=20)
+    assert rate.rate <= 60.0, rate

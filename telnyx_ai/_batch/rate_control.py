@@ -348,7 +348,9 @@ class RateController:
     def _flood(self, now: float) -> float | None:
         """The rate the server accepted the requests sent since the last ordinary cut at, when so many were
         refused that it is well under the pace (see `_FLOOD_SHARE`)."""
-        sends, refused = self._tally_sends, self._tally_refused
+        # Sends booked but not yet due are not sent: a shared controller books a little ahead for its workers.
+        ahead = int(max(0.0, self._next_send - now) * self.rate)
+        sends, refused = self._tally_sends - ahead, self._tally_refused
         if self.slow_start or sends < _FLOOD_SENDS or refused < _FLOOD_SHARE * sends:
             return None
         if sends - refused < 2:
