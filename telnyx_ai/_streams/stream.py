@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +29,7 @@ from .._http.request import Request
 from .._http.response import raise_for_status, read_body
 from .failures import body_ended, invalid_event, stream_error
 from .helpers import StreamHelpers
+from .idle import IdleWatch, idle_watch
 from .protocol import Accumulator, StreamProtocol
 from .sse import ServerSentEvent, SSEDecoder
 from .watch import EndWatch, outcome_of
@@ -83,7 +83,6 @@ class AsyncStream(StreamHelpers[T]):
         owner: object = None,
     ) -> None:
         self._closed = False
-        self._idle_timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         self.response = response
         # Kept referenced while the stream lives: the client's pool, whose finalizer closes its
@@ -114,15 +113,15 @@ class AsyncStream(StreamHelpers[T]):
         self._watch: EndWatch | None = None  # the event hooks to tell of its end, when there are any
         self._idle = stream_idle
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
-        # Read once per batch with a limit: asyncio's own clock is time.monotonic behind a method call; another
-        # loop's is its own. A protocol without keep-alives is not asked about each batch.
-        loop = self._loop
-        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
-        plain = type(protocol).keepalive is StreamProtocol.keepalive  # pyright: ignore[reportUnknownMemberType]
-        self._keepalive = None if plain else protocol.keepalive
+        # A protocol without keep-alives is not asked about each batch.
+        self._keepalive = protocol.keepalive if protocol.has_keepalives else None
+        # The loop's one idle timer watches this stream (`idle.py`): no timer of its own to set and cancel.
+        self._idle_watch: IdleWatch | None = None
+        self._now = time.monotonic  # the loop's clock (the watch's), read once per batch with a limit
         if stream_idle is not None:
-            ref: weakref.ReferenceType[AsyncStream[Any]] = weakref.ref(self)
-            self._idle_timer = self._loop.call_later(stream_idle, _check_idle, ref)
+            watch = self._idle_watch = idle_watch(self._loop)
+            self._now = watch.now
+            watch.add(self, stream_idle)
 
     @classmethod
     async def open(
@@ -225,8 +224,7 @@ class AsyncStream(StreamHelpers[T]):
         if self._closed:
             return
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         if self._watch is not None:
             self._watch.report_dropped(self._finished, self._accumulator, self._loop)
         try:
@@ -257,8 +255,7 @@ class AsyncStream(StreamHelpers[T]):
         if self._closed:
             return
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         self._ended(None)
         # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
@@ -273,6 +270,26 @@ class AsyncStream(StreamHelpers[T]):
             else:
                 self.response.close()
 
+    def _unwatch(self) -> None:
+        """Tell the idle watch this stream's entry is dead (it goes at its deadline, or with the others)."""
+        if (watch := self._idle_watch) is not None:
+            self._idle_watch = None
+            watch.forget()
+
+    def _idle_left(self, now: float) -> float | None:
+        """For the idle watch: the seconds of the limit left at ``now``, or None once the pending read was failed
+        for waiting the whole limit for data (keep-alives do not count)."""
+        limit = self._idle
+        if limit is None:
+            return None
+        since = self._idle_since
+        waited = 0.0 if since is None else now - since
+        if waited < limit:
+            return limit - waited
+        self._idle_watch = None  # its entry is gone: closing it later is no dead entry
+        self.response.content.set_exception(_IdleTimeout())
+        return None
+
     def _end_queued(self) -> bool:
         protocol = self._protocol
         queued = self._queued[self._queued_at :]
@@ -286,8 +303,7 @@ class AsyncStream(StreamHelpers[T]):
         """Drop the connection at once (no draining: for a reader that is gone)."""
         if not self._closed:
             self._closed = True
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
+            self._unwatch()
             self._ended(None, "cancelled")
             self.response.close()
 
@@ -473,8 +489,7 @@ class AsyncStream(StreamHelpers[T]):
     def _closed_after_error(self, error: E, later: bool) -> E:
         """Close after an error event; the hooks hear of it now, or ``later`` (the events before it folded in)."""
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         if later and self._watch is not None:
             self._loop.call_soon(self._ended, error)
         else:
@@ -492,22 +507,3 @@ class AsyncStream(StreamHelpers[T]):
         if (watch := self._watch) is not None:
             self._watch = None
             watch.report(outcome or outcome_of(error, self._finished), error, self._accumulator)
-
-
-def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
-    """The idle timer: fail the pending read of a stream that has waited `stream_idle` seconds for data.
-
-    It holds the stream weakly (a dropped stream must still be collected) and re-arms itself for the
-    rest of the limit when the stream had data, or was not waiting, since it was set.
-    """
-    stream = ref()
-    if stream is None or stream.closed or stream._idle is None:  # pyright: ignore[reportPrivateUsage]
-        return
-    limit = stream._idle  # pyright: ignore[reportPrivateUsage]
-    since = stream._idle_since  # pyright: ignore[reportPrivateUsage]
-    loop = stream._loop  # pyright: ignore[reportPrivateUsage]
-    waited = 0.0 if since is None else stream._now() - since  # pyright: ignore[reportPrivateUsage]
-    if waited >= limit:
-        stream.response.content.set_exception(_IdleTimeout())
-        return
-    stream._idle_timer = loop.call_later(limit - waited, _check_idle, ref)  # pyright: ignore[reportPrivateUsage]
