@@ -140,7 +140,8 @@ class AsyncStream(StreamHelpers[T]):
         the connection is dropped (the caller never held the stream, so nobody else could).
         """
         try:
-            await raise_for_status(response, request, max_body_bytes)
+            if response.status >= 300:  # checked here first: no coroutine for the usual 200
+                await raise_for_status(response, request, max_body_bytes)
             content_type = response.headers.get("Content-Type", "")
             if not content_type.startswith("text/event-stream"):
                 raw = await read_body(response, request, max_body_bytes)
@@ -263,7 +264,7 @@ class AsyncStream(StreamHelpers[T]):
         self._queued, self._queued_at, self._queued_events = [], 0, []
         reusable = False
         try:
-            reusable = done and await self._body_ends_soon()
+            reusable = done and (self.response.content.at_eof() or await self._body_ends_soon())
         finally:  # also when cancelled while draining: the connection is then dropped, never leaked
             if reusable:
                 self.response.release()  # back to the pool for the next request
@@ -434,14 +435,22 @@ class AsyncStream(StreamHelpers[T]):
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
         """The events of one read: ``messages`` (plain data) first, then ``events``."""
         done = self._protocol.done
-        if messages and not events and (done is None or done not in messages) and b"" not in messages:
-            try:  # the usual read: events only, decoded without a Python step per event
-                items = self._protocol.decode_all(messages)
-            except (msgspec.DecodeError, RecursionError):
-                pass  # the careful way below finds the bad one and hands over those before it
-            else:
-                self._batch_json = messages
-                return items
+        if messages and not events and b"" not in messages:
+            plain: list[bytes] | None = messages
+            if done is not None and done in messages:  # the end: usually the last message of the last read
+                plain = messages[:-1] if messages[-1] == done else None
+                if plain is not None and done in plain:
+                    plain = None
+            if plain is not None:
+                try:  # the usual read: events only, decoded without a Python step per event
+                    items = self._protocol.decode_all(plain)
+                except (msgspec.DecodeError, RecursionError):
+                    pass  # the careful way below finds the bad one and hands over those before it
+                else:
+                    self._batch_json = plain
+                    if plain is not messages:
+                        self._finished = True
+                    return items
         if messages:
             events = [ServerSentEvent(data) for data in messages] + events
         return self._decode_events(events)
