@@ -27,9 +27,9 @@ from .._errors import (
 from .._hooks import CallInfo, Hooks, StreamOutcome
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
+from .deadlines import Deadlines, deadlines
 from .failures import body_ended, invalid_event, stream_error
 from .helpers import StreamHelpers
-from .idle import IdleWatch, idle_watch
 from .protocol import Accumulator, StreamProtocol
 from .sse import ServerSentEvent, SSEDecoder
 from .watch import EndWatch, outcome_of
@@ -115,13 +115,13 @@ class AsyncStream(StreamHelpers[T]):
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
         # A protocol without keep-alives is not asked about each batch.
         self._keepalive = protocol.keepalive if protocol.has_keepalives else None
-        # The loop's one idle timer watches this stream (`idle.py`): no timer of its own to set and cancel.
-        self._idle_watch: IdleWatch | None = None
-        self._now = time.monotonic  # the loop's clock (the watch's), read once per batch with a limit
+        # The loop's one timer watches this stream's idle limit (`deadlines.py`): no timer of its own.
+        self._idle_watch: Deadlines | None = None  # None: no limit, or no longer watched
+        self._now = time.monotonic  # the loop's clock (the deadlines'), read once per batch with a limit
         if stream_idle is not None:
-            watch = self._idle_watch = idle_watch(self._loop)
-            self._now = watch.now
-            watch.add(self, stream_idle)
+            watch = self._idle_watch = deadlines(self._loop)
+            self._now = now = watch.now
+            watch.add(self, now() + stream_idle)
 
     @classmethod
     async def open(
@@ -272,14 +272,17 @@ class AsyncStream(StreamHelpers[T]):
                 self.response.close()
 
     def _unwatch(self) -> None:
-        """Tell the idle watch this stream's entry is dead (it goes at its deadline, or with the others)."""
+        """Tell the deadlines this stream's entry is dead (it goes at its deadline, or with the others)."""
         if (watch := self._idle_watch) is not None:
             self._idle_watch = None
             watch.forget()
 
-    def _idle_left(self, now: float) -> float | None:
-        """For the idle watch: the seconds of the limit left at ``now``, or None once the pending read was failed
-        for waiting the whole limit for data (keep-alives do not count)."""
+    def _deadline_alive(self) -> bool:
+        return self._idle_watch is not None
+
+    def _deadline_due(self, now: float) -> float | None:
+        """The idle limit's deadline: the seconds of the limit left at ``now``, or None once the pending read
+        was failed for waiting the whole limit for data (keep-alives do not count)."""
         limit = self._idle
         if limit is None:
             return None

@@ -1,6 +1,6 @@
-"""The stream idle limit's one timer per loop (`telnyx_ai._streams.idle`): each stream still fails at its
-own deadline, whatever the others' limits, a stream that had data gets the rest of its limit, closed
-streams' entries do not pile up, and the watch keeps neither streams nor loops alive."""
+"""The one timer per loop for streams' deadlines (`telnyx_ai._streams.deadlines`: the idle limit, a relay's
+heartbeat): each stream still fails at its own deadline, whatever the others' limits, a stream that had data
+gets the rest of its limit, dead entries do not pile up, and neither streams nor loops are kept alive."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from telnyx_ai import APITimeoutError, AsyncTelnyx, Timeout
-from telnyx_ai._streams.idle import IdleWatch, idle_watch
+from telnyx_ai._streams.deadlines import Deadlines, deadlines
 from telnyx_ai.testing import MockServer, StreamConfig
 
 from .test_stream_lifecycle import CHUNK, MESSAGES, pinging
@@ -22,15 +22,18 @@ from .test_stream_lifecycle import CHUNK, MESSAGES, pinging
 class _Stream:
     """A stand-in stream: waiting for data since it was made (or since ``since``), failing as a stream does."""
 
-    def __init__(self, watch: IdleWatch, limit: float) -> None:
+    def __init__(self, watch: Deadlines, limit: float) -> None:
         self.limit = limit
         self.since: float | None = watch.now()
         self.closed = False
         self.failed_at: float | None = None
         self.checks = 0
-        watch.add(self, limit)
+        watch.add(self, watch.now() + limit)
 
-    def _idle_left(self, now: float) -> float | None:
+    def _deadline_alive(self) -> bool:
+        return not self.closed
+
+    def _deadline_due(self, now: float) -> float | None:
         self.checks += 1
         waited = 0.0 if self.since is None else now - self.since
         if waited < self.limit:
@@ -40,7 +43,7 @@ class _Stream:
 
 
 async def test_each_stream_fails_at_its_own_deadline_whatever_the_others_limits() -> None:
-    watch = IdleWatch(asyncio.get_running_loop())
+    watch = Deadlines(asyncio.get_running_loop())
     started = watch.now()
     slow = _Stream(watch, 5.0)  # armed first, for the later deadline
     quick = _Stream(watch, 0.1)
@@ -53,7 +56,7 @@ async def test_each_stream_fails_at_its_own_deadline_whatever_the_others_limits(
 
 
 async def test_a_stream_that_had_data_gets_the_rest_of_its_limit() -> None:
-    watch = IdleWatch(asyncio.get_running_loop())
+    watch = Deadlines(asyncio.get_running_loop())
     stream = _Stream(watch, 0.2)
     await asyncio.sleep(0.1)
     stream.since = watch.now()  # data came; the next wait starts now
@@ -65,7 +68,7 @@ async def test_a_stream_that_had_data_gets_the_rest_of_its_limit() -> None:
 
 
 async def test_a_stream_not_waiting_is_given_its_whole_limit_again() -> None:
-    watch = IdleWatch(asyncio.get_running_loop())
+    watch = Deadlines(asyncio.get_running_loop())
     stream = _Stream(watch, 0.1)
     stream.since = None  # reading nothing: the consumer is busy, not the server silent
     await asyncio.sleep(0.35)
@@ -73,7 +76,7 @@ async def test_a_stream_not_waiting_is_given_its_whole_limit_again() -> None:
 
 
 async def test_closed_streams_entries_do_not_pile_up() -> None:
-    watch = IdleWatch(asyncio.get_running_loop())
+    watch = Deadlines(asyncio.get_running_loop())
     for _ in range(1000):
         stream = _Stream(watch, 600.0)
         stream.closed = True
@@ -91,7 +94,7 @@ async def test_closed_streams_entries_do_not_pile_up() -> None:
 
 
 async def test_the_watch_holds_streams_weakly() -> None:
-    watch = IdleWatch(asyncio.get_running_loop())
+    watch = Deadlines(asyncio.get_running_loop())
     stream = _Stream(watch, 0.05)
     gone = weakref.ref(stream)
     del stream
@@ -102,9 +105,9 @@ async def test_the_watch_holds_streams_weakly() -> None:
 
 
 def test_one_watch_per_loop_and_a_loop_is_not_kept_alive_by_it() -> None:
-    async def watch_of_this_loop() -> tuple[IdleWatch, IdleWatch, weakref.ReferenceType[Any]]:
+    async def watch_of_this_loop() -> tuple[Deadlines, Deadlines, weakref.ReferenceType[Any]]:
         loop = asyncio.get_running_loop()
-        return idle_watch(loop), idle_watch(loop), weakref.ref(loop)
+        return deadlines(loop), deadlines(loop), weakref.ref(loop)
 
     first, again, loop_ref = asyncio.run(watch_of_this_loop())
     assert first is again
