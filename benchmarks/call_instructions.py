@@ -13,6 +13,10 @@ Every job runs with ``PYTHONHASHSEED=0`` (unless it is set): a random seed moves
 ``--many-streams`` does the same for `benchmarks.many_streams` (no ``--base-url``: it starts the paced
 server, ``--spread``): a few streams (``--streams``, 20) paced slowly and apart enough that each chunk
 arrives alone even under callgrind, with 100 and 200 chunks; the difference is the cost of one chunk.
+``--many-streams --open`` counts a stream's opening instead: streams of one chunk (it arrives with the
+response's headers and ``[DONE]``), 20 against 60 at once; the difference per stream is the call, the
+request sent, the first chunk handed over and the close: what each stream costs before the last one's first
+chunk when they all open at once (p99 time to first chunk).
 """
 
 from __future__ import annotations
@@ -110,7 +114,18 @@ def many_streams_per_chunk(name: str, root: str, streams: int, interval: float, 
     return (totals[1] - totals[0]) / (2 * streams * 100)
 
 
-def _many_streams(names: list[str], streams: int, interval: float, work: Path) -> None:
+def many_streams_per_open(name: str, root: str, streams: int, interval: float, work: Path) -> float:
+    """Instructions per stream of one chunk of `benchmarks.many_streams` contender ``name``: ``streams``
+    against ``3 * streams`` at once (each job opens them twice)."""
+    totals = []
+    for count in (streams, 3 * streams):
+        args = [name, root, str(count), "1", str(interval)]
+        command = [sys.executable, "-m", "benchmarks.many_streams", "--job", *args]
+        totals.append(count_instructions(command, work / f"many_streams_open.{name}.{count}"))
+    return (totals[1] - totals[0]) / (2 * 2 * streams)
+
+
+def _many_streams(names: list[str], streams: int, interval: float, work: Path, *, opening: bool = False) -> None:
     from .many_streams import CONTENDERS as STREAMERS
 
     command = [sys.executable, "-m", "benchmarks.paced_server", "--interval", str(interval), "--spread"]
@@ -118,15 +133,18 @@ def _many_streams(names: list[str], streams: int, interval: float, work: Path) -
     try:
         assert server.stdout is not None
         root = server.stdout.readline().strip()
-        print("| many streams | contender | instructions / chunk | x floor |")
+        unit = "stream opened" if opening else "chunk"
+        print(f"| many streams | contender | instructions / {unit} | x floor |")
         print("|---|---|---:|---:|")
         costs: dict[str, float] = {}
         for name in [n for n in STREAMERS if not names or n in names or n == "floor"]:
             if unavailable(by_name(STREAMERS[name][0])) is not None:
                 continue
-            costs[name] = many_streams_per_chunk(name, root, streams, interval, work)
+            count = many_streams_per_open if opening else many_streams_per_chunk
+            costs[name] = count(name, root, streams, interval, work)
             ratio = f"{costs[name] / costs['floor']:.2f}x" if costs.get("floor") else "-"
-            print(f"| {streams} x 1 chunk per read | {name} | {costs[name]:,.0f} | {ratio} |", flush=True)
+            what = f"{streams} vs {3 * streams} x 1-chunk streams" if opening else f"{streams} x 1 chunk per read"
+            print(f"| {what} | {name} | {costs[name]:,.0f} | {ratio} |", flush=True)
     finally:
         server.terminate()
         server.wait(10)
@@ -138,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--base-url", help="a server with the fixtures (nginx, as benchmarks/run starts)")
     parser.add_argument("--many-streams", action="store_true", help="the many-streams contenders, per chunk")
+    parser.add_argument("--open", action="store_true", help="with --many-streams: per stream opened, not per chunk")
     parser.add_argument("--streams", type=int, default=20, help="with --many-streams: streams at once")
     parser.add_argument("--interval", type=float, default=0.1, help="with --many-streams: seconds between chunks")
     parser.add_argument("--only", action="append", default=[], help="scenario keys and/or contender names")
@@ -148,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     if args.many_streams:
         names = [t.strip() for item in args.only for t in item.split(",") if t.strip()]
-        _many_streams(names, args.streams, args.interval, work)
+        _many_streams(names, args.streams, args.interval, work, opening=args.open)
         return 0
     if not args.base_url:
         raise SystemExit("--base-url is required (a server with the fixtures), or --many-streams")

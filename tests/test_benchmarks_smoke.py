@@ -11,6 +11,8 @@ import itertools
 import json
 import math
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -346,3 +348,18 @@ def test_many_streams_rejects_a_short_stream() -> None:
         {"streams": 2, "chunks": 4, "interval_s": 0.01, "repeats": 1, "jobs": {"floor": [job]}}
     )
     assert summary["rows"] == {} and "expected (4," in summary["errors"][0]
+
+
+def test_the_stream_open_benchmark_opens_and_reads_each_stream() -> None:
+    # In a process of its own: it replaces Transport.send with a canned answer.
+    for extra in ([], ["--sse"]):
+        command = [sys.executable, "-m", "benchmarks.stream_open", "--streams", "3", *extra]
+        done = subprocess.run(
+            command,
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""The relay's heartbeat: one timer per relay, pings in upstream silences, and a real cancellation still cancels.
+"""The relay's heartbeat: one deadline at a time per relay (on the loop's one timer for streams), pings in upstream silences, and a real cancellation still cancels.
 
 The relay is driven with a queue standing in for upstream (a wait on it can be cancelled and resumed, as a
 stream's read can), and once end to end against the emulator. On asyncio's own loop: the timer checks look at
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from telnyx_ai import AsyncTelnyx, Timeout
+from telnyx_ai._streams.deadlines import Deadlines, deadlines
 from telnyx_ai._streams.relay import DONE_FRAME, PING_FRAME, relay
 from telnyx_ai.testing import Fault, MockServer
 from telnyx_ai.types.chat import ChatMessageParam
@@ -39,25 +40,27 @@ class Upstream:
 
 
 class HeartbeatTimers:
-    """Every timer the relay's heartbeat sets on the running loop (asyncio's ``call_at``, wrapped)."""
+    """Every deadline the relay's heartbeat sets on the running loop's one timer for streams (`Deadlines.add`,
+    wrapped): the loop's timer is shared, so a heartbeat's "timer" is its entry there."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.loop = asyncio.get_running_loop()
-        self.handles: list[asyncio.TimerHandle] = []
-        call_at = self.loop.call_at
+        self.deadlines = deadlines(self.loop)
+        self.handles: list[Any] = []  # the heartbeats that set a deadline, once per deadline
+        add = Deadlines.add
 
-        def counting(when: float, callback: Callable[..., object], *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
-            handle = call_at(when, callback, *args, **kwargs)
-            if getattr(callback, "__qualname__", "").startswith("_Heartbeat."):
-                self.handles.append(handle)
-            return handle
+        def counting(deadlines: Deadlines, watched: Any, deadline: float) -> None:
+            add(deadlines, watched, deadline)
+            if type(watched).__qualname__ == "_Heartbeat":
+                self.handles.append(watched)
 
-        monkeypatch.setattr(self.loop, "call_at", counting)
+        monkeypatch.setattr(Deadlines, "add", counting)
 
-    def pending(self) -> list[asyncio.TimerHandle]:
-        """The heartbeat's timers still due to run (neither run nor cancelled)."""
-        scheduled: list[asyncio.TimerHandle] = self.loop._scheduled  # type: ignore[attr-defined]  # pyright: ignore
-        return [handle for handle in self.handles if handle in scheduled and not handle.cancelled()]
+    def pending(self) -> list[Any]:
+        """The heartbeats whose deadline is still due to be acted on (neither reached nor dropped)."""
+        entries: list[Any] = self.deadlines._entries  # pyright: ignore[reportPrivateUsage]
+        live = [entry[2]() for entry in entries]
+        return [beat for beat in live if beat in self.handles and beat._deadline_alive()]
 
 
 async def test_pings_come_every_period_of_a_long_silence_and_nothing_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:

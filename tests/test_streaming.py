@@ -127,6 +127,28 @@ async def test_stream_ends_at_done_and_returns_the_connection(scripted: tuple[Sc
         assert pool_connections(client).in_use == 0
 
 
+async def test_the_last_read_ends_at_done_whatever_follows_it(scripted: tuple[Script, str]) -> None:
+    # The usual last read (chunks, then [DONE]) is decoded in one step; anything after [DONE] is not an event.
+    script, url = scripted
+    script.responses = [[chunk_event("a"), 0.05, chunk_event("b") + chunk_event("c") + DONE + chunk_event("late")]]
+    client, stream = await open_stream(url)
+    async with client:
+        assert [c.choices[0].delta.content async for c in stream] == ["a", "b", "c"]
+        assert stream.closed and await stream.get_final_text() == "abc"
+
+
+async def test_a_malformed_chunk_just_before_done_is_raised_after_the_good_ones(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.responses = [[chunk_event("a"), 0.05, chunk_event("b") + b'data: {"choices": "nope"}\n\n' + DONE]]
+    client, stream = await open_stream(url)
+    received: list[str] = []
+    async with client:
+        with pytest.raises(APIResponseValidationError):
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+        assert received == ["a", "b"]
+
+
 async def test_breaking_out_early_drops_the_connection_and_the_server_sees_it(scripted: tuple[Script, str]) -> None:
     script, url = scripted
     script.linger = True

@@ -76,6 +76,8 @@ class StreamProtocol(Generic[T]):
 
     def __init__(self, event_type: Any) -> None:
         self.decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(event_type)
+        # Whether `keepalive` can say yes (it is overridden): a stream asks it about each batch only then.
+        self.has_keepalives = type(self).keepalive is not StreamProtocol.keepalive  # pyright: ignore[reportUnknownMemberType]
 
     def decode_all(self, messages: list[bytes]) -> list[T]:
         """The events of one read's data payloads (the usual read: no name, none empty, none ``done``).

@@ -10,7 +10,6 @@ when it was cut, timed out or carried an error, so a browser can never take a cu
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -18,6 +17,7 @@ from typing import Any, Final
 import msgspec
 
 from .._errors import APIConnectionError, APIError, APIResponseValidationError, APIStreamError, APITimeoutError
+from .deadlines import deadlines
 
 __all__ = ["DEFAULT_HEARTBEAT", "DONE_FRAME", "SSE_RELAY_HEADERS", "ErrorShape", "data_frames", "error_frame", "relay"]
 
@@ -80,28 +80,39 @@ def data_frames(payloads: list[bytes]) -> bytes:
 
 
 class _Heartbeat:
-    """One timer for a relay's pings, instead of a timeout armed and cancelled around every read.
+    """The relay's pings, on the loop's one timer for streams' deadlines (`deadlines.py`), instead of a
+    timeout armed and cancelled around every read, or a timer of its own.
 
-    `start` marks the start of a wait for upstream and arms the timer only when none is pending; the
-    timer, when it fires, re-arms itself for the rest of the period if the current wait began later
-    (data came in meanwhile), and otherwise cancels the waiting task so the relay can send a ping.
-    `stop` tells that cancel apart from anyone else's (``Task.uncancel``), so a real cancellation of the
-    consumer (a client gone, ``task.cancel()``) still propagates.
+    `start` marks the start of a wait for upstream and sets a deadline only when none is pending; at the
+    deadline, if the current wait began later (data came in meanwhile), it asks again for the rest of the
+    period, and otherwise cancels the waiting task so the relay can send a ping. `stop` tells that cancel
+    apart from anyone else's (``Task.uncancel``), so a real cancellation of the consumer (a client gone,
+    ``task.cancel()``) still propagates.
     """
 
-    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_now", "_period", "_since", "_task", "_waiting")
+    __slots__ = (
+        "__weakref__",
+        "_armed",
+        "_cancelling",
+        "_deadlines",
+        "_fired",
+        "_now",
+        "_period",
+        "_since",
+        "_task",
+        "_waiting",
+    )
 
     def __init__(self, period: float) -> None:
-        loop = self._loop = asyncio.get_running_loop()
-        # asyncio's own clock is time.monotonic behind a method call (made once per read); any other loop's is its own.
-        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        self._deadlines = deadlines(asyncio.get_running_loop())
+        self._now = self._deadlines.now  # asyncio's clock, read once per read
         self._period = period
-        self._handle: asyncio.TimerHandle | None = None
+        self._armed = False  # a deadline is pending
         self._task: asyncio.Task[Any] | None = None
         self._cancelling = 0  # the task's cancel requests before this wait: not ours to take back
         self._since = 0.0  # when the current wait began
         self._waiting = False
-        self._fired = False  # the timer cancelled the waiting task
+        self._fired = False  # the deadline cancelled the waiting task
 
     def start(self) -> None:
         """A wait for upstream begins (in the task that runs the relay now)."""
@@ -110,11 +121,12 @@ class _Heartbeat:
         self._cancelling = task.cancelling()
         self._since = self._now()
         self._waiting = True
-        if self._handle is None:
-            self._handle = self._loop.call_at(self._since + self._period, self._fire)
+        if not self._armed:
+            self._armed = True
+            self._deadlines.add(self, self._since + self._period)
 
     def stop(self) -> bool:
-        """The wait is over; True when the timer alone cancelled it (a ping is due, nothing else asked)."""
+        """The wait is over; True when the deadline alone cancelled it (a ping is due, nothing else asked)."""
         self._waiting = False
         if not self._fired:
             return False
@@ -122,21 +134,25 @@ class _Heartbeat:
         assert self._task is not None
         return self._task.uncancel() <= self._cancelling
 
-    def _fire(self) -> None:
-        self._handle = None
+    def _deadline_alive(self) -> bool:
+        return self._armed
+
+    def _deadline_due(self, now: float) -> float | None:
         if not self._waiting or self._task is None:
-            return  # the relay is busy with its consumer: the next wait arms the timer again
+            self._armed = False
+            return None  # the relay is busy with its consumer: the next wait sets a deadline again
         due = self._since + self._period
-        if self._loop.time() < due:  # upstream sent data since the timer was set: the silence began later
-            self._handle = self._loop.call_at(due, self._fire)
-            return
+        if now < due:  # upstream sent data since the deadline was set: the silence began later
+            return due - now
+        self._armed = False
         self._fired = True
         self._task.cancel()
+        return None
 
     def end(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._armed:
+            self._armed = False
+            self._deadlines.forget()
 
 
 async def relay(

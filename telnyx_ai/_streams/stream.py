@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +27,7 @@ from .._errors import (
 from .._hooks import CallInfo, Hooks, StreamOutcome
 from .._http.request import Request
 from .._http.response import raise_for_status, read_body
+from .deadlines import Deadlines, deadlines
 from .failures import body_ended, invalid_event, stream_error
 from .helpers import StreamHelpers
 from .protocol import Accumulator, StreamProtocol
@@ -83,7 +83,6 @@ class AsyncStream(StreamHelpers[T]):
         owner: object = None,
     ) -> None:
         self._closed = False
-        self._idle_timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         self.response = response
         # Kept referenced while the stream lives: the client's pool, whose finalizer closes its
@@ -114,15 +113,15 @@ class AsyncStream(StreamHelpers[T]):
         self._watch: EndWatch | None = None  # the event hooks to tell of its end, when there are any
         self._idle = stream_idle
         self._idle_since: float | None = None  # when the wait for the next data event began (None: not waiting)
-        # Read once per batch with a limit: asyncio's own clock is time.monotonic behind a method call; another
-        # loop's is its own. A protocol without keep-alives is not asked about each batch.
-        loop = self._loop
-        self._now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
-        plain = type(protocol).keepalive is StreamProtocol.keepalive  # pyright: ignore[reportUnknownMemberType]
-        self._keepalive = None if plain else protocol.keepalive
+        # A protocol without keep-alives is not asked about each batch.
+        self._keepalive = protocol.keepalive if protocol.has_keepalives else None
+        # The loop's one timer watches this stream's idle limit (`deadlines.py`): no timer of its own.
+        self._idle_watch: Deadlines | None = None  # None: no limit, or no longer watched
+        self._now = time.monotonic  # the loop's clock (the deadlines'), read once per batch with a limit
         if stream_idle is not None:
-            ref: weakref.ReferenceType[AsyncStream[Any]] = weakref.ref(self)
-            self._idle_timer = self._loop.call_later(stream_idle, _check_idle, ref)
+            watch = self._idle_watch = deadlines(self._loop)
+            self._now = now = watch.now
+            watch.add(self, now() + stream_idle)
 
     @classmethod
     async def open(
@@ -141,7 +140,8 @@ class AsyncStream(StreamHelpers[T]):
         the connection is dropped (the caller never held the stream, so nobody else could).
         """
         try:
-            await raise_for_status(response, request, max_body_bytes)
+            if response.status >= 300:  # checked here first: no coroutine for the usual 200
+                await raise_for_status(response, request, max_body_bytes)
             content_type = response.headers.get("Content-Type", "")
             if not content_type.startswith("text/event-stream"):
                 raw = await read_body(response, request, max_body_bytes)
@@ -225,8 +225,7 @@ class AsyncStream(StreamHelpers[T]):
         if self._closed:
             return
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         if self._watch is not None:
             self._watch.report_dropped(self._finished, self._accumulator, self._loop)
         try:
@@ -257,8 +256,7 @@ class AsyncStream(StreamHelpers[T]):
         if self._closed:
             return
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         self._ended(None)
         # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
@@ -266,12 +264,35 @@ class AsyncStream(StreamHelpers[T]):
         self._queued, self._queued_at, self._queued_events = [], 0, []
         reusable = False
         try:
-            reusable = done and await self._body_ends_soon()
+            reusable = done and (self.response.content.at_eof() or await self._body_ends_soon())
         finally:  # also when cancelled while draining: the connection is then dropped, never leaked
             if reusable:
                 self.response.release()  # back to the pool for the next request
             else:
                 self.response.close()
+
+    def _unwatch(self) -> None:
+        """Tell the deadlines this stream's entry is dead (it goes at its deadline, or with the others)."""
+        if (watch := self._idle_watch) is not None:
+            self._idle_watch = None
+            watch.forget()
+
+    def _deadline_alive(self) -> bool:
+        return self._idle_watch is not None
+
+    def _deadline_due(self, now: float) -> float | None:
+        """The idle limit's deadline: the seconds of the limit left at ``now``, or None once the pending read
+        was failed for waiting the whole limit for data (keep-alives do not count)."""
+        limit = self._idle
+        if limit is None:
+            return None
+        since = self._idle_since
+        waited = 0.0 if since is None else now - since
+        if waited < limit:
+            return limit - waited
+        self._idle_watch = None  # its entry is gone: closing it later is no dead entry
+        self.response.content.set_exception(_IdleTimeout())
+        return None
 
     def _end_queued(self) -> bool:
         protocol = self._protocol
@@ -286,8 +307,7 @@ class AsyncStream(StreamHelpers[T]):
         """Drop the connection at once (no draining: for a reader that is gone)."""
         if not self._closed:
             self._closed = True
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
+            self._unwatch()
             self._ended(None, "cancelled")
             self.response.close()
 
@@ -418,14 +438,22 @@ class AsyncStream(StreamHelpers[T]):
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
         """The events of one read: ``messages`` (plain data) first, then ``events``."""
         done = self._protocol.done
-        if messages and not events and (done is None or done not in messages) and b"" not in messages:
-            try:  # the usual read: events only, decoded without a Python step per event
-                items = self._protocol.decode_all(messages)
-            except (msgspec.DecodeError, RecursionError):
-                pass  # the careful way below finds the bad one and hands over those before it
-            else:
-                self._batch_json = messages
-                return items
+        if messages and not events and b"" not in messages:
+            plain: list[bytes] | None = messages
+            if done is not None and done in messages:  # the end: usually the last message of the last read
+                plain = messages[:-1] if messages[-1] == done else None
+                if plain is not None and done in plain:
+                    plain = None
+            if plain is not None:
+                try:  # the usual read: events only, decoded without a Python step per event
+                    items = self._protocol.decode_all(plain)
+                except (msgspec.DecodeError, RecursionError):
+                    pass  # the careful way below finds the bad one and hands over those before it
+                else:
+                    self._batch_json = plain
+                    if plain is not messages:
+                        self._finished = True
+                    return items
         if messages:
             events = [ServerSentEvent(data) for data in messages] + events
         return self._decode_events(events)
@@ -473,8 +501,7 @@ class AsyncStream(StreamHelpers[T]):
     def _closed_after_error(self, error: E, later: bool) -> E:
         """Close after an error event; the hooks hear of it now, or ``later`` (the events before it folded in)."""
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._unwatch()
         if later and self._watch is not None:
             self._loop.call_soon(self._ended, error)
         else:
@@ -492,22 +519,3 @@ class AsyncStream(StreamHelpers[T]):
         if (watch := self._watch) is not None:
             self._watch = None
             watch.report(outcome or outcome_of(error, self._finished), error, self._accumulator)
-
-
-def _check_idle(ref: weakref.ReferenceType[AsyncStream[Any]]) -> None:
-    """The idle timer: fail the pending read of a stream that has waited `stream_idle` seconds for data.
-
-    It holds the stream weakly (a dropped stream must still be collected) and re-arms itself for the
-    rest of the limit when the stream had data, or was not waiting, since it was set.
-    """
-    stream = ref()
-    if stream is None or stream.closed or stream._idle is None:  # pyright: ignore[reportPrivateUsage]
-        return
-    limit = stream._idle  # pyright: ignore[reportPrivateUsage]
-    since = stream._idle_since  # pyright: ignore[reportPrivateUsage]
-    loop = stream._loop  # pyright: ignore[reportPrivateUsage]
-    waited = 0.0 if since is None else stream._now() - since  # pyright: ignore[reportPrivateUsage]
-    if waited >= limit:
-        stream.response.content.set_exception(_IdleTimeout())
-        return
-    stream._idle_timer = loop.call_later(limit - waited, _check_idle, ref)  # pyright: ignore[reportPrivateUsage]
