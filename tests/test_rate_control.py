@@ -229,6 +229,15 @@ def _response(headers: dict[str, str]) -> ResponseInfo:
     return ResponseInfo(status=429, reason="Too Many Requests", headers=CIMultiDict(headers), url="http://x/")
 
 
+def _steady(rate_per_s: float, ceiling: float) -> tuple[RateController, list[float]]:
+    """A controller past slow start at ``rate_per_s`` under ``ceiling``, on a clock the test moves (``now[0]``)."""
+    now = [0.0]
+    rate = RateController()
+    rate.clock = lambda: now[0]
+    rate.slow_start, rate.rate, rate.ceiling_rate = False, rate_per_s, ceiling
+    return rate, now
+
+
 def _paced(
     rate: RateController, now: list[float], seconds: float, refuse_above: float | None = None, ahead: int = 1
 ) -> None:
@@ -259,10 +268,7 @@ def _paced(
 
 
 def test_a_flood_of_429s_cuts_straight_to_what_the_server_still_accepts() -> None:
-    now = [0.0]
-    rate = RateController()
-    rate.clock = lambda: now[0]
-    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    rate, now = _steady(200.0, 210.0)
     _paced(rate, now, 3.0)  # answers at 200/s: the server is seen to accept that
     cuts = rate.cuts
     _paced(rate, now, 0.4, refuse_above=50.0)  # the limit falls to 50/s
@@ -272,10 +278,7 @@ def test_a_flood_of_429s_cuts_straight_to_what_the_server_still_accepts() -> Non
 
 
 def test_a_limit_that_comes_back_is_found_within_a_second_and_climbed_to_in_round_trips() -> None:
-    now = [0.0]
-    rate = RateController()
-    rate.clock = lambda: now[0]
-    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    rate, now = _steady(200.0, 210.0)
     _paced(rate, now, 3.0)
     _paced(rate, now, 3.0, refuse_above=50.0)
     assert rate.rate < 60.0
@@ -284,10 +287,7 @@ def test_a_limit_that_comes_back_is_found_within_a_second_and_climbed_to_in_roun
 
 
 def test_a_finishing_job_stops_probing_and_stays_under_the_rate_that_failed() -> None:
-    now = [0.0]
-    rate = RateController()
-    rate.clock = lambda: now[0]
-    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 200.0
+    rate, now = _steady(200.0, 200.0)
     rate.finishing(True)
     _paced(rate, now, 5.0)
     assert rate.rate <= 200.0, "no probe above the ceiling while finishing"
@@ -302,10 +302,7 @@ def test_a_finishing_job_stops_probing_and_stays_under_the_rate_that_failed() ->
 def test_a_flood_is_judged_on_the_requests_sent_not_those_booked_ahead() -> None:
     # A shared controller books 20 sends ahead at 200/s (0.1 s). Counted as sent, they would dilute the
     # share refused after a drop to 50/s, and the cut would come late and stop high.
-    now = [0.0]
-    rate = RateController()
-    rate.clock = lambda: now[0]
-    rate.slow_start, rate.rate, rate.ceiling_rate = False, 200.0, 210.0
+    rate, now = _steady(200.0, 210.0)
     _paced(rate, now, 3.0)
     _paced(rate, now, 0.3, refuse_above=50.0, ahead=20)
     assert rate.rate <= 60.0, rate

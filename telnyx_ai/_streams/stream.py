@@ -440,10 +440,8 @@ class AsyncStream(StreamHelpers[T]):
         done = self._protocol.done
         if messages and not events and b"" not in messages:
             plain: list[bytes] | None = messages
-            if done is not None and done in messages:  # the end: usually the last message of the last read
-                plain = messages[:-1] if messages[-1] == done else None
-                if plain is not None and done in plain:
-                    plain = None
+            if done is not None and done in messages:  # the end: decoded at once only as the read's one last message
+                plain = messages[:-1] if messages.index(done) == len(messages) - 1 else None
             if plain is not None:
                 try:  # the usual read: events only, decoded without a Python step per event
                     items = self._protocol.decode_all(plain)
