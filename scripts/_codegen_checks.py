@@ -95,6 +95,8 @@ def checks_table(
 def checks_call(method: str, args: list[tuple[str, str | None, bool]], *, body: bool = False) -> list[str]:
     """The line checking the values: ``body`` (the JSON body built from the arguments given, when
     ``body``), then the other arguments, group by group in the table's order."""
-    parts = ["options", *(["body"] if body else [])]
-    parts += [f"{kind}={_tuple(names)}" for kind, names in _groups(args).items()]
+    groups = [f"{kind}={_tuple(names)}" for kind, names in _groups(args).items()]
+    if body and not groups:  # the usual generated method: one call less
+        return [f"        self.{checks_attribute(method)}.check_body(options, body)"]
+    parts = ["options", *(["body"] if body else []), *groups]
     return [f"        self.{checks_attribute(method)}.check({', '.join(parts)})"]

@@ -113,10 +113,7 @@ class ArgumentChecks:
         construction. ``options`` holds the keywords the caller passed beyond the method's own:
         one that is not a `RequestOptions` key is a misspelling, reported with the closest name.
         """
-        if options:
-            check_keywords(options, OPTION_NAMES, f"{self.method}()", known=self.known)
-        if body:
-            self._check_body(body)
+        self.check_body(options, body)
         if strings and not _STRING_TYPES.issuperset(map(type, strings)):
             self._walk(self.strings, strings, _check_string)
         if numbers and not _NUMBER_TYPES.issuperset(map(type, numbers)):
@@ -130,8 +127,14 @@ class ArgumentChecks:
         if strings_or_string_lists and _unusual_lists(strings_or_string_lists, _STR, strings_pass=True):
             self._walk(self.strings_or_string_lists, strings_or_string_lists, _check_string_or_list)
 
-    def _check_body(self, body: Mapping[str, object]) -> None:
-        """Each checked field of ``body``: its value's exact type, then (outside the usual ones) a closer look."""
+    def check_body(self, options: Mapping[str, object], body: Mapping[str, object] | None) -> None:
+        """`check` for a method whose checked arguments all go in its JSON body (the generator's choice):
+        ``options`` for misspellings, then each checked field of ``body`` by its value's exact type, and
+        (outside the usual types) a closer look."""
+        if options:
+            check_keywords(options, OPTION_NAMES, f"{self.method}()", known=self.known)
+        if not body:
+            return
         fields = self.fields
         for field, value in body.items():
             rule = fields.get(field)

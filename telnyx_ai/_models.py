@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ._errors import request_id_of
+
 __all__ = ["APIResponse", "BaseModel", "decoder_for", "dump_foreign", "load_foreign", "to_jsonable"]
 
 T = TypeVar("T")
@@ -71,7 +73,12 @@ class APIResponse(BaseModel, gc=True, dict=True):
     def request_id(self) -> str | None:
         """The server's id for the request that returned this (for support tickets and logs)."""
         value = vars(self).get("_request_id")
-        return value if isinstance(value, str) else None
+        if value is None or isinstance(value, str):
+            return value
+        # The response's headers, kept as they came: the lookup (three misses when the server sends no
+        # id) is made on first use instead of on every call.
+        found = vars(self)["_request_id"] = request_id_of(value)
+        return found
 
 
 def dump_foreign(value: object) -> Any:

@@ -65,3 +65,71 @@ async def test_the_helpers_work_on_this_aiohttp() -> None:
             assert connection_counts(session.connector) == (0, 1)
     finally:
         await runner.cleanup()
+
+
+async def _raw_heads(send: object) -> list[bytes]:
+    """The raw request heads a loopback server receives while ``send(base_url)`` runs (each answered with an empty list of embeddings)."""
+    heads: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b"":
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            heads.append(head)
+            body = b'{"data": [], "model": "m", "object": "list", "usage": {"prompt_tokens": 0, "total_tokens": 0}}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await send(f"http://127.0.0.1:{port}/v2")  # type: ignore[operator]
+    finally:
+        server.close()
+    return heads
+
+
+def _header_lines(head: bytes) -> list[tuple[str, str]]:
+    lines = head.decode().split("\r\n")[1:]
+    return [(name.lower(), value.strip()) for name, value in (line.split(":", 1) for line in lines if line)]
+
+
+async def test_headers_request_sends_every_header_once_with_the_host_first() -> None:
+    from telnyx_ai import AsyncTelnyx
+
+    async def send(base_url: str) -> None:
+        async with AsyncTelnyx(api_key="k-secret", base_url=base_url, default_headers={"X-Team": "a"}) as client:
+            await client.ai.openai.embeddings.create_embeddings(input="hi", model="m")
+
+    (head,) = await _raw_heads(send)
+    lines = _header_lines(head)
+    names = [name for name, _ in lines]
+    assert names[0] == "host" and lines[0][1].startswith("127.0.0.1:")
+    assert len(names) == len(set(names)), names  # nothing twice
+    sent = dict(lines)
+    assert sent["authorization"] == "Bearer k-secret" and sent["x-team"] == "a" and sent["x-retry-count"] == "0"
+    assert sent["content-type"] == "application/json" and sent["accept"] == "application/json"
+    assert len(sent["idempotency-key"]) == 36 and sent["user-agent"].startswith("telnyx-ai-python/")
+
+
+async def test_headers_request_lets_a_host_header_replace_the_derived_one() -> None:
+    from telnyx_ai import AsyncTelnyx
+
+    async def send(base_url: str) -> None:
+        async with AsyncTelnyx(api_key="k", base_url=base_url) as client:
+            await client.ai.openai.embeddings.create_embeddings(
+                input="hi", model="m", extra_headers={"Host": "api.example.test"}
+            )
+
+    (head,) = await _raw_heads(send)
+    hosts = [value for name, value in _header_lines(head) if name == "host"]
+    assert hosts == ["api.example.test"]

@@ -430,6 +430,24 @@ def test_parsed_responses_carry_the_request_id_outside_their_json(server: MockSe
         assert "request_id" not in models.to_dict() and "_request_id" not in reply.to_json()
 
 
+async def test_the_request_id_is_read_from_whichever_header_came_and_is_none_without_one(
+    mocked: aioresponses,
+) -> None:
+    import pickle
+
+    body = {"data": [], "model": "m", "object": "list", "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+    url = f"{BASE_URL}/ai/openai/embeddings"
+    mocked.post(url, payload=body, headers={"request-id": "r-9"})
+    mocked.post(url, payload=body, headers={"X-Telnyx-Request-Id": "t-1", "request-id": "r-2"})
+    mocked.post(url, payload=body)
+    async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL) as client:
+        replies = [await client.ai.openai.embeddings.create_embeddings(input="a", model="m") for _ in range(3)]
+    assert [reply.request_id for reply in replies] == ["r-9", "t-1", None]
+    assert [reply.request_id for reply in replies] == ["r-9", "t-1", None]  # the same when asked again
+    assert replies[0].to_dict() == body and "r-9" not in replies[0].to_json()
+    assert pickle.loads(pickle.dumps(replies[1])).to_dict() == body  # the headers kept for the id do not travel
+
+
 async def test_a_page_carries_its_request_id() -> None:
     async with MockServer(tests=5) as server, AsyncTelnyx(api_key="k", base_url=server.url) as client:
         page = await client.ai.assistants.tests.list(page_size=2)

@@ -8,10 +8,14 @@ upgrade is noticed at once. Supported: aiohttp 3.11 to 3.x (the range in pyproje
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
+from aiohttp.typedefs import LooseHeaders
+from multidict import CIMultiDict
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
@@ -52,12 +56,17 @@ class LazyReadTimeout(ResponseHandler):
     _read_deadline: float | None = None  # None: nothing is being read (between responses, or paused)
     _armed_for = 0.0  # when the timer in _read_timeout_handle fires
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        # asyncio's loop reads the clock through a Python method: call the clock itself, once per read.
+        self._clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+
     def _reschedule_timeout(self) -> None:
         timeout = self._read_timeout
         if not timeout:
             self._read_deadline = None
             return
-        deadline = self._read_deadline = self._loop.time() + timeout
+        deadline = self._read_deadline = self._clock() + timeout
         handle = self._read_timeout_handle
         if handle is None or self._armed_for > deadline:  # none yet, or set for a longer timeout than this one
             if handle is not None:
@@ -92,6 +101,22 @@ class LazyReadTimeout(ResponseHandler):
         else:
             self._read_timeout_handle = None
             self._on_read_timeout()
+
+
+class HeadersRequest(aiohttp.ClientRequest):
+    """aiohttp's request, taking its headers in one copy in C instead of a Python loop over them.
+
+    The session hands every request its headers as a `CIMultiDict` already merged with the
+    session's own; only a ``Host`` among them needs aiohttp's loop (it replaces the one derived
+    from the URL), so that case, and any other shape of headers, goes the way aiohttp goes.
+    """
+
+    def update_headers(self, headers: LooseHeaders | None) -> None:
+        if isinstance(headers, CIMultiDict) and "Host" not in headers:
+            super().update_headers(None)  # the Host header alone, as aiohttp derives it
+            self.headers.extend(headers)
+        else:
+            super().update_headers(headers)
 
 
 def use_lazy_read_timeout(connector: aiohttp.BaseConnector) -> None:

@@ -12,7 +12,7 @@ import aiohttp
 
 from .._errors import TelnyxError
 from .._logging import logger
-from .aiohttp_compat import close_connector_now, disable_silent_retry, use_lazy_read_timeout
+from .aiohttp_compat import HeadersRequest, close_connector_now, disable_silent_retry, use_lazy_read_timeout
 
 __all__ = ["ConnectionPool"]
 
@@ -67,6 +67,7 @@ class ConnectionPool:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
+                request_class=HeadersRequest,
             )
             disable_silent_retry(self._session)
             abandoned = weakref.finalize(self, _close_abandoned, self._session)

@@ -138,7 +138,13 @@ class Transport:
             method, path, options=options, body=body, query=query, data=data, idempotency_key=idempotency_key
         )
         limit = self.config.max_response_bytes
-        return await self.call(request, lambda response: read_decoded(response, request, cast_to, limit))
+        if self._hooks:
+            return await self.call(request, lambda response: read_decoded(response, request, cast_to, limit))
+        try:  # `call`'s first attempt, inlined: one coroutine and no reader function on the usual call
+            return await read_decoded(await self.send(request), request, cast_to, limit)
+        except APIError as exc:
+            failure = exc
+        return await self._retry(failure, request, lambda response: read_decoded(response, request, cast_to, limit))
 
     async def request_media(
         self, method: str, path: str, *, json_type: type[T], body: Body | RawJSON | None = None, options: RequestOptions
@@ -174,11 +180,17 @@ class Transport:
         try:  # the first attempt inline: a call that succeeds at once pays for no retry machinery
             return await read(await self.send(request))
         except APIError as exc:
-            # A payload that can be produced only once gets one attempt, so its own error surfaces.
-            retries = self.config.max_retries if request.resendable else 0
-            if retries <= 0 or not should_retry(exc):
-                raise
             failure = exc
+        return await self._retry(failure, request, read)
+
+    async def _retry(
+        self, failure: APIError, request: Request, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]
+    ) -> T:
+        """After a first attempt failed with ``failure``: the next attempts, as the retry policy allows."""
+        # A payload that can be produced only once gets one attempt, so its own error surfaces.
+        retries = self.config.max_retries if request.resendable else 0
+        if retries <= 0 or not should_retry(failure):
+            raise failure
         retry = 0
 
         async def attempt() -> T:

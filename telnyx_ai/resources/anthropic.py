@@ -198,7 +198,7 @@ class AsyncAnthropicV1(AsyncResource):
             body["mode"] = mode
         if region is not NOT_GIVEN:
             body["region"] = region
-        self._messages_checks.check(options, body)
+        self._messages_checks.check_body(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/anthropic/v1/messages", PROTOCOL, body=body, options=options

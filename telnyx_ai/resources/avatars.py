@@ -71,7 +71,7 @@ class AsyncAvatars(AsyncResource):
     async def update(self, avatar_id: str, *, name: str, **options: Unpack[RequestOptions]) -> AvatarResponse:
         """Rename an avatar."""
         body: dict[str, object] = {"name": name}
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/avatars/{avatar_id}", avatar_id=avatar_id),

@@ -71,7 +71,7 @@ class AsyncClusters(AsyncResource):
             body["min_subcluster_size"] = min_subcluster_size
         if prefix is not NOT_GIVEN:
             body["prefix"] = prefix
-        self._compute_checks.check(options, body)
+        self._compute_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/clusters", cast_to=TextClusteringResponseData, body=body, options=options
         )

@@ -47,7 +47,7 @@ class AsyncCollectionSettings(AsyncResource):
         body: dict[str, object] = {}
         if retrieval is not NOT_GIVEN:
             body["retrieval"] = retrieval
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/collections/{uuid}/settings", uuid=uuid),
@@ -67,7 +67,7 @@ class AsyncCollectionSettings(AsyncResource):
         body: dict[str, object] = {}
         if retrieval is not NOT_GIVEN:
             body["retrieval"] = retrieval
-        self._patch_all_checks.check(options, body)
+        self._patch_all_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/collections/{uuid}/settings", uuid=uuid),
@@ -103,7 +103,7 @@ class AsyncCollectionSources(AsyncResource):
         body: dict[str, object] = {"source_type": source_type}
         if bucket_id is not NOT_GIVEN:
             body["bucket_id"] = bucket_id
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/collections/{uuid}/sources", uuid=uuid),
@@ -121,7 +121,7 @@ class AsyncCollectionSources(AsyncResource):
     ) -> SourceReplaceResponse:
         """Replace every source of a collection."""
         body: dict[str, object] = {"sources": sources}
-        self._replace_checks.check(options, body)
+        self._replace_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/collections/{uuid}/sources", uuid=uuid),
@@ -206,7 +206,7 @@ class AsyncCollections(AsyncResource):
             body["slug"] = slug
         if sources is not NOT_GIVEN:
             body["sources"] = sources
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/collections", cast_to=CollectionEnvelope, body=body, options=options
         )
@@ -247,7 +247,7 @@ class AsyncCollections(AsyncResource):
             body["description"] = description
         if name is not NOT_GIVEN:
             body["name"] = name
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/collections/{uuid}", uuid=uuid),

@@ -134,7 +134,7 @@ class AsyncEmbeddings(AsyncResource):
         body: dict[str, object] = {"bucket_name": bucket_name, "query": query}
         if num_of_docs is not NOT_GIVEN:
             body["num_of_docs"] = num_of_docs
-        self._similarity_search_checks.check(options, body)
+        self._similarity_search_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             "/ai/embeddings/similarity-search",

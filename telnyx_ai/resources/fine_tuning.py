@@ -46,7 +46,7 @@ class AsyncFineTuningJobs(AsyncResource):
             body["hyperparameters"] = hyperparameters
         if suffix is not NOT_GIVEN:
             body["suffix"] = suffix
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/fine_tuning/jobs", cast_to=FineTuningJob, body=body, options=options
         )

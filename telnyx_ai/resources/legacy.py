@@ -50,7 +50,7 @@ class AsyncBatchSpeechToText(AsyncResource):
     ) -> SttPostDetailReportResponse:
         """Request a speech-to-text detail report."""
         body: dict[str, object] = {"end_date": end_date, "start_date": start_date}
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             "/legacy/reporting/batch_detail_records/speech_to_text",

@@ -134,7 +134,7 @@ class AsyncMCPServers(AsyncResource):
             body["type"] = type
         if url is not NOT_GIVEN:
             body["url"] = url
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/mcp_servers/{mcp_server_id}", mcp_server_id=mcp_server_id),

@@ -198,7 +198,7 @@ class AsyncTextToSpeech(AsyncResource):
             body["humain"] = humain
         if soniox is not NOT_GIVEN:
             body["soniox"] = soniox
-        self._generate_speech_checks.check(options, body)
+        self._generate_speech_checks.check_body(options, body)
         if output_type == "base64_output":
             return await self._transport.request(
                 "POST", "/text-to-speech/speech", cast_to=Base64AudioResponse, body=body, options=options

@@ -177,7 +177,7 @@ class AsyncTools(AsyncResource):
             body["update_dynamic_variables"] = update_dynamic_variables
         if vision is not NOT_GIVEN:
             body["vision"] = vision
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/tools/{tool_id}", tool_id=tool_id),

@@ -33,7 +33,7 @@ class AsyncTypesafeV1(AsyncResource):
         body: dict[str, object] = {"questions": questions, "state": state}
         if model is not NOT_GIVEN:
             body["model"] = model
-        self._systemone_checks.check(options, body)
+        self._systemone_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/typesafe/v1/systemone", cast_to=V1SystemoneResponse, body=body, options=options
         )

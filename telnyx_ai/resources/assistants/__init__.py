@@ -224,7 +224,7 @@ class AsyncAssistants(AsyncAssistantSettingOps):
             body["name"] = name
         if stream is not NOT_GIVEN:
             body["stream"] = stream
-        self._chat_checks.check(options, body)
+        self._chat_checks.check_body(options, body)
         if stream:
             return await open_stream(
                 self._transport,

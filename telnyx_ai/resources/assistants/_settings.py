@@ -336,7 +336,7 @@ class AsyncAssistantSettingOps(AsyncResource):
             body["websocket_settings"] = websocket_settings
         if promote_to_main is not NOT_GIVEN:
             body["promote_to_main"] = promote_to_main
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}", assistant_id=assistant_id),

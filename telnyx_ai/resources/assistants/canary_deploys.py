@@ -73,7 +73,7 @@ class AsyncCanaryDeploys(AsyncResource):
         body: dict[str, object] = {}
         if rules is not NOT_GIVEN:
             body["rules"] = rules
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/{assistant_id}/canary-deploys", assistant_id=assistant_id),

@@ -37,7 +37,7 @@ class AsyncAssistantInstructions(AsyncResource):
             body["enhancement_prompt"] = enhancement_prompt
         if instructions is not NOT_GIVEN:
             body["instructions"] = instructions
-        self._enhance_checks.check(options, body)
+        self._enhance_checks.check_body(options, body)
         return (
             await self._transport.request(
                 "POST",

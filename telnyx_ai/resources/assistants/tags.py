@@ -28,7 +28,7 @@ class AsyncAssistantTags(AsyncResource):
     async def add(self, assistant_id: str, *, tag: str, **options: Unpack[RequestOptions]) -> TagsResponse:
         """Tag an assistant."""
         body: dict[str, object] = {"tag": tag}
-        self._add_checks.check(options, body)
+        self._add_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/assistants/{assistant_id}/tags", assistant_id=assistant_id),

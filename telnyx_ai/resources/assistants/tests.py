@@ -241,7 +241,7 @@ class AsyncTests(AsyncResource):
             body["telnyx_conversation_channel"] = telnyx_conversation_channel
         if test_suite is not NOT_GIVEN:
             body["test_suite"] = test_suite
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/assistants/tests/{test_id}", test_id=test_id),

@@ -61,7 +61,7 @@ class AsyncAssistantTools(AsyncResource):
             body["arguments"] = arguments
         if dynamic_variables is not NOT_GIVEN:
             body["dynamic_variables"] = dynamic_variables
-        self._test_checks.check(options, body)
+        self._test_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path(

@@ -226,7 +226,7 @@ class AsyncAssistantVersions(AsyncResource):
             body["delegation_settings"] = delegation_settings
         if websocket_settings is not NOT_GIVEN:
             body["websocket_settings"] = websocket_settings
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path(

@@ -187,7 +187,7 @@ class AsyncConversations(AsyncResource):
         body: dict[str, object] = {}
         if metadata is not NOT_GIVEN:
             body["metadata"] = metadata
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/{conversation_id}", conversation_id=conversation_id),

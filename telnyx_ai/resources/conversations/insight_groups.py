@@ -153,7 +153,7 @@ class AsyncInsightGroups(AsyncResource):
             body["name"] = name
         if webhook is not NOT_GIVEN:
             body["webhook"] = webhook
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insight-groups/{group_id}", group_id=group_id),

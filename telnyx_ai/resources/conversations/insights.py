@@ -109,7 +109,7 @@ class AsyncInsights(AsyncResource):
             body["name"] = name
         if webhook is not NOT_GIVEN:
             body["webhook"] = webhook
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/conversations/insights/{insight_id}", insight_id=insight_id),

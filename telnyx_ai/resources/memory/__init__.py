@@ -56,7 +56,7 @@ class AsyncMemoryNamespaceSettings(AsyncResource):
         body: dict[str, object] = {}
         if summary is not NOT_GIVEN:
             body["summary"] = summary
-        self._patch_all_checks.check(options, body)
+        self._patch_all_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/memory/namespaces/{namespace}/settings", namespace=namespace),
@@ -91,7 +91,7 @@ class AsyncMemoryNamespaces(AsyncResource):
     async def create(self, *, name: str, **options: Unpack[RequestOptions]) -> NamespaceCreateResponse:
         """Create a memory namespace."""
         body: dict[str, object] = {"name": name}
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/memory/namespaces", cast_to=NamespaceCreateResponse, body=body, options=options
         )

@@ -269,7 +269,7 @@ class AsyncMemoryProfiles(AsyncResource):
         body: dict[str, object] = {"query": query}
         if top_k is not NOT_GIVEN:
             body["top_k"] = top_k
-        self._recall_checks.check(options, body)
+        self._recall_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path(
@@ -291,7 +291,7 @@ class AsyncMemoryProfiles(AsyncResource):
     ) -> ProfileRememberResponse:
         """Store a fact in a profile's memory."""
         body: dict[str, object] = {"text": text}
-        self._remember_checks.check(options, body)
+        self._remember_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path(
@@ -343,7 +343,7 @@ class AsyncMemoryProfiles(AsyncResource):
         body: dict[str, object] = {}
         if instructions is not NOT_GIVEN:
             body["instructions"] = instructions
-        self._preview_checks.check(options, body)
+        self._preview_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path(

@@ -104,7 +104,7 @@ class AsyncMissions(AsyncResource):
             body["metadata"] = metadata
         if model is not NOT_GIVEN:
             body["model"] = model
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST", "/ai/missions", cast_to=MissionResponse, body=body, options=options
         )
@@ -184,7 +184,7 @@ class AsyncMissions(AsyncResource):
             body["model"] = model
         if name is not NOT_GIVEN:
             body["name"] = name
-        self._update_mission_checks.check(options, body)
+        self._update_mission_checks.check_body(options, body)
         return await self._transport.request(
             "PUT",
             build_path("/ai/missions/{mission_id}", mission_id=mission_id),

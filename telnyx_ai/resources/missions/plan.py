@@ -43,7 +43,7 @@ class AsyncMissionRunPlan(AsyncResource):
     ) -> PlanStepsCreatedResponse:
         """Give a run its first plan."""
         body: dict[str, object] = {"steps": steps}
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/plan", mission_id=mission_id, run_id=run_id),
@@ -66,7 +66,7 @@ class AsyncMissionRunPlan(AsyncResource):
     ) -> PlanStepsCreatedResponse:
         """Add steps to a run's plan."""
         body: dict[str, object] = {"steps": steps}
-        self._add_steps_to_plan_checks.check(options, body)
+        self._add_steps_to_plan_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/plan/steps", mission_id=mission_id, run_id=run_id),
@@ -118,7 +118,7 @@ class AsyncMissionRunPlan(AsyncResource):
             body["metadata"] = metadata
         if status is not NOT_GIVEN:
             body["status"] = status
-        self._update_step_checks.check(options, body)
+        self._update_step_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path(

@@ -104,7 +104,7 @@ class AsyncMissionRunEvents(AsyncResource):
             body["payload"] = payload
         if step_id is not NOT_GIVEN:
             body["step_id"] = step_id
-        self._log_checks.check(options, body)
+        self._log_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/events", mission_id=mission_id, run_id=run_id),
@@ -159,7 +159,7 @@ class AsyncMissionRunAgents(AsyncResource):
     ) -> TelnyxAgentResponse:
         """Link a Telnyx agent to a run."""
         body: dict[str, object] = {"telnyx_agent_id": telnyx_agent_id}
-        self._link_checks.check(options, body)
+        self._link_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs/{run_id}/telnyx-agents", mission_id=mission_id, run_id=run_id),
@@ -272,7 +272,7 @@ class AsyncMissionRuns(AsyncResource):
             body["input"] = input
         if metadata is not NOT_GIVEN:
             body["metadata"] = metadata
-        self._create_checks.check(options, body)
+        self._create_checks.check_body(options, body)
         return await self._transport.request(
             "POST",
             build_path("/ai/missions/{mission_id}/runs", mission_id=mission_id),
@@ -329,7 +329,7 @@ class AsyncMissionRuns(AsyncResource):
             body["result_summary"] = result_summary
         if status is not NOT_GIVEN:
             body["status"] = status
-        self._update_checks.check(options, body)
+        self._update_checks.check_body(options, body)
         return await self._transport.request(
             "PATCH",
             build_path("/ai/missions/{mission_id}/runs/{run_id}", mission_id=mission_id, run_id=run_id),

@@ -204,7 +204,7 @@ class AsyncOpenAI(AsyncResource):
             body["metadata"] = metadata
         if store is not NOT_GIVEN:
             body["store"] = store
-        self._create_response_checks.check(options, body)
+        self._create_response_checks.check_body(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/openai/responses", PROTOCOL, body=body, options=options

@@ -268,7 +268,7 @@ class AsyncOpenAIChat(AsyncStructuredChat):
             body["service_tier"] = service_tier
         if stream_options is not NOT_GIVEN:
             body["stream_options"] = stream_options
-        self._create_completion_checks.check(options, body)
+        self._create_completion_checks.check_body(options, body)
         if stream:
             return await open_stream(
                 self._transport, "POST", "/ai/openai/chat/completions", PROTOCOL, body=body, options=options

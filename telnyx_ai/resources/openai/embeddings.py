@@ -79,7 +79,7 @@ class AsyncOpenAIEmbeddings(AsyncBatchEmbeddings):
             body["encoding_format"] = encoding_format
         if user is not NOT_GIVEN:
             body["user"] = user
-        self._create_embeddings_checks.check(options, body)
+        self._create_embeddings_checks.check_body(options, body)
         if isinstance(encoding_format, NotGiven):
             return await self._create_embeddings_unset(body, options)
         if encoding_format == "base64":
