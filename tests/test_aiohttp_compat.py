@@ -133,3 +133,42 @@ async def test_headers_request_lets_a_host_header_replace_the_derived_one() -> N
     (head,) = await _raw_heads(send)
     hosts = [value for name, value in _header_lines(head) if name == "host"]
     assert hosts == ["api.example.test"]
+
+
+async def test_request_function_is_the_coroutine_behind_request_and_falls_back_to_it() -> None:
+    from telnyx_ai._http.aiohttp_compat import request_function
+
+    async with aiohttp.ClientSession() as session:
+        direct = request_function(session)
+        assert getattr(direct, "__func__", None) is aiohttp.ClientSession._request  # pyright: ignore[reportPrivateUsage]
+
+    class WithoutPrivate:  # what a future aiohttp without `_request` looks like from here
+        def request(self, method: str, url: str) -> str:
+            return f"{method} {url}"
+
+    fallback = request_function(WithoutPrivate())  # type: ignore[arg-type]
+    assert fallback("GET", "/x") == "GET /x"  # type: ignore[comparison-overlap]
+
+
+async def test_a_patch_of_aiohttp_made_after_the_first_request_still_sees_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from telnyx_ai import AsyncTelnyx
+
+    seen: list[str] = []
+    original = aiohttp.ClientSession._request  # pyright: ignore[reportPrivateUsage]
+
+    async def traced(self: aiohttp.ClientSession, method: str, url: object, **kwargs: object) -> object:
+        seen.append(f"{method} {url}")
+        return await original(self, method, url, **kwargs)  # type: ignore[arg-type]
+
+    async def send(base_url: str) -> None:
+        async with AsyncTelnyx(api_key="k", base_url=base_url) as client:
+            await client.ai.openai.embeddings.create_embeddings(input="a", model="m")
+            monkeypatch.setattr(aiohttp.ClientSession, "_request", traced)  # as a tracer or a mock patches it
+            await client.ai.openai.embeddings.create_embeddings(input="b", model="m")
+
+    heads = await _raw_heads(send)
+    assert (
+        len(heads) == 2 and len(seen) == 1 and seen[0].startswith("POST ") and seen[0].endswith("/ai/openai/embeddings")
+    )

@@ -110,6 +110,27 @@ async def test_a_stream_has_no_total_limit(client: AsyncTelnyx, mocked: aiorespo
     assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (5.0, 60.0, None)
 
 
+async def test_a_stream_asks_for_events_whatever_the_callers_headers_say(mocked: aioresponses) -> None:
+    body = b'data: {"id":"1","choices":[],"created":1,"model":"m","object":"chat.completion.chunk"}\n\ndata: [DONE]\n\n'
+    mocked.post(f"{BASE_URL}/ai/chat/completions", body=body, content_type="text/event-stream", repeat=True)
+    mocked.get(f"{BASE_URL}/ai/models", payload={"data": []})
+    async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL, default_headers={"X-App": "a"}) as client:
+        for extra in ({}, {"Accept": "application/json", "X-Call": "c"}):
+            stream = await client.ai.chat.create_completion(
+                messages=[{"role": "user", "content": "x"}], stream=True, extra_headers=extra
+            )
+            async with stream:
+                assert [chunk.id async for chunk in stream] == ["1"]
+        await client.ai.retrieve_models()  # the shared headers were not changed for the streams
+    models = mocked.requests[("GET", URL(f"{BASE_URL}/ai/models"))]
+    assert models[0].kwargs["headers"]["Accept"] == "application/json"
+    sent = [call.kwargs["headers"] for call in mocked.requests[("POST", URL(f"{BASE_URL}/ai/chat/completions"))]]
+    assert [h["Accept"] for h in sent] == ["text/event-stream", "text/event-stream"]
+    assert all(h["Content-Type"] == "application/json" and h["X-App"] == "a" for h in sent)
+    assert "X-Call" not in sent[0] and sent[1]["X-Call"] == "c"
+    assert sent[0]["Idempotency-Key"] != sent[1]["Idempotency-Key"]
+
+
 async def test_float_timeout_sets_both_limits(mocked: aioresponses) -> None:
     mocked.get(f"{BASE_URL}/ai/models", payload={"data": []})
     async with AsyncTelnyx(api_key="k", base_url=BASE_URL, timeout=3.5) as c:

@@ -12,7 +12,14 @@ import aiohttp
 
 from .._errors import TelnyxError
 from .._logging import logger
-from .aiohttp_compat import HeadersRequest, close_connector_now, disable_silent_retry, use_lazy_read_timeout
+from .aiohttp_compat import (
+    HeadersRequest,
+    SendRequest,
+    close_connector_now,
+    disable_silent_retry,
+    request_function,
+    use_lazy_read_timeout,
+)
 
 __all__ = ["ConnectionPool"]
 
@@ -24,7 +31,16 @@ class ConnectionPool:
     bound to that loop: using it from another loop raises a clear error instead of hanging.
     """
 
-    __slots__ = ("__weakref__", "_abandoned", "_closed", "_loop", "_max_connections", "_owned", "_session", "learned")
+    __slots__ = (
+        "__weakref__",
+        "_abandoned",
+        "_closed",
+        "_loop",
+        "_max_connections",
+        "_owned",
+        "_session",
+        "learned",
+    )
 
     def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
@@ -77,6 +93,14 @@ class ConnectionPool:
             self._abandoned = abandoned
         self._loop = loop
         return self._session
+
+    def sender(self) -> SendRequest:
+        """The session's request function for the running loop (`request_function`): awaited, it sends.
+
+        Looked up on each call, so a patch of aiohttp's (a test's mock, a tracer) made after the first
+        request still applies.
+        """
+        return request_function(self.session())
 
     async def close(self) -> None:
         """Close the session if this pool created it; a session the caller passed in stays open."""

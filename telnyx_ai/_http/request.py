@@ -309,7 +309,9 @@ class RequestBuilder:
         "_query",
         "_retries",
         "_ssl",
+        "_stream_headers",
         "_stream_idle",
+        "_stream_json_headers",
         "_stream_timeout",
         "_timeout",
     )
@@ -327,6 +329,8 @@ class RequestBuilder:
         self._base_url = config.base_url
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
+        self._stream_headers = {**headers, "Accept": "text/event-stream"}
+        self._stream_json_headers = {**self._json_headers, "Accept": "text/event-stream"}
         self._query = dict(config.default_query) or None
         self._proxy = config.effective_proxy()
         self._ssl = config.ssl
@@ -362,10 +366,14 @@ class RequestBuilder:
         extra_headers = options.get("extra_headers") if options else None
         payload: bytes | PayloadFactory | None
         if data is not None:
-            payload, base_headers = data, self._headers
+            payload = data
+            base_headers = self._stream_headers if stream else self._headers
         else:
             payload = encode_body(body, options.get("extra_body") if options else None)
-            base_headers = self._headers if payload is None else self._json_headers
+            if payload is None:
+                base_headers = self._stream_headers if stream else self._headers
+            else:
+                base_headers = self._stream_json_headers if stream else self._json_headers
         resendable = data is None or getattr(data, "resendable", True)
         if method != "GET" and not (extra_headers and _has_idempotency_key(extra_headers)):  # extra_headers win
             if not isinstance(idempotency_key, NotGiven):
@@ -373,9 +381,11 @@ class RequestBuilder:
                 base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: key}
             elif self._retries and resendable:
                 base_headers = {**base_headers, IDEMPOTENCY_KEY_HEADER: new_idempotency_key()}
-        headers = merge_headers(base_headers, extra_headers) if extra_headers else base_headers
-        if stream:
-            headers = {**headers, "Accept": "text/event-stream"}
+        headers = base_headers
+        if extra_headers:
+            headers = merge_headers(base_headers, extra_headers)
+            if stream:  # a stream asks for events whatever the caller's headers say
+                headers["Accept"] = "text/event-stream"
         timeout = options.get("timeout", NOT_GIVEN) if options else NOT_GIVEN
         if isinstance(timeout, NotGiven):
             limits = self._stream_timeout if stream else self._timeout

@@ -202,7 +202,7 @@ class Transport:
 
     async def send(self, request: Request, *, retry: int = 0) -> aiohttp.ClientResponse:
         """One attempt: the response once its headers arrived, or `APIConnectionError`/`APITimeoutError`."""
-        session = self.pool.session()
+        send = self.pool.sender()
         method, url = request.method, request.url
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
@@ -211,7 +211,7 @@ class Transport:
             )
         started = time.perf_counter() if debug else 0.0
         try:
-            response = await session.request(
+            response = await send(
                 method,
                 parsed_url(url),
                 params=request.params,
