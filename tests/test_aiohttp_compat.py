@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import tomllib
+import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -67,35 +71,55 @@ async def test_the_helpers_work_on_this_aiohttp() -> None:
         await runner.cleanup()
 
 
-async def _raw_heads(send: object) -> list[bytes]:
-    """The raw request heads a loopback server receives while ``send(base_url)`` runs (each answered with an empty list of embeddings)."""
+_EMPTY_EMBEDDINGS = b'{"data": [], "model": "m", "object": "list", "usage": {"prompt_tokens": 0, "total_tokens": 0}}'
+
+
+async def _raw_heads(send: Callable[[str], Awaitable[None]]) -> list[bytes]:
+    """The raw request heads a loopback server receives while ``send(base_url)`` runs; each request is
+    answered with an empty list of embeddings."""
     heads: list[bytes] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while head := await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b"":
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            heads.append(head)
-            body = b'{"data": [], "model": "m", "object": "list", "usage": {"prompt_tokens": 0, "total_tokens": 0}}'
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-            )
-            await writer.drain()
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.lower().split(b"\r\n")
+                length = next((int(line[15:]) for line in lines if line.startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                heads.append(head)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+                writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(_EMPTY_EMBEDDINGS), _EMPTY_EMBEDDINGS))
+                await writer.drain()
+        except asyncio.IncompleteReadError:  # the client closed its connection
+            pass
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        await send(f"http://127.0.0.1:{port}/v2")  # type: ignore[operator]
+        await send(f"http://127.0.0.1:{port}/v2")
     finally:
         server.close()
+        await server.wait_closed()
     return heads
+
+
+def _watch_header_updates(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """What each request's `update_headers` did: (its class, whether it handed aiohttp the headers to loop over).
+
+    `HeadersRequest` passes None to aiohttp's method on its fast path; an aiohttp that stopped calling
+    ``update_headers`` (or a session without ``request_class``) would leave the list empty or the class wrong.
+    """
+    seen: list[tuple[str, bool]] = []
+    aiohttps = aiohttp.ClientRequest.update_headers
+
+    def watched(self: aiohttp.ClientRequest, headers: object) -> None:
+        seen.append((type(self).__name__, headers is not None))
+        aiohttps(self, headers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiohttp.ClientRequest, "update_headers", watched)
+    return seen
 
 
 def _header_lines(head: bytes) -> list[tuple[str, str]]:
@@ -103,8 +127,10 @@ def _header_lines(head: bytes) -> list[tuple[str, str]]:
     return [(name.lower(), value.strip()) for name, value in (line.split(":", 1) for line in lines if line)]
 
 
-async def test_headers_request_sends_every_header_once_with_the_host_first() -> None:
+async def test_headers_request_sends_every_header_once_with_the_host_first(monkeypatch: pytest.MonkeyPatch) -> None:
     from telnyx_ai import AsyncTelnyx
+
+    updates = _watch_header_updates(monkeypatch)
 
     async def send(base_url: str) -> None:
         async with AsyncTelnyx(api_key="k-secret", base_url=base_url, default_headers={"X-Team": "a"}) as client:
@@ -119,10 +145,13 @@ async def test_headers_request_sends_every_header_once_with_the_host_first() -> 
     assert sent["authorization"] == "Bearer k-secret" and sent["x-team"] == "a" and sent["x-retry-count"] == "0"
     assert sent["content-type"] == "application/json" and sent["accept"] == "application/json"
     assert len(sent["idempotency-key"]) == 36 and sent["user-agent"].startswith("telnyx-ai-python/")
+    assert updates == [("HeadersRequest", False)]  # the copy in C, not aiohttp's loop
 
 
-async def test_headers_request_lets_a_host_header_replace_the_derived_one() -> None:
+async def test_headers_request_lets_a_host_header_replace_the_derived_one(monkeypatch: pytest.MonkeyPatch) -> None:
     from telnyx_ai import AsyncTelnyx
+
+    updates = _watch_header_updates(monkeypatch)
 
     async def send(base_url: str) -> None:
         async with AsyncTelnyx(api_key="k", base_url=base_url) as client:
@@ -133,6 +162,7 @@ async def test_headers_request_lets_a_host_header_replace_the_derived_one() -> N
     (head,) = await _raw_heads(send)
     hosts = [value for name, value in _header_lines(head) if name == "host"]
     assert hosts == ["api.example.test"]
+    assert updates == [("HeadersRequest", True)]  # aiohttp's own loop, which knows what a Host header means
 
 
 async def test_request_function_is_the_coroutine_behind_request_and_falls_back_to_it() -> None:
@@ -148,6 +178,35 @@ async def test_request_function_is_the_coroutine_behind_request_and_falls_back_t
 
     fallback = request_function(WithoutPrivate())  # type: ignore[arg-type]
     assert fallback("GET", "/x") == "GET /x"  # type: ignore[comparison-overlap]
+
+
+async def test_request_function_keeps_a_replaced_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from telnyx_ai._http.aiohttp_compat import request_function
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # aiohttp discourages it, but a caller may pass one in
+
+        class Logged(aiohttp.ClientSession):
+            def request(self, *args: Any, **kwargs: Any) -> Any:
+                return super().request(*args, **kwargs)
+
+        async with Logged() as logged, aiohttp.ClientSession() as patched:
+            assert getattr(request_function(logged), "__func__", None) is Logged.request
+            marker = object()
+            monkeypatch.setattr(patched, "request", marker)  # a test's patch of one session
+            assert request_function(patched) is marker
+
+
+def test_the_read_timeouts_clock_follows_a_patched_loop_time() -> None:
+    from telnyx_ai._http.aiohttp_compat import LazyReadTimeout
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert LazyReadTimeout(loop)._clock is time.monotonic  # pyright: ignore[reportPrivateUsage]
+        loop.time = lambda: 5.0  # type: ignore[method-assign]  # a test's fake clock
+        assert LazyReadTimeout(loop)._clock() == 5.0  # pyright: ignore[reportPrivateUsage]
+    finally:
+        loop.close()
 
 
 async def test_a_patch_of_aiohttp_made_after_the_first_request_still_sees_every_request(

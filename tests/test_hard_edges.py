@@ -225,8 +225,12 @@ def _everything_shown(exc: BaseException) -> str:
 
 @pytest.mark.parametrize(
     "answer",
-    [b"garbage instead of a status line\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"],
-    ids=["garbage", "huge-header"],
+    [
+        b"garbage instead of a status line\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"data": [',
+    ],
+    ids=["garbage", "huge-header", "body-cut"],
 )
 async def test_the_key_is_in_no_exception_chain_or_traceback_with_locals(answer: bytes) -> None:
     raw, url = await _raw_server(answer)

@@ -10,7 +10,6 @@ before. Also: URLs parsed once, and idempotency keys that are still random versi
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -211,27 +210,3 @@ def test_idempotency_keys_are_random_version_4_uuids() -> None:
         assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
     # every hex digit turns up in the variant field's random bits and elsewhere
     assert {key[19] for key in keys} == set("89ab") and {key[0] for key in keys} == set("0123456789abcdef")
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
-def test_a_forked_child_never_sends_its_parents_spare_idempotency_keys() -> None:
-    from telnyx_ai._http import request
-
-    request._spare_keys.clear()  # pyright: ignore[reportPrivateUsage]
-    request.new_idempotency_key()  # the parent now holds the other keys of one draw
-    spare = set(request._spare_keys)  # pyright: ignore[reportPrivateUsage]
-    assert len(spare) == request._KEYS_PER_DRAW - 1  # pyright: ignore[reportPrivateUsage]
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report the keys it would send, then leave at once
-        try:
-            os.write(write_end, " ".join(request.new_idempotency_key() for _ in range(100)).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        child_keys = pipe.read().decode().split()
-    os.waitpid(pid, 0)
-    assert len(child_keys) == 100 and not spare & set(child_keys)
-    parent_keys = {request.new_idempotency_key() for _ in range(100)}
-    assert not parent_keys & set(child_keys)

@@ -115,7 +115,7 @@ async def test_a_stream_asks_for_events_whatever_the_callers_headers_say(mocked:
     mocked.post(f"{BASE_URL}/ai/chat/completions", body=body, content_type="text/event-stream", repeat=True)
     mocked.get(f"{BASE_URL}/ai/models", payload={"data": []})
     async with AsyncTelnyx(api_key=API_KEY, base_url=BASE_URL, default_headers={"X-App": "a"}) as client:
-        for extra in ({}, {"Accept": "application/json", "X-Call": "c"}):
+        for extra in ({}, {"Accept": "application/json", "X-Call": "c"}, {"accept": "application/json"}):
             stream = await client.ai.chat.create_completion(
                 messages=[{"role": "user", "content": "x"}], stream=True, extra_headers=extra
             )
@@ -125,7 +125,8 @@ async def test_a_stream_asks_for_events_whatever_the_callers_headers_say(mocked:
     models = mocked.requests[("GET", URL(f"{BASE_URL}/ai/models"))]
     assert models[0].kwargs["headers"]["Accept"] == "application/json"
     sent = [call.kwargs["headers"] for call in mocked.requests[("POST", URL(f"{BASE_URL}/ai/chat/completions"))]]
-    assert [h["Accept"] for h in sent] == ["text/event-stream", "text/event-stream"]
+    assert [h["Accept"] for h in sent] == ["text/event-stream"] * 3
+    assert all(name == "Accept" for h in sent for name in h if name.lower() == "accept")  # one, whatever its case
     assert all(h["Content-Type"] == "application/json" and h["X-App"] == "a" for h in sent)
     assert "X-Call" not in sent[0] and sent[1]["X-Call"] == "c"
     assert sent[0]["Idempotency-Key"] != sent[1]["Idempotency-Key"]

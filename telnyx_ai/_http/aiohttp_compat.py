@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
-from typing import cast
+from collections.abc import Awaitable, Mapping
+from typing import Any, Protocol, cast
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.typedefs import LooseHeaders
 from multidict import CIMultiDict
+from yarl import URL
+
+from .._tls import SSLSetting
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
@@ -62,7 +65,10 @@ class LazyReadTimeout(ResponseHandler):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         # asyncio's loop reads the clock through a Python method: call the clock itself, once per read.
-        self._clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        # Asked through the bound method, not `vars(loop)`: reading an object's __dict__ makes CPython 3.11 keep
+        # its attributes in a real dict from then on, and every later `loop.x` slower (3 % of a call).
+        plain = getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time  # not patched
+        self._clock = time.monotonic if plain else loop.time
 
     def _reschedule_timeout(self) -> None:
         timeout = self._read_timeout
@@ -134,8 +140,22 @@ def use_lazy_read_timeout(connector: aiohttp.BaseConnector) -> None:
         setattr(connector, "_factory", functools.partial(LazyReadTimeout, loop=loop))  # noqa: B010
 
 
-SendRequest = Callable[..., Awaitable[aiohttp.ClientResponse]]
-"""``session.request``'s arguments, awaited for the response."""
+class SendRequest(Protocol):
+    """``session.request`` with the arguments the transport passes, awaited for the response."""
+
+    def __call__(
+        self,
+        method: str,
+        url: URL,
+        *,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        data: Any,
+        timeout: aiohttp.ClientTimeout,
+        proxy: str | None,
+        ssl: SSLSetting,
+        allow_redirects: bool,
+    ) -> Awaitable[aiohttp.ClientResponse]: ...
 
 
 def request_function(session: aiohttp.ClientSession) -> SendRequest:
@@ -144,10 +164,13 @@ def request_function(session: aiohttp.ClientSession) -> SendRequest:
     ``session.request`` wraps each call's coroutine in ``_RequestContextManager``, a subscripted generic:
     making one goes through `typing`'s alias machinery, about 3 % of a small call (callgrind). Tools that
     instrument aiohttp patch ``ClientSession._request``, so they still see every request. Without it (a
-    future aiohttp) this is ``session.request``, awaited the same way.
+    future aiohttp), or when ``request`` itself was replaced (a subclass, a test's patch or mock), this is
+    ``session.request``, awaited the same way.
     """
     direct = getattr(session, "_request", None)
-    return cast(SendRequest, direct) if callable(direct) else session.request
+    # Through the bound method, not vars(session), for the reason given in `LazyReadTimeout.__init__`.
+    replaced = getattr(session.request, "__func__", None) is not aiohttp.ClientSession.request
+    return cast(SendRequest, session.request if replaced or not callable(direct) else direct)
 
 
 def disable_silent_retry(session: aiohttp.ClientSession) -> None:
