@@ -72,12 +72,13 @@ class APIResponse(BaseModel, gc=True, dict=True):
     @property
     def request_id(self) -> str | None:
         """The server's id for the request that returned this (for support tickets and logs)."""
-        value = vars(self).get("_request_id")
+        state = vars(self)
+        value = state.get("_request_id")
         if value is None or isinstance(value, str):
             return value
         # The response's headers, kept as they came: the lookup (three misses when the server sends no
         # id) is made on first use instead of on every call.
-        found = vars(self)["_request_id"] = request_id_of(value)
+        found = state["_request_id"] = request_id_of(value)
         return found
 
 

@@ -31,16 +31,7 @@ class ConnectionPool:
     bound to that loop: using it from another loop raises a clear error instead of hanging.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_abandoned",
-        "_closed",
-        "_loop",
-        "_max_connections",
-        "_owned",
-        "_session",
-        "learned",
-    )
+    __slots__ = ("__weakref__", "_abandoned", "_closed", "_loop", "_max_connections", "_owned", "_session", "learned")
 
     def __init__(self, *, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
