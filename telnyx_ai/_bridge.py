@@ -2,16 +2,18 @@
 
 A `Bridge` owns an asyncio loop running in a daemon thread. Each blocking call hands a
 coroutine function to that loop and blocks until the task wakes it (`_wakeup`), so any
-number of threads share one `AsyncTelnyx` and its connection pool. The caller's thread may
+number of threads share one `AsyncTelnyx` and its connection pool. On asyncio's own loop the
+caller makes the task itself and rings the loop's eventfd (`_task_shortcut`): the call starts in
+the turn of the loop that wakes, with one read to clear the wake-up. The caller's thread may
 itself run an event loop (a Jupyter cell, an async handler calling sync code): it is simply
 blocked for the call, never re-entered.
 
 Why an explicit loop thread and not ``anyio.from_thread.start_blocking_portal``: both do the
 same job, but the portal wraps every call in a task group, a cancel scope and a
-``concurrent.futures.Future``; handing the task over with ``call_soon_threadsafe`` and a direct wake-up
-measured 2-3x cheaper per hop (35-75 µs against 85-130 µs on a 2-CPU dev machine; see
-``benchmarks/bench_sync_bridge.py``), and it lets an interrupted caller wait for the
-cancelled task to unwind before re-raising.
+``concurrent.futures.Future``; handing the task over directly measured 2-3x cheaper per hop
+(35-75 µs against 85-130 µs on a 2-CPU dev machine; see ``benchmarks/bench_sync_bridge.py``;
+making the task on the caller's thread then halved the bare hop again), and it lets an
+interrupted caller wait for the cancelled task to unwind before re-raising.
 
 Lifetime: `close` closes the pool, stops the loop, shuts its executor down and joins the
 thread. A `weakref.finalize` does the same for a bridge nobody closed (it runs when the last
@@ -25,9 +27,11 @@ finalizer does nothing there, so the child never touches the parent's connection
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import weakref
+from asyncio.selector_events import BaseSelectorEventLoop
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
@@ -69,17 +73,20 @@ class _Call:
         self.error: BaseException | None = None
 
     def start(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        # Runs on the loop thread.
+        """Create the task; runs on the loop thread (see `Bridge._submit` for the shortcut)."""
         try:
-            self.task = asyncio.ensure_future(self.run(fn(*args, **kwargs)))
+            self.task = asyncio.ensure_future(self.run(fn, args, kwargs))
         except BaseException as exc:
             self.error = exc
             self.done.set()
 
-    async def run(self, awaitable: Awaitable[Any]) -> None:
-        """The call, then the caller woken from inside the task: no done-callback, so no extra turn of the loop."""
+    async def run(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """The call, then the caller woken from inside the task: no done-callback, so no extra turn of the loop.
+
+        ``fn`` is called here, on the loop thread, even when the task was made on the caller's.
+        """
         try:
-            self.result = await awaitable
+            self.result = await fn(*args, **kwargs)
         except asyncio.CancelledError:
             self.error = TelnyxError("The call was cancelled: the client was closed or the caller interrupted it.")
             raise
@@ -95,7 +102,41 @@ class _Call:
             self.task.cancel()
 
 
-def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+_TASK_NAME = "telnyx-ai-sync-call"
+"""Every bridged call's task name: a given name spares asyncio formatting ``Task-<n>`` per call."""
+
+
+def _task_shortcut(loop: asyncio.AbstractEventLoop) -> tuple[Callable[[], None], int] | None:
+    """How a caller wakes the loop after making its task on the caller's own thread, and the eventfd
+    behind that wake-up (-1: the loop's self-pipe), or None when the caller must not make tasks.
+
+    Only asyncio's selector loop without a task factory: `asyncio.Task` queues its first step with
+    ``loop.call_soon``, which there appends to a deque, as ``call_soon_threadsafe`` does before it writes
+    to the self-pipe. Another loop (uvloop) or a factory gets ``call_soon_threadsafe`` and a callback.
+    On Linux the wake-up is an eventfd of the bridge's own, read once per wake; the self-pipe takes two
+    reads and raises BlockingIOError in Python to find it empty.
+    """
+    write_to_self: Callable[[], None] | None = getattr(loop, "_write_to_self", None)
+    if write_to_self is None or not isinstance(loop, BaseSelectorEventLoop) or loop.get_task_factory() is not None:
+        return None
+    if not hasattr(os, "eventfd"):
+        return write_to_self, -1
+    try:
+        fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+    except OSError:  # out of descriptors: the self-pipe does the same job
+        return write_to_self, -1
+    loop.add_reader(fd, _drain_eventfd, fd)  # before the loop runs: no other thread touches it yet
+    return functools.partial(os.eventfd_write, fd, 1), fd
+
+
+def _drain_eventfd(fd: int) -> None:
+    try:  # noqa: SIM105 (once per call: a bare try costs less than contextlib.suppress)
+        os.eventfd_read(fd)
+    except BlockingIOError:  # another wake-up's read already took the count
+        pass
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop, wake_fd: int) -> None:
     asyncio.set_event_loop(loop)
     try:
         loop.run_forever()
@@ -110,6 +151,9 @@ def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             asyncio.set_event_loop(None)
+            if wake_fd >= 0:
+                loop.remove_reader(wake_fd)
+                os.close(wake_fd)
             loop.close()
 
 
@@ -147,11 +191,26 @@ class Bridge:
     ``on_close`` is awaited on the loop when the bridge closes (it closes the connection pool).
     """
 
-    __slots__ = ("__weakref__", "_closed", "_finalizer", "_generation", "_lock", "_loop", "_thread", "_thread_id")
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_finalizer",
+        "_generation",
+        "_lock",
+        "_loop",
+        "_thread",
+        "_thread_id",
+        "_wake_loop",
+    )
 
     def __init__(self, on_close: Callable[[], Awaitable[None]]) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=_run_loop, args=(self._loop,), name="telnyx-ai-sync-loop", daemon=True)
+        shortcut = _task_shortcut(self._loop)
+        self._wake_loop: Callable[[], None] | None
+        self._wake_loop, wake_fd = shortcut if shortcut is not None else (None, -1)
+        self._thread = threading.Thread(
+            target=_run_loop, args=(self._loop, wake_fd), name="telnyx-ai-sync-loop", daemon=True
+        )
         self._thread.start()
         self._thread_id = self._thread.ident
         self._generation = _fork_generation
@@ -189,7 +248,7 @@ class Bridge:
                 if self._closed:
                     raise TelnyxError("This client is closed; create a new one.")
                 try:
-                    self._loop.call_soon_threadsafe(call.start, fn, args, kwargs)
+                    self._submit(call, fn, args, kwargs)
                 except RuntimeError as exc:  # the loop is closed: its thread is gone
                     raise TelnyxError("This client's event loop thread has stopped; create a new client.") from exc
             try:
@@ -210,6 +269,26 @@ class Bridge:
             finally:
                 del error, call
         return call.result  # type: ignore[no-any-return]
+
+    def _submit(
+        self, call: _Call, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """Queue the call's task on the loop and wake the loop."""
+        loop = self._loop
+        wake = self._wake_loop
+        if wake is None or loop.get_debug():  # debug mode checks that only the loop's thread queues callbacks
+            loop.call_soon_threadsafe(call.start, fn, args, kwargs)
+            return
+        # The task is made here, on the caller's thread: its first step is queued as call_soon_threadsafe
+        # queues a callback, then the loop is woken. The step then runs in the turn of the loop that wakes,
+        # not one turn later behind a callback that makes the task (a turn is a few µs and an epoll call).
+        coro = call.run(fn, args, kwargs)
+        try:
+            call.task = asyncio.Task(coro, loop=loop, name=_TASK_NAME)
+        except BaseException:
+            coro.close()
+            raise
+        wake()
 
     def call_soon(self, fn: Callable[[], object], /) -> None:
         """Schedule ``fn()`` (awaited if it returns an awaitable) without waiting; for cleanup from any thread."""

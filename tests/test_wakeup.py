@@ -1,19 +1,32 @@
-"""The sync bridge's wake-ups: one reusable eventfd per thread, never woken by a call it gave up on."""
+"""The sync bridge's wake-ups, both ways.
+
+The caller's: one reusable eventfd per thread, never woken by a call it gave up on. The loop's: on
+asyncio's selector loop (no task factory, not in debug mode) the caller makes the call's task itself and
+rings the bridge's eventfd; anything else goes through ``call_soon_threadsafe`` and a callback.
+"""
+
+# pyright: reportPrivateUsage=false
+# (these tests look inside the bridge on purpose: which path a call took is not visible from outside)
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Awaitable, Iterator
+from typing import Any, cast
 
 import pytest
 
 from telnyx_ai import _bridge
 from telnyx_ai._bridge import Bridge
+from telnyx_ai._errors import TelnyxError
 from telnyx_ai._wakeup import Wakeup, wakeup_for_this_thread
 
 needs_eventfd = pytest.mark.skipif(not hasattr(os, "eventfd"), reason="eventfd is Linux-only; other systems use a lock")
@@ -81,15 +94,15 @@ def test_calls_from_many_threads_each_get_their_own_result(bridge: Bridge) -> No
 
     results: dict[int, list[int]] = {}
 
-    def worker(k: int) -> None:
-        results[k] = [bridge.call(echo, k * 100 + i) for i in range(30)]
+    def worker(k: int) -> None:  # wake-ups of the loop that land together are read at once: none is lost
+        results[k] = [bridge.call(echo, k * 100 + i) for i in range(90)]
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    assert results == {k: [k * 100 + i for i in range(30)] for k in range(8)}
+    assert results == {k: [k * 100 + i for i in range(90)] for k in range(8)}
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs pthread_kill")
@@ -171,17 +184,17 @@ def test_a_signal_whose_handler_returns_does_not_end_the_call(bridge: Bridge) ->
 def test_an_interrupt_after_the_task_was_queued_does_not_wake_the_next_call(
     bridge: Bridge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loop = bridge._loop  # pyright: ignore[reportPrivateUsage]
-    write_to_self = loop._write_to_self  # type: ignore[attr-defined]  # pyright: ignore
+    wake_loop = bridge._wake_loop  # pyright: ignore[reportPrivateUsage]
+    assert wake_loop is not None
     interrupted: list[bool] = []
 
     def then_interrupt() -> None:
-        write_to_self()  # the task is queued and its loop woken: Ctrl-C lands just after
+        wake_loop()  # the task is queued and its loop woken: Ctrl-C lands just after
         if not interrupted:
             interrupted.append(True)
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop, "_write_to_self", then_interrupt)
+    monkeypatch.setattr(bridge, "_wake_loop", then_interrupt)
 
     async def echo(value: str, delay: float) -> str:
         await asyncio.sleep(delay)
@@ -227,3 +240,109 @@ def test_the_cancel_wait_works_past_descriptor_1023() -> None:
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# The loop's wake-up: how a call is handed over.
+
+request_tag: contextvars.ContextVar[str] = contextvars.ContextVar("request_tag", default="unset")
+
+
+def _where(seen: dict[str, Any]) -> Awaitable[None]:
+    """A plain function returning a coroutine: records the thread it is *called* on, then the task's."""
+    seen["called_on"] = threading.get_ident()
+
+    async def inside() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        seen["ran_on"] = threading.get_ident()
+        seen["task_name"] = task.get_name()
+        seen["tag"] = request_tag.get()
+
+    return inside()
+
+
+def test_the_task_is_made_by_the_caller_and_run_by_the_loop(bridge: Bridge) -> None:
+    assert bridge._wake_loop is not None, "asyncio's own loop takes the shortcut"
+    seen: dict[str, Any] = {}
+    bridge.call(_where, seen)
+    assert seen["task_name"] == _bridge._TASK_NAME  # made by `_submit`, not by the fallback callback
+    assert seen["called_on"] == seen["ran_on"] == bridge._thread_id  # the function itself runs on the loop
+
+
+def test_the_callers_context_reaches_the_call(bridge: Bridge) -> None:
+    seen: dict[str, Any] = {}
+    token = request_tag.set("from-the-caller")
+    try:
+        bridge.call(_where, seen)
+    finally:
+        request_tag.reset(token)
+    assert seen["tag"] == "from-the-caller"
+
+
+def test_debug_mode_makes_the_task_on_the_loop_thread(bridge: Bridge) -> None:
+    # In debug mode asyncio refuses call_soon from another thread: the shortcut would raise there.
+    bridge._loop.set_debug(True)
+    seen: dict[str, Any] = {}
+    bridge.call(_where, seen)
+    assert seen["task_name"] != _bridge._TASK_NAME
+    assert seen["called_on"] == seen["ran_on"] == bridge._thread_id
+
+
+def test_a_loop_with_a_task_factory_keeps_its_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+    made_on: list[int] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        made_on.append(threading.get_ident())
+        return asyncio.Task(coro, loop=loop)
+
+    real_new_loop = asyncio.new_event_loop
+
+    def new_loop_with_factory() -> asyncio.AbstractEventLoop:
+        loop = real_new_loop()
+        loop.set_task_factory(factory)
+        return loop
+
+    monkeypatch.setattr(asyncio, "new_event_loop", new_loop_with_factory)
+    b = Bridge(_nothing)
+    try:
+        assert b._wake_loop is None
+        seen: dict[str, Any] = {}
+        b.call(_where, seen)
+        assert made_on == [b._thread_id]  # the factory made the task, on the loop thread
+        assert seen["ran_on"] == b._thread_id
+    finally:
+        b.close()
+
+
+def test_another_kind_of_loop_gets_no_shortcut() -> None:
+    class SelfPipeButNotAsyncios:  # a self-pipe writer alone does not make asyncio's selector loop
+        def _write_to_self(self) -> None:
+            raise AssertionError("not to be used")
+
+        def get_task_factory(self) -> None:
+            return None
+
+    assert _bridge._task_shortcut(cast("asyncio.AbstractEventLoop", SelfPipeButNotAsyncios())) is None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_closed_bridges_leave_no_descriptor_behind() -> None:
+    Bridge(_nothing).close()  # anything made once per process (the thread's own wake-up) exists now
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        b = Bridge(_nothing)
+        b.call(_nothing)
+        b.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_stopped_loop_raises_and_leaves_no_coroutine_unawaited(bridge: Bridge) -> None:
+    bridge._loop.call_soon_threadsafe(bridge._loop.stop)
+    bridge._thread.join(10)
+    assert bridge._loop.is_closed()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TelnyxError, match="event loop thread has stopped"):
+            bridge.call(_nothing)
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
