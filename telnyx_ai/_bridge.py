@@ -2,9 +2,10 @@
 
 A `Bridge` owns an asyncio loop running in a daemon thread. Each blocking call hands a
 coroutine function to that loop and blocks until the task wakes it (`_wakeup`), so any
-number of threads share one `AsyncTelnyx` and its connection pool. On asyncio's own loop the
-caller makes the task itself and rings the loop's eventfd (`_task_shortcut`): the call starts in
-the turn of the loop that wakes, with one read to clear the wake-up. The caller's thread may
+number of threads share one `AsyncTelnyx` and its connection pool. On asyncio's own selector loop
+(no task factory, not in debug mode) the caller makes the task itself and wakes the loop through an
+eventfd of the bridge's own on Linux, the loop's self-pipe elsewhere (`_task_shortcut`): the call
+starts in the turn of the loop that wakes. The caller's thread may
 itself run an event loop (a Jupyter cell, an async handler calling sync code): it is simply
 blocked for the call, never re-entered.
 
@@ -110,14 +111,19 @@ def _task_shortcut(loop: asyncio.AbstractEventLoop) -> tuple[Callable[[], None],
     """How a caller wakes the loop after making its task on the caller's own thread, and the eventfd
     behind that wake-up (-1: the loop's self-pipe), or None when the caller must not make tasks.
 
-    Only asyncio's selector loop without a task factory: `asyncio.Task` queues its first step with
-    ``loop.call_soon``, which there appends to a deque, as ``call_soon_threadsafe`` does before it writes
-    to the self-pipe. Another loop (uvloop) or a factory gets ``call_soon_threadsafe`` and a callback.
-    On Linux the wake-up is an eventfd of the bridge's own, read once per wake; the self-pipe takes two
-    reads and raises BlockingIOError in Python to find it empty.
+    Only asyncio's selector loop with asyncio's own ``call_soon``: `asyncio.Task` queues its first step
+    with it, which there appends to a deque, as ``call_soon_threadsafe`` does before it writes to the
+    self-pipe. Another loop (uvloop) gets ``call_soon_threadsafe`` and a callback, and so does every call
+    while the loop has a task factory or is in debug mode (`Bridge._submit` checks those per call). On
+    Linux the wake-up is an eventfd of the bridge's own, read once per wake; the self-pipe takes two reads
+    and raises BlockingIOError in Python to find it empty.
     """
     write_to_self: Callable[[], None] | None = getattr(loop, "_write_to_self", None)
-    if write_to_self is None or not isinstance(loop, BaseSelectorEventLoop) or loop.get_task_factory() is not None:
+    if (
+        write_to_self is None
+        or not isinstance(loop, BaseSelectorEventLoop)
+        or type(loop).call_soon is not asyncio.BaseEventLoop.call_soon
+    ):
         return None
     if not hasattr(os, "eventfd"):
         return write_to_self, -1
@@ -132,15 +138,37 @@ def _task_shortcut(loop: asyncio.AbstractEventLoop) -> tuple[Callable[[], None],
 def _drain_eventfd(fd: int) -> None:
     try:  # noqa: SIM105 (once per call: a bare try costs less than contextlib.suppress)
         os.eventfd_read(fd)
-    except BlockingIOError:  # another wake-up's read already took the count
+    except BlockingIOError:  # not expected (this is its only reader): nothing to clear
         pass
 
 
-def _run_loop(loop: asyncio.AbstractEventLoop, wake_fd: int) -> None:
+class _Gate:
+    """Whether the loop still takes calls, and the lock that callers and the loop thread check it under.
+
+    The loop thread shuts it as soon as the loop stops, however it stopped (`Bridge.close`, the finalizer
+    at exit, a call that raised SystemExit): after that no caller is between making its task and waking
+    the loop, so the wake-up's eventfd can be closed, and no call is queued on a loop that will not run it.
+    Re-entrant, so a finalizer that schedules cleanup (`Bridge.call_soon`) from a garbage collection inside
+    a call's locked section does not deadlock its own thread.
+    """
+
+    __slots__ = ("lock", "open")
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.open = True
+
+    def shut(self) -> None:
+        with self.lock:
+            self.open = False
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop, wake_fd: int, gate: _Gate) -> None:
     asyncio.set_event_loop(loop)
     try:
         loop.run_forever()
     finally:
+        gate.shut()
         try:
             tasks = asyncio.all_tasks(loop)
             for task in tasks:
@@ -195,8 +223,8 @@ class Bridge:
         "__weakref__",
         "_closed",
         "_finalizer",
+        "_gate",
         "_generation",
-        "_lock",
         "_loop",
         "_thread",
         "_thread_id",
@@ -208,13 +236,20 @@ class Bridge:
         shortcut = _task_shortcut(self._loop)
         self._wake_loop: Callable[[], None] | None
         self._wake_loop, wake_fd = shortcut if shortcut is not None else (None, -1)
+        self._gate = _Gate()
         self._thread = threading.Thread(
-            target=_run_loop, args=(self._loop, wake_fd), name="telnyx-ai-sync-loop", daemon=True
+            target=_run_loop, args=(self._loop, wake_fd, self._gate), name="telnyx-ai-sync-loop", daemon=True
         )
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:  # no thread (RuntimeError: can't start new thread): nothing will close these
+            if wake_fd >= 0:
+                self._loop.remove_reader(wake_fd)
+                os.close(wake_fd)
+            self._loop.close()
+            raise
         self._thread_id = self._thread.ident
         self._generation = _fork_generation
-        self._lock = threading.Lock()
         self._closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._thread, on_close, self._generation)
 
@@ -244,13 +279,18 @@ class Bridge:
         woken = False
         try:
             call = _Call(done)
-            with self._lock:  # close() cannot stop the loop between this check and the scheduling
+            gate = self._gate
+            with gate.lock:  # the loop cannot stop taking calls between this check and the scheduling
                 if self._closed:
                     raise TelnyxError("This client is closed; create a new one.")
+                if not gate.open:
+                    raise TelnyxError("This client's event loop thread has stopped; create a new client.")
                 try:
                     self._submit(call, fn, args, kwargs)
-                except RuntimeError as exc:  # the loop is closed: its thread is gone
-                    raise TelnyxError("This client's event loop thread has stopped; create a new client.") from exc
+                except BaseException:  # an interrupt after the task was made: it must not run on unseen
+                    if call.task is not None:
+                        self._loop.call_soon_threadsafe(call.cancel)
+                    raise
             try:
                 woken = done.wait()
             except BaseException:
@@ -273,29 +313,29 @@ class Bridge:
     def _submit(
         self, call: _Call, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        """Queue the call's task on the loop and wake the loop."""
+        """Queue the call's task on the loop and wake the loop (under the gate's lock, the gate open)."""
         loop = self._loop
         wake = self._wake_loop
-        if wake is None or loop.get_debug():  # debug mode checks that only the loop's thread queues callbacks
+        # Debug mode checks that only the loop's thread queues callbacks; a task factory (set at any
+        # time, by a tracer say) must make every task, on the loop's thread as it would expect.
+        if wake is None or loop.get_debug() or loop.get_task_factory() is not None:
             loop.call_soon_threadsafe(call.start, fn, args, kwargs)
             return
         # The task is made here, on the caller's thread: its first step is queued as call_soon_threadsafe
         # queues a callback, then the loop is woken. The step then runs in the turn of the loop that wakes,
         # not one turn later behind a callback that makes the task (a turn is a few µs and an epoll call).
-        coro = call.run(fn, args, kwargs)
-        try:
-            call.task = asyncio.Task(coro, loop=loop, name=_TASK_NAME)
-        except BaseException:
-            coro.close()
-            raise
+        # If an interrupt lands in between, the coroutine may already be queued: `call` cancels the task,
+        # and the coroutine is never closed here, off the loop's thread.
+        call.task = asyncio.Task(call.run(fn, args, kwargs), loop=loop, name=_TASK_NAME)
         wake()
 
     def call_soon(self, fn: Callable[[], object], /) -> None:
         """Schedule ``fn()`` (awaited if it returns an awaitable) without waiting; for cleanup from any thread."""
         if self._generation != _fork_generation:
             return
-        with self._lock:
-            if self._closed:
+        gate = self._gate
+        with gate.lock:
+            if self._closed or not gate.open:
                 return
             self._loop.call_soon_threadsafe(_run_detached, fn)
 
@@ -303,9 +343,12 @@ class Bridge:
         """Close the connection pool and stop the loop thread. Safe to call twice."""
         if self._closed:
             return
-        if self._generation == _fork_generation and threading.get_ident() == self._thread_id:
+        if self._generation != _fork_generation:  # a forked child: nothing here to stop (nor a lock to trust)
+            self._closed = True
+            return
+        if threading.get_ident() == self._thread_id:
             raise TelnyxError("A sync Telnyx client cannot be closed from its own event loop thread.")
-        with self._lock:
+        with self._gate.lock:
             self._closed = True
         self._finalizer()
 

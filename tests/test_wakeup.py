@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import gc
+import logging
 import os
 import signal
 import sys
@@ -20,6 +22,7 @@ import threading
 import time
 import warnings
 from collections.abc import Awaitable, Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -196,8 +199,11 @@ def test_an_interrupt_after_the_task_was_queued_does_not_wake_the_next_call(
 
     monkeypatch.setattr(bridge, "_wake_loop", then_interrupt)
 
+    finished: list[str] = []
+
     async def echo(value: str, delay: float) -> str:
         await asyncio.sleep(delay)
+        finished.append(value)
         return value
 
     outcomes: list[object] = []
@@ -214,6 +220,7 @@ def test_an_interrupt_after_the_task_was_queued_does_not_wake_the_next_call(
     t.start()
     t.join(10)
     assert outcomes == ["interrupted", "second", "third"]
+    assert finished == ["second", "third"]  # the interrupted call's task was cancelled, not left to run
 
 
 @needs_eventfd
@@ -305,13 +312,29 @@ def test_a_loop_with_a_task_factory_keeps_its_factory(monkeypatch: pytest.Monkey
     monkeypatch.setattr(asyncio, "new_event_loop", new_loop_with_factory)
     b = Bridge(_nothing)
     try:
-        assert b._wake_loop is None
         seen: dict[str, Any] = {}
         b.call(_where, seen)
         assert made_on == [b._thread_id]  # the factory made the task, on the loop thread
         assert seen["ran_on"] == b._thread_id
     finally:
         b.close()
+
+
+def test_a_task_factory_set_later_sees_every_later_call(bridge: Bridge) -> None:
+    seen: dict[str, Any] = {}
+    bridge.call(_where, seen)
+    assert seen["task_name"] == _bridge._TASK_NAME  # no factory yet: the shortcut
+
+    made: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        made.append(threading.current_thread().name)
+        return asyncio.Task(coro, loop=loop)
+
+    bridge._loop.set_task_factory(factory)  # as a tracer might, once the loop runs
+    bridge.call(_where, seen)
+    bridge.call(_where, seen)
+    assert made == ["telnyx-ai-sync-loop", "telnyx-ai-sync-loop"]
 
 
 def test_another_kind_of_loop_gets_no_shortcut() -> None:
@@ -324,19 +347,62 @@ def test_another_kind_of_loop_gets_no_shortcut() -> None:
 
     assert _bridge._task_shortcut(cast("asyncio.AbstractEventLoop", SelfPipeButNotAsyncios())) is None
 
+    class OwnCallSoon(asyncio.SelectorEventLoop):  # its call_soon may not be a plain deque append
+        def call_soon(  # type: ignore[override]  # (a pass-through; the exact signature is beside the point)
+            self, callback: Any, *args: Any, context: contextvars.Context | None = None
+        ) -> Any:
+            return super().call_soon(callback, *args, context=context)
+
+    loop = OwnCallSoon()
+    try:
+        assert _bridge._task_shortcut(loop) is None
+    finally:
+        loop.close()
+
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
 def test_closed_bridges_leave_no_descriptor_behind() -> None:
-    Bridge(_nothing).close()  # anything made once per process (the thread's own wake-up) exists now
+    warm = Bridge(_nothing)  # anything made once per thread (this thread's own wake-up) exists now
+    warm.call(_nothing)
+    warm.close()
+    gc.collect()  # earlier tests' leftovers closed now, not in the middle of the count
     before = len(os.listdir("/proc/self/fd"))
     for _ in range(20):
         b = Bridge(_nothing)
         b.call(_nothing)
         b.close()
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(os.listdir("/proc/self/fd")) <= before  # each bridge that kept one would add 1 to 4
 
 
-def test_a_stopped_loop_raises_and_leaves_no_coroutine_unawaited(bridge: Bridge) -> None:
+@needs_eventfd
+def test_each_wake_up_of_the_loop_is_cleared(bridge: Bridge) -> None:
+    wake_loop = bridge._wake_loop
+    assert isinstance(wake_loop, functools.partial)  # the bridge's eventfd, not the self-pipe
+    fd = wake_loop.args[0]
+    for _ in range(5):
+        bridge.call(_nothing)
+    bridge.call(asyncio.sleep, 0.01)  # the loop has had turns after the last wake-up
+    with pytest.raises(BlockingIOError):  # read, or the loop would wake on it again and again
+        os.eventfd_read(fd)
+
+
+def test_without_an_eventfd_the_self_pipe_wakes_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_descriptors(*args: object) -> int:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "eventfd", no_descriptors)
+    b = Bridge(_nothing)
+    try:
+        assert not isinstance(b._wake_loop, functools.partial)  # the loop's own _write_to_self
+        seen: dict[str, Any] = {}
+        for _ in range(3):
+            b.call(_where, seen)
+        assert seen["task_name"] == _bridge._TASK_NAME
+    finally:
+        b.close()
+
+
+def test_a_stopped_loop_raises_and_leaves_nothing_behind(bridge: Bridge, caplog: pytest.LogCaptureFixture) -> None:
     bridge._loop.call_soon_threadsafe(bridge._loop.stop)
     bridge._thread.join(10)
     assert bridge._loop.is_closed()
@@ -346,3 +412,59 @@ def test_a_stopped_loop_raises_and_leaves_no_coroutine_unawaited(bridge: Bridge)
             bridge.call(_nothing)
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no "Task was destroyed but it is pending"
+
+
+@needs_eventfd
+def test_a_call_after_the_loop_stopped_writes_to_no_descriptor(bridge: Bridge, tmp_path: Path) -> None:
+    wake_loop = bridge._wake_loop
+    assert isinstance(wake_loop, functools.partial)
+    fd = wake_loop.args[0]
+    bridge._loop.call_soon_threadsafe(bridge._loop.stop)  # not close(): the client still looks open
+    bridge._thread.join(10)
+    unrelated = os.open(tmp_path / "unrelated", os.O_RDWR | os.O_CREAT)
+    reused = os.dup2(unrelated, fd)  # a file opened now may get the closed eventfd's number
+    os.close(unrelated)
+    try:
+        with pytest.raises(TelnyxError, match="event loop thread has stopped"):
+            bridge.call(_nothing)
+        assert os.pread(reused, 64, 0) == b""
+    finally:
+        os.close(reused)
+
+
+def test_a_call_that_raises_system_exit_stops_the_loop_and_later_calls_fail_fast(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def leave() -> None:
+        raise SystemExit(3)
+
+    # The loop thread ends by the SystemExit, as it should. Keep pytest's thread-exception hook from
+    # formatting it on that thread while this one runs on: on 3.11 that can race with this thread's own
+    # use of `ast` and leave later tests failing to import ("AST constructor recursion depth mismatch").
+    def quiet(args: threading.ExceptHookArgs) -> None:
+        pass
+
+    monkeypatch.setattr(threading, "excepthook", quiet)
+    with pytest.raises(SystemExit):
+        bridge.call(leave)
+    bridge._thread.join(10)
+    assert not bridge._thread.is_alive()
+    with pytest.raises(TelnyxError, match="event loop thread has stopped"):
+        bridge.call(_nothing)
+
+
+def test_cleanup_scheduled_from_inside_a_calls_locked_section_does_not_deadlock(bridge: Bridge) -> None:
+    # A garbage collection inside `call`'s locked section may run a stream's finalizer, which schedules
+    # the stream's close with `call_soon` on the same bridge, from the same thread.
+    ran = threading.Event()
+
+    def nested() -> None:
+        with bridge._gate.lock:
+            bridge.call_soon(ran.set)
+
+    t = threading.Thread(target=nested, daemon=True)  # a deadlocked one must not keep pytest from exiting
+    t.start()
+    t.join(5)
+    assert not t.is_alive()
+    assert ran.wait(5)
