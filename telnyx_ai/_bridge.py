@@ -179,10 +179,15 @@ def _run_loop(loop: asyncio.AbstractEventLoop, wake_fd: int, gate: _Gate) -> Non
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             asyncio.set_event_loop(None)
-            if wake_fd >= 0:
-                loop.remove_reader(wake_fd)
-                os.close(wake_fd)
-            loop.close()
+            _close_loop(loop, wake_fd)
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop, wake_fd: int) -> None:
+    """Close the loop, and the bridge's eventfd first if it has one (``wake_fd`` -1: none)."""
+    if wake_fd >= 0:
+        loop.remove_reader(wake_fd)
+        os.close(wake_fd)
+    loop.close()
 
 
 def _shutdown(
@@ -242,11 +247,8 @@ class Bridge:
         )
         try:
             self._thread.start()
-        except BaseException:  # no thread (RuntimeError: can't start new thread): nothing will close these
-            if wake_fd >= 0:
-                self._loop.remove_reader(wake_fd)
-                os.close(wake_fd)
-            self._loop.close()
+        except BaseException:  # no thread (RuntimeError: can't start new thread): nothing else will close these
+            _close_loop(self._loop, wake_fd)
             raise
         self._thread_id = self._thread.ident
         self._generation = _fork_generation
