@@ -82,6 +82,15 @@ def test_leading_byte_order_mark_is_ignored_even_when_split() -> None:
     assert feed_all([b"\xef", b"\xbb", b"\xbfdata: x\n\n"]) == [ServerSentEvent(b"x")]
 
 
+def test_a_byte_order_mark_after_the_first_read_is_not_dropped() -> None:
+    """The first read starts with "data: " (the quick way); a BOM in a later read is part of its line, whose
+    field name is then unknown, so that event has no data, as when the bytes arrive one at a time."""
+    pieces = [b"data: a\n\n", b"\xef\xbb\xbfdata: b\n\ndata: c\n\n"]
+    expected = [ServerSentEvent(b"a"), ServerSentEvent(b"c")]
+    assert feed_all(pieces) == feed_all(split_every(b"".join(pieces), 1)) == expected
+    assert feed_split_all(pieces) == expected
+
+
 def test_event_without_data_is_not_dispatched_and_its_type_is_forgotten() -> None:
     assert feed_all([b"event: ping\n\ndata: x\n\n"]) == [ServerSentEvent(b"x", "message")]
 

@@ -21,6 +21,7 @@ __all__ = ["SSEDecoder", "ServerSentEvent"]
 _BOM = b"\xef\xbb\xbf"
 # An event line (not ``event: error``) right before a data line, with the newline that starts it.
 _EVENT_LINE = re.compile(rb"\nevent: (?!error\n)[^\n]*(?=\ndata: )")
+_NO_EVENTS: list[ServerSentEvent] = []  # shared, never changed: the usual read's "no other events"
 
 
 class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
@@ -63,7 +64,9 @@ class SSEDecoder:
         # whose events say what they are in their data (``"type"``); ``event: error`` never does. The lines
         # of ``frequent_names`` go first, with bytes.replace (the usual event: cheaper than the regex).
         self._drop_names = drop_names
-        self._frequent = [b"\nevent: " + name + b"\ndata: " for name in frequent_names if name != b"error"]
+        self._frequent = (
+            [b"\nevent: " + name + b"\ndata: " for name in frequent_names if name != b"error"] if frequent_names else []
+        )
         # The pieces of an unfinished line, joined only once its ending arrives: a long line
         # spread over many reads costs linear time, not quadratic.
         self._partial: list[bytes] = []
@@ -102,19 +105,20 @@ class SSEDecoder:
             and not self._partial
             and not self._data
             and self._event is None
-            and self._started
             and not self._skip_lf
             and len(chunk) <= self._max_event
             and chunk.find(b"\r") < 0
         ):
             # The usual read of a paced stream: whole one-line data events and nothing else. Each such event
-            # has exactly two newlines, so counting them proves that no event has another line.
-            newlines = chunk.count(b"\n")
-            if newlines == 2:
-                return [chunk[6:-2]], []
-            messages = chunk[6:-2].split(b"\n\ndata: ")
-            if newlines == 2 * len(messages):
-                return messages, []
+            # has exactly two newlines, so counting them proves that no event has another line. (A read that
+            # starts with "data: " has no byte-order mark to drop, so a stream's first read can go this way.)
+            self._started = True
+            end = len(chunk) - 2
+            if chunk.find(b"\n") == end:  # one event: its first newline is the blank line's (memchr, not a count)
+                return [chunk[6:end]], _NO_EVENTS
+            messages = chunk[6:end].split(b"\n\ndata: ")
+            if chunk.count(b"\n") == 2 * len(messages):
+                return messages, _NO_EVENTS
         if self._skip_lf:
             self._skip_lf = False
             if chunk.startswith(b"\n"):

@@ -49,7 +49,7 @@ _DRAIN_BYTES = 64 * 1024
 # at once stay few and their memory is reused (decoding a whole 100 KiB read at once made the
 # allocator map fresh pages for every read: ten times the floor's page faults, 10 % of the time).
 _DECODE_AT_ONCE = 64
-_NO_ITEMS: list[Any] = []
+_NO_ITEMS: list[Any] = []  # shared and never changed: an empty batch or queue without a list of its own
 
 
 class _IdleTimeout(Exception):
@@ -103,9 +103,9 @@ class AsyncStream(StreamHelpers[T]):
         self._at = 0
         self._batch_json: list[bytes] = []  # the JSON of each event in the batch last decoded
         # The last read's events not decoded yet: its plain messages (from `_queued_at` on), then the rest.
-        self._queued: list[bytes] = []
+        self._queued: list[bytes] = _NO_ITEMS
         self._queued_at = 0  # an offset, not slicing the list: a read can hold hundreds of messages
-        self._queued_events: list[ServerSentEvent] = []
+        self._queued_events: list[ServerSentEvent] = _NO_ITEMS
         # What the events add up to: every event handed out is folded in as it passes (keeping their
         # JSON to fold on demand was no faster: the memory held cost page faults).
         self._accumulator: Accumulator[T] | None = protocol.accumulator()
@@ -261,7 +261,7 @@ class AsyncStream(StreamHelpers[T]):
         # The end already read but not yet reached (it waits behind other events of its read): the
         # body is over all the same, so the connection can still go back to the pool.
         done = self._finished or self._end_queued()
-        self._queued, self._queued_at, self._queued_events = [], 0, []
+        self._queued, self._queued_at, self._queued_events = _NO_ITEMS, 0, _NO_ITEMS
         reusable = False
         try:
             reusable = done and (self.response.content.at_eof() or await self._body_ends_soon())
@@ -346,66 +346,74 @@ class AsyncStream(StreamHelpers[T]):
         while not self._finished and not self._closed:
             if self._queued_at < len(self._queued) or self._queued_events:
                 batch = self._decode_queued()
-                if batch:
-                    accumulator = self._accumulator
-                    if accumulator is not None and (kept := accumulator.add(batch)) is not None:
-                        batch = self._cut(batch, kept)
-                        if not batch:
-                            continue
-                    if idle is not None and (self._keepalive is None or not self._keepalive(batch)):
-                        self._idle_since = None  # data came: the wait is over
-                    return batch
-                continue
-            error: APIError | None = None
-            try:
-                chunk = await self.response.content.readany()
-            except asyncio.CancelledError:
-                if not self._pausable:  # the reader was cancelled: nobody will read on, so the server must stop
-                    self._abort()
-                    # ...and a read after all raises: the stream did not end, it was cut (never a quiet end).
-                    self._pending_error = APIConnectionError(
-                        f"A read of this stream was cancelled, so it was closed before its {self._end_name()}.",
-                        method=self._method,
-                        url=self._url,
-                    )
-                raise
-            except (TimeoutError, aiohttp.ClientError, _IdleTimeout) as exc:
-                # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
-                if isinstance(exc, _IdleTimeout):
-                    error = APITimeoutError(
-                        f"No data event for {self._idle:g} s (only keep-alives, or nothing): the stream looks stuck. "
-                        "Raise Timeout(stream_idle=...) if such pauses are expected, or pass None for no limit.",
-                        method=self._method,
-                        url=self._url,
-                    )
-                else:
-                    error = connection_error(
-                        exc,
-                        timed_out="Timed out waiting for the next stream event.",
-                        broke="The stream was cut before it finished",
-                        method=self._method,
-                        url=self._url,
-                    )
-                chunk = b""
-            if not chunk and error is None:
-                error = body_ended(self._sse, self._end_name(), method=self._method, url=self._url)
-            if error is not None:  # raised outside the except block, so aiohttp's exception is not its context
-                self._ended(error)
-                await self.close()
-                raise error
-            try:
-                self._queued, self._queued_events = self._sse.feed_split(chunk)
-            except Exception as exc:
-                self._ended(exc)
-                await self.close()
-                raise
-            self._queued_at = 0
+            else:
+                error: APIError | None = None
+                try:
+                    chunk = await self.response.content.readany()
+                except asyncio.CancelledError:
+                    if not self._pausable:  # the reader was cancelled: nobody will read on, so the server must stop
+                        self._abort()
+                        # ...and a read after all raises: the stream did not end, it was cut (never a quiet end).
+                        self._pending_error = APIConnectionError(
+                            f"A read of this stream was cancelled, so it was closed before its {self._end_name()}.",
+                            method=self._method,
+                            url=self._url,
+                        )
+                    raise
+                except (TimeoutError, aiohttp.ClientError, _IdleTimeout) as exc:
+                    # Only the SDK's error is kept: aiohttp's exception can hold the request's headers.
+                    error = self._read_error(exc)
+                    chunk = b""
+                if not chunk:  # raised outside the except block, so aiohttp's exception is not its context
+                    if error is None:
+                        error = body_ended(self._sse, self._end_name(), method=self._method, url=self._url)
+                    self._ended(error)
+                    await self.close()
+                    raise error
+                try:
+                    messages, events = self._sse.feed_split(chunk)
+                except Exception as exc:
+                    self._ended(exc)
+                    await self.close()
+                    raise
+                if events or len(messages) > _DECODE_AT_ONCE:  # decoded a slice at a time, in order
+                    self._queued, self._queued_at, self._queued_events = messages, 0, events
+                    continue
+                if not messages:  # a read that completed no event
+                    continue
+                batch = self._decode(messages, _NO_ITEMS)  # the usual read, decoded at once
+            if batch:
+                accumulator = self._accumulator
+                if accumulator is not None and (kept := accumulator.add(batch)) is not None:
+                    batch = self._cut(batch, kept)
+                    if not batch:
+                        continue
+                if idle is not None and (self._keepalive is None or not self._keepalive(batch)):
+                    self._idle_since = None  # data came: the wait is over
+                return batch
         if not self._closed:
             await self.close()
         return None
 
     def _end_name(self) -> str:
         return self._protocol.end
+
+    def _read_error(self, exc: TimeoutError | aiohttp.ClientError | _IdleTimeout) -> APIError:
+        """The SDK's error for a read that failed: timed out, cut, or silent past the stream's idle limit."""
+        if isinstance(exc, _IdleTimeout):
+            return APITimeoutError(
+                f"No data event for {self._idle:g} s (only keep-alives, or nothing): the stream looks stuck. "
+                "Raise Timeout(stream_idle=...) if such pauses are expected, or pass None for no limit.",
+                method=self._method,
+                url=self._url,
+            )
+        return connection_error(
+            exc,
+            timed_out="Timed out waiting for the next stream event.",
+            broke="The stream was cut before it finished",
+            method=self._method,
+            url=self._url,
+        )
 
     def _cut(self, batch: list[T], kept: int) -> list[T]:
         """``batch`` up to what the accumulator keeps: the events before an error event (raised next), or
@@ -427,12 +435,17 @@ class AsyncStream(StreamHelpers[T]):
     def _decode_queued(self) -> list[T]:
         """Decode the next `_DECODE_AT_ONCE` messages of the last read (its other events with the last ones)."""
         at = self._queued_at
+        queued = self._queued
+        if not at and len(queued) <= _DECODE_AT_ONCE:  # all of a read held back by an event ahead of it
+            events = self._queued_events
+            self._queued = self._queued_events = _NO_ITEMS
+            return self._decode(queued, events)
         end = at + _DECODE_AT_ONCE
-        messages = self._queued[at:end]
+        messages = queued[at:end]
         if end < len(self._queued):
             self._queued_at = end
             return self._decode(messages, [])
-        events, self._queued, self._queued_at, self._queued_events = self._queued_events, [], 0, []
+        events, self._queued, self._queued_at, self._queued_events = self._queued_events, _NO_ITEMS, 0, _NO_ITEMS
         return self._decode(messages, events)
 
     def _decode(self, messages: list[bytes], events: list[ServerSentEvent]) -> list[T]:
