@@ -217,3 +217,22 @@ def test_an_open_streams_accumulator_holds_about_its_text() -> None:
     text = accumulator.final_text()
     assert len(text) == 4 * (1 + 20_000 // len(chunks) * len(chunks))
     assert held - before < 1.5 * len(text) + 16_384
+
+
+def test_header_fields_come_from_the_first_chunk_that_has_each_within_and_across_batches() -> None:
+    decoder = msgspec.json.Decoder(ChatCompletionChunk)
+    first_batch = [
+        {"choices": [{"index": 0, "delta": {"content": "a"}}]},
+        {"id": "c1", "choices": [{"index": 0, "delta": {"content": "b"}}]},
+        {"id": "c2", "model": "m1", "choices": [{"index": 0, "delta": {"content": "c"}}]},
+    ]
+    second_batch = [
+        {"id": "c3", "model": "m2", "created": 7, "choices": [{"index": 0, "delta": {"content": "d"}}]},
+        {"id": "c4", "model": "m3", "created": 8, "choices": [{"index": 0, "delta": {"content": "e"}}]},
+    ]
+    accumulator = ChatAccumulator()
+    for batch in (first_batch, second_batch):
+        accumulator.add([decoder.decode(msgspec.json.encode(c)) for c in batch])
+    completion = accumulator.completion()
+    assert (completion.id, completion.model, completion.created) == ("c1", "m1", 7)
+    assert completion.choices[0].message.content == "abcde"

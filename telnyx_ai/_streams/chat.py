@@ -154,13 +154,17 @@ class ChatAccumulator(Accumulator[ChatCompletionChunk]):
         """Fold ``items`` in, in order (every one is handed out: chat ends with ``[DONE]``, not a chunk).
 
         Called on every chunk of every chat stream, so the usual chunk (one choice, a content delta)
-        takes the fewest steps: the header fields are read only until all three are known, and the
-        rarer parts of a delta are looked at only when the delta has more than content.
+        takes the fewest steps: the header fields are read only until all three are known (a test per
+        batch, not per chunk), and the rarer parts of a delta are looked at only when the delta has more
+        than content.
         """
+        if self._header_missing:
+            for chunk in items:
+                self._header(chunk)
+                if not self._header_missing:
+                    break
         choices = self._choices
         for chunk in items:
-            if self._header_missing:
-                self._header(chunk)
             if chunk.usage is not None:
                 self._usage = chunk.usage
             for choice in chunk.choices:
