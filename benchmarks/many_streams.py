@@ -103,7 +103,18 @@ async def _round(read: Callable[..., Awaitable[tuple[int, int]]], streams: int, 
     rss_before = _status_kb("VmRSS")
     firsts: list[float] = []
     spans: list[float] = []  # each stream's first chunk to its end
+    pauses: list[tuple[float, float]] = []  # each garbage collection: (its start from t0, its seconds)
+    began: list[float] = []
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            start = began.pop()
+            pauses.append((start - t0, time.perf_counter() - start))
+
     cpu0, t0 = time.process_time(), time.perf_counter()
+    gc.callbacks.append(on_collection)
 
     async def one() -> tuple[int, int]:
         started: list[float] = []
@@ -117,11 +128,14 @@ async def _round(read: Callable[..., Awaitable[tuple[int, int]]], streams: int, 
         return got
 
     tasks = [asyncio.ensure_future(one()) for _ in range(streams)]
-    done, pending = await asyncio.wait(tasks, timeout=limit)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    try:
+        done, pending = await asyncio.wait(tasks, timeout=limit)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    finally:
+        gc.callbacks.remove(on_collection)
     peak = sampler.stop() if sampler is not None else _status_kb("VmHWM")
     results = [task.result() for task in done]  # a failed stream fails the job
     return {
@@ -132,6 +146,7 @@ async def _round(read: Callable[..., Awaitable[tuple[int, int]]], streams: int, 
         "chunks": sum(r[0] for r in results),
         "ttfc_s": sorted(firsts),
         "span_s": sorted(spans),
+        "gc_pauses_s": pauses,
         "rss_before_kb": rss_before,
         "rss_peak_kb": peak,
         "exact_peak": exact,
@@ -248,10 +263,14 @@ def _figures(job: dict[str, Any], streams: int, chunks: int, interval: float) ->
                 f"round {number}: {round_['finished']}/{streams} streams finished with {sorted(got)}, expected {want}"
             )
     schedule = (chunks - 1) * interval
+    p99 = _quantile(steady["ttfc_s"], 0.99)
+    pauses = steady.get("gc_pauses_s", [])
     return {
         "cpu_us_per_chunk": steady["cpu_s"] / max(steady["chunks"], 1) * 1e6,
         "ttfc_p50_ms": _quantile(steady["ttfc_s"], 0.5) * 1e3,
-        "ttfc_p99_ms": _quantile(steady["ttfc_s"], 0.99) * 1e3,
+        "ttfc_p99_ms": p99 * 1e3,
+        "gc_to_p99_ms": sum(seconds for start, seconds in pauses if start < p99) * 1e3,
+        "gc_ms": sum(seconds for _, seconds in pauses) * 1e3,
         "rss_kb_per_stream": (fresh["rss_peak_kb"] - fresh["rss_before_kb"]) / streams,
         "lag_p99_ms": (_quantile(steady["span_s"], 0.99) - schedule) * 1e3,
         "fresh_cpu_us_per_chunk": fresh["cpu_s"] / max(fresh["chunks"], 1) * 1e6,
@@ -270,11 +289,20 @@ def _describe(job: dict[str, Any], streams: int, chunks: int, interval: float) -
     return (
         f"{f['cpu_us_per_chunk']:6.1f} us cpu/chunk  ttfc p50 {f['ttfc_p50_ms']:7.1f} ms p99 {f['ttfc_p99_ms']:7.1f} ms"
         f"  {f['rss_kb_per_stream']:6.1f} KiB/stream  lag p99 {f['lag_p99_ms']:7.1f} ms"
-        f"  server late p99 {f['server_late_p99_ms']:.1f} ms"
+        f"  server late p99 {f['server_late_p99_ms']:.1f} ms  gc {f['gc_to_p99_ms']:.0f}/{f['gc_ms']:.0f} ms"
     )
 
 
-_METRICS = ("cpu_us_per_chunk", "ttfc_p50_ms", "ttfc_p99_ms", "rss_kb_per_stream", "lag_p99_ms", "server_late_p99_ms")
+_METRICS = (
+    "cpu_us_per_chunk",
+    "ttfc_p50_ms",
+    "ttfc_p99_ms",
+    "rss_kb_per_stream",
+    "lag_p99_ms",
+    "server_late_p99_ms",
+    "gc_to_p99_ms",
+    "gc_ms",
+)
 
 
 def summarize(raw: dict[str, Any]) -> dict[str, Any]:
@@ -320,12 +348,14 @@ def markdown(summary: dict[str, Any]) -> str:
         "msgspec with `async for` in the same run; x openai: against openai-python (httpx). Lag p99: how much",
         "longer than its schedule (chunks - 1 intervals) a stream took from its first chunk to its end, 99th",
         "percentile: near 0 if the client kept up. Server late p99: how late the server's chunks went out; a",
-        "row where either is large did not run as paced. Targets (issue 22): CPU <= 1.2x floor (1.3x via to_sse), RSS",
-        "<= 1.3x, p99 TTFC <= 1.2x.",
+        "row where either is large did not run as paced. GC ms: the time the client spent in Python's garbage",
+        "collector before the p99 first chunk / in the whole round (it is part of both figures, and it swings",
+        "from run to run: see `issue22-costs.md`). Targets (issue 22): CPU <= 1.2x floor (1.3x via to_sse),",
+        "RSS <= 1.3x, p99 TTFC <= 1.2x.",
         "",
         "| contender | CPU µs/chunk | x floor | x openai | TTFC p50 ms | p99 ms | p99 x floor | p99 x openai"
-        " | RSS KiB/stream | x floor | x openai | lag p99 ms | server late p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | RSS KiB/stream | x floor | x openai | lag p99 ms | server late p99 ms | GC ms to p99 / all |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary["rows"].items():
         lines.append(
@@ -333,7 +363,8 @@ def markdown(summary: dict[str, Any]) -> str:
             f" | {_x(row['cpu_us_per_chunk_x_openai'])} | {row['ttfc_p50_ms']:.1f} | {row['ttfc_p99_ms']:.1f}"
             f" | {_x(row['ttfc_p99_ms_x_floor'])} | {_x(row['ttfc_p99_ms_x_openai'])}"
             f" | {row['rss_kb_per_stream']:.1f} | {_x(row['rss_kb_per_stream_x_floor'])}"
-            f" | {_x(row['rss_kb_per_stream_x_openai'])} | {row['lag_p99_ms']:.0f} | {row['server_late_p99_ms']:.1f} |"
+            f" | {_x(row['rss_kb_per_stream_x_openai'])} | {row['lag_p99_ms']:.0f} | {row['server_late_p99_ms']:.1f}"
+            f" | {row['gc_to_p99_ms']:.0f} / {row['gc_ms']:.0f} |"
         )
     if summary["errors"]:
         lines += ["", "Errors:", *[f"- {e}" for e in summary["errors"]]]

@@ -335,8 +335,10 @@ def test_many_streams_scenario_runs_checks_and_reports() -> None:
     assert summary["rows"]["floor"]["cpu_us_per_chunk_x_floor"] == 1.0
     job = raw["jobs"]["telnyx_ai_sse"][0]
     assert [r["results"] for r in job["rounds"]] == [[list(many_streams.expected("relay", 4))]] * 2
+    for name, row in summary["rows"].items():
+        assert 0 <= row["gc_to_p99_ms"] <= row["gc_ms"], (name, row)
     table = many_streams.markdown(summary)
-    assert "| telnyx_ai, to_sse() |" in table and "1.00x" in table
+    assert "| telnyx_ai, to_sse() |" in table and "1.00x" in table and "GC ms to p99 / all" in table
 
 
 def test_many_streams_rejects_a_short_stream() -> None:
@@ -348,6 +350,29 @@ def test_many_streams_rejects_a_short_stream() -> None:
         {"streams": 2, "chunks": 4, "interval_s": 0.01, "repeats": 1, "jobs": {"floor": [job]}}
     )
     assert summary["rows"] == {} and "expected (4," in summary["errors"][0]
+
+
+def test_many_streams_counts_the_collector_before_the_p99_first_chunk_and_in_all() -> None:
+    from benchmarks import many_streams
+
+    round_ = {
+        "finished": 1,
+        "results": [list(many_streams.expected("stream", 4))],
+        "cpu_s": 1.0,
+        "chunks": 4,
+        "ttfc_s": [i / 1000 for i in range(1, 101)],  # 1 to 100 ms: the p99 is 99 ms
+        "span_s": [0.03],
+        "gc_pauses_s": [(0.010, 0.002), (0.098, 0.003), (0.5, 0.007)],  # two before it, one after
+        "rss_before_kb": 5,
+        "rss_peak_kb": 10,
+    }
+    job = {"name": "floor", "rounds": [round_, round_], "server": {"late_p99_ms": 0.0}}
+    summary = many_streams.summarize(
+        {"streams": 1, "chunks": 4, "interval_s": 0.01, "repeats": 1, "jobs": {"floor": [job]}}
+    )
+    row = summary["rows"]["floor"]
+    assert (row["ttfc_p99_ms"], row["gc_to_p99_ms"], row["gc_ms"]) == pytest.approx((99.0, 5.0, 12.0))
+    assert "| 5 / 12 |" in many_streams.markdown(summary)
 
 
 def test_the_stream_open_benchmark_opens_and_reads_each_stream() -> None:
