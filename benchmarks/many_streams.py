@@ -114,7 +114,6 @@ async def _round(read: Callable[..., Awaitable[tuple[int, int]]], streams: int, 
             pauses.append((start - t0, time.perf_counter() - start))
 
     cpu0, t0 = time.process_time(), time.perf_counter()
-    gc.callbacks.append(on_collection)
 
     async def one() -> tuple[int, int]:
         started: list[float] = []
@@ -127,8 +126,9 @@ async def _round(read: Callable[..., Awaitable[tuple[int, int]]], streams: int, 
         spans.append(time.perf_counter() - started[0])
         return got
 
-    tasks = [asyncio.ensure_future(one()) for _ in range(streams)]
+    gc.callbacks.append(on_collection)
     try:
+        tasks = [asyncio.ensure_future(one()) for _ in range(streams)]
         done, pending = await asyncio.wait(tasks, timeout=limit)
         for task in pending:
             task.cancel()
