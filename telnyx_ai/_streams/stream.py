@@ -435,13 +435,8 @@ class AsyncStream(StreamHelpers[T]):
     def _decode_queued(self) -> list[T]:
         """Decode the next `_DECODE_AT_ONCE` messages of the last read (its other events with the last ones)."""
         at = self._queued_at
-        queued = self._queued
-        if not at and len(queued) <= _DECODE_AT_ONCE:  # all of a read held back by an event ahead of it
-            events = self._queued_events
-            self._queued = self._queued_events = _NO_ITEMS
-            return self._decode(queued, events)
         end = at + _DECODE_AT_ONCE
-        messages = queued[at:end]
+        messages = self._queued[at:end]
         if end < len(self._queued):
             self._queued_at = end
             return self._decode(messages, [])
