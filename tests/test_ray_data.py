@@ -16,6 +16,8 @@ from telnyx_ai import AsyncTelnyx, EmbedManyError, Telnyx
 from telnyx_ai.ray_data import NAMESPACE, SharedRate, TelnyxEmbedder, _RateKeeper  # pyright: ignore[reportPrivateUsage]
 from telnyx_ai.testing import Fault, MockServer, expected_embedding
 
+from ._rate_server import rate_limited_server
+
 MODEL = "thenlper/gte-large"
 
 
@@ -57,28 +59,25 @@ def test_four_workers_share_one_rate_limit() -> None:
     # 4 workers, one server at 100 requests/s, 0.05 s each: 400 requests, ideal 4 s once they run.
     # They pace through one shared controller (measured about 1.1x ideal, 0-1 % 429s); the margins
     # are loose (Ray and the server share two cores here) but catch workers that pace on their own
-    # (9-24 % 429s) or ignore the limit.
-    with MockServer.in_thread() as server:
-        limiter = server.set_rate_limit(100, latency=0.05, retry_after=None, path="/ai/openai/embeddings")
+    # (9-24 % 429s) or ignore the limit. The server runs in a process of its own (tests/_rate_server.py).
+    with rate_limited_server(100, latency=0.05, path="/ai/openai/embeddings") as server:
         rows = [{"id": i, "text": f"shared row {i}"} for i in range(1600)]
         settings = {"model": MODEL, "api_key": "test", "base_url": server.url, "request_batch_size": 4}
         dataset = ray.data.from_items(rows).map_batches(
             TelnyxEmbedder, fn_constructor_kwargs=settings, batch_size=100, concurrency=4, num_cpus=0.25
         )
         assert sorted(int(row["id"]) for row in dataset.take_all()) == list(range(1600))
-        span = limiter.decisions[-1][0] - limiter.decisions[0][0]
-    share = limiter.refused / (limiter.accepted + limiter.refused)
-    print(f"4 workers: {span:.1f} s for an ideal of 4.0 s, {share:.1%} answered 429")
-    assert limiter.accepted == 400
-    assert share < 0.08
-    assert span < 4.0 * 1.75
+        decided = server.decisions()
+    print(f"4 workers: {decided.span:.1f} s for an ideal of 4.0 s, {decided.share_refused:.1%} answered 429")
+    assert decided.accepted == 400
+    assert decided.share_refused < 0.08
+    assert decided.span < 4.0 * 1.75
 
 
 @pytest.mark.usefixtures("local_ray")
 def test_the_workers_go_on_when_the_shared_actor_dies() -> None:
     # The actor is killed mid-job: the workers make a new one (seeded with the rate they knew) and finish.
-    with MockServer.in_thread() as server:
-        limiter = server.set_rate_limit(100, latency=0.05, retry_after=None, path="/ai/openai/embeddings")
+    with rate_limited_server(100, latency=0.05, path="/ai/openai/embeddings") as server:
         rows = [{"id": i, "text": f"row {i}"} for i in range(800)]
         settings = {"model": MODEL, "api_key": "test", "base_url": server.url, "request_batch_size": 4}
         name = SharedRate(f"{server.url}|test|{MODEL}").name
@@ -86,7 +85,7 @@ def test_the_workers_go_on_when_the_shared_actor_dies() -> None:
 
         def kill_the_actor() -> None:
             while not (killed.is_set() or stop.is_set()):
-                if limiter.accepted >= 60:
+                if server.decisions().accepted >= 60:
                     ray.kill(ray.get_actor(name, namespace=NAMESPACE))
                     killed.set()
                 time.sleep(0.05)
@@ -99,9 +98,10 @@ def test_the_workers_go_on_when_the_shared_actor_dies() -> None:
         assert sorted(int(row["id"]) for row in dataset.take_all()) == list(range(800))
         stop.set()
         killer.join()
+        decided = server.decisions()
     assert killed.is_set(), "the actor was killed while the job ran"
-    assert limiter.accepted == 200
-    assert limiter.refused / (limiter.accepted + limiter.refused) < 0.25
+    assert decided.accepted == 200
+    assert decided.share_refused < 0.25
 
 
 def test_clients_refuse_to_be_pickled_and_say_what_to_do() -> None:
