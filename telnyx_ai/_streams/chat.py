@@ -155,8 +155,8 @@ class ChatAccumulator(Accumulator[ChatCompletionChunk]):
 
         Called on every chunk of every chat stream, so the usual chunk (one choice, a content delta)
         takes the fewest steps: the header fields are read only until all three are known (a test per
-        batch, not per chunk), and the rarer parts of a delta are looked at only when the delta has more
-        than content.
+        batch, not per chunk), the rarer parts of a delta are looked at only when the delta has more
+        than content, and content is folded once per batch (a batch is at most a few dozen chunks).
         """
         if self._header_missing:
             for chunk in items:
@@ -173,17 +173,17 @@ class ChatAccumulator(Accumulator[ChatCompletionChunk]):
                 except KeyError:
                     state = choices[choice.index] = _Choice()
                 delta = choice.delta
-                if delta.content is not None:
-                    recent = state.content.recent
-                    recent.append(delta.content)
-                    if len(recent) >= FOLD_AT:
-                        state.content.fold()
+                if (content := delta.content) is not None:
+                    state.content.recent.append(content)
                 if delta.role or delta.reasoning_content is not None or delta.tool_calls:
                     state.add_rare(delta)
                 if choice.finish_reason is not None:
                     state.finish_reason = choice.finish_reason
                 if choice.logprobs:
                     state.add_logprobs(choice.logprobs)
+        for state in choices.values():
+            if len(state.content.recent) >= FOLD_AT:
+                state.content.fold()
 
     def _header(self, chunk: ChatCompletionChunk) -> None:
         if self._id is None:

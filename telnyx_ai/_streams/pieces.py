@@ -19,8 +19,9 @@ FOLD_AT: Final = 32
 class Pieces:
     """The pieces of one text: blocks already joined, then the recent pieces.
 
-    Hot paths append to ``recent`` themselves and call `fold` when it holds `FOLD_AT` pieces (a method
-    call per delta costs more than the append); everything else calls `add`.
+    Hot paths append to ``recent`` themselves and call `fold` once it holds `FOLD_AT` pieces or more,
+    checked per delta or once per batch (a method call per delta costs more than the append);
+    everything else calls `add`.
     """
 
     __slots__ = ("blocks", "recent")
