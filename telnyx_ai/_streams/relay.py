@@ -202,6 +202,7 @@ async def relay(
                     yield last
                 return
             yield batch if frames is None else frames(batch)
+            del batch  # not held while the next read waits (a young collection visits all that is held)
     finally:
         if beat is not None:
             beat.end()

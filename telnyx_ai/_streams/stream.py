@@ -192,6 +192,7 @@ class AsyncStream(StreamHelpers[T]):
         while (batch := await self.next_batch()) is not None:
             for item in batch:
                 yield item
+            del batch  # not held while the next read waits: fewer objects for each young collection to visit
 
     async def __anext__(self) -> T:
         at = self._at
@@ -348,6 +349,8 @@ class AsyncStream(StreamHelpers[T]):
                 batch = self._decode_queued()
             else:
                 error: APIError | None = None
+                # The last batch's JSON went to its relay when it was handed out: not held while waiting.
+                self._batch_json = _NO_ITEMS
                 try:
                     chunk = await self.response.content.readany()
                 except asyncio.CancelledError:
