@@ -185,17 +185,26 @@ def _sync_against_async_floor(scenarios: list[dict[str, Any]]) -> list[str]:
     floor = next((r for r in embed["rows"] if r["contender"] == embed["floor"] and r["status"] == "ok"), None)
     if floor is None or not floor["cpu_s"]:
         return []
+    rows = {row["contender"]: row for row in sync["rows"] if row["status"] == "ok" and row["cpu_s"]}
     cells = [
         f"{row['label']} {_times(_ratio(row['cpu_s'], floor['cpu_s']))}"
-        for row in sync["rows"]
-        if row["status"] == "ok" and row["contender"] != sync["floor"]
+        for name, row in rows.items()
+        if name != sync["floor"]
     ]
-    return [
+    lines = [
         "",
         "Scenario 7 against scenario 1's floor (aiohttp + msgspec, the same requests, CPU per request): "
         + "; ".join(cells)
         + ".",
     ]
+    bridged, ours = rows.get("floor_sync_aiohttp"), rows.get("telnyx_ai_sync")
+    if bridged is not None and ours is not None:
+        lines.append(
+            f"{ours['label']} against {bridged['label']} (the same aiohttp floor, called through "
+            f"`asyncio.run_coroutine_threadsafe` from the caller's thread): "
+            f"{_times(_ratio(ours['cpu_s'], bridged['cpu_s']))} CPU per request."
+        )
+    return lines
 
 
 def write_reports(summary: dict[str, Any], out: Path, *, chart: bool = True) -> list[Path]:

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .contenders import CONTENDERS, by_name, unavailable
+from .contenders import CONTENDERS, FLOORS, by_name, unavailable
 from .fixtures import build
 from .scenarios import SCENARIOS, Scenario, cold_start_command, parse_result, run_job
 
@@ -107,7 +107,7 @@ def select(only: list[str]) -> tuple[list[Scenario], list[str]]:
         if sc.kind == "derived" and all(s.key != sc.source for s in scenarios):
             scenarios.insert(scenarios.index(sc), next(s for s in SCENARIOS if s.key == sc.source))
     contenders = [c.name for c in CONTENDERS if c.name in tokens] or [c.name for c in CONTENDERS]
-    for floor in ("floor_sync", "floor_timeouts", "floor"):
+    for floor in reversed(FLOORS):
         if floor not in contenders:
             contenders.insert(0, floor)
     return scenarios, contenders
@@ -115,7 +115,7 @@ def select(only: list[str]) -> tuple[list[Scenario], list[str]]:
 
 def contenders_for(sc: Scenario, names: list[str]) -> list[str]:
     if sc.kind == "cold":
-        return [n for n in names if n not in ("floor_sync", "floor_timeouts")]
+        return [n for n in names if n not in FLOORS[1:]]
     kind = "sync" if sc.kind == "sync" else "async"
     return [n for n in names if by_name(n).kind == kind and (not sc.only or n in sc.only)]
 

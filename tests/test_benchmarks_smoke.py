@@ -32,7 +32,7 @@ from benchmarks.server import aiohttp_app, nginx_config
 
 STREAM_CHUNKS = 50
 REQUESTS = 5
-CONTENDERS = ["floor", "floor_timeouts", "telnyx_ai", "floor_sync"] + (
+CONTENDERS = ["floor", "floor_timeouts", "telnyx_ai", "floor_sync", "floor_sync_aiohttp"] + (
     ["telnyx_ai_sync"] if hasattr(telnyx_ai, "Telnyx") else []
 )
 
@@ -120,14 +120,15 @@ def test_every_scenario_runs_with_checks_passing(root: str, tmp_path: Path) -> N
     assert "**telnyx_ai AsyncTelnyx**" in table
     assert "1.00\u00d7" in table  # the floor against itself
     floor_cpu = next(r["cpu_s"] for r in summary["scenarios"][0]["rows"] if r["contender"] == "floor")
-    sync_cpu = next(
-        r["cpu_s"]
-        for sc in summary["scenarios"]
-        if sc["key"] == "sync_seq"
-        for r in sc["rows"]
-        if r["contender"] == "telnyx_ai_sync"
-    )
+    sync_rows = next(sc["rows"] for sc in summary["scenarios"] if sc["key"] == "sync_seq")
+    sync_cpu = next(r["cpu_s"] for r in sync_rows if r["contender"] == "telnyx_ai_sync")
+    bridged_cpu = next(r["cpu_s"] for r in sync_rows if r["contender"] == "floor_sync_aiohttp")
     assert f"telnyx_ai Telnyx (sync) {sync_cpu / floor_cpu:.2f}\u00d7" in table  # scenario 7 against 1's floor
+    assert (
+        f"telnyx_ai Telnyx (sync) against floor: aiohttp + msgspec from a thread (the same aiohttp floor, "
+        f"called through `asyncio.run_coroutine_threadsafe` from the caller's thread): "
+        f"{sync_cpu / bridged_cpu:.2f}\u00d7 CPU per request."
+    ) in table
 
     written = write_reports(summary, tmp_path, chart=False)
     assert [p.name for p in written] == ["results.md", "results.json"]
@@ -149,7 +150,7 @@ def test_a_wrong_answer_fails_the_job(root: str) -> None:
 def test_only_selects_scenarios_and_keeps_the_floors() -> None:
     scenarios, contenders = select(["rss_conc,telnyx_ai"])
     assert [s.key for s in scenarios] == ["embed_conc", "rss_conc"]
-    assert sorted(contenders) == ["floor", "floor_sync", "floor_timeouts", "telnyx_ai"]
+    assert sorted(contenders) == ["floor", "floor_sync", "floor_sync_aiohttp", "floor_timeouts", "telnyx_ai"]
     with pytest.raises(SystemExit):
         select(["no-such-thing"])
 

@@ -132,6 +132,14 @@ CONTENDERS: tuple[Spec, ...] = (
     ),
     Spec("floor_sync", "floor: http.client + msgspec", "sync", "floor", "SyncFloor", ("msgspec",)),
     Spec(
+        "floor_sync_aiohttp",
+        "floor: aiohttp + msgspec from a thread",
+        "sync",
+        "floor",
+        "ThreadBridgedFloor",
+        ("aiohttp", "msgspec"),
+    ),
+    Spec(
         "telnyx_ai_sync",
         "telnyx_ai Telnyx (sync)",
         "sync",
@@ -143,6 +151,11 @@ CONTENDERS: tuple[Spec, ...] = (
     Spec("telnyx_sync", "telnyx Telnyx (sync, httpx)", "sync", "telnyx_sdk", "SyncTelnyx", ("telnyx",)),
     Spec("openai_sync", "openai OpenAI (sync, httpx)", "sync", "openai_sdk", "SyncOpenAI", ("openai",)),
 )
+
+
+FLOORS = ("floor", "floor_timeouts", "floor_sync", "floor_sync_aiohttp")
+"""Every run has them, whatever ``--only`` names; the cold-start scenario has only the first: the others
+import nothing the floor does not."""
 
 
 def by_name(name: str) -> Spec:

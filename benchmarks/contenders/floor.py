@@ -2,15 +2,18 @@
 
 Async: one aiohttp ``ClientSession``, the body encoded by msgspec per call, the response
 decoded by msgspec into small structs; SSE split on blank lines with each ``data:`` payload
-decoded. Sync: one keep-alive ``http.client.HTTPConnection`` and the same msgspec work.
+decoded. Sync: one keep-alive ``http.client.HTTPConnection`` and the same msgspec work; and the async
+floor called from a plain thread, as a hand-written sync client over aiohttp has to be.
 Minimal but correct: statuses and content types are checked, nothing is skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import threading
 from array import array
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ import msgspec
 from ..fixtures import BASE64_VARIANT, CHAT_MODEL, EMBED_MODEL
 from . import API_KEY, EMBED_INPUT, MESSAGES, CheckError, count_frames, vectors_sum
 
-__all__ = ["Floor", "FloorTimeouts", "SyncFloor"]
+__all__ = ["Floor", "FloorTimeouts", "SyncFloor", "ThreadBridgedFloor"]
 
 
 class _EmbeddingData(msgspec.Struct):
@@ -287,3 +290,29 @@ class SyncFloor:
         if response.status != 200:
             raise CheckError(f"HTTP {response.status} from {self._embed_path}")
         return vectors_sum(item.embedding for item in _decode_embeddings(raw).data)
+
+
+class ThreadBridgedFloor:
+    """The async floor behind the standard library's thread bridge: its event loop runs in a thread of its
+    own and each call is handed over with ``asyncio.run_coroutine_threadsafe(...).result()``. What a sync
+    caller of a hand-written aiohttp client pays, and the design a thread-bridged SDK shares."""
+
+    def open(self, root: str, variant: str, concurrency: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="floor-loop", daemon=True)
+        self._thread.start()
+        self._floor = Floor()
+        self._call(self._floor.open(root, variant, concurrency))
+
+    def _call(self, call: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    def close(self) -> None:
+        self._call(self._floor.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def embed(self) -> float:
+        total: float = self._call(self._floor.embed())
+        return total
