@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .contenders import FLOORS, by_name, unavailable
+from .contenders import by_name, cold_start_contenders, unavailable
 from .fixtures import build
 from .runner import REPO, select
 from .scenarios import Scenario, cold_start_command
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = "sync" if sc.kind == "sync" else "async"
         names = [n for n in contenders if sc.kind == "cold" or by_name(n).kind == kind]
         if sc.kind == "cold":
-            names = [n for n in names if n not in FLOORS[1:]]
+            names = cold_start_contenders(names)
         costs: dict[str, float] = {}
         for name in names:
             if unavailable(by_name(name)) is not None:

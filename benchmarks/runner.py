@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .contenders import CONTENDERS, FLOORS, by_name, unavailable
+from .contenders import CONTENDERS, FLOORS, by_name, cold_start_contenders, unavailable
 from .fixtures import build
 from .scenarios import SCENARIOS, Scenario, cold_start_command, parse_result, run_job
 
@@ -115,7 +115,7 @@ def select(only: list[str]) -> tuple[list[Scenario], list[str]]:
 
 def contenders_for(sc: Scenario, names: list[str]) -> list[str]:
     if sc.kind == "cold":
-        return [n for n in names if n not in FLOORS[1:]]
+        return cold_start_contenders(names)
     kind = "sync" if sc.kind == "sync" else "async"
     return [n for n in names if by_name(n).kind == kind and (not sc.only or n in sc.only)]
 

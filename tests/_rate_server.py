@@ -14,6 +14,10 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
+
+_ANSWER_WITHIN = 60.0
+"""Seconds to wait for the server to start or answer: a server that died fails the test, not hangs it."""
 
 
 @dataclass(frozen=True)
@@ -36,34 +40,43 @@ class RateLimitedServer:
     def __init__(self, url: str, conn: Connection) -> None:
         self.url = url
         self._conn = conn
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one question and its answer at a time on the pipe
 
     def decisions(self) -> Decisions:
         with self._lock:
             self._conn.send("decisions")
-            accepted, refused, span = self._conn.recv()
-        return Decisions(accepted, refused, span)
+            accepted, refused, span = _receive(self._conn)
+        return Decisions(int(accepted), int(refused), float(span))
+
+    def stop(self) -> None:
+        with self._lock:
+            self._conn.send(None)
 
 
 @contextmanager
 def rate_limited_server(rate: float, *, latency: float, path: str) -> Generator[RateLimitedServer]:
     """A `MockServer` with ``set_rate_limit(rate, latency=latency, retry_after=None, path=path)``, in a child."""
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(child, rate, latency, path), daemon=True
-    )
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve, args=(child, rate, latency, path), daemon=True)
     process.start()
+    child.close()  # the child's copy: a server that dies is then an EOFError here, not a wait
     try:
-        if not parent.poll(60):
-            raise RuntimeError("the rate-limited server did not start within 60 s")
-        yield RateLimitedServer(parent.recv(), parent)
-        parent.send(None)
+        server = RateLimitedServer(str(_receive(parent)), parent)
+        yield server
+        server.stop()
         process.join(10)
     finally:
         if process.is_alive():
             process.terminate()
             process.join(10)
         parent.close()
+
+
+def _receive(conn: Connection) -> Any:
+    if not conn.poll(_ANSWER_WITHIN):
+        raise RuntimeError(f"the rate-limited server did not answer within {_ANSWER_WITHIN:g} s")
+    return conn.recv()
 
 
 def _serve(conn: Connection, rate: float, latency: float, path: str) -> None:

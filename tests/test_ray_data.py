@@ -92,12 +92,14 @@ def test_the_workers_go_on_when_the_shared_actor_dies() -> None:
 
         killer = threading.Thread(target=kill_the_actor, daemon=True)
         killer.start()
-        dataset = ray.data.from_items(rows).map_batches(
-            TelnyxEmbedder, fn_constructor_kwargs=settings, batch_size=100, concurrency=2, num_cpus=0.25
-        )
-        assert sorted(int(row["id"]) for row in dataset.take_all()) == list(range(800))
-        stop.set()
-        killer.join()
+        try:
+            dataset = ray.data.from_items(rows).map_batches(
+                TelnyxEmbedder, fn_constructor_kwargs=settings, batch_size=100, concurrency=2, num_cpus=0.25
+            )
+            assert sorted(int(row["id"]) for row in dataset.take_all()) == list(range(800))
+        finally:
+            stop.set()
+            killer.join()
         decided = server.decisions()
     assert killed.is_set(), "the actor was killed while the job ran"
     assert decided.accepted == 200

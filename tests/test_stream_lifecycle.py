@@ -24,6 +24,7 @@ from telnyx_ai import (
     TelnyxError,
     Timeout,
 )
+from telnyx_ai._streams import stream as stream_module
 from telnyx_ai._types import DEFAULT_STREAM_IDLE_TIMEOUT
 from telnyx_ai.testing import Call, MockServer, StreamConfig, pool_connections
 
@@ -281,31 +282,31 @@ async def test_a_read_after_a_cancelled_read_raises_instead_of_ending_quietly(se
 async def test_a_waiting_stream_holds_neither_its_last_batch_nor_that_batchs_json(server: MockServer) -> None:
     # With a thousand streams open, each list a waiting stream holds is a thousand objects more for every
     # young collection to visit: the batch handed out and its JSON are let go before the next read waits.
-    server.stream = StreamConfig(reply="one two three", delay=0.3)
+    server.stream = StreamConfig(reply="one two", delay=1.0)  # a second between events: the read waits
     async with AsyncTelnyx(api_key="t", base_url=server.url) as client:
         stream = await open_chat(client)
         events = stream.__aiter__()
         first = await anext(events)  # the role chunk, primed with the open
         assert first.choices[0].delta.role == "assistant"
-        assert await anext(events) is not None  # the first word: read and handed out
+        assert (await anext(events)).choices[0].delta.content == "one"  # read and handed out
         waiting = asyncio.ensure_future(anext(events))
-        await asyncio.sleep(0.1)  # the next word is 0.3 s away: the generator waits in its read
+        await asyncio.sleep(0.1)
         assert not waiting.done()
         assert "batch" not in events.ag_frame.f_locals  # pyright: ignore[reportAttributeAccessIssue]
-        assert stream._batch_json == []  # pyright: ignore[reportPrivateUsage]
-        chunk = await waiting
-        assert chunk.choices[0].delta.content == " two"
+        assert stream._batch_json is stream_module._NO_ITEMS  # pyright: ignore[reportPrivateUsage]
+        assert (await waiting).choices[0].delta.content == " two"
         await events.aclose()
         await stream.close()
+    assert stream_module._NO_ITEMS == []  # pyright: ignore[reportPrivateUsage]  # shared: never filled
 
 
 async def test_a_waiting_relay_holds_no_batch(server: MockServer) -> None:
-    server.stream = StreamConfig(reply="one two three", delay=0.3)
+    server.stream = StreamConfig(reply="one two", delay=1.0)
     async with AsyncTelnyx(api_key="t", base_url=server.url) as client:
         stream = await open_chat(client)
         frames = stream.to_sse(heartbeat=None)
-        assert (await anext(frames)).startswith(b"data: ")  # the role chunk
-        assert b'"content":"one"' in await anext(frames)  # the first word, framed
+        assert b'"role":"assistant"' in await anext(frames)
+        assert b'"content":"one"' in await anext(frames)
         waiting = asyncio.ensure_future(anext(frames))
         await asyncio.sleep(0.1)
         assert not waiting.done()

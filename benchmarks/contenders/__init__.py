@@ -154,8 +154,15 @@ CONTENDERS: tuple[Spec, ...] = (
 
 
 FLOORS = ("floor", "floor_timeouts", "floor_sync", "floor_sync_aiohttp")
-"""Every run has them, whatever ``--only`` names; the cold-start scenario has only the first: the others
-import nothing the floor does not."""
+"""Every run has them, whatever ``--only`` names."""
+
+COLD_START_FLOOR = "floor"
+"""The one floor of the cold-start scenario: the other floors import nothing it does not."""
+
+
+def cold_start_contenders(names: list[str]) -> list[str]:
+    """``names`` without the floors that have no cold start of their own."""
+    return [name for name in names if name not in FLOORS or name == COLD_START_FLOOR]
 
 
 def by_name(name: str) -> Spec:

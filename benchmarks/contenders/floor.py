@@ -302,13 +302,22 @@ class ThreadBridgedFloor:
         self._thread = threading.Thread(target=self._loop.run_forever, name="floor-loop", daemon=True)
         self._thread.start()
         self._floor = Floor()
-        self._call(self._floor.open(root, variant, concurrency))
+        try:
+            self._call(self._floor.open(root, variant, concurrency))
+        except BaseException:
+            self._stop()
+            raise
 
     def _call(self, call: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
 
     def close(self) -> None:
-        self._call(self._floor.close())
+        try:
+            self._call(self._floor.close())
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()

@@ -156,7 +156,7 @@ class ChatAccumulator(Accumulator[ChatCompletionChunk]):
         Called on every chunk of every chat stream, so the usual chunk (one choice, a content delta)
         takes the fewest steps: the header fields are read only until all three are known (a test per
         batch, not per chunk), the rarer parts of a delta are looked at only when the delta has more
-        than content, and content is folded once per batch (a batch is at most a few dozen chunks).
+        than content, and content is folded once per batch (a stream's batch is at most 64 chunks).
         """
         if self._header_missing:
             for chunk in items:

@@ -56,6 +56,7 @@ class StreamHelpers(Generic[T]):
         while (batch := await self.next_batch()) is not None:
             for text in texts(batch):
                 yield text
+            del batch  # not held while the next read waits, as in `AsyncStream._iterate`
 
     async def get_final_text(self) -> str:
         """Read the rest of the stream; the reply's whole text (``""`` if it had none; chat: the first choice's)."""

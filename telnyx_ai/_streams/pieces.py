@@ -1,9 +1,10 @@
 """`Pieces`: a text that arrives in many small deltas, held at about the size of the text itself.
 
 A stream's accumulator keeps every delta for the final reply. Kept one string per delta, a 5-character
-delta costs some 60 bytes (the string object and its slot in a list); joined every `FOLD_AT` (32) pieces into one
-block, an open stream holds little more than its text, and each character is copied once into a block and
-once into the final text (joining everything on every fold would copy the text again and again).
+delta costs some 60 bytes (the string object and its slot in a list). Joined into one block once `FOLD_AT`
+(32) or more have gathered, an open stream holds little more than its text, and each character is copied
+once into a block and once into the final text (joining everything on every fold would copy the text
+again and again).
 """
 
 from __future__ import annotations

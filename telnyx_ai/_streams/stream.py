@@ -189,6 +189,7 @@ class AsyncStream(StreamHelpers[T]):
             rest, self._current = self._current[self._at :], _NO_ITEMS
             for item in rest:
                 yield item
+            del rest
         while (batch := await self.next_batch()) is not None:
             for item in batch:
                 yield item
