@@ -279,6 +279,14 @@ async def test_a_read_after_a_cancelled_read_raises_instead_of_ending_quietly(se
             await stream.get_final_completion()
 
 
+async def next_read_waiting(events: AsyncIterator[Any]) -> asyncio.Future[Any]:
+    """``anext(events)`` started and still waiting for the server's next event (a second away) 0.1 s later."""
+    waiting = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    return waiting
+
+
 async def test_a_waiting_stream_holds_neither_its_last_batch_nor_that_batchs_json(server: MockServer) -> None:
     # With a thousand streams open, each list a waiting stream holds is a thousand objects more for every
     # young collection to visit: the batch handed out and its JSON are let go before the next read waits.
@@ -289,9 +297,7 @@ async def test_a_waiting_stream_holds_neither_its_last_batch_nor_that_batchs_jso
         first = await anext(events)  # the role chunk, primed with the open
         assert first.choices[0].delta.role == "assistant"
         assert (await anext(events)).choices[0].delta.content == "one"  # read and handed out
-        waiting = asyncio.ensure_future(anext(events))
-        await asyncio.sleep(0.1)
-        assert not waiting.done()
+        waiting = await next_read_waiting(events)
         assert "batch" not in events.ag_frame.f_locals  # pyright: ignore[reportAttributeAccessIssue]
         assert stream._batch_json is stream_module._NO_ITEMS  # pyright: ignore[reportPrivateUsage]
         assert (await waiting).choices[0].delta.content == " two"
@@ -307,9 +313,7 @@ async def test_a_waiting_relay_holds_no_batch(server: MockServer) -> None:
         frames = stream.to_sse(heartbeat=None)
         assert b'"role":"assistant"' in await anext(frames)
         assert b'"content":"one"' in await anext(frames)
-        waiting = asyncio.ensure_future(anext(frames))
-        await asyncio.sleep(0.1)
-        assert not waiting.done()
+        waiting = await next_read_waiting(frames)
         assert "batch" not in frames.ag_frame.f_locals  # pyright: ignore[reportAttributeAccessIssue]
         assert b'"content":" two"' in await waiting
         await frames.aclose()
