@@ -277,3 +277,56 @@ def test_named_events_keep_an_error_event_and_survive_any_split(frequent: tuple[
 def test_without_drop_names_a_named_event_keeps_its_name() -> None:
     messages, events = SSEDecoder().feed_split(b"event: delta\ndata: {}\n\n")
     assert messages == [] and [(e.event, e.data) for e in events] == [("delta", b"{}")]
+
+
+NAMED_BLOCKS = [
+    b'event: content_block_delta\ndata: {"d":1}\n\n',
+    b'event: message_start\ndata: {"s":2}\n\n',
+    b'data: {"plain":3}\n\n',
+    b'event: error\ndata: {"type":"error"}\n\n',
+    b"event: content_block_delta\ndata: one\ndata: two\n\n",
+    b": ping\n\n",
+    b"data: \n\n",
+    b"event: ping\n\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(NAMED_BLOCKS), max_size=16),
+    st.lists(st.integers(min_value=1, max_value=200), max_size=12),
+)
+def test_named_events_cut_anywhere_give_what_byte_by_byte_reads_give(blocks: list[bytes], sizes: list[int]) -> None:
+    # Reads of many whole named events and a part of the next (the large read of an Anthropic or Responses
+    # stream) are split in C once their names are dropped; against the same bytes one at a time (never that
+    # path), the same data in the same order, and error events still named.
+    wire = b"".join(blocks)
+    pieces, offset = [], 0
+    for size in [*sizes, len(wire)]:
+        pieces.append(wire[offset : offset + size])
+        offset += size
+
+    def read(reads: list[bytes]) -> list[tuple[bool, bytes]]:
+        decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
+        out: list[tuple[bool, bytes]] = []
+        for piece in reads:
+            messages, events = decoder.feed_split(piece)
+            out += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in events]
+        return out
+
+    assert read(pieces) == read(split_every(wire, 1))
+
+
+def test_a_large_read_of_plain_events_and_a_part_is_split_at_once() -> None:
+    decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
+    read = b'event: content_block_delta\ndata: {"a":1}\n\nevent: message_delta\ndata: {"b":2}\n\nevent: content_bl'
+    assert decoder.feed_split(read) == ([b'{"a":1}', b'{"b":2}'], [])
+    assert decoder.feed_split(b'ock_delta\ndata: {"c":3}\n\ndata: {"d"') == ([b'{"c":3}'], [])
+    assert decoder.feed_split(b":4}\n\n") == ([b'{"d":4}'], [])
+
+
+def test_an_oversized_event_after_plain_ones_in_one_read_is_refused_after_them() -> None:
+    decoder = SSEDecoder(max_event_bytes=16)
+    assert decoder.feed_split(b"data: ok\n\ndata: " + b"x" * 20 + b"\n\ndata: n") == ([b"ok"], [])
+    with pytest.raises(APIError, match="exceeded 16 bytes"):
+        decoder.feed_split(b"ext\n\n")

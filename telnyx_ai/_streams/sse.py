@@ -126,16 +126,13 @@ class SSEDecoder:
         if not chunk:
             return [], []
         has_cr = chunk.find(b"\r") >= 0  # find, not "in" (see `_feed_data_events`)
-        prefix = b""  # an unfinished line from before, which this read's first line continues
-        if self._partial:
+        if self._partial:  # an unfinished line or block from before, which this read continues
             if not has_cr and chunk.find(b"\n") < 0:
                 return [], self._hold(chunk)
-            prefix = b"".join(self._partial)
+            self._partial.append(chunk)
+            chunk = b"".join(self._partial)
             self._partial = []
             self._partial_size = 0
-        usual = not self._data and self._event is None and not has_cr  # plain data events, "\n" endings
-        if prefix and not (self._started and usual and prefix.find(b"\n") < 0):
-            chunk, prefix = prefix + chunk, b""  # (a held block's lines may end where this read's begin)
         if not self._started:
             if len(chunk) < 3 and _BOM.startswith(chunk):
                 return [], self._hold(chunk)
@@ -144,27 +141,42 @@ class SSEDecoder:
                 chunk = chunk[3:]
                 if not chunk:
                     return [], []
-        if usual:
+        if not self._data and self._event is None and not has_cr:  # plain data events, "\n" endings
             if self._drop_names:
-                # In C: "\nevent: <name>" dropped before a "\ndata: " line, so the blocks read as plain messages;
-                # a block at the read's very start is left to `_feed_data_events`.
-                for line in self._frequent:
-                    chunk = chunk.replace(line, b"\ndata: ")
-                if chunk.find(b"\nevent: ") >= 0:
-                    chunk = _EVENT_LINE.sub(b"", chunk)
-            return self._feed_data_events(chunk, prefix)
+                chunk = self._drop_event_lines(chunk)
+            return self._feed_data_events(chunk)
         return [], self._feed_lines(chunk)
 
-    def _feed_data_events(self, chunk: bytes, prefix: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
+    def _drop_event_lines(self, chunk: bytes) -> bytes:
+        """``chunk`` (which starts at a line's start) without the ``event: <name>`` lines, other than
+        ``event: error``, that come right before a data line: in C, so that its blocks read as plain messages.
+        A newline is put before the read's first line for the replacements to see it, and taken off again."""
+        lead = chunk.startswith(b"event: ")
+        if lead:
+            chunk = b"\n" + chunk
+        for line in self._frequent:
+            chunk = chunk.replace(line, b"\ndata: ")
+        if chunk.find(b"\nevent: ") >= 0:
+            chunk = _EVENT_LINE.sub(b"", chunk)
+        return chunk[1:] if lead else chunk
+
+    def _feed_data_events(self, chunk: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
         """The usual stream, one ``data: <json>`` line per event and ``\n`` line endings: split on
         blank lines, with no work per line. Anything else goes the general way from where it starts.
 
-        ``prefix`` (the start of the first line) is joined to the first block only, not to the whole
-        read: a read is often 100 KiB, and copying it again cost a fresh allocation every time.
+        When every complete event of the read is such a line (the usual large read, which ends inside an
+        event), the read is split in C on ``\n\ndata: ``: two newlines for each separator and none
+        elsewhere prove that each block is one data line.
         """
+        end = chunk.rfind(b"\n\n")
+        if end >= 6 and chunk.startswith(b"data: "):
+            messages = chunk[6:end].split(b"\n\ndata: ")
+            most = self._max_event - 6  # a block's limit counts its "data: "
+            if chunk.count(b"\n", 0, end) == 2 * len(messages) - 2 and (
+                end <= most or max(map(len, messages)) <= most
+            ):
+                return self._after_blocks(messages, chunk[end + 2 :])
         blocks = chunk.split(b"\n\n")
-        if prefix:
-            blocks[0] = prefix + blocks[0]
         tail = blocks.pop()  # what follows the last blank line: part of the next event, or nothing
         messages: list[bytes] = []
         limit = self._max_event
@@ -181,9 +193,13 @@ class SSEDecoder:
                     continue
             rest = b"\n\n".join(blocks[position:]) + b"\n\n" + tail
             return self._after(messages, rest)
+        return self._after_blocks(messages, tail)
+
+    def _after_blocks(self, messages: list[bytes], tail: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
+        """``messages``, the read's complete events, then what ``tail`` (after the last blank line) begins."""
         if not tail:
             return messages, []
-        if self._drop_names and len(tail) <= limit:
+        if self._drop_names and len(tail) <= self._max_event:
             # The start of the next event (its event line complete, its data line not), held as it is and read
             # with the next read: parsed now, its name would be pending and send that whole read the slow way.
             self._partial.append(tail)
