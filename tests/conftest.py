@@ -17,6 +17,8 @@ from telnyx_ai._http import retry as retry_module
 from telnyx_ai.testing import json_response
 from telnyx_ai.testing._fixtures import model_metadata
 
+from ._aiohttp_app import serve_app
+
 BASE_URL = "https://api.telnyx.test/v2"
 API_KEY = "KEY-super-secret-0123456789"
 
@@ -96,11 +98,5 @@ async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url, seen

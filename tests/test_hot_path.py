@@ -4,22 +4,29 @@ The read timeout (``Timeout.read``) as the SDK's connections keep it: one timer 
 read. A read only moves the deadline (`LazyReadTimeout`); these tests hold it to aiohttp's meaning: a
 body whose pieces keep coming is never cut, a silence longer than ``read`` is, at about ``read``
 seconds, and a shorter limit on a reused connection is honoured although a longer timer was set on it
-before. Also: URLs parsed once, and idempotency keys that are still random version 4 UUIDs.
+before. Reads ask for at most `READ_SIZE` bytes, over TCP and TLS, and a large body still arrives whole.
+Also: URLs parsed once, and idempotency keys that are still random version 4 UUIDs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp import web
 from aiohttp.client_proto import ResponseHandler
 
 from telnyx_ai import APITimeoutError, AsyncTelnyx, Timeout
-from telnyx_ai._http.aiohttp_compat import LazyReadTimeout
+from telnyx_ai._http.aiohttp_compat import READ_SIZE, LazyReadTimeout
 from telnyx_ai.testing import Call, MockServer
+from telnyx_ai.testing._fixtures import model_metadata
+
+from ._aiohttp_app import serve_app
 
 PIECES = 40
 GAP = 0.02
@@ -210,3 +217,73 @@ def test_idempotency_keys_are_random_version_4_uuids() -> None:
         assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
     # every hex digit turns up in the variant field's random bits and elsewhere
     assert {key[19] for key in keys} == set("89ab") and {key[0] for key in keys} == set("0123456789abcdef")
+
+
+# -- the read size: each read's buffer under glibc's mmap threshold --
+
+BIG_NAME = "m" * (1 << 20)  # a model id of 1 MiB: a body of 16 reads or more at READ_SIZE
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many bytes each read asked for: what reached aiohttp from a TCP read (asyncio hands on what one
+    ``recv`` returned), and each TLS read's request of the TLS object."""
+    asked: list[int] = []
+    received = LazyReadTimeout.data_received
+    tls_read = ssl.SSLObject.read
+
+    def recording(self: LazyReadTimeout, data: bytes) -> None:
+        if getattr(self.transport, "_ssl_protocol", None) is None:  # TLS reads are counted below
+            asked.append(len(data))
+        received(self, data)
+
+    def recording_tls_read(self: ssl.SSLObject, size: int = 1024, buffer: Any = None) -> Any:
+        if buffer is None and not self.server_side:  # the test's server reads in this process too
+            asked.append(size)
+        return tls_read(self, size, buffer)
+
+    monkeypatch.setattr(LazyReadTimeout, "data_received", recording)
+    monkeypatch.setattr(ssl.SSLObject, "read", recording_tls_read)
+    return asked
+
+
+async def _big_models(request: web.Request) -> web.Response:
+    return web.json_response({"object": "list", "data": [model_metadata(BIG_NAME)]})
+
+
+@pytest.fixture
+async def big_server(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, ssl.SSLContext | None]]:
+    """An API answering ``GET /v2/ai/models`` with a 1 MiB body, over TCP or (param "tls") TLS."""
+    server_context = client_context = None
+    if request.param == "tls":
+        ca = trustme.CA()
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(server_context)
+        client_context = ssl.create_default_context()
+        ca.configure_trust(client_context)
+    app = web.Application()
+    app.router.add_get("/v2/ai/models", _big_models)
+    async with serve_app(app, server_context) as url:
+        yield f"{url}/v2", client_context
+
+
+@pytest.mark.parametrize("big_server", ["tcp", "tls"], indirect=True)
+async def test_reads_ask_for_at_most_read_size_and_a_large_body_arrives_whole(
+    big_server: tuple[str, ssl.SSLContext | None], reads: list[int]
+) -> None:
+    # asyncio asks for 256 KiB a read, allocated whole: above glibc's mmap threshold, so each read of a
+    # small reply would map, fault in, shrink and unmap its buffer.
+    url, context = big_server
+    async with AsyncTelnyx(api_key="k", base_url=url, max_retries=0, ssl=context or True) as client:
+        models = await client.ai.retrieve_models()
+    assert [model.id for model in models.data] == [BIG_NAME]
+    assert len(reads) >= 16  # the 1 MiB body came through the reads counted
+    assert max(reads) == READ_SIZE if context else max(reads) <= READ_SIZE
+
+
+def test_asyncios_transports_still_have_the_read_size_the_sdk_caps() -> None:
+    # The attribute `cap_read_size` sets: an asyncio that renamed it would leave reads at its own size.
+    from asyncio import selector_events, sslproto
+
+    assert selector_events._SelectorSocketTransport.max_size > READ_SIZE  # pyright: ignore[reportPrivateUsage]
+    assert sslproto.SSLProtocol.max_size > READ_SIZE

@@ -22,6 +22,8 @@ from telnyx_ai import _tls as tls_module
 from telnyx_ai.testing import MockServer
 from telnyx_ai.testing._fixtures import model_metadata
 
+from ._aiohttp_app import serve_app
+
 MODELS = {"object": "list", "data": [model_metadata("m1")]}
 
 
@@ -54,13 +56,8 @@ async def https_url(ca: trustme.CA) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/v2/ai/models", models)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"https://127.0.0.1:{port}/v2"
-    await runner.cleanup()
+    async with serve_app(app, context) as url:
+        yield f"{url}/v2"
 
 
 async def _models(client: AsyncTelnyx) -> list[str]:

@@ -170,12 +170,10 @@ class SSEDecoder:
         """
         end = chunk.rfind(b"\n\n")
         if end >= 6 and chunk.startswith(b"data: "):
-            messages = chunk[6:end].split(b"\n\ndata: ")
+            datas = chunk[6:end].split(b"\n\ndata: ")
             most = self._max_event - 6  # a block's limit counts its "data: "
-            if chunk.count(b"\n", 0, end) == 2 * len(messages) - 2 and (
-                end <= most or max(map(len, messages)) <= most
-            ):
-                return self._after_blocks(messages, chunk[end + 2 :])
+            if chunk.count(b"\n", 0, end) == 2 * len(datas) - 2 and (end <= most or max(map(len, datas)) <= most):
+                return self._after_blocks(datas, chunk[end + 2 :])
         blocks = chunk.split(b"\n\n")
         tail = blocks.pop()  # what follows the last blank line: part of the next event, or nothing
         messages: list[bytes] = []
