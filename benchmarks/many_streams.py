@@ -51,6 +51,7 @@ CONTENDERS: dict[str, tuple[str, str, str]] = {
     "floor_sse": ("floor", "relay", "floor re-framed as SSE"),
     "telnyx_ai": ("telnyx_ai", "stream", "telnyx_ai, async for"),
     "telnyx_ai_sse": ("telnyx_ai", "relay", "telnyx_ai, to_sse()"),
+    "telnyx_ai_256k": ("telnyx_ai_256k", "stream", "telnyx_ai with asyncio's 256 KiB reads, async for"),
     "openai": ("openai", "stream", "openai-python (httpx), async for"),
     "openai_aiohttp": ("openai_aiohttp", "stream", "openai-python (aiohttp), async for"),
 }

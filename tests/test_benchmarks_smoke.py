@@ -389,3 +389,32 @@ def test_the_stream_open_benchmark_opens_and_reads_each_stream() -> None:
             check=False,
         )
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+async def test_the_asyncio_reads_variant_differs_from_telnyx_ai_in_the_read_size_alone(
+    root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `telnyx_ai_256k` is the SDK with asyncio's own read size: its rows next to telnyx_ai's show what the
+    # read cap is worth. It sets a module global, so the test puts it back.
+    from asyncio import selector_events
+
+    from benchmarks.contenders import by_name, cold_start_contenders
+    from telnyx_ai._http import aiohttp_compat
+
+    capped = aiohttp_compat.READ_SIZE
+    monkeypatch.setattr(aiohttp_compat, "READ_SIZE", capped)
+    sizes: dict[str, object] = {}
+    for name in ("telnyx_ai", "telnyx_ai_256k"):
+        contender = by_name(name).load()
+        await contender.open(root, "", 1)
+        try:
+            assert await contender.chat() > 0
+            session = contender._client._transport.pool.current
+            (protocol, _), *_ = [entry for entries in session.connector._conns.values() for entry in entries]
+            sizes[name] = protocol.transport.max_size
+        finally:
+            await contender.close()
+    default = selector_events._SelectorSocketTransport.max_size  # pyright: ignore[reportAttributeAccessIssue]
+    assert sizes == {"telnyx_ai": capped, "telnyx_ai_256k": default}
+    assert default > capped
+    assert cold_start_contenders(["floor", "telnyx_ai", "telnyx_ai_256k"]) == ["floor", "telnyx_ai"]

@@ -8,7 +8,7 @@ from typing import Any
 from ..fixtures import CHAT_MODEL, EMBED_MODEL
 from . import API_KEY, EMBED_INPUT, MESSAGES, count_frames, vectors_sum
 
-__all__ = ["AsyncTelnyxAI", "SyncTelnyxAI"]
+__all__ = ["AsyncTelnyxAI", "AsyncTelnyxAIAsyncioReads", "SyncTelnyxAI"]
 
 
 class AsyncTelnyxAI:
@@ -91,6 +91,17 @@ class AsyncTelnyxAI:
                 ):
                     parts.append(event.delta.text)
         return events, len("".join(parts))
+
+
+class AsyncTelnyxAIAsyncioReads(AsyncTelnyxAI):
+    """The SDK with its reads left at asyncio's size (256 KiB, allocated whole) instead of its `READ_SIZE`:
+    the same code otherwise, so the two rows show what that one setting is worth."""
+
+    async def open(self, root: str, variant: str, concurrency: int) -> None:
+        from telnyx_ai._http import aiohttp_compat
+
+        aiohttp_compat.READ_SIZE = 1 << 62  # `cap_read_size` then leaves every transport as asyncio made it
+        await super().open(root, variant, concurrency)
 
 
 class SyncTelnyxAI:
