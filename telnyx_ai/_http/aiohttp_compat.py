@@ -9,6 +9,7 @@ upgrade is noticed at once. Supported: aiohttp 3.11 to 3.x (the range in pyproje
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Mapping
@@ -127,14 +128,15 @@ def cap_read_size(transport: asyncio.BaseTransport) -> None:
     asyncio allocates each read's buffer at its full size, 256 KiB, and shrinks it to what arrived. With
     glibc that size is above the mmap threshold, so every read of a small reply costs an ``mmap``, a page
     fault, an ``mremap`` and a ``munmap``: a fifth of a small call's CPU on a virtual machine. (A process
-    escapes it only once glibc has raised its threshold after freeing some other large block.) A TLS
-    connection reads its records into a buffer of its own and hands them on in pieces of the same size.
+    escapes it only once glibc has raised its threshold after freeing some other large block.) Over TLS the
+    socket is read into a buffer the connection keeps, and each read of decrypted bytes is what is capped.
     """
     inner = getattr(transport, "_ssl_protocol", None)  # asyncio's TLS transport: its protocol reads
     target = inner if inner is not None else transport
     size = getattr(target, "max_size", None)
     if isinstance(size, int) and size > READ_SIZE:
-        setattr(target, "max_size", READ_SIZE)  # noqa: B010 - asyncio's own attribute, set per connection
+        with contextlib.suppress(AttributeError, TypeError):  # another loop's transport may not take it
+            setattr(target, "max_size", READ_SIZE)  # noqa: B010 - asyncio's own attribute, set per connection
 
 
 class HeadersRequest(aiohttp.ClientRequest):
