@@ -11,7 +11,7 @@ __all__ = ["write_chart"]
 _TELNYX_AI = "#1b9e77"
 _OTHERS = "#7570b3"
 _FLOOR = "#999999"
-_OURS = ("telnyx_ai", "telnyx_ai_sync")
+_OURS = ("telnyx_ai", "telnyx_ai_sync", "telnyx_ai_256k")  # the variant too: it is not a rival
 _TIMES = "\u00d7"
 
 

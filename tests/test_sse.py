@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telnyx_ai import APIError
+from telnyx_ai._streams import sse as sse_module
 from telnyx_ai._streams.sse import ServerSentEvent, SSEDecoder
 
 
@@ -288,6 +289,7 @@ NAMED_BLOCKS = [
     b": ping\n\n",
     b"data: \n\n",
     b"event: ping\n\n",
+    b"event: error\nevent: renamed\ndata: {}\n\n",  # a later event line gives the event its name
 ]
 
 
@@ -317,7 +319,7 @@ def test_named_events_cut_anywhere_give_what_byte_by_byte_reads_give(blocks: lis
     assert read(pieces) == read(split_every(wire, 1))
 
 
-def test_a_large_read_of_plain_events_and_a_part_is_split_at_once() -> None:
+def test_a_large_read_of_named_events_and_a_part_gives_its_events_and_keeps_the_part() -> None:
     decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
     read = b'event: content_block_delta\ndata: {"a":1}\n\nevent: message_delta\ndata: {"b":2}\n\nevent: content_bl'
     assert decoder.feed_split(read) == ([b'{"a":1}', b'{"b":2}'], [])
@@ -330,3 +332,30 @@ def test_an_oversized_event_after_plain_ones_in_one_read_is_refused_after_them()
     assert decoder.feed_split(b"data: ok\n\ndata: " + b"x" * 20 + b"\n\ndata: n") == ([b"ok"], [])
     with pytest.raises(APIError, match="exceeded 16 bytes"):
         decoder.feed_split(b"ext\n\n")
+
+
+def test_a_reads_first_named_event_is_dropped_in_c_like_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A read that starts at an event's "event:" line (the usual large read after a held part) has its name
+    # dropped with the rest, not left to the per-block loop (`_named_data`), which would then walk every block.
+    def per_block(block: bytes) -> None:
+        raise AssertionError(f"walked block by block: {block!r}")
+
+    monkeypatch.setattr(sse_module, "_named_data", per_block)
+    decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
+    read = b'event: content_block_delta\ndata: {"a":1}\n\nevent: message_delta\ndata: {"b":2}\n\n'
+    assert decoder.feed_split(read) == ([b'{"a":1}', b'{"b":2}'], [])
+
+
+def test_a_named_event_of_many_lines_is_not_held_whole_between_reads() -> None:
+    # Held whole, the unfinished event would be copied again by every read until it ended: quadratic.
+    decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
+    line = b"data: " + b"x" * 100 + b"\n"
+    wire = b"event: content_block_delta\n" + line * 2000 + b"\n"
+    held: list[int] = []
+    got: list[bytes] = []  # (its name may be dropped: the data says what it is)
+    for piece in split_every(wire, 4096):
+        messages, events = decoder.feed_split(piece)
+        got += messages + [e.data for e in events]
+        held.append(decoder._partial_size)  # pyright: ignore[reportPrivateUsage]
+    assert got == [b"\n".join([b"x" * 100] * 2000)]
+    assert max(held) < 2 * len(line)

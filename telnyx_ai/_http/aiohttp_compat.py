@@ -1,4 +1,4 @@
-"""Every use of aiohttp's private attributes, in one place.
+"""Every use of aiohttp's private attributes, in one place (and of asyncio's transports' read size).
 
 aiohttp offers no public way to do these few things. Each access is guarded, so a release
 that renames an attribute degrades to a documented fallback instead of an AttributeError;
@@ -25,7 +25,9 @@ from .._tls import SSLSetting
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
+    "READ_SIZE",
     "LazyReadTimeout",
+    "cap_read_size",
     "close_connector_now",
     "connection_counts",
     "disable_silent_retry",

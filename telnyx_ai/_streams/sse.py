@@ -19,8 +19,10 @@ from .._errors import APIError
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _BOM = b"\xef\xbb\xbf"
-# An event line (not ``event: error``) right before a data line, with the newline that starts it.
-_EVENT_LINE = re.compile(rb"\nevent: (?!error\n)[^\n]*(?=\ndata: )")
+# An event line (not ``event: error``) that starts a block and comes right before a data line, with the two
+# newlines before it, of which the substitution puts one back (a later event line may rename an error event:
+# it stays). A literal start, not a look-behind, so that the regex engine can search for it quickly.
+_EVENT_LINE = re.compile(rb"\n\nevent: (?!error\n)[^\n]*(?=\ndata: )")
 _NO_EVENTS: list[ServerSentEvent] = []  # shared, never changed: the usual read's "no other events"
 
 
@@ -65,7 +67,9 @@ class SSEDecoder:
         # of ``frequent_names`` go first, with bytes.replace (the usual event: cheaper than the regex).
         self._drop_names = drop_names
         self._frequent = (
-            [b"\nevent: " + name + b"\ndata: " for name in frequent_names if name != b"error"] if frequent_names else []
+            [b"\n\nevent: " + name + b"\ndata: " for name in frequent_names if name != b"error"]
+            if frequent_names
+            else []
         )
         # The pieces of an unfinished line, joined only once its ending arrives: a long line
         # spread over many reads costs linear time, not quadratic.
@@ -149,16 +153,17 @@ class SSEDecoder:
 
     def _drop_event_lines(self, chunk: bytes) -> bytes:
         """``chunk`` (which starts at a line's start) without the ``event: <name>`` lines, other than
-        ``event: error``, that come right before a data line: in C, so that its blocks read as plain messages.
-        A newline is put before the read's first line for the replacements to see it, and taken off again."""
+        ``event: error``, that start a block and come right before its data line: in C, so that its blocks
+        read as plain messages. A blank line is put before the read's first line for the replacements to
+        see it, and taken off again."""
         lead = chunk.startswith(b"event: ")
         if lead:
-            chunk = b"\n" + chunk
+            chunk = b"\n\n" + chunk
         for line in self._frequent:
-            chunk = chunk.replace(line, b"\ndata: ")
-        if chunk.find(b"\nevent: ") >= 0:
-            chunk = _EVENT_LINE.sub(b"", chunk)
-        return chunk[1:] if lead else chunk
+            chunk = chunk.replace(line, b"\n\ndata: ")
+        if chunk.find(b"\n\nevent: ") >= 0:
+            chunk = _EVENT_LINE.sub(b"\n", chunk)
+        return chunk[2:] if lead else chunk
 
     def _feed_data_events(self, chunk: bytes) -> tuple[list[bytes], list[ServerSentEvent]]:
         """The usual stream, one ``data: <json>`` line per event and ``\n`` line endings: split on
@@ -197,9 +202,11 @@ class SSEDecoder:
         """``messages``, the read's complete events, then what ``tail`` (after the last blank line) begins."""
         if not tail:
             return messages, []
-        if self._drop_names and len(tail) <= self._max_event:
+        if self._drop_names and len(tail) <= self._max_event and tail.find(b"\n", tail.find(b"\n") + 1) < 0:
             # The start of the next event (its event line complete, its data line not), held as it is and read
             # with the next read: parsed now, its name would be pending and send that whole read the slow way.
+            # Only while it holds one line ending at most: a longer tail, held, would be copied again by every
+            # read until its event ends (quadratic in a large event of many lines); it is parsed instead.
             self._partial.append(tail)
             self._partial_size = len(tail)
             return messages, []
