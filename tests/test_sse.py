@@ -34,6 +34,26 @@ def split_every(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+def cut_into(wire: bytes, sizes: list[int]) -> list[bytes]:
+    """``wire`` as reads of ``sizes`` bytes, then the rest in one read."""
+    pieces, offset = [], 0
+    for size in [*sizes, len(wire)]:
+        pieces.append(wire[offset : offset + size])
+        offset += size
+    return pieces
+
+
+def feed_named_all(pieces: list[bytes], frequent: tuple[bytes, ...]) -> list[tuple[bool, bytes]]:
+    """(is it an error event, its data) for each event of ``pieces`` read with names dropped: whether the
+    name of any other event is dropped depends on how the reads fall, so only ``error`` is compared."""
+    decoder = SSEDecoder(drop_names=True, frequent_names=frequent)
+    events: list[tuple[bool, bytes]] = []
+    for piece in pieces:
+        messages, others = decoder.feed_split(piece)
+        events += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in others]
+    return events
+
+
 STREAM = (
     ": keep-alive comment\n"
     "event: message\n"
@@ -187,10 +207,7 @@ def test_feed_split_gives_the_events_feed_gives(blocks: list[bytes], sizes: list
     # The fast path hands plain messages over as bytes; rebuilt, they are the events `feed` makes,
     # ids and retry values included, wherever the reads are cut.
     wire = b"".join(blocks)
-    pieces, offset = [], 0
-    for size in [*sizes, len(wire)]:
-        pieces.append(wire[offset : offset + size])
-        offset += size
+    pieces = cut_into(wire, sizes)
     assert feed_split_all(pieces) == feed_all(pieces) == feed_all([wire])
 
 
@@ -265,11 +282,7 @@ def test_named_events_keep_an_error_event_and_survive_any_split(frequent: tuple[
         b'event: message_stop\ndata: {"b":2}\n\n'
     )
     for cut in range(len(body) + 1):
-        decoder = SSEDecoder(drop_names=True, frequent_names=frequent)
-        events: list[tuple[bool, bytes]] = []  # (is it an error event, its data): a name may or may not be dropped
-        for piece in (body[:cut], body[cut:]):
-            messages, others = decoder.feed_split(piece)
-            events += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in others]
+        events = feed_named_all([body[:cut], body[cut:]], frequent)
         assert events == [(False, b'{"a":1}'), (True, b'{"type":"error"}'), (False, b'{"c":3}'), (False, b'{"b":2}')], (
             cut
         )
@@ -303,20 +316,8 @@ def test_named_events_cut_anywhere_give_what_byte_by_byte_reads_give(blocks: lis
     # stream) are split in C once their names are dropped; against the same bytes one at a time (never that
     # path), the same data in the same order, and error events still named.
     wire = b"".join(blocks)
-    pieces, offset = [], 0
-    for size in [*sizes, len(wire)]:
-        pieces.append(wire[offset : offset + size])
-        offset += size
-
-    def read(reads: list[bytes]) -> list[tuple[bool, bytes]]:
-        decoder = SSEDecoder(drop_names=True, frequent_names=(b"content_block_delta",))
-        out: list[tuple[bool, bytes]] = []
-        for piece in reads:
-            messages, events = decoder.feed_split(piece)
-            out += [(False, m) for m in messages] + [(e.event == "error", e.data) for e in events]
-        return out
-
-    assert read(pieces) == read(split_every(wire, 1))
+    frequent = (b"content_block_delta",)
+    assert feed_named_all(cut_into(wire, sizes), frequent) == feed_named_all(split_every(wire, 1), frequent)
 
 
 def test_a_large_read_of_named_events_and_a_part_gives_its_events_and_keeps_the_part() -> None:

@@ -60,6 +60,7 @@ class LazyReadTimeout(ResponseHandler):
     response only clears it; the one timer, when it fires, waits for a moved deadline, lapses if nothing is
     being read, or times the connection out as aiohttp would. So a busy connection sets about one timer per
     ``read`` seconds, and the timeout fires at the same moment: ``read`` seconds after the last bytes came.
+    Being the protocol of every connection the SDK opens, it also caps each read's size (`cap_read_size`).
     """
 
     _read_deadline: float | None = None  # None: nothing is being read (between responses, or paused)
